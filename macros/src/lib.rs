@@ -1,0 +1,1 @@
+//! Attribute macros of oxflow. Use them through the `oxflow` facade crate.

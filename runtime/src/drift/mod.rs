@@ -1,0 +1,1 @@
+//! Drift detection: reference vs current data, per column and per dataset.

@@ -1,0 +1,33 @@
+//! The runtime behind oxflow's attribute macros.
+//!
+//! Users depend on the `oxflow` facade crate, which re-exports this crate and the macros. One
+//! module per concept:
+//!
+//! - [`dag`]: the graph model that `#[dag]` produces, its validation and rendering, and the
+//!   registry of every DAG a binary contains;
+//! - [`exec`]: the tokio executor: concurrency limits, retries, timeouts, trigger rules, task
+//!   states, output hand-off, resume;
+//! - [`params`]: typed parameter sets and `-P key=value` overrides;
+//! - [`tracking`]: experiments, runs, params, metrics, tags and artifacts in a store MLflow reads;
+//! - [`telemetry`]: every metric name oxflow records, in one place;
+//! - [`drift`]: data, label and concept drift detection;
+//! - [`cli`]: the command line every pipeline binary gets through `oxflow::main()`.
+
+pub mod cli;
+pub mod dag;
+pub mod drift;
+pub mod error;
+pub mod exec;
+pub mod params;
+pub mod shell;
+pub mod telemetry;
+pub mod tracking;
+
+
+
+/// Items the generated code of `oxflow-macros` refers to, re-exported by the facade as
+/// `oxflow::__private`. Not a public API.
+#[doc(hidden)]
+pub mod __macro_support {
+    pub use inventory;
+}

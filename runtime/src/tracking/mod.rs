@@ -1,0 +1,1 @@
+//! Experiments, runs, params, metrics, tags and artifacts, stored in MLflow's file-store layout.
