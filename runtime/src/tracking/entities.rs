@@ -1,0 +1,242 @@
+//! The records of the store: experiments, runs, metrics, artifacts.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+use super::TrackingError;
+
+/// The state of a run, with MLflow's numbering (`RUNNING = 1` .. `KILLED = 5`).
+///
+/// ```
+/// use oxflow_runtime::tracking::RunStatus;
+///
+/// assert_eq!(RunStatus::Finished.to_string(), "FINISHED");
+/// assert_eq!(RunStatus::Finished.as_i32(), 3);
+/// assert_eq!("failed".parse::<RunStatus>().unwrap(), RunStatus::Failed);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum RunStatus {
+    /// The run is in progress.
+    Running,
+    /// The run is scheduled but has not started.
+    Scheduled,
+    /// The run ended successfully.
+    Finished,
+    /// The run ended with an error.
+    Failed,
+    /// The run was interrupted.
+    Killed,
+}
+
+impl RunStatus {
+    /// MLflow's integer for this status, as written in `meta.yaml`.
+    pub fn as_i32(self) -> i32 {
+        match self {
+            RunStatus::Running => 1,
+            RunStatus::Scheduled => 2,
+            RunStatus::Finished => 3,
+            RunStatus::Failed => 4,
+            RunStatus::Killed => 5,
+        }
+    }
+
+    /// The status for MLflow's integer, if it is one.
+    ///
+    /// ```
+    /// use oxflow_runtime::tracking::RunStatus;
+    /// assert_eq!(RunStatus::from_i32(4), Some(RunStatus::Failed));
+    /// assert_eq!(RunStatus::from_i32(9), None);
+    /// ```
+    pub fn from_i32(v: i32) -> Option<RunStatus> {
+        Some(match v {
+            1 => RunStatus::Running,
+            2 => RunStatus::Scheduled,
+            3 => RunStatus::Finished,
+            4 => RunStatus::Failed,
+            5 => RunStatus::Killed,
+            _ => return None,
+        })
+    }
+
+    /// MLflow's name: `RUNNING`, `SCHEDULED`, `FINISHED`, `FAILED` or `KILLED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "RUNNING",
+            RunStatus::Scheduled => "SCHEDULED",
+            RunStatus::Finished => "FINISHED",
+            RunStatus::Failed => "FAILED",
+            RunStatus::Killed => "KILLED",
+        }
+    }
+
+    /// Whether the run has ended (finished, failed or killed).
+    pub fn is_terminated(self) -> bool {
+        matches!(
+            self,
+            RunStatus::Finished | RunStatus::Failed | RunStatus::Killed
+        )
+    }
+}
+
+impl fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for RunStatus {
+    type Err = TrackingError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let all = [
+            RunStatus::Running,
+            RunStatus::Scheduled,
+            RunStatus::Finished,
+            RunStatus::Failed,
+            RunStatus::Killed,
+        ];
+        all.into_iter()
+            .find(|st| st.as_str().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| TrackingError::InvalidArgument {
+                what: "run status",
+                value: s.to_string(),
+                reason: "expected RUNNING, SCHEDULED, FINISHED, FAILED or KILLED".into(),
+            })
+    }
+}
+
+/// Whether an experiment or run is live or deleted (MLflow's `lifecycle_stage`).
+pub const LIFECYCLE_ACTIVE: &str = "active";
+/// The `lifecycle_stage` of a deleted experiment or run.
+pub const LIFECYCLE_DELETED: &str = "deleted";
+
+/// Options of a new run.
+///
+/// ```
+/// use oxflow_runtime::tracking::RunOptions;
+///
+/// let opts = RunOptions {
+///     run_name: Some("baseline".into()),
+///     tags: vec![("team".into(), "vision".into())],
+///     ..RunOptions::default()
+/// };
+/// assert!(opts.parent_run_id.is_none());
+/// ```
+#[derive(Default, Clone, Debug)]
+pub struct RunOptions {
+    /// The run's name; a random `adjective-noun-number` name when `None`, as MLflow does.
+    pub run_name: Option<String>,
+    /// Tags set when the run is created.
+    pub tags: Vec<(String, String)>,
+    /// Makes the new run a child of this run (tag `mlflow.parentRunId`).
+    pub parent_run_id: Option<String>,
+    /// Start time in milliseconds since the epoch; now when `None`.
+    pub start_time_ms: Option<i64>,
+}
+
+/// The metadata of a run, as in its `meta.yaml`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// 32 lowercase hex digits.
+    pub run_id: String,
+    /// The experiment the run belongs to.
+    pub experiment_id: String,
+    /// The run's name (also tag `mlflow.runName`).
+    pub run_name: String,
+    /// The run's state.
+    pub status: RunStatus,
+    /// Milliseconds since the epoch.
+    pub start_time_ms: i64,
+    /// Milliseconds since the epoch; `None` while running.
+    pub end_time_ms: Option<i64>,
+    /// `file://` URI of the run's artifact directory.
+    pub artifact_uri: String,
+    /// `active` or `deleted`.
+    pub lifecycle_stage: String,
+    /// The user who started the run.
+    pub user_id: String,
+}
+
+impl RunInfo {
+    /// Whether the run is deleted.
+    pub fn is_deleted(&self) -> bool {
+        self.lifecycle_stage == LIFECYCLE_DELETED
+    }
+}
+
+/// One metric value.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Metric {
+    /// The metric key.
+    pub key: String,
+    /// The value; NaN and infinities are allowed.
+    pub value: f64,
+    /// Milliseconds since the epoch.
+    pub timestamp_ms: i64,
+    /// The step (an integer, as MLflow's file store requires).
+    pub step: i64,
+}
+
+impl Metric {
+    /// MLflow's order for "latest value": the greatest `(step, timestamp, value)`.
+    pub(crate) fn is_later_than(&self, other: &Metric) -> bool {
+        (self.step, self.timestamp_ms)
+            .cmp(&(other.step, other.timestamp_ms))
+            .then_with(|| self.value.total_cmp(&other.value))
+            .is_gt()
+    }
+}
+
+/// A run with its data: params, the latest value of every metric, and tags.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct RunRecord {
+    /// The run's metadata.
+    pub info: RunInfo,
+    /// Params by key.
+    pub params: BTreeMap<String, String>,
+    /// The latest value of each metric, by key.
+    pub metrics: BTreeMap<String, Metric>,
+    /// Tags by key (including `mlflow.*` system tags).
+    pub tags: BTreeMap<String, String>,
+}
+
+impl RunRecord {
+    /// The parent run's id, from tag `mlflow.parentRunId`.
+    pub fn parent_run_id(&self) -> Option<&str> {
+        self.tags.get(super::TAG_PARENT_RUN_ID).map(String::as_str)
+    }
+}
+
+/// An experiment: a named group of runs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Experiment {
+    /// `0` for the default experiment, a random 18-digit number otherwise.
+    pub experiment_id: String,
+    /// The unique name.
+    pub name: String,
+    /// `file://` URI under which runs store artifacts.
+    pub artifact_location: String,
+    /// `active` or `deleted`.
+    pub lifecycle_stage: String,
+    /// Milliseconds since the epoch, when known.
+    pub creation_time_ms: Option<i64>,
+    /// Milliseconds since the epoch, when known.
+    pub last_update_time_ms: Option<i64>,
+    /// Experiment tags (the description is tag `mlflow.note.content`).
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One entry of an artifact directory listing.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArtifactEntry {
+    /// Path relative to the run's artifact root, with `/` separators (as MLflow lists them).
+    pub path: String,
+    /// Whether the entry is a directory.
+    pub is_dir: bool,
+    /// Size in bytes; `None` for directories.
+    pub file_size: Option<u64>,
+}

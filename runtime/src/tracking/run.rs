@@ -1,0 +1,287 @@
+//! [`Run`]: the handle a program logs through, like `mlflow.start_run()`.
+
+use std::collections::HashMap;
+use std::fmt::Display;
+use std::path::Path;
+
+use super::entities::{Metric, RunInfo, RunOptions, RunRecord, RunStatus};
+use super::store::FileStore;
+use super::validation::artifact_segments;
+use super::{TAG_SOURCE_NAME, TAG_SOURCE_TYPE, TAG_USER, TrackingError, now_ms};
+
+/// A run being recorded: owns a store handle and the run id.
+///
+/// Ending is explicit with [`Run::end`]; a run dropped without it ends FINISHED, or FAILED
+/// while the thread unwinds from a panic.
+///
+/// ```
+/// use oxflow_runtime::tracking::{FileStore, Run, RunOptions, RunStatus};
+///
+/// # let dir = tempfile::tempdir()?;
+/// let store = FileStore::open(dir.path())?;
+/// let mut run = Run::start(&store, "iris", RunOptions::default())?;
+/// run.log_param("n_trees", 100)?;
+/// for loss in [0.9, 0.5, 0.3] {
+///     run.log_metric("loss", loss)?; // steps 0, 1, 2
+/// }
+/// run.log_text("notes/summary.txt", "converged")?;
+/// let id = run.id().to_string();
+/// run.end(RunStatus::Finished)?;
+///
+/// let rec = store.get_run(&id)?;
+/// assert_eq!(rec.info.status, RunStatus::Finished);
+/// assert_eq!(rec.metrics["loss"].step, 2);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct Run {
+    store: FileStore,
+    info: RunInfo,
+    steps: HashMap<String, i64>,
+    ended: bool,
+}
+
+impl std::fmt::Debug for Run {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Run")
+            .field("run_id", &self.info.run_id)
+            .finish()
+    }
+}
+
+impl Run {
+    /// Starts a run in the experiment named `experiment` (created if missing), with the tags
+    /// MLflow's fluent API sets (`mlflow.user`, `mlflow.source.name`, `mlflow.source.type`).
+    pub fn start(
+        store: &FileStore,
+        experiment: &str,
+        mut opts: RunOptions,
+    ) -> Result<Run, TrackingError> {
+        let exp = store.get_or_create_experiment(experiment)?;
+        let defaults = [
+            (
+                TAG_USER,
+                std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
+            ),
+            (TAG_SOURCE_NAME, source_name()),
+            (TAG_SOURCE_TYPE, "LOCAL".to_string()),
+        ];
+        for (k, v) in defaults {
+            if !opts.tags.iter().any(|(t, _)| t == k) {
+                opts.tags.insert(0, (k.to_string(), v));
+            }
+        }
+        let info = store.create_run(&exp.experiment_id, opts)?;
+        Ok(Run {
+            store: store.clone(),
+            info,
+            steps: HashMap::new(),
+            ended: false,
+        })
+    }
+
+    /// Starts a child run of this run, in the same experiment (tag `mlflow.parentRunId`).
+    pub fn start_child(&self, mut opts: RunOptions) -> Result<Run, TrackingError> {
+        opts.parent_run_id = Some(self.info.run_id.clone());
+        let info = self.store.create_run(&self.info.experiment_id, opts)?;
+        Ok(Run {
+            store: self.store.clone(),
+            info,
+            steps: HashMap::new(),
+            ended: false,
+        })
+    }
+
+    /// The run id (32 hex digits).
+    pub fn id(&self) -> &str {
+        &self.info.run_id
+    }
+
+    /// The run's metadata as of its start.
+    pub fn info(&self) -> &RunInfo {
+        &self.info
+    }
+
+    /// The store the run records into.
+    pub fn store(&self) -> &FileStore {
+        &self.store
+    }
+
+    /// The run as currently recorded (flushes buffered metrics first).
+    pub fn record(&self) -> Result<RunRecord, TrackingError> {
+        self.store.get_run(&self.info.run_id)
+    }
+
+    /// Logs a param; any `Display` value is recorded as its text.
+    pub fn log_param(&mut self, key: &str, value: impl Display) -> Result<(), TrackingError> {
+        self.store
+            .log_param(&self.info.run_id, key, &value.to_string())
+    }
+
+    /// Logs several params, all validated before any is written.
+    pub fn log_params<K: AsRef<str>, V: AsRef<str>>(
+        &mut self,
+        params: &[(K, V)],
+    ) -> Result<(), TrackingError> {
+        let params: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string()))
+            .collect();
+        self.store.log_batch(&self.info.run_id, &[], &params, &[])
+    }
+
+    /// Logs a metric value at the next step of this key (0, 1, 2, ...), timestamped now.
+    pub fn log_metric(&mut self, key: &str, value: f64) -> Result<(), TrackingError> {
+        let step = self.steps.get(key).copied().unwrap_or(0);
+        self.log_metric_at(key, value, step)
+    }
+
+    /// Logs a metric value at an explicit step; later [`Run::log_metric`] calls continue after it.
+    pub fn log_metric_at(&mut self, key: &str, value: f64, step: i64) -> Result<(), TrackingError> {
+        self.store
+            .log_metric(&self.info.run_id, key, value, now_ms(), step)?;
+        let next = self.steps.entry(key.to_string()).or_insert(0);
+        *next = (*next).max(step.saturating_add(1));
+        Ok(())
+    }
+
+    /// Logs many metric values at once (explicit keys, values, timestamps and steps).
+    pub fn log_metrics(&mut self, metrics: &[Metric]) -> Result<(), TrackingError> {
+        self.store.log_batch(&self.info.run_id, metrics, &[], &[])
+    }
+
+    /// Sets a tag.
+    pub fn set_tag(&mut self, key: &str, value: &str) -> Result<(), TrackingError> {
+        self.store.set_tag(&self.info.run_id, key, value)
+    }
+
+    /// Sets the description shown by the MLflow UI (tag `mlflow.note.content`).
+    pub fn set_description(&mut self, text: &str) -> Result<(), TrackingError> {
+        self.store.set_tag(&self.info.run_id, super::TAG_NOTE, text)
+    }
+
+    /// Writes `text` as an artifact file.
+    pub fn log_text(&mut self, rel_path: &str, text: &str) -> Result<(), TrackingError> {
+        self.store
+            .log_artifact_bytes(&self.info.run_id, rel_path, text.as_bytes())
+    }
+
+    /// Writes a value as a JSON artifact, pretty-printed with two-space indents as MLflow's
+    /// `log_dict` does.
+    pub fn log_json<T: serde::Serialize + ?Sized>(
+        &mut self,
+        rel_path: &str,
+        value: &T,
+    ) -> Result<(), TrackingError> {
+        let text = serde_json::to_vec_pretty(value).map_err(|source| TrackingError::Json {
+            path: rel_path.to_string(),
+            source,
+        })?;
+        self.store
+            .log_artifact_bytes(&self.info.run_id, rel_path, &text)
+    }
+
+    /// Writes raw bytes as an artifact file.
+    pub fn log_bytes(&mut self, rel_path: &str, bytes: &[u8]) -> Result<(), TrackingError> {
+        self.store
+            .log_artifact_bytes(&self.info.run_id, rel_path, bytes)
+    }
+
+    /// Copies a local file into the artifacts, under `artifact_dir` (`None` for the root),
+    /// keeping its file name, as `mlflow.log_artifact` does.
+    pub fn log_artifact_file(
+        &mut self,
+        local: impl AsRef<Path>,
+        artifact_dir: Option<&str>,
+    ) -> Result<(), TrackingError> {
+        let local = local.as_ref();
+        let name = local
+            .file_name()
+            .ok_or_else(|| TrackingError::InvalidArtifactPath {
+                path: local.display().to_string(),
+                reason: "the local path has no file name".into(),
+            })?;
+        let rel = join_rel(artifact_dir, &name.to_string_lossy());
+        self.store.log_artifact_file(&self.info.run_id, local, &rel)
+    }
+
+    /// Copies a local directory's files, recursively, into the artifacts under `artifact_dir`
+    /// (`None` for the root), as `mlflow.log_artifacts` does.
+    pub fn log_artifact_dir(
+        &mut self,
+        local_dir: impl AsRef<Path>,
+        artifact_dir: Option<&str>,
+    ) -> Result<(), TrackingError> {
+        let local_dir = local_dir.as_ref();
+        if let Some(d) = artifact_dir {
+            artifact_segments(d)?;
+        }
+        let mut stack = vec![(local_dir.to_path_buf(), artifact_dir.map(str::to_string))];
+        while let Some((dir, rel)) = stack.pop() {
+            let rd = std::fs::read_dir(&dir).map_err(|e| TrackingError::io("list", &dir, e))?;
+            for entry in rd {
+                let entry = entry.map_err(|e| TrackingError::io("list", &dir, e))?;
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let child = join_rel(rel.as_deref(), &name);
+                let ft = entry
+                    .file_type()
+                    .map_err(|e| TrackingError::io("stat", entry.path(), e))?;
+                if ft.is_dir() {
+                    stack.push((entry.path(), Some(child)));
+                } else {
+                    self.store
+                        .log_artifact_file(&self.info.run_id, &entry.path(), &child)?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends buffered metric values to their files now.
+    pub fn flush(&self) -> Result<(), TrackingError> {
+        self.store.flush()
+    }
+
+    /// Ends the run with `status`, timestamped now.
+    pub fn end(mut self, status: RunStatus) -> Result<(), TrackingError> {
+        self.ended = true;
+        self.store
+            .set_terminated(&self.info.run_id, status, now_ms())
+    }
+}
+
+impl Drop for Run {
+    fn drop(&mut self) {
+        if self.ended {
+            return;
+        }
+        let status = if std::thread::panicking() {
+            RunStatus::Failed
+        } else {
+            RunStatus::Finished
+        };
+        if let Err(e) = self
+            .store
+            .set_terminated(&self.info.run_id, status, now_ms())
+        {
+            tracing::warn!(run_id = %self.info.run_id, error = %e, "could not end run on drop");
+        }
+    }
+}
+
+fn join_rel(dir: Option<&str>, name: &str) -> String {
+    match dir.map(|d| d.trim_end_matches('/')) {
+        Some(d) if !d.is_empty() => format!("{d}/{name}"),
+        _ => name.to_string(),
+    }
+}
+
+fn source_name() -> String {
+    std::env::args()
+        .next()
+        .and_then(|a| {
+            Path::new(&a)
+                .file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+        })
+        .unwrap_or_default()
+}
