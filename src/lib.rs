@@ -7,10 +7,15 @@
 //!
 //! See `examples/quickstart.rs` for a complete pipeline and the README for the tour.
 
+pub use oxflow_macros::{dag, task};
 pub use oxflow_runtime::*;
 
 /// The names most pipelines need, in one import: `use oxflow::prelude::*;`.
 pub mod prelude {
+    pub use oxflow_macros::{dag, task};
+    pub use oxflow_runtime::exec::TaskContext;
+    pub use oxflow_runtime::params::Params;
+    pub use oxflow_runtime::tracking::Run;
 }
 
 /// Runs the command line of a pipeline binary: `list`, `show`, `graph`, `run`, `runs`, `logs`.

@@ -23,11 +23,14 @@ pub mod shell;
 pub mod telemetry;
 pub mod tracking;
 
-
-
 /// Items the generated code of `oxflow-macros` refers to, re-exported by the facade as
 /// `oxflow::__private`. Not a public API.
 #[doc(hidden)]
 pub mod __macro_support {
+    pub use crate::dag::{
+        DagDef, DagRegistration, InputDef, InputParam, NodeDef, TaskDef, TaskOptions, TriggerRule,
+    };
+    pub use crate::exec::__support::*;
+    pub use crate::exec::{Invocation, Task, TaskFuture};
     pub use inventory;
 }

@@ -1,1 +1,60 @@
-//! (module under construction)
+//! Every metric oxflow records, named once.
+//!
+//! The runtime records only through the [`metrics`] facade and never installs a recorder: the
+//! binary chooses the exporter (the `oxflow` command line installs none by default). Names follow
+//! Prometheus conventions: `oxflow_` prefix, `_total` counters, `_seconds` histograms, and no run
+//! ids in labels, so the number of series stays bounded by DAGs × tasks × states.
+//!
+//! ```
+//! oxflow_runtime::telemetry::describe();
+//! assert!(oxflow_runtime::telemetry::TASK_RUNS_TOTAL.starts_with("oxflow_"));
+//! ```
+
+/// Counter: finished task instances, labelled `dag`, `task`, `state` (success, failed,
+/// upstream_failed, skipped).
+pub const TASK_RUNS_TOTAL: &str = "oxflow_task_runs_total";
+/// Histogram: duration of each task attempt in seconds, labelled `dag`, `task`.
+pub const TASK_DURATION_SECONDS: &str = "oxflow_task_duration_seconds";
+/// Counter: task attempts that failed and will be retried, labelled `dag`, `task`.
+pub const TASK_RETRIES_TOTAL: &str = "oxflow_task_retries_total";
+/// Gauge: task attempts running now, labelled `dag`.
+pub const TASKS_RUNNING: &str = "oxflow_tasks_running";
+/// Counter: finished DAG runs, labelled `dag`, `state` (success, failed, killed).
+pub const DAG_RUNS_TOTAL: &str = "oxflow_dag_runs_total";
+/// Histogram: duration of each DAG run in seconds, labelled `dag`.
+pub const DAG_RUN_DURATION_SECONDS: &str = "oxflow_dag_run_duration_seconds";
+/// Gauge: Unix time in seconds of the last successful run of a DAG, labelled `dag`.
+pub const DAG_LAST_SUCCESS_TIMESTAMP_SECONDS: &str = "oxflow_dag_last_success_timestamp_seconds";
+
+/// Histogram buckets, in seconds, that suit task and DAG durations (1 ms to 1 h). Prometheus
+/// exporters need explicit buckets, or they export summaries.
+pub const DURATION_BUCKETS: &[f64] = &[
+    0.001, 0.005, 0.025, 0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0,
+];
+
+/// Registers the unit and help text of every metric with the installed recorder.
+pub fn describe() {
+    use metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+    describe_counter!(TASK_RUNS_TOTAL, "Finished task instances by final state.");
+    describe_histogram!(
+        TASK_DURATION_SECONDS,
+        Unit::Seconds,
+        "Duration of task attempts."
+    );
+    describe_counter!(
+        TASK_RETRIES_TOTAL,
+        "Task attempts that failed and are retried."
+    );
+    describe_gauge!(TASKS_RUNNING, "Task attempts running now.");
+    describe_counter!(DAG_RUNS_TOTAL, "Finished DAG runs by final state.");
+    describe_histogram!(
+        DAG_RUN_DURATION_SECONDS,
+        Unit::Seconds,
+        "Duration of DAG runs."
+    );
+    describe_gauge!(
+        DAG_LAST_SUCCESS_TIMESTAMP_SECONDS,
+        Unit::Seconds,
+        "Unix time of the last successful DAG run."
+    );
+}

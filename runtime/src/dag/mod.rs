@@ -1,1 +1,23 @@
-//! (module under construction)
+//! The graph model that `#[dag]` and `#[task]` produce.
+//!
+//! `#[task]` describes one task as a constant [`TaskDef`]; `#[dag]` describes a whole pipeline
+//! as a `static` [`DagDef`] whose nodes point at those task definitions, and registers it with
+//! [`inventory`] so a binary can list every DAG it contains ([`registered`]). Both are computed
+//! by the compiler; at run time [`DagDef::spec`] only resolves option defaults and checks what
+//! the macros cannot see (task ids chosen with `#[task(id = ..)]` colliding, params types).
+//!
+//! ```
+//! use oxflow_runtime::dag::TriggerRule;
+//! assert_eq!("none_failed".parse::<TriggerRule>().unwrap(), TriggerRule::NoneFailed);
+//! ```
+
+mod options;
+mod render;
+mod spec;
+
+pub use options::{ResolvedOptions, TaskOptions, TriggerRule, TriggerRuleParseError};
+pub use render::GraphFormat;
+pub use spec::{
+    DagDef, DagError, DagRegistration, DagSpec, InputDef, InputParam, NodeDef, NodeSpec,
+    OutputCodec, ParamsDef, ProjectFn, TaskDef, find, registered,
+};

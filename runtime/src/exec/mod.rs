@@ -1,1 +1,41 @@
-//! (module under construction)
+//! The executor: runs a DAG's tasks on tokio and records what happened.
+//!
+//! Ready tasks run concurrently up to the DAG's `max_active_tasks`; synchronous tasks run on
+//! tokio's blocking pool so they never stall the async workers. Each attempt may time out, fail
+//! or panic without affecting other tasks; failed attempts are retried with backoff; trigger
+//! rules decide what runs after a failure. Outputs are shared between consumers through `Arc`,
+//! never copied, and (unless `persist = false`) stored as JSON artifacts of the task's run so
+//! [`RunConfig::resume`] reruns only what did not succeed.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), oxflow_runtime::exec::ExecError> {
+//! use oxflow_runtime::{dag, exec};
+//! let spec = dag::find("quickstart").unwrap().spec().unwrap();
+//! let report = exec::execute(&spec, exec::RunConfig::in_memory()).await?;
+//! println!("{}: {}", report.dag_run_id, report.state);
+//! # Ok(()) }
+//! ```
+
+mod context;
+mod engine;
+mod invoke;
+mod record;
+mod state;
+pub mod trigger;
+
+pub use context::TaskContext;
+pub use engine::{DagRunReport, DagRunState, ExecError, ExecEvent, RunConfig, TaskReport, execute};
+pub use invoke::{InputValue, Inputs, Invocation, InvokeFn, RunSlot, Task, TaskFuture, TaskOutput};
+pub use record::{
+    RecordError, TAG_DAG, TAG_DAG_RUN_ID, TAG_ERROR, TAG_STATE, TAG_TASK_ID, TAG_TRY_NUMBER,
+    XCOM_ARTIFACT, load_task_log, log_dir_for,
+};
+pub use state::{TaskError, TaskState};
+
+#[doc(hidden)]
+pub mod __support {
+    pub use super::invoke::{
+        codec, failed, output, params_def, params_ref, run_async, run_blocking, run_mut, signature,
+        type_id_of,
+    };
+}

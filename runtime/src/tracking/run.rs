@@ -91,6 +91,29 @@ impl Run {
         })
     }
 
+    /// A handle on an existing run that leaves its lifecycle to its owner: dropping it does not
+    /// end the run. The executor hands one to each task attempt that takes `&mut Run`, since the
+    /// task's run outlives the attempt (retries continue it).
+    ///
+    /// ```
+    /// use oxflow_runtime::tracking::{FileStore, Run, RunOptions, RunStatus};
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = FileStore::open(dir.path())?;
+    /// let owner = Run::start(&store, "e", RunOptions::default())?;
+    /// drop(Run::attach(&store, owner.id())?);
+    /// assert_eq!(store.get_run(owner.id())?.info.status, RunStatus::Running);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn attach(store: &FileStore, run_id: &str) -> Result<Run, TrackingError> {
+        let info = store.get_run(run_id)?.info;
+        Ok(Run {
+            store: store.clone(),
+            info,
+            steps: HashMap::new(),
+            ended: true,
+        })
+    }
+
     /// The run id (32 hex digits).
     pub fn id(&self) -> &str {
         &self.info.run_id

@@ -1,0 +1,10 @@
+//! Pieces shared by the macros: error collection and the task options both `#[task]` and
+//! `#[dag(default_args(...))]` accept.
+
+mod errors;
+mod options;
+
+pub(crate) use errors::Errors;
+pub(crate) use options::{
+    TASK_OPTIONS, TaskOptionArgs, parse_task_option, set_once, set_once_id, task_options_tokens,
+};

@@ -1,0 +1,234 @@
+//! Task options: `retries`, `retry_delay`, `backoff`, `max_retry_delay`, `timeout`, `trigger`,
+//! `persist`. Each keyword is declared once, in [`TASK_OPTIONS`], and set through one helper that
+//! rejects repeats.
+
+use std::time::Duration;
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::meta::ParseNestedMeta;
+use syn::{Lit, LitBool, LitStr};
+
+use super::Errors;
+
+/// The option keywords, in the order messages list them.
+pub(crate) const TASK_OPTIONS: &[&str] = &[
+    "retries",
+    "retry_delay",
+    "backoff",
+    "max_retry_delay",
+    "timeout",
+    "trigger",
+    "persist",
+];
+
+/// Airflow's trigger rules, as the runtime's `TriggerRule` names them.
+const TRIGGER_RULES: &[(&str, &str)] = &[
+    ("all_success", "AllSuccess"),
+    ("all_failed", "AllFailed"),
+    ("all_done", "AllDone"),
+    ("all_done_min_one_success", "AllDoneMinOneSuccess"),
+    ("one_success", "OneSuccess"),
+    ("one_failed", "OneFailed"),
+    ("one_done", "OneDone"),
+    ("none_failed", "NoneFailed"),
+    ("none_failed_min_one_success", "NoneFailedMinOneSuccess"),
+    ("none_skipped", "NoneSkipped"),
+    ("all_skipped", "AllSkipped"),
+    ("always", "Always"),
+];
+
+/// Task options as written; every value remembers its span.
+#[derive(Default)]
+pub(crate) struct TaskOptionArgs {
+    pub(crate) retries: Option<(u32, Span)>,
+    pub(crate) retry_delay: Option<(Duration, Span)>,
+    pub(crate) backoff: Option<(f64, Span)>,
+    pub(crate) max_retry_delay: Option<(Duration, Span)>,
+    pub(crate) timeout: Option<(Duration, Span)>,
+    pub(crate) trigger: Option<(&'static str, Span)>,
+    pub(crate) persist: Option<(bool, Span)>,
+}
+
+/// Stores `value` in `slot` unless the option was given before.
+pub(crate) fn set_once<T>(
+    slot: &mut Option<(T, Span)>,
+    value: T,
+    span: Span,
+    attr: &str,
+    name: &str,
+    errors: &mut Errors,
+) {
+    if slot.is_some() {
+        errors.at(
+            span,
+            format!("`{name}` given twice in `#[{attr}]`; keep one"),
+        );
+    } else {
+        *slot = Some((value, span));
+    }
+}
+
+/// Parses a duration such as "30s", "5m", "1h 30m" or "250ms".
+pub(crate) fn parse_duration(lit: &LitStr, attr: &str, name: &str) -> syn::Result<Duration> {
+    let text = lit.value();
+    humantime::parse_duration(text.trim()).map_err(|e| {
+        syn::Error::new(
+            lit.span(),
+            format!(
+                "`#[{attr}({name} = ...)]` expects a duration such as \"30s\", \"5m\" or \"1h 30m\"; \"{text}\" is not one ({e})"
+            ),
+        )
+    })
+}
+
+fn expect_str(
+    meta: &ParseNestedMeta<'_>,
+    attr: &str,
+    name: &str,
+    example: &str,
+) -> syn::Result<LitStr> {
+    let lit: Lit = meta.value()?.parse()?;
+    match lit {
+        Lit::Str(s) => Ok(s),
+        other => Err(syn::Error::new(
+            other.span(),
+            format!("`#[{attr}({name} = ...)]` expects a string such as {example}"),
+        )),
+    }
+}
+
+/// Parses the task option `meta` names into `opts`. Returns `Ok(false)` when `meta` is not a task
+/// option; errors in the value are collected, not returned, so parsing goes on.
+pub(crate) fn parse_task_option(
+    meta: &ParseNestedMeta<'_>,
+    opts: &mut TaskOptionArgs,
+    attr: &str,
+    errors: &mut Errors,
+) -> syn::Result<bool> {
+    let Some(ident) = meta.path.get_ident() else {
+        return Ok(false);
+    };
+    let name = ident.to_string();
+    let span = ident.span();
+    match name.as_str() {
+        "retries" => {
+            let lit: Lit = meta.value()?.parse()?;
+            match &lit {
+                Lit::Int(i) => match i.base10_parse::<u32>() {
+                    Ok(n) => set_once(&mut opts.retries, n, span, attr, &name, errors),
+                    Err(_) => errors.spanned(
+                        &lit,
+                        format!("`#[{attr}(retries = ...)]` expects a whole number such as 3"),
+                    ),
+                },
+                _ => errors.spanned(
+                    &lit,
+                    format!("`#[{attr}(retries = ...)]` expects a whole number such as 3"),
+                ),
+            }
+        }
+        "retry_delay" | "max_retry_delay" | "timeout" => {
+            let lit = expect_str(meta, attr, &name, "\"30s\"")?;
+            match parse_duration(&lit, attr, &name) {
+                Ok(d) => {
+                    let slot = match name.as_str() {
+                        "retry_delay" => &mut opts.retry_delay,
+                        "max_retry_delay" => &mut opts.max_retry_delay,
+                        _ => &mut opts.timeout,
+                    };
+                    set_once(slot, d, span, attr, &name, errors);
+                }
+                Err(e) => errors.push(e),
+            }
+        }
+        "backoff" => {
+            let lit: Lit = meta.value()?.parse()?;
+            let value = match &lit {
+                Lit::Float(f) => f.base10_parse::<f64>().ok(),
+                Lit::Int(i) => i.base10_parse::<f64>().ok(),
+                _ => None,
+            };
+            match value {
+                Some(v) if v >= 1.0 && v.is_finite() => set_once(&mut opts.backoff, v, span, attr, &name, errors),
+                _ => errors.spanned(&lit, format!("`#[{attr}(backoff = ...)]` expects a multiplier of at least 1.0, such as 2.0")),
+            }
+        }
+        "trigger" => {
+            let lit = expect_str(meta, attr, &name, "\"all_done\"")?;
+            let text = lit.value();
+            match TRIGGER_RULES.iter().find(|(n, _)| *n == text) {
+                Some((_, variant)) => set_once(&mut opts.trigger, *variant, span, attr, &name, errors),
+                None => errors.spanned(
+                    &lit,
+                    format!(
+                        "unknown trigger rule \"{text}\"; `#[{attr}(trigger = ...)]` expects one of: {}",
+                        TRIGGER_RULES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                    ),
+                ),
+            }
+        }
+        "persist" => {
+            let lit: LitBool = meta.value()?.parse().map_err(|e| {
+                syn::Error::new(
+                    e.span(),
+                    format!("`#[{attr}(persist = ...)]` expects `true` or `false`"),
+                )
+            })?;
+            set_once(&mut opts.persist, lit.value, span, attr, &name, errors);
+        }
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+fn duration_tokens(d: Duration) -> TokenStream {
+    let nanos = d.as_nanos() as u64;
+    quote!(::core::time::Duration::from_nanos(#nanos))
+}
+
+fn opt<T>(value: &Option<(T, Span)>, f: impl Fn(&T) -> TokenStream) -> TokenStream {
+    match value {
+        Some((v, _)) => {
+            let v = f(v);
+            quote!(::core::option::Option::Some(#v))
+        }
+        None => quote!(::core::option::Option::None),
+    }
+}
+
+/// The runtime's `TaskOptions` constant for `opts`.
+pub(crate) fn task_options_tokens(opts: &TaskOptionArgs) -> TokenStream {
+    let retries = opt(&opts.retries, |n| quote!(#n));
+    let retry_delay = opt(&opts.retry_delay, |d| duration_tokens(*d));
+    let backoff = opt(&opts.backoff, |b| quote!(#b));
+    let max_retry_delay = opt(&opts.max_retry_delay, |d| duration_tokens(*d));
+    let timeout = opt(&opts.timeout, |d| duration_tokens(*d));
+    let trigger = opt(&opts.trigger, |v| {
+        let v = syn::Ident::new(v, Span::call_site());
+        quote!(::oxflow::__private::TriggerRule::#v)
+    });
+    let persist = opt(&opts.persist, |p| quote!(#p));
+    quote! {
+        ::oxflow::__private::TaskOptions {
+            retries: #retries,
+            retry_delay: #retry_delay,
+            backoff: #backoff,
+            max_retry_delay: #max_retry_delay,
+            timeout: #timeout,
+            trigger: #trigger,
+            persist: #persist,
+        }
+    }
+}
+
+/// `set_once` for the `id` option, which is not a task option proper.
+pub(crate) fn set_once_id(
+    slot: &mut Option<(String, Span)>,
+    value: String,
+    span: Span,
+    attr: &str,
+    errors: &mut Errors,
+) {
+    set_once(slot, value, span, attr, "id", errors);
+}

@@ -1,0 +1,176 @@
+//! The options of `#[dag(...)]`.
+
+use proc_macro2::{Span, TokenStream};
+use syn::parse::Parser;
+use syn::{Expr, Lit, Type};
+
+use crate::common::{Errors, TASK_OPTIONS, TaskOptionArgs, parse_task_option, set_once};
+
+const KEYWORDS: &str = "id, description, schedule, params, max_active_tasks, tags, default_args";
+
+/// Airflow's schedule presets.
+const PRESETS: &[&str] = &[
+    "@once",
+    "@continuous",
+    "@hourly",
+    "@daily",
+    "@weekly",
+    "@monthly",
+    "@quarterly",
+    "@yearly",
+    "@annually",
+];
+
+pub(crate) struct DagArgs {
+    pub(crate) id: Option<(String, Span)>,
+    pub(crate) description: Option<(String, Span)>,
+    pub(crate) schedule: Option<(String, Span)>,
+    pub(crate) params: Option<(Type, Span)>,
+    pub(crate) max_active_tasks: Option<(usize, Span)>,
+    pub(crate) tags: Option<(Vec<String>, Span)>,
+    pub(crate) defaults: TaskOptionArgs,
+}
+
+fn string_value(lit: &Lit) -> Option<String> {
+    match lit {
+        Lit::Str(s) => Some(s.value()),
+        _ => None,
+    }
+}
+
+/// Checks a schedule: a preset or a five-field cron expression.
+pub(crate) fn check_schedule(text: &str) -> Result<(), String> {
+    let t = text.trim();
+    if t.starts_with('@') {
+        return if PRESETS.contains(&t) {
+            Ok(())
+        } else {
+            Err(format!(
+                "unknown schedule preset \"{t}\"; expected one of: {}",
+                PRESETS.join(", ")
+            ))
+        };
+    }
+    let fields = t.split_whitespace().count();
+    if fields != 5 {
+        return Err(format!(
+            "\"{t}\" has {fields} fields; `#[dag(schedule = ...)]` expects a cron expression with five fields (minute hour day-of-month month day-of-week), such as \"0 3 * * *\", or a preset such as \"@daily\""
+        ));
+    }
+    t.parse::<croner::Cron>().map(|_| ()).map_err(|e| {
+        format!("\"{t}\" is not a valid cron expression ({e}); `#[dag(schedule = ...)]` expects one such as \"0 3 * * *\" or a preset such as \"@daily\"")
+    })
+}
+
+impl DagArgs {
+    pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> DagArgs {
+        let mut out = DagArgs {
+            id: None,
+            description: None,
+            schedule: None,
+            params: None,
+            max_active_tasks: None,
+            tags: None,
+            defaults: TaskOptionArgs::default(),
+        };
+        let parser = syn::meta::parser(|meta| {
+            let name = meta
+                .path
+                .get_ident()
+                .map_or_else(|| "?".to_owned(), ToString::to_string);
+            let span = meta
+                .path
+                .get_ident()
+                .map_or_else(Span::call_site, syn::Ident::span);
+            match name.as_str() {
+                "id" | "description" | "schedule" => {
+                    let lit: Lit = meta.value()?.parse()?;
+                    let Some(text) = string_value(&lit) else {
+                        errors.spanned(&lit, format!("`#[dag({name} = ...)]` expects a string"));
+                        return Ok(());
+                    };
+                    match name.as_str() {
+                        "id" => {
+                            if crate::task::is_valid_id(&text) {
+                                set_once(&mut out.id, text, span, "dag", &name, errors)
+                            } else {
+                                errors.spanned(&lit, "`#[dag(id = ...)]` expects letters, digits, `_`, `-` or `.`, such as \"daily_training\"")
+                            }
+                        }
+                        "description" => {
+                            set_once(&mut out.description, text, span, "dag", &name, errors)
+                        }
+                        _ => match check_schedule(&text) {
+                            Ok(()) => set_once(&mut out.schedule, text, span, "dag", &name, errors),
+                            Err(msg) => errors.spanned(&lit, msg),
+                        },
+                    }
+                }
+                "params" => {
+                    let ty: Type = meta.value()?.parse()?;
+                    set_once(&mut out.params, ty, span, "dag", &name, errors);
+                }
+                "max_active_tasks" => {
+                    let lit: Lit = meta.value()?.parse()?;
+                    match &lit {
+                        Lit::Int(i) if i.base10_parse::<usize>().is_ok_and(|n| n > 0) => {
+                            let n = i.base10_parse::<usize>().unwrap_or(1);
+                            set_once(&mut out.max_active_tasks, n, span, "dag", &name, errors);
+                        }
+                        _ => errors.spanned(&lit, "`#[dag(max_active_tasks = ...)]` expects a whole number of at least 1, such as 4"),
+                    }
+                }
+                "tags" => {
+                    let expr: Expr = meta.value()?.parse()?;
+                    let mut tags = Vec::new();
+                    let ok = match &expr {
+                        Expr::Array(a) => a.elems.iter().all(|e| match e {
+                            Expr::Lit(l) => string_value(&l.lit).map(|s| tags.push(s)).is_some(),
+                            _ => false,
+                        }),
+                        _ => false,
+                    };
+                    if ok {
+                        set_once(&mut out.tags, tags, span, "dag", &name, errors);
+                    } else {
+                        errors.spanned(&expr, "`#[dag(tags = ...)]` expects a list of strings, such as [\"ml\", \"daily\"]");
+                    }
+                }
+                "default_args" => {
+                    meta.parse_nested_meta(|inner| {
+                        if parse_task_option(&inner, &mut out.defaults, "dag(default_args", errors)? {
+                            return Ok(());
+                        }
+                        let inner_name = inner.path.get_ident().map_or_else(|| "?".to_owned(), ToString::to_string);
+                        errors.spanned(&inner.path, format!("unknown option `{inner_name}` in `#[dag(default_args(...))]`; expected one of: {}", TASK_OPTIONS.join(", ")));
+                        if inner.input.peek(syn::Token![=]) {
+                            let _: Expr = inner.value()?.parse()?;
+                        }
+                        Ok(())
+                    })?;
+                }
+                _ => {
+                    errors.spanned(
+                        &meta.path,
+                        format!("unknown `#[dag]` option `{name}`; expected one of: {KEYWORDS}"),
+                    );
+                    if meta.input.peek(syn::Token![=]) {
+                        let _: Expr = meta.value()?.parse()?;
+                    } else if meta.input.peek(syn::token::Paren) {
+                        let _ = meta.parse_nested_meta(|inner| {
+                            if inner.input.peek(syn::Token![=]) {
+                                let _: Expr = inner.value()?.parse()?;
+                            }
+                            Ok(())
+                        });
+                    }
+                }
+            }
+            Ok(())
+        });
+        if let Err(e) = parser.parse2(args) {
+            errors.push(e);
+        }
+        out
+    }
+}

@@ -1,0 +1,340 @@
+//! A `#[dag]` body as a graph: one node per task call, data edges from handles passed as
+//! arguments, order edges from `>>`. Also keeps the body rewritten as a type-check witness:
+//! the same statements with each task call replaced by a call to the task's input signature, so
+//! rustc checks every edge and points at the user's own argument tokens.
+
+use std::collections::HashMap;
+
+use proc_macro2::{Span, TokenStream};
+use quote::{ToTokens, quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{BinOp, Expr, ExprCall, ItemFn, Lit, Meta, Pat, Stmt};
+
+use crate::common::Errors;
+
+pub(crate) struct DagBody {
+    pub(crate) nodes: Vec<Node>,
+    pub(crate) order_edges: Vec<OrderEdge>,
+    /// The body, rewritten for type checking.
+    pub(crate) witness: Vec<TokenStream>,
+}
+
+pub(crate) struct Node {
+    /// The id: `#[task_id = ".."]` if given, else the called function's name.
+    pub(crate) id: String,
+    /// Whether the id was given with `#[task_id]`.
+    pub(crate) explicit_id: bool,
+    /// The span of the call, for diagnostics about this node.
+    pub(crate) span: Span,
+    /// The called task's path.
+    pub(crate) path: syn::Path,
+    pub(crate) inputs: Vec<InputRef>,
+}
+
+pub(crate) struct InputRef {
+    pub(crate) node: usize,
+    /// The tuple element, for handles bound by `let (a, b) = ..`.
+    pub(crate) element: Option<usize>,
+}
+
+pub(crate) struct OrderEdge {
+    pub(crate) from: usize,
+    pub(crate) to: usize,
+    /// The `>>` statement.
+    pub(crate) span: Span,
+}
+
+#[derive(Clone, Copy)]
+struct Handle {
+    node: usize,
+    element: Option<usize>,
+}
+
+const UNSUPPORTED: &str = "unsupported statement in a `#[dag]` body; a DAG body only wires tasks: `let x = task(..);`, `let (a, b) = task(..);`, `task(..);` and `a >> b;` (put other code inside a `#[task]`)";
+
+struct Builder {
+    nodes: Vec<Node>,
+    order_edges: Vec<OrderEdge>,
+    handles: HashMap<String, Handle>,
+    witness: Vec<TokenStream>,
+}
+
+fn strip(expr: &Expr) -> &Expr {
+    match expr {
+        Expr::Paren(p) => strip(&p.expr),
+        Expr::Group(g) => strip(&g.expr),
+        e => e,
+    }
+}
+
+/// `#[task_id = "..."]` on a statement.
+fn task_id_attr(attrs: &[syn::Attribute], errors: &mut Errors) -> Option<String> {
+    let mut id = None;
+    for attr in attrs {
+        if !attr.path().is_ident("task_id") {
+            errors.spanned(
+                attr,
+                "the only attribute a `#[dag]` statement takes is `#[task_id = \"...\"]`",
+            );
+            continue;
+        }
+        match &attr.meta {
+            Meta::NameValue(nv) => match &nv.value {
+                Expr::Lit(l) => match &l.lit {
+                    Lit::Str(s) if crate::task::is_valid_id(&s.value()) => {
+                        if id.is_some() {
+                            errors.spanned(attr, "`#[task_id]` given twice; keep one");
+                        }
+                        id = Some(s.value());
+                    }
+                    _ => errors.spanned(
+                        &nv.value,
+                        "`#[task_id = ...]` expects a string of letters, digits, `_`, `-` or `.`",
+                    ),
+                },
+                other => errors.spanned(
+                    other,
+                    "`#[task_id = ...]` expects a string such as \"train_eu\"",
+                ),
+            },
+            _ => errors.spanned(attr, "write the id as `#[task_id = \"train_eu\"]`"),
+        }
+    }
+    id
+}
+
+impl Builder {
+    /// A handle named by `expr` (`x` or `&x`), or an error naming what is wrong.
+    fn handle(&self, expr: &Expr, errors: &mut Errors) -> Option<(Handle, bool)> {
+        let (inner, by_ref) = match strip(expr) {
+            Expr::Reference(r) if r.mutability.is_none() => (strip(&r.expr), true),
+            e => (e, false),
+        };
+        match inner {
+            Expr::Path(p) if p.qself.is_none() && p.path.get_ident().is_some() => {
+                let name = p
+                    .path
+                    .get_ident()
+                    .map(ToString::to_string)
+                    .unwrap_or_default();
+                match self.handles.get(&name) {
+                    Some(h) => Some((*h, by_ref)),
+                    None => {
+                        errors.spanned(p, format!("`{name}` is not a task handle; bind a task's output first: `let {name} = some_task(..);`"));
+                        None
+                    }
+                }
+            }
+            Expr::Call(_) => {
+                errors.spanned(expr, "bind this task call with `let` and pass the handle: `let x = task(..);` then `other(&x)`");
+                None
+            }
+            _ => {
+                errors.spanned(expr, "a task argument must be the handle of an upstream task (`x` or `&x`); pass constants through the DAG's params");
+                None
+            }
+        }
+    }
+
+    /// Adds a node for a task call and returns its index and its witness expression.
+    fn call(
+        &mut self,
+        call: &ExprCall,
+        id: Option<String>,
+        errors: &mut Errors,
+    ) -> Option<(usize, TokenStream)> {
+        let path = match strip(&call.func) {
+            Expr::Path(p) if p.qself.is_none() => p.path.clone(),
+            other => {
+                errors.spanned(
+                    other,
+                    "call a `#[task]` function by name, such as `train(&data)`",
+                );
+                return None;
+            }
+        };
+        let mut inputs = Vec::new();
+        let mut ok = true;
+        for arg in &call.args {
+            match self.handle(arg, errors) {
+                Some((h, _)) => inputs.push(InputRef {
+                    node: h.node,
+                    element: h.element,
+                }),
+                None => ok = false,
+            }
+        }
+        if !ok {
+            return None;
+        }
+        let name = path
+            .segments
+            .last()
+            .map(|s| s.ident.to_string())
+            .unwrap_or_default();
+        let index = self.nodes.len();
+        self.nodes.push(Node {
+            id: id.clone().unwrap_or(name),
+            explicit_id: id.is_some(),
+            span: call.span(),
+            path: path.clone(),
+            inputs,
+        });
+        let args = &call.args;
+        let paren = call.paren_token;
+        let mut arg_tokens = TokenStream::new();
+        paren.surround(&mut arg_tokens, |t| args.to_tokens(t));
+        let span = path.span();
+        let witness = quote_spanned! {span=>
+            (::oxflow::__private::signature::<#path>()) #arg_tokens
+        };
+        Some((index, witness))
+    }
+
+    /// The nodes an operand of `>>` stands for: a handle, a call, or a list of either.
+    fn operand(&mut self, expr: &Expr, errors: &mut Errors) -> Option<Vec<usize>> {
+        match strip(expr) {
+            Expr::Array(a) => {
+                let mut out = Vec::new();
+                for e in &a.elems {
+                    if matches!(strip(e), Expr::Array(_)) {
+                        errors.spanned(e, "lists in `>>` do not nest: write `a >> [b, c]`");
+                        return None;
+                    }
+                    out.extend(self.operand(e, errors)?);
+                }
+                Some(out)
+            }
+            Expr::Call(call) => {
+                let (i, w) = self.call(call, None, errors)?;
+                self.witness.push(quote!(let _ = #w;));
+                Some(vec![i])
+            }
+            e => {
+                let (h, by_ref) = self.handle(e, errors)?;
+                if by_ref {
+                    errors.spanned(
+                        e,
+                        "`>>` takes handles as they are: write `a >> b`, not `&a >> b`",
+                    );
+                }
+                Some(vec![h.node])
+            }
+        }
+    }
+
+    fn chain(&mut self, expr: &Expr, span: Span, errors: &mut Errors) {
+        // `a >> b >> c` parses as `(a >> b) >> c`: flatten the left spine.
+        let mut operands = Vec::new();
+        let mut cur = strip(expr);
+        while let Expr::Binary(b) = cur {
+            if !matches!(b.op, BinOp::Shr(_)) {
+                break;
+            }
+            operands.push(&*b.right);
+            cur = strip(&b.left);
+        }
+        operands.push(cur);
+        operands.reverse();
+        let mut groups = Vec::new();
+        for o in operands {
+            match self.operand(o, errors) {
+                Some(g) => groups.push(g),
+                None => return,
+            }
+        }
+        for pair in groups.windows(2) {
+            for &from in &pair[0] {
+                for &to in &pair[1] {
+                    self.order_edges.push(OrderEdge { from, to, span });
+                }
+            }
+        }
+    }
+
+    fn bind(&mut self, pat: &Pat, node: usize, errors: &mut Errors) {
+        match pat {
+            Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
+                self.handles.insert(p.ident.to_string(), Handle { node, element: None });
+            }
+            Pat::Wild(_) => {}
+            Pat::Type(t) => self.bind(&t.pat, node, errors),
+            Pat::Tuple(t) => {
+                for (i, elem) in t.elems.iter().enumerate() {
+                    match elem {
+                        Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
+                            self.handles.insert(p.ident.to_string(), Handle { node, element: Some(i) });
+                        }
+                        Pat::Wild(_) => {}
+                        other => errors.spanned(other, "bind each element of a task's tuple output to a name or `_`: `let (a, b) = task(..);`"),
+                    }
+                }
+            }
+            other => errors.spanned(other, "bind a task's output to a name, `_`, or a flat tuple: `let x = task(..);`, `let (a, b) = task(..);`"),
+        }
+    }
+
+    fn stmt(&mut self, stmt: &Stmt, errors: &mut Errors) {
+        match stmt {
+            Stmt::Local(local) => {
+                let id = task_id_attr(&local.attrs, errors);
+                let Some(init) = &local.init else {
+                    errors.spanned(
+                        local,
+                        "a `let` in a `#[dag]` body binds a task call: `let x = task(..);`",
+                    );
+                    return;
+                };
+                if let Some((_, diverge)) = &init.diverge {
+                    errors.spanned(diverge, "`let .. else` is not supported in a `#[dag]` body");
+                    return;
+                }
+                let Expr::Call(call) = strip(&init.expr) else {
+                    errors.spanned(
+                        &init.expr,
+                        "a `let` in a `#[dag]` body binds a task call: `let x = task(..);`",
+                    );
+                    return;
+                };
+                if let Some((node, witness)) = self.call(call, id, errors) {
+                    self.bind(&local.pat, node, errors);
+                    let pat = &local.pat;
+                    self.witness.push(quote!(let #pat = #witness;));
+                }
+            }
+            Stmt::Expr(expr, _) => match strip(expr) {
+                Expr::Call(call) => {
+                    let attrs_id = task_id_attr(&call.attrs, errors);
+                    if let Some((_, witness)) = self.call(call, attrs_id, errors) {
+                        self.witness.push(quote!(let _ = #witness;));
+                    }
+                }
+                Expr::Binary(b) if matches!(b.op, BinOp::Shr(_)) => {
+                    self.chain(expr, expr.span(), errors)
+                }
+                other => errors.spanned(other, UNSUPPORTED),
+            },
+            Stmt::Item(item) => errors.spanned(item, UNSUPPORTED),
+            Stmt::Macro(m) => errors.spanned(m, UNSUPPORTED),
+        }
+    }
+}
+
+impl DagBody {
+    pub(crate) fn from_item(item: &ItemFn, errors: &mut Errors) -> DagBody {
+        let mut b = Builder {
+            nodes: Vec::new(),
+            order_edges: Vec::new(),
+            handles: HashMap::new(),
+            witness: Vec::new(),
+        };
+        for stmt in &item.block.stmts {
+            b.stmt(stmt, errors);
+        }
+        DagBody {
+            nodes: b.nodes,
+            order_edges: b.order_edges,
+            witness: b.witness,
+        }
+    }
+}

@@ -1,0 +1,150 @@
+//! Generates the DAG function: it returns a `static` definition (nodes in topological order,
+//! edges, options) built by the compiler and registered with `inventory`, and holds a never-run
+//! witness function that makes rustc type-check every edge.
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use syn::ItemFn;
+
+use super::args::DagArgs;
+use super::ast::DagBody;
+use crate::common::task_options_tokens;
+
+fn doc_text(item: &ItemFn) -> String {
+    let mut lines = Vec::new();
+    for attr in &item.attrs {
+        if let syn::Meta::NameValue(nv) = &attr.meta {
+            if nv.path.is_ident("doc") {
+                if let syn::Expr::Lit(syn::ExprLit {
+                    lit: syn::Lit::Str(s),
+                    ..
+                }) = &nv.value
+                {
+                    lines.push(s.value().trim().to_owned());
+                }
+            }
+        }
+    }
+    lines.join("\n").trim().to_owned()
+}
+
+pub(crate) fn generate(
+    args: &DagArgs,
+    item: &ItemFn,
+    body: &DagBody,
+    order: &[usize],
+) -> TokenStream {
+    let attrs = &item.attrs;
+    let vis = &item.vis;
+    let ident = &item.sig.ident;
+    let id = args
+        .id
+        .as_ref()
+        .map_or_else(|| ident.to_string(), |(s, _)| s.clone());
+    let description = args
+        .description
+        .as_ref()
+        .map_or_else(|| doc_text(item), |(s, _)| s.clone());
+    let schedule = match &args.schedule {
+        Some((s, _)) => quote!(::core::option::Option::Some(#s)),
+        None => quote!(::core::option::Option::None),
+    };
+    let tags: Vec<&String> = args
+        .tags
+        .as_ref()
+        .map(|(t, _)| t.iter().collect())
+        .unwrap_or_default();
+    let max_active = match &args.max_active_tasks {
+        Some((n, _)) => quote!(::core::option::Option::Some(#n)),
+        None => quote!(::core::option::Option::None),
+    };
+    let defaults = task_options_tokens(&args.defaults);
+    let params = match &args.params {
+        Some((ty, _)) => {
+            quote!(::core::option::Option::Some(::oxflow::__private::params_def::<#ty>()))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+
+    // Position of each original node in the generated (topological) order.
+    let mut position = vec![0usize; body.nodes.len()];
+    for (p, &i) in order.iter().enumerate() {
+        position[i] = p;
+    }
+    let mut projections = Vec::new();
+    let nodes = order.iter().map(|&i| {
+        let node = &body.nodes[i];
+        let path = &node.path;
+        let node_id = if node.explicit_id {
+            let s = &node.id;
+            quote!(::core::option::Option::Some(#s))
+        } else {
+            quote!(::core::option::Option::None)
+        };
+        let inputs = node.inputs.iter().map(|input| {
+            let from = position[input.node];
+            match input.element {
+                None => quote! {
+                    ::oxflow::__private::InputDef { node: #from, element: ::core::option::Option::None, project: ::core::option::Option::None }
+                },
+                Some(e) => {
+                    let f = format_ident!("__oxflow_project_{}_{}", input.node, e);
+                    let upstream = &body.nodes[input.node].path;
+                    let index = syn::Index::from(e);
+                    projections.push(quote! {
+                        fn #f(
+                            v: &(dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync),
+                        ) -> ::core::option::Option<&(dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync)> {
+                            v.downcast_ref::<<#upstream as ::oxflow::__private::Task>::Output>()
+                                .map(|t| &t.#index as &(dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync))
+                        }
+                    });
+                    quote! {
+                        ::oxflow::__private::InputDef { node: #from, element: ::core::option::Option::Some(#e), project: ::core::option::Option::Some(#f) }
+                    }
+                }
+            }
+        }).collect::<Vec<_>>();
+        let mut after: Vec<usize> = body.order_edges.iter().filter(|e| e.to == i).map(|e| position[e.from]).collect();
+        after.sort_unstable();
+        after.dedup();
+        quote! {
+            ::oxflow::__private::NodeDef {
+                id: #node_id,
+                task: &<#path as ::oxflow::__private::Task>::DEF,
+                inputs: &[#(#inputs),*],
+                after: &[#(#after),*],
+            }
+        }
+    }).collect::<Vec<_>>();
+    let witness = &body.witness;
+
+    quote! {
+        #(#attrs)*
+        #vis fn #ident() -> &'static ::oxflow::__private::DagDef {
+            // Never called: rustc type-checks it, so a task input fed the wrong handle is an
+            // error at the user's argument.
+            #[allow(unused_variables, unused_mut, dead_code, unreachable_code, clippy::all)]
+            fn __oxflow_check_edges() {
+                #(#witness)*
+            }
+            #(#projections)*
+            static __OXFLOW_DAG: ::oxflow::__private::DagDef = ::oxflow::__private::DagDef {
+                id: #id,
+                description: #description,
+                schedule: #schedule,
+                tags: &[#(#tags),*],
+                max_active_tasks: #max_active,
+                defaults: #defaults,
+                params: #params,
+                nodes: &[#(#nodes),*],
+                file: ::core::file!(),
+                line: ::core::line!(),
+            };
+            ::oxflow::__private::inventory::submit! {
+                ::oxflow::__private::DagRegistration(&__OXFLOW_DAG)
+            }
+            &__OXFLOW_DAG
+        }
+    }
+}

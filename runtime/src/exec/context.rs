@@ -1,0 +1,91 @@
+//! What a task can learn about the run it is part of.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Facts about the running task instance, injected into a task that takes `ctx: &TaskContext`.
+///
+/// ```
+/// use oxflow_runtime::exec::TaskContext;
+/// let ctx = TaskContext::for_test("etl", "extract");
+/// assert_eq!((ctx.dag_id(), ctx.task_id(), ctx.try_number()), ("etl", "extract", 1));
+/// ```
+#[derive(Clone, Debug)]
+pub struct TaskContext {
+    inner: Arc<ContextInner>,
+}
+
+#[derive(Debug)]
+struct ContextInner {
+    dag_id: String,
+    dag_run_id: String,
+    task_id: String,
+    try_number: u32,
+    max_tries: u32,
+    task_run_id: Option<String>,
+    log_path: Option<PathBuf>,
+}
+
+impl TaskContext {
+    pub(crate) fn new(
+        dag_id: &str,
+        dag_run_id: &str,
+        task_id: &str,
+        try_number: u32,
+        max_tries: u32,
+        task_run_id: Option<String>,
+        log_path: Option<PathBuf>,
+    ) -> Self {
+        TaskContext {
+            inner: Arc::new(ContextInner {
+                dag_id: dag_id.to_owned(),
+                dag_run_id: dag_run_id.to_owned(),
+                task_id: task_id.to_owned(),
+                try_number,
+                max_tries,
+                task_run_id,
+                log_path,
+            }),
+        }
+    }
+
+    /// A context for calling a task directly in a unit test: try 1 of 1, run id `test`.
+    pub fn for_test(dag_id: &str, task_id: &str) -> Self {
+        Self::new(dag_id, "test", task_id, 1, 1, None, None)
+    }
+
+    /// The DAG's id.
+    pub fn dag_id(&self) -> &str {
+        &self.inner.dag_id
+    }
+
+    /// The DAG run's id (the MLflow run id of the DAG run, or a generated id in memory).
+    pub fn dag_run_id(&self) -> &str {
+        &self.inner.dag_run_id
+    }
+
+    /// The task's id in its DAG.
+    pub fn task_id(&self) -> &str {
+        &self.inner.task_id
+    }
+
+    /// The attempt's number, from 1.
+    pub fn try_number(&self) -> u32 {
+        self.inner.try_number
+    }
+
+    /// How many attempts the task gets in all (`retries + 1`).
+    pub fn max_tries(&self) -> u32 {
+        self.inner.max_tries
+    }
+
+    /// The MLflow run id of this task instance, when the run is recorded.
+    pub fn task_run_id(&self) -> Option<&str> {
+        self.inner.task_run_id.as_deref()
+    }
+
+    /// The attempt's log file, when the run is recorded.
+    pub fn log_path(&self) -> Option<&Path> {
+        self.inner.log_path.as_deref()
+    }
+}

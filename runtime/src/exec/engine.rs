@@ -1,0 +1,732 @@
+//! The scheduling loop.
+//!
+//! One coordinating future owns all task states; attempts run as spawned tokio tasks (sync
+//! tasks on the blocking pool) and report back through a `FuturesUnordered`. Trigger rules are
+//! evaluated from per-task upstream counters ([`super::trigger`]), and newly decidable tasks go
+//! through a work list rather than recursion, so a 10,000-task chain of skips cannot overflow
+//! the stack.
+
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
+use tracing::instrument::WithSubscriber;
+
+use super::context::TaskContext;
+use super::invoke::{InputValue, Inputs, Invocation, RunSlot, TaskOutput, join_error};
+use super::record::{RecordError, Recorder};
+use super::state::{TaskError, TaskState};
+use super::trigger::{Decision, UpstreamCounts, decide};
+use crate::dag::{DagSpec, TriggerRule};
+use crate::params::ParamError;
+use crate::telemetry as t;
+use crate::tracking::FileStore;
+
+/// How to run a DAG.
+///
+/// ```
+/// use oxflow_runtime::exec::RunConfig;
+/// let cfg = RunConfig::in_memory().param("n_trees", "200").max_active_tasks(2);
+/// assert_eq!(cfg.params.len(), 1);
+/// ```
+#[derive(Default)]
+pub struct RunConfig {
+    /// Where to record the run; `None` runs in memory without records (and without resume).
+    pub store: Option<FileStore>,
+    /// Root of the Airflow-style task log tree; defaults to `logs/` beside the store.
+    pub log_root: Option<PathBuf>,
+    /// `key=value` overrides of the DAG's params.
+    pub params: Vec<(String, String)>,
+    /// Continue this earlier DAG run: rerun only what did not succeed, and its downstream.
+    pub resume: Option<String>,
+    /// Overrides the DAG's `max_active_tasks`.
+    pub max_active_tasks: Option<usize>,
+    /// Completes when the run should stop (Ctrl-C): running attempts are killed and recorded so.
+    pub cancel: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
+    /// Called on every state change, for progress displays.
+    pub on_event: Option<Arc<dyn Fn(&ExecEvent) + Send + Sync>>,
+}
+
+impl RunConfig {
+    /// Runs without recording anything.
+    pub fn in_memory() -> Self {
+        RunConfig::default()
+    }
+
+    /// Records into `store`.
+    pub fn recorded(store: FileStore) -> Self {
+        RunConfig {
+            store: Some(store),
+            ..RunConfig::default()
+        }
+    }
+
+    /// Adds a `key=value` params override.
+    pub fn param(mut self, key: &str, value: &str) -> Self {
+        self.params.push((key.to_owned(), value.to_owned()));
+        self
+    }
+
+    /// Overrides the concurrency limit.
+    pub fn max_active_tasks(mut self, n: usize) -> Self {
+        self.max_active_tasks = Some(n);
+        self
+    }
+
+    /// Continues an earlier DAG run.
+    pub fn resume(mut self, dag_run_id: &str) -> Self {
+        self.resume = Some(dag_run_id.to_owned());
+        self
+    }
+
+    /// Stops the run when `signal` completes.
+    pub fn cancel_on(mut self, signal: impl Future<Output = ()> + Send + 'static) -> Self {
+        self.cancel = Some(Box::pin(signal));
+        self
+    }
+
+    /// Calls `f` on every state change.
+    pub fn on_event(mut self, f: impl Fn(&ExecEvent) + Send + Sync + 'static) -> Self {
+        self.on_event = Some(Arc::new(f));
+        self
+    }
+}
+
+/// A state change, for progress displays.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExecEvent {
+    /// The DAG run started with this many tasks (and this many reused from an earlier run).
+    Started {
+        /// The DAG run's id.
+        dag_run_id: String,
+        /// Number of tasks.
+        tasks: usize,
+        /// Tasks whose output was reused by a resume.
+        reused: usize,
+    },
+    /// A task changed state.
+    Task {
+        /// The task id.
+        task: String,
+        /// Its new state.
+        state: TaskState,
+        /// The attempt number (0 before the first attempt).
+        try_number: u32,
+        /// The error of a failed attempt.
+        error: Option<String>,
+    },
+}
+
+/// Final state of a DAG run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DagRunState {
+    /// Every task succeeded or was skipped.
+    Success,
+    /// At least one task failed or was upstream_failed.
+    Failed,
+    /// Interrupted.
+    Killed,
+}
+
+impl std::fmt::Display for DagRunState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DagRunState::Success => "success",
+            DagRunState::Failed => "failed",
+            DagRunState::Killed => "killed",
+        })
+    }
+}
+
+/// What happened to one task.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskReport {
+    /// The task id.
+    pub id: String,
+    /// Its final state (`none` if the run was interrupted before it was reached).
+    pub state: TaskState,
+    /// Attempts made in this run.
+    pub tries: u32,
+    /// Whether the output came from an earlier run (resume).
+    pub reused: bool,
+    /// The last error.
+    pub error: Option<String>,
+}
+
+/// The outcome of a DAG run.
+pub struct DagRunReport {
+    /// The DAG's id.
+    pub dag_id: String,
+    /// The DAG run's id (the MLflow run id when recorded).
+    pub dag_run_id: String,
+    /// The final state.
+    pub state: DagRunState,
+    /// One report per task, in the DAG's order.
+    pub tasks: Vec<TaskReport>,
+    /// Wall time of the run.
+    pub duration: Duration,
+    outputs: Vec<Option<TaskOutput>>,
+    ids: HashMap<String, usize>,
+}
+
+impl DagRunReport {
+    /// The report of the task with this id.
+    pub fn task(&self, id: &str) -> Option<&TaskReport> {
+        self.ids.get(id).map(|&i| &self.tasks[i])
+    }
+
+    /// The output of a succeeded task, if it has type `T`.
+    pub fn output<T: 'static>(&self, id: &str) -> Option<&T> {
+        let i = *self.ids.get(id)?;
+        self.outputs[i].as_ref()?.downcast_ref::<T>()
+    }
+}
+
+/// A DAG run that could not start or could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// A params override was rejected.
+    #[error(transparent)]
+    Params(#[from] ParamError),
+    /// The tracking store failed.
+    #[error(transparent)]
+    Record(#[from] RecordError),
+    /// `--resume` without a store.
+    #[error("resuming a run needs a tracking store; this run is in memory")]
+    ResumeNeedsStore,
+}
+
+struct Node {
+    state: TaskState,
+    counts: UpstreamCounts,
+    data_total: usize,
+    data_done: usize,
+    try_number: u32,
+    output: Option<TaskOutput>,
+    error: Option<String>,
+    run_id: Option<String>,
+    reused: bool,
+    /// Excluded from this run (resume: succeeded before).
+    frozen: bool,
+}
+
+enum Completion {
+    Attempt {
+        node: usize,
+        result: Result<TaskOutput, TaskError>,
+        elapsed: Duration,
+    },
+    RetryDue(usize),
+}
+
+type Pending = FuturesUnordered<Pin<Box<dyn Future<Output = Completion> + Send>>>;
+
+/// Runs a DAG to completion.
+pub async fn execute(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecError> {
+    let started = Instant::now();
+    let dag = spec.def;
+    let dag_id = dag.id;
+    let (params_value, param_pairs) = match dag.params {
+        Some(p) => {
+            let (value, pairs) = (p.build)(&cfg.params)?;
+            (Some(value), pairs)
+        }
+        None => {
+            if let Some((k, _)) = cfg.params.first() {
+                return Err(ParamError::UnknownKey {
+                    key: k.clone(),
+                    valid: Vec::new(),
+                }
+                .into());
+            }
+            (None, Vec::new())
+        }
+    };
+
+    let mut nodes: Vec<Node> = spec
+        .nodes
+        .iter()
+        .map(|n| {
+            let mut data: Vec<usize> = n.inputs.iter().map(|i| i.node).collect();
+            data.sort_unstable();
+            data.dedup();
+            Node {
+                state: TaskState::None,
+                counts: UpstreamCounts {
+                    total: n.upstream.len(),
+                    ..Default::default()
+                },
+                data_total: data.len(),
+                data_done: 0,
+                try_number: 0,
+                output: None,
+                error: None,
+                run_id: None,
+                reused: false,
+                frozen: false,
+            }
+        })
+        .collect();
+
+    // Open or resume the record before any task runs, so a bad store or a corrupt record stops
+    // the run with nothing written.
+    let recorder = match (&cfg.store, &cfg.resume) {
+        (None, Some(_)) => return Err(ExecError::ResumeNeedsStore),
+        (None, None) => None,
+        (Some(store), None) => Some(Recorder::start(
+            store.clone(),
+            cfg.log_root.take(),
+            spec,
+            &param_pairs,
+        )?),
+        (Some(store), Some(run_id)) => {
+            let (rec, previous) =
+                Recorder::resume(store.clone(), cfg.log_root.take(), spec, run_id)?;
+            let redo_roots: Vec<usize> = (0..spec.nodes.len())
+                .filter(|&i| previous[i].as_ref().is_none_or(|p| p.output.is_none()))
+                .collect();
+            let redo = spec.downstream_closure(&redo_roots);
+            let mut is_redo = vec![false; spec.nodes.len()];
+            for i in redo {
+                is_redo[i] = true;
+            }
+            for (i, prev) in previous.into_iter().enumerate() {
+                if let Some(prev) = prev {
+                    nodes[i].run_id = Some(prev.run_id);
+                    nodes[i].try_number = prev.tries;
+                    if !is_redo[i] {
+                        nodes[i].output = prev.output;
+                        nodes[i].state = TaskState::Success;
+                        nodes[i].reused = true;
+                        nodes[i].frozen = true;
+                    }
+                }
+            }
+            Some(rec)
+        }
+    };
+    let dag_run_id = match &recorder {
+        Some(r) => r.dag_run_id().to_owned(),
+        None => uuid::Uuid::new_v4().simple().to_string(),
+    };
+    let events = cfg.on_event.clone();
+    let emit = |e: ExecEvent| {
+        if let Some(f) = &events {
+            f(&e)
+        }
+    };
+    let reused = nodes.iter().filter(|n| n.reused).count();
+    emit(ExecEvent::Started {
+        dag_run_id: dag_run_id.clone(),
+        tasks: nodes.len(),
+        reused,
+    });
+
+    let limit = cfg
+        .max_active_tasks
+        .or(dag.max_active_tasks)
+        .unwrap_or(usize::MAX)
+        .max(1);
+    let upstream_ids: Vec<Arc<str>> = spec
+        .nodes
+        .iter()
+        .map(|n| Arc::from(n.id.as_str()))
+        .collect();
+    let mut work: VecDeque<usize> = VecDeque::new();
+    let mut ready: VecDeque<usize> = VecDeque::new();
+    let mut pending: Pending = FuturesUnordered::new();
+    let mut aborts: HashMap<usize, tokio::task::AbortHandle> = HashMap::new();
+    let mut running = 0usize;
+    let mut cancel = cfg.cancel.take();
+    let mut killed = false;
+
+    let consumers = data_consumers(spec);
+    // Frozen (reused) nodes count as finished upstreams from the start.
+    for i in 0..nodes.len() {
+        if nodes[i].frozen {
+            propagate(spec, &consumers, &mut nodes, i, &mut work);
+        }
+    }
+    for (i, n) in nodes.iter().enumerate() {
+        if !n.frozen && n.counts.total == 0 {
+            work.push_back(i);
+        }
+    }
+
+    loop {
+        // Decide every task whose upstream counts changed.
+        while let Some(i) = work.pop_front() {
+            if nodes[i].state != TaskState::None {
+                continue;
+            }
+            let node = &spec.nodes[i];
+            let rule = node.options.trigger;
+            let mut decision = if rule == TriggerRule::Always {
+                if nodes[i].data_done == nodes[i].data_total {
+                    Decision::Run
+                } else {
+                    Decision::Wait
+                }
+            } else {
+                decide(rule, nodes[i].counts)
+            };
+            if decision == Decision::Run && nodes[i].data_done < nodes[i].data_total {
+                decision = Decision::Wait;
+            }
+            let finished = match decision {
+                Decision::Wait => continue,
+                Decision::Skip => Some((TaskState::Skipped, None)),
+                Decision::UpstreamFailed => Some((TaskState::UpstreamFailed, None)),
+                Decision::Run => {
+                    let missing = node.inputs.iter().enumerate().find(|(k, input)| {
+                        !node.task.inputs.get(*k).is_some_and(|p| p.optional)
+                            && nodes[input.node].state != TaskState::Success
+                    });
+                    match missing {
+                        Some((k, input)) => {
+                            let err = TaskError::MissingInput {
+                                input: node.task.inputs.get(k).map_or("?", |p| p.name).to_owned(),
+                                upstream: spec.nodes[input.node].id.clone(),
+                            };
+                            Some((TaskState::UpstreamFailed, Some(err.to_string())))
+                        }
+                        None => None,
+                    }
+                }
+            };
+            match finished {
+                Some((state, error)) => {
+                    nodes[i].state = state;
+                    nodes[i].error = error.clone();
+                    if let Some(rec) = &recorder {
+                        rec.task_not_run(
+                            &node.id,
+                            nodes[i].run_id.as_deref(),
+                            state,
+                            error.as_deref(),
+                        )?;
+                    }
+                    metrics::counter!(t::TASK_RUNS_TOTAL, "dag" => dag_id, "task" => node.id.clone(), "state" => state.as_str()).increment(1);
+                    emit(ExecEvent::Task {
+                        task: node.id.clone(),
+                        state,
+                        try_number: nodes[i].try_number,
+                        error,
+                    });
+                    propagate(spec, &consumers, &mut nodes, i, &mut work);
+                }
+                None => {
+                    nodes[i].state = TaskState::Scheduled;
+                    emit(ExecEvent::Task {
+                        task: node.id.clone(),
+                        state: TaskState::Scheduled,
+                        try_number: nodes[i].try_number,
+                        error: None,
+                    });
+                    ready.push_back(i);
+                }
+            }
+        }
+
+        // Start attempts while slots are free.
+        while running < limit && !killed {
+            let Some(i) = ready.pop_front() else { break };
+            let node = &spec.nodes[i];
+            nodes[i].try_number += 1;
+            let try_number = nodes[i].try_number;
+            let max_tries = node.options.retries + 1;
+            emit(ExecEvent::Task {
+                task: node.id.clone(),
+                state: TaskState::Queued,
+                try_number,
+                error: None,
+            });
+            let (task_run, log_path, dispatch) = match &recorder {
+                Some(rec) => {
+                    let attempt =
+                        rec.attempt_started(&node.id, &mut nodes[i].run_id, try_number)?;
+                    (attempt.run, Some(attempt.log_path), Some(attempt.dispatch))
+                }
+                None => (None, None, None),
+            };
+            let ctx = TaskContext::new(
+                dag_id,
+                &dag_run_id,
+                &node.id,
+                try_number,
+                max_tries,
+                nodes[i].run_id.clone(),
+                log_path,
+            );
+            let values: Vec<InputValue> = node
+                .inputs
+                .iter()
+                .map(|input| InputValue {
+                    value: nodes[input.node].output.clone(),
+                    project: input.project,
+                    upstream: upstream_ids[input.node].clone(),
+                })
+                .collect();
+            let inv = Invocation {
+                inputs: Inputs::new(values, node.task.inputs.iter().map(|p| p.name).collect()),
+                ctx,
+                params: params_value.clone(),
+                run: RunSlot {
+                    source: task_run,
+                    run: None,
+                },
+                dispatch: dispatch.clone(),
+            };
+            let fut = (node.task.invoke)(inv);
+            let timeout = node.options.timeout;
+            let attempt = async move {
+                match timeout {
+                    Some(limit) => match tokio::time::timeout(limit, fut).await {
+                        Ok(r) => r,
+                        Err(_) => Err(TaskError::TimedOut { after: limit }),
+                    },
+                    None => fut.await,
+                }
+            };
+            let handle = match dispatch {
+                Some(d) => tokio::spawn(attempt.with_subscriber(d)),
+                None => tokio::spawn(attempt),
+            };
+            aborts.insert(i, handle.abort_handle());
+            let start = Instant::now();
+            pending.push(Box::pin(async move {
+                let result = handle.await.unwrap_or_else(|e| Err(join_error(e)));
+                Completion::Attempt {
+                    node: i,
+                    result,
+                    elapsed: start.elapsed(),
+                }
+            }));
+            running += 1;
+            nodes[i].state = TaskState::Running;
+            metrics::gauge!(t::TASKS_RUNNING, "dag" => dag_id).increment(1.0);
+            emit(ExecEvent::Task {
+                task: node.id.clone(),
+                state: TaskState::Running,
+                try_number,
+                error: None,
+            });
+        }
+
+        if pending.is_empty() {
+            break;
+        }
+        let completion = match cancel.as_mut() {
+            Some(signal) => tokio::select! {
+                c = pending.next() => c,
+                () = signal => {
+                    cancel = None;
+                    killed = true;
+                    for (_, a) in aborts.drain() {
+                        a.abort();
+                    }
+                    // The aborted attempts now complete with `Killed`; retries waiting are dropped.
+                    ready.clear();
+                    continue;
+                }
+            },
+            None => pending.next().await,
+        };
+        let Some(completion) = completion else { break };
+        match completion {
+            Completion::RetryDue(i) => {
+                if killed {
+                    continue;
+                }
+                nodes[i].state = TaskState::Scheduled;
+                emit(ExecEvent::Task {
+                    task: spec.nodes[i].id.clone(),
+                    state: TaskState::Scheduled,
+                    try_number: nodes[i].try_number,
+                    error: None,
+                });
+                ready.push_back(i);
+            }
+            Completion::Attempt {
+                node: i,
+                result,
+                elapsed,
+            } => {
+                running -= 1;
+                aborts.remove(&i);
+                metrics::gauge!(t::TASKS_RUNNING, "dag" => dag_id).decrement(1.0);
+                let node = &spec.nodes[i];
+                metrics::histogram!(t::TASK_DURATION_SECONDS, "dag" => dag_id, "task" => node.id.clone()).record(elapsed.as_secs_f64());
+                let try_number = nodes[i].try_number;
+                match result {
+                    Ok(output) => {
+                        if let Some(rec) = &recorder {
+                            let codec = if node.options.persist {
+                                node.task.codec
+                            } else {
+                                None
+                            };
+                            rec.attempt_succeeded(
+                                &node.id,
+                                nodes[i].run_id.as_deref(),
+                                try_number,
+                                &output,
+                                codec,
+                            )?;
+                        }
+                        nodes[i].output = Some(output);
+                        nodes[i].state = TaskState::Success;
+                        nodes[i].error = None;
+                        metrics::counter!(t::TASK_RUNS_TOTAL, "dag" => dag_id, "task" => node.id.clone(), "state" => "success").increment(1);
+                        emit(ExecEvent::Task {
+                            task: node.id.clone(),
+                            state: TaskState::Success,
+                            try_number,
+                            error: None,
+                        });
+                        propagate(spec, &consumers, &mut nodes, i, &mut work);
+                    }
+                    Err(err) => {
+                        let was_killed = killed || matches!(err, TaskError::Killed);
+                        let err = if killed { TaskError::Killed } else { err };
+                        let message = err.to_string();
+                        let retry = !was_killed && try_number <= node.options.retries;
+                        let state = if retry {
+                            TaskState::UpForRetry
+                        } else {
+                            TaskState::Failed
+                        };
+                        if let Some(rec) = &recorder {
+                            rec.attempt_failed(
+                                &node.id,
+                                nodes[i].run_id.as_deref(),
+                                try_number,
+                                state,
+                                &message,
+                                was_killed,
+                            )?;
+                        }
+                        nodes[i].state = state;
+                        nodes[i].error = Some(message.clone());
+                        emit(ExecEvent::Task {
+                            task: node.id.clone(),
+                            state,
+                            try_number,
+                            error: Some(message),
+                        });
+                        if retry {
+                            metrics::counter!(t::TASK_RETRIES_TOTAL, "dag" => dag_id, "task" => node.id.clone()).increment(1);
+                            let delay = node.options.delay_before_try(try_number + 1);
+                            pending.push(Box::pin(async move {
+                                tokio::time::sleep(delay).await;
+                                Completion::RetryDue(i)
+                            }));
+                        } else {
+                            metrics::counter!(t::TASK_RUNS_TOTAL, "dag" => dag_id, "task" => node.id.clone(), "state" => "failed").increment(1);
+                            if !killed {
+                                propagate(spec, &consumers, &mut nodes, i, &mut work);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        if killed && running == 0 {
+            break;
+        }
+    }
+
+    let state = if killed {
+        DagRunState::Killed
+    } else if nodes
+        .iter()
+        .any(|n| matches!(n.state, TaskState::Failed | TaskState::UpstreamFailed))
+    {
+        DagRunState::Failed
+    } else {
+        DagRunState::Success
+    };
+    if let Some(rec) = &recorder {
+        rec.finish(state)?;
+    }
+    let duration = started.elapsed();
+    metrics::counter!(t::DAG_RUNS_TOTAL, "dag" => dag_id, "state" => state.to_string())
+        .increment(1);
+    metrics::histogram!(t::DAG_RUN_DURATION_SECONDS, "dag" => dag_id)
+        .record(duration.as_secs_f64());
+    if state == DagRunState::Success {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        metrics::gauge!(t::DAG_LAST_SUCCESS_TIMESTAMP_SECONDS, "dag" => dag_id).set(now);
+    }
+    let tasks = spec
+        .nodes
+        .iter()
+        .zip(&nodes)
+        .map(|(s, n)| TaskReport {
+            id: s.id.clone(),
+            state: n.state,
+            tries: n.try_number,
+            reused: n.reused,
+            error: n.error.clone(),
+        })
+        .collect();
+    Ok(DagRunReport {
+        dag_id: dag_id.to_owned(),
+        dag_run_id,
+        state,
+        tasks,
+        duration,
+        ids: spec
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.clone(), i))
+            .collect(),
+        outputs: nodes.into_iter().map(|n| n.output).collect(),
+    })
+}
+
+/// For each node, the nodes that read its output (each once).
+fn data_consumers(spec: &DagSpec) -> Vec<Vec<usize>> {
+    let mut consumers = vec![Vec::new(); spec.nodes.len()];
+    for (d, node) in spec.nodes.iter().enumerate() {
+        for input in &node.inputs {
+            if consumers[input.node].last() != Some(&d) {
+                consumers[input.node].push(d);
+            }
+        }
+    }
+    consumers
+}
+
+/// Tells each downstream of `i` that `i` finished, and queues it for a decision.
+fn propagate(
+    spec: &DagSpec,
+    consumers: &[Vec<usize>],
+    nodes: &mut [Node],
+    i: usize,
+    work: &mut VecDeque<usize>,
+) {
+    let state = nodes[i].state;
+    for &d in &spec.nodes[i].downstream {
+        let n = &mut nodes[d];
+        match state {
+            TaskState::Success => n.counts.success += 1,
+            TaskState::Skipped => n.counts.skipped += 1,
+            _ => n.counts.failed += 1,
+        }
+        work.push_back(d);
+    }
+    for &d in &consumers[i] {
+        nodes[d].data_done += 1;
+    }
+}

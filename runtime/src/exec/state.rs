@@ -1,0 +1,134 @@
+//! Task states (Airflow's) and why an attempt failed.
+
+use std::fmt;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// The state of a task instance, with Airflow's names.
+///
+/// ```
+/// use oxflow_runtime::exec::TaskState;
+/// assert_eq!("up_for_retry".parse::<TaskState>().unwrap(), TaskState::UpForRetry);
+/// assert!(TaskState::Skipped.is_finished());
+/// ```
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum TaskState {
+    /// Not yet considered.
+    #[default]
+    None,
+    /// Its trigger rule is met; waiting for a free slot.
+    Scheduled,
+    /// Handed to the worker pool.
+    Queued,
+    /// An attempt is running.
+    Running,
+    /// Finished successfully.
+    Success,
+    /// Failed on its last try.
+    Failed,
+    /// Failed, with tries left; waiting for the retry delay.
+    UpForRetry,
+    /// Not run because upstream tasks failed.
+    UpstreamFailed,
+    /// Not run because its trigger rule said so.
+    Skipped,
+}
+
+impl TaskState {
+    /// Every state.
+    pub const ALL: [TaskState; 9] = [
+        TaskState::None,
+        TaskState::Scheduled,
+        TaskState::Queued,
+        TaskState::Running,
+        TaskState::Success,
+        TaskState::Failed,
+        TaskState::UpForRetry,
+        TaskState::UpstreamFailed,
+        TaskState::Skipped,
+    ];
+
+    /// Airflow's name of the state.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            TaskState::None => "none",
+            TaskState::Scheduled => "scheduled",
+            TaskState::Queued => "queued",
+            TaskState::Running => "running",
+            TaskState::Success => "success",
+            TaskState::Failed => "failed",
+            TaskState::UpForRetry => "up_for_retry",
+            TaskState::UpstreamFailed => "upstream_failed",
+            TaskState::Skipped => "skipped",
+        }
+    }
+
+    /// Whether the state is final for this DAG run.
+    pub const fn is_finished(self) -> bool {
+        matches!(
+            self,
+            TaskState::Success | TaskState::Failed | TaskState::UpstreamFailed | TaskState::Skipped
+        )
+    }
+}
+
+impl fmt::Display for TaskState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for TaskState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        TaskState::ALL
+            .into_iter()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown task state `{s}`; expected one of: {}",
+                    TaskState::ALL.map(TaskState::as_str).join(", ")
+                )
+            })
+    }
+}
+
+/// Why an attempt did not succeed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum TaskError {
+    /// The task returned `Err`.
+    #[error("{message}")]
+    Failed {
+        /// The error's `Display`.
+        message: String,
+    },
+    /// The task panicked.
+    #[error("panicked: {message}")]
+    Panicked {
+        /// The panic message.
+        message: String,
+    },
+    /// The attempt ran longer than the task's `timeout`.
+    #[error("timed out after {}", humantime::format_duration(*after))]
+    TimedOut {
+        /// The timeout.
+        after: Duration,
+    },
+    /// The run was interrupted (Ctrl-C) while the attempt ran.
+    #[error("killed: the DAG run was interrupted")]
+    Killed,
+    /// An input is not available because its upstream did not succeed.
+    #[error("input `{input}` is not available: upstream task `{upstream}` did not succeed")]
+    MissingInput {
+        /// The task's parameter.
+        input: String,
+        /// The upstream task.
+        upstream: String,
+    },
+    /// Something the task asks to be injected is not there.
+    #[error("{0}")]
+    Injection(String),
+}
