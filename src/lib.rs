@@ -15,6 +15,7 @@ pub mod prelude {
     pub use oxflow_macros::{dag, task};
     pub use oxflow_runtime::exec::TaskContext;
     pub use oxflow_runtime::params::Params;
+    pub use oxflow_runtime::shell::{Shell, ShellOutput};
     pub use oxflow_runtime::tracking::Run;
 }
 
@@ -29,7 +30,7 @@ pub mod prelude {
 /// }
 /// ```
 pub fn main() {
-    todo!()
+    oxflow_runtime::cli::main()
 }
 
 /// Items the macros' generated code refers to. Not a public API: names and shapes change without

@@ -72,6 +72,7 @@ pub(crate) fn generate(
         position[i] = p;
     }
     let mut projections = Vec::new();
+    let mut projected = std::collections::HashSet::new();
     let nodes = order.iter().map(|&i| {
         let node = &body.nodes[i];
         let path = &node.path;
@@ -91,14 +92,15 @@ pub(crate) fn generate(
                     let f = format_ident!("__oxflow_project_{}_{}", input.node, e);
                     let upstream = &body.nodes[input.node].path;
                     let index = syn::Index::from(e);
-                    projections.push(quote! {
+                    // One projection per tuple element, however many tasks consume it.
+                    if projected.insert((input.node, e)) { projections.push(quote! {
                         fn #f(
                             v: &(dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync),
                         ) -> ::core::option::Option<&(dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync)> {
                             v.downcast_ref::<<#upstream as ::oxflow::__private::Task>::Output>()
                                 .map(|t| &t.#index as &(dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync))
                         }
-                    });
+                    }); }
                     quote! {
                         ::oxflow::__private::InputDef { node: #from, element: ::core::option::Option::Some(#e), project: ::core::option::Option::Some(#f) }
                     }

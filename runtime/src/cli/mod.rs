@@ -1,1 +1,226 @@
-//! (module under construction)
+//! The command line every pipeline binary gets through `oxflow::main()`.
+//!
+//! ```text
+//! my-pipelines list                         every DAG in the binary
+//! my-pipelines show iris                    tasks, options, params
+//! my-pipelines graph iris --format mermaid  the graph as Mermaid or DOT
+//! my-pipelines run iris -P n_trees=200      run it, recorded in ./mlruns
+//! my-pipelines run iris --resume <run id>   rerun what did not succeed
+//! my-pipelines runs iris                    recent runs and their task states
+//! my-pipelines logs <run id> train          a task's attempt logs
+//! ```
+//!
+//! The store is `--tracking-uri`, else `OXFLOW_TRACKING_URI`, else `MLFLOW_TRACKING_URI`, else
+//! `./mlruns`.
+
+mod progress;
+mod show;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::dag::{self, GraphFormat};
+use crate::exec::{self, DagRunState, RunConfig};
+use crate::params::parse_override;
+use crate::tracking::FileStore;
+
+/// The pipeline command line.
+#[derive(Debug, Parser)]
+#[command(about = "Run and inspect the oxflow pipelines in this binary", version)]
+pub struct Cli {
+    /// Tracking store: a directory or `file://` URI (default: OXFLOW_TRACKING_URI, then
+    /// MLFLOW_TRACKING_URI, then ./mlruns).
+    #[arg(long, global = true)]
+    pub tracking_uri: Option<String>,
+    /// Root of the task log tree (default: `logs/` beside the store).
+    #[arg(long, global = true, env = "OXFLOW_LOG_DIR")]
+    pub log_dir: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// A pipeline command.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List every DAG in this binary.
+    List,
+    /// Show a DAG's tasks, options and params.
+    Show {
+        /// The DAG id.
+        dag: String,
+    },
+    /// Print a DAG's graph.
+    Graph {
+        /// The DAG id.
+        dag: String,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "mermaid")]
+        format: GraphFormat,
+    },
+    /// Run a DAG and record it in the tracking store.
+    Run {
+        /// The DAG id.
+        dag: String,
+        /// Override a param: `-P key=value` (repeatable).
+        #[arg(short = 'P', long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+        /// Continue an earlier run: rerun only the tasks that did not succeed, and their
+        /// downstream, reusing stored outputs.
+        #[arg(long, value_name = "RUN_ID")]
+        resume: Option<String>,
+        /// Override the DAG's `max_active_tasks`.
+        #[arg(long)]
+        max_active_tasks: Option<usize>,
+        /// Run in memory: record nothing (no resume, no logs).
+        #[arg(long, conflicts_with = "resume")]
+        no_record: bool,
+    },
+    /// Recent runs of a DAG with their task states.
+    Runs {
+        /// The DAG id.
+        dag: String,
+        /// How many runs to show.
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+    },
+    /// Print the logs of a task in a DAG run, every attempt.
+    Logs {
+        /// The DAG run id.
+        run_id: String,
+        /// The task id.
+        task: String,
+    },
+}
+
+/// A command that failed; printed as `error: ...` with exit code 1.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    /// The DAG is unknown or invalid.
+    #[error(transparent)]
+    Dag(#[from] dag::DagError),
+    /// Running failed before or while recording.
+    #[error(transparent)]
+    Exec(#[from] exec::ExecError),
+    /// The store could not be read.
+    #[error(transparent)]
+    Tracking(#[from] crate::tracking::TrackingError),
+    /// Logs could not be read.
+    #[error(transparent)]
+    Record(#[from] exec::RecordError),
+    /// A `-P` override is malformed.
+    #[error(transparent)]
+    Param(#[from] crate::params::ParamError),
+    /// Anything else, with its explanation.
+    #[error("{0}")]
+    Other(String),
+}
+
+fn open_store(uri: Option<&str>) -> Result<FileStore, CliError> {
+    Ok(match uri {
+        Some(u) => FileStore::open_uri(u)?,
+        None => FileStore::from_env()?,
+    })
+}
+
+/// Parses the process's arguments, runs the command and exits with its code.
+pub fn main() {
+    let cli = Cli::parse();
+    let code = run_cli(cli);
+    std::process::exit(code_number(code));
+}
+
+fn code_number(code: ExitCode) -> i32 {
+    if code == ExitCode::SUCCESS {
+        0
+    } else if code == ExitCode::from(130) {
+        130
+    } else {
+        1
+    }
+}
+
+/// Runs a parsed command line; returns the process exit code (0 success, 1 failure, 130
+/// interrupted). Errors are printed to stderr.
+pub fn run_cli(cli: Cli) -> ExitCode {
+    match dispatch(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
+    match cli.command {
+        Command::List => {
+            print!("{}", show::list(&dag::registered()));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { dag } => {
+            let spec = dag::find(&dag)?.spec()?;
+            print!("{}", show::show(&spec));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Graph { dag, format } => {
+            let spec = dag::find(&dag)?.spec()?;
+            print!("{}", spec.render(format));
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Run {
+            dag,
+            params,
+            resume,
+            max_active_tasks,
+            no_record,
+        } => {
+            let spec = dag::find(&dag)?.spec()?;
+            let mut cfg = RunConfig::in_memory();
+            for p in &params {
+                cfg.params.push(parse_override(p)?);
+            }
+            if !no_record {
+                // Opening checks the store is writable, before any task runs.
+                cfg.store = Some(open_store(cli.tracking_uri.as_deref())?);
+                cfg.log_root = cli.log_dir;
+            }
+            cfg.resume = resume;
+            cfg.max_active_tasks = max_active_tasks;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| CliError::Other(format!("cannot start the tokio runtime: {e}")))?;
+            let display = progress::Progress::new(&spec);
+            let events = display.clone();
+            cfg = cfg.on_event(move |e| events.event(e)).cancel_on(async {
+                if tokio::signal::ctrl_c().await.is_err() {
+                    std::future::pending::<()>().await
+                }
+            });
+            let report = runtime.block_on(exec::execute(&spec, cfg))?;
+            display.finish(&report);
+            Ok(match report.state {
+                DagRunState::Success => ExitCode::SUCCESS,
+                DagRunState::Failed => ExitCode::FAILURE,
+                DagRunState::Killed => ExitCode::from(130),
+            })
+        }
+        Command::Runs { dag, limit } => {
+            let def = dag::find(&dag)?;
+            let store = open_store(cli.tracking_uri.as_deref())?;
+            print!("{}", show::runs(&store, def, limit)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Logs { run_id, task } => {
+            let store = open_store(cli.tracking_uri.as_deref())?;
+            print!(
+                "{}",
+                exec::load_task_log(&store, cli.log_dir.as_deref(), &run_id, &task)?
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Text for `list`, `show` and `runs`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use comfy_table::Table;
+
+use crate::dag::{DagDef, DagSpec};
+use crate::exec::{TAG_DAG, TAG_STATE, TAG_TASK_ID, TAG_TRY_NUMBER};
+use crate::tracking::{FileStore, TAG_PARENT_RUN_ID, TrackingError};
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or("")
+}
+
+pub(crate) fn list(dags: &[&'static DagDef]) -> String {
+    if dags.is_empty() {
+        return "this binary defines no DAGs\n".to_owned();
+    }
+    let mut t = Table::new();
+    t.set_header(["dag", "tasks", "schedule", "description"]);
+    for d in dags {
+        t.add_row([
+            d.id.to_owned(),
+            d.nodes.len().to_string(),
+            d.schedule.unwrap_or("-").to_owned(),
+            first_line(d.description).to_owned(),
+        ]);
+    }
+    format!("{t}\n")
+}
+
+fn duration(d: Option<std::time::Duration>) -> String {
+    d.map_or_else(
+        || "-".to_owned(),
+        |d| humantime::format_duration(d).to_string(),
+    )
+}
+
+pub(crate) fn show(spec: &DagSpec) -> String {
+    let d = spec.def;
+    let mut out = String::new();
+    let _ = writeln!(out, "dag: {}", d.id);
+    if !d.description.is_empty() {
+        let _ = writeln!(out, "description: {}", d.description);
+    }
+    let _ = writeln!(out, "schedule: {}", d.schedule.unwrap_or("none"));
+    if !d.tags.is_empty() {
+        let _ = writeln!(out, "tags: {}", d.tags.join(", "));
+    }
+    let _ = writeln!(
+        out,
+        "max active tasks: {}",
+        d.max_active_tasks
+            .map_or_else(|| "unlimited".to_owned(), |n| n.to_string())
+    );
+    let _ = writeln!(out, "defined at: {}:{}", d.file, d.line);
+    let mut t = Table::new();
+    t.set_header([
+        "task",
+        "inputs",
+        "after",
+        "output",
+        "retries",
+        "retry delay",
+        "timeout",
+        "trigger",
+        "persist",
+    ]);
+    for (i, n) in spec.nodes.iter().enumerate() {
+        let inputs: Vec<String> = n
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(k, input)| {
+                let name = n.task.inputs.get(k).map_or("?", |p| p.name);
+                let from = &spec.nodes[input.node].id;
+                match input.element {
+                    Some(e) => format!("{name} <- {from}.{e}"),
+                    None => format!("{name} <- {from}"),
+                }
+            })
+            .collect();
+        let after: Vec<&str> = d.nodes[i]
+            .after
+            .iter()
+            .map(|&a| spec.nodes[a].id.as_str())
+            .collect();
+        let o = &n.options;
+        let delay = if o.retries > 0 {
+            let mut s = humantime::format_duration(o.retry_delay).to_string();
+            if o.backoff != 1.0 {
+                s.push_str(&format!(" x{}", o.backoff));
+            }
+            if let Some(m) = o.max_retry_delay {
+                s.push_str(&format!(" (max {})", humantime::format_duration(m)));
+            }
+            s
+        } else {
+            "-".to_owned()
+        };
+        t.add_row([
+            n.id.clone(),
+            inputs.join("\n"),
+            after.join(", "),
+            n.task.output_type.to_owned(),
+            o.retries.to_string(),
+            delay,
+            duration(o.timeout),
+            o.trigger.to_string(),
+            o.persist.to_string(),
+        ]);
+    }
+    let _ = writeln!(out, "{t}");
+    if let Some(p) = d.params {
+        let mut pt = Table::new();
+        pt.set_header(["param", "type", "default", "range", "help"]);
+        for s in (p.schema)() {
+            pt.add_row([
+                s.name,
+                s.type_name,
+                s.default.unwrap_or("-"),
+                s.range.unwrap_or("-"),
+                s.help,
+            ]);
+        }
+        let _ = writeln!(out, "params ({}):\n{pt}", (p.type_name)());
+    }
+    out
+}
+
+pub(crate) fn runs(store: &FileStore, def: &DagDef, limit: usize) -> Result<String, TrackingError> {
+    let Some(exp) = store.get_experiment_by_name(def.id)? else {
+        return Ok(format!(
+            "dag `{}` has no recorded runs in {}\n",
+            def.id,
+            store.root().display()
+        ));
+    };
+    let records = store.list_run_records(&exp.experiment_id, false)?;
+    let mut dag_runs = Vec::new();
+    let mut tasks: BTreeMap<String, Vec<(String, String, String)>> = BTreeMap::new();
+    for r in &records {
+        match r.tags.get(TAG_PARENT_RUN_ID) {
+            Some(parent) => {
+                if let Some(task) = r.tags.get(TAG_TASK_ID) {
+                    let state = r.tags.get(TAG_STATE).cloned().unwrap_or_default();
+                    let tries = r.tags.get(TAG_TRY_NUMBER).cloned().unwrap_or_default();
+                    tasks
+                        .entry(parent.clone())
+                        .or_default()
+                        .push((task.clone(), state, tries));
+                }
+            }
+            None if r.tags.get(TAG_DAG).map(String::as_str) == Some(def.id) => dag_runs.push(r),
+            None => {}
+        }
+    }
+    if dag_runs.is_empty() {
+        return Ok(format!(
+            "dag `{}` has no recorded runs in {}\n",
+            def.id,
+            store.root().display()
+        ));
+    }
+    let mut t = Table::new();
+    t.set_header(["run id", "started", "duration", "state", "tasks"]);
+    for r in dag_runs.into_iter().take(limit) {
+        let started = std::time::UNIX_EPOCH
+            + std::time::Duration::from_millis(r.info.start_time_ms.max(0) as u64);
+        let took = r
+            .info
+            .end_time_ms
+            .map(|e| std::time::Duration::from_millis((e - r.info.start_time_ms).max(0) as u64));
+        let mut task_states = tasks.remove(&r.info.run_id).unwrap_or_default();
+        // Show tasks in the DAG's order.
+        let order: BTreeMap<&str, usize> = def
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.unwrap_or(n.task.name), i))
+            .collect();
+        task_states.sort_by_key(|(id, _, _)| order.get(id.as_str()).copied().unwrap_or(usize::MAX));
+        let cell = if task_states.len() <= 12 {
+            task_states
+                .iter()
+                .map(|(id, state, tries)| format!("{id}: {state} (try {tries})"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        } else {
+            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+            for (_, s, _) in &task_states {
+                *counts.entry(s.as_str()).or_default() += 1;
+            }
+            counts
+                .iter()
+                .map(|(s, n)| format!("{s}: {n}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        };
+        t.add_row([
+            r.info.run_id.clone(),
+            humantime::format_rfc3339_seconds(started).to_string(),
+            duration(took),
+            r.tags
+                .get(TAG_STATE)
+                .cloned()
+                .unwrap_or_else(|| r.info.status.to_string()),
+            cell,
+        ]);
+    }
+    Ok(format!("{t}\n"))
+}
