@@ -1,7 +1,23 @@
 //! Behaviour of the executor: what a user observes when a DAG runs.
 
-use oxflow::exec::{self, RunConfig, TaskState};
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use oxflow::exec::{self, DagRunState, RunConfig, TaskState};
 use oxflow::prelude::*;
+use oxflow::tracking::{FileStore, RunStatus};
+
+fn states(report: &exec::DagRunReport) -> BTreeMap<String, TaskState> {
+    report
+        .tasks
+        .iter()
+        .map(|t| (t.id.clone(), t.state))
+        .collect()
+}
+
+// ---------------------------------------------------------------- data hand-off
 
 #[task]
 fn one() -> u32 {
@@ -35,7 +51,965 @@ fn simple() {
 async fn linear_dag_hands_outputs_downstream() {
     let spec = simple().spec().unwrap();
     let report = exec::execute(&spec, RunConfig::in_memory()).await.unwrap();
-    assert_eq!(report.state, exec::DagRunState::Success);
+    assert_eq!(report.state, DagRunState::Success);
     assert_eq!(report.output::<String>("join").unwrap(), "n=2/2");
-    assert!(report.tasks.iter().all(|t| t.state == TaskState::Success));
+    assert!(
+        report
+            .tasks
+            .iter()
+            .all(|t| t.state == TaskState::Success && t.tries == 1)
+    );
+}
+
+#[test]
+fn tasks_stay_ordinary_functions() {
+    assert_eq!(one(), 1);
+    assert_eq!(pair(&4), (4, "n=4".to_owned()));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    assert_eq!(rt.block_on(add_one(&1)), 2);
+}
+
+#[test]
+fn every_dag_of_the_binary_is_registered() {
+    let ids: Vec<&str> = oxflow::dag::registered().iter().map(|d| d.id).collect();
+    for id in [
+        "simple",
+        "limited",
+        "flaky_dag",
+        "panicky",
+        "rules",
+        "resumable",
+        "shared",
+    ] {
+        assert!(ids.contains(&id), "{id} missing from {ids:?}");
+    }
+    let err = oxflow::dag::find("nope").unwrap_err().to_string();
+    assert!(
+        err.contains("no DAG `nope`") && err.contains("simple"),
+        "{err}"
+    );
+}
+
+// ---------------------------------------------------------------- shared outputs
+
+static SEEN: Mutex<Vec<usize>> = Mutex::new(Vec::new());
+
+#[task]
+fn big() -> Vec<u8> {
+    vec![7; 1 << 20]
+}
+
+#[task]
+fn look_a(data: &Vec<u8>) -> usize {
+    SEEN.lock().unwrap().push(data.as_ptr() as usize);
+    data.len()
+}
+
+#[task]
+async fn look_b(data: &Vec<u8>) -> usize {
+    SEEN.lock().unwrap().push(data.as_ptr() as usize);
+    data.len()
+}
+
+#[dag]
+fn shared() {
+    let data = big();
+    look_a(&data);
+    look_b(&data);
+}
+
+#[tokio::test]
+async fn one_output_is_shared_by_every_consumer_not_copied() {
+    let report = exec::execute(&shared().spec().unwrap(), RunConfig::in_memory())
+        .await
+        .unwrap();
+    assert_eq!(report.state, DagRunState::Success);
+    let seen = SEEN.lock().unwrap().clone();
+    assert_eq!(seen.len(), 2);
+    assert_eq!(seen[0], seen[1], "both consumers read the same buffer");
+    assert_eq!(
+        seen[0],
+        report.output::<Vec<u8>>("big").unwrap().as_ptr() as usize
+    );
+}
+
+// ---------------------------------------------------------------- concurrency
+
+static RUNNING: AtomicUsize = AtomicUsize::new(0);
+static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+#[task]
+async fn busy() {
+    let now = RUNNING.fetch_add(1, Ordering::SeqCst) + 1;
+    PEAK.fetch_max(now, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    RUNNING.fetch_sub(1, Ordering::SeqCst);
+}
+
+#[dag(max_active_tasks = 2)]
+fn limited() {
+    #[task_id = "b1"]
+    let a = busy();
+    #[task_id = "b2"]
+    let b = busy();
+    #[task_id = "b3"]
+    let c = busy();
+    #[task_id = "b4"]
+    let d = busy();
+    #[task_id = "b5"]
+    let e = busy();
+    #[task_id = "b6"]
+    let f = busy();
+}
+
+#[tokio::test]
+async fn the_concurrency_limit_is_observed() {
+    let spec = limited().spec().unwrap();
+    let start = Instant::now();
+    let report = exec::execute(&spec, RunConfig::in_memory()).await.unwrap();
+    assert_eq!(report.state, DagRunState::Success);
+    assert_eq!(PEAK.load(Ordering::SeqCst), 2, "max_active_tasks = 2");
+    // Six 60 ms tasks two at a time take at least three rounds.
+    assert!(
+        start.elapsed() >= Duration::from_millis(180),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+static SLOW_SYNC_DONE: AtomicUsize = AtomicUsize::new(0);
+
+#[task]
+fn blocking_sleep() {
+    std::thread::sleep(Duration::from_millis(300));
+    SLOW_SYNC_DONE.fetch_add(1, Ordering::SeqCst);
+}
+
+#[task]
+async fn ticker() -> Duration {
+    let start = Instant::now();
+    tokio::time::sleep(Duration::from_millis(10)).await;
+    start.elapsed()
+}
+
+#[dag]
+fn mixed() {
+    #[task_id = "s1"]
+    let a = blocking_sleep();
+    #[task_id = "s2"]
+    let b = blocking_sleep();
+    #[task_id = "s3"]
+    let c = blocking_sleep();
+    ticker();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn sync_tasks_never_block_the_async_workers() {
+    let report = exec::execute(&mixed().spec().unwrap(), RunConfig::in_memory())
+        .await
+        .unwrap();
+    assert_eq!(report.state, DagRunState::Success);
+    assert_eq!(SLOW_SYNC_DONE.load(Ordering::SeqCst), 3);
+    // With one async worker, a sync task run on it would hold the ticker for 300 ms.
+    let waited = *report.output::<Duration>("ticker").unwrap();
+    assert!(
+        waited < Duration::from_millis(200),
+        "ticker waited {waited:?}"
+    );
+}
+
+// ---------------------------------------------------------------- retries and timeouts
+
+static FLAKY_TRIES: Mutex<Vec<Instant>> = Mutex::new(Vec::new());
+
+#[task(
+    retries = 4,
+    retry_delay = "100ms",
+    backoff = 2.0,
+    max_retry_delay = "250ms"
+)]
+fn flaky(ctx: &TaskContext) -> Result<u32, String> {
+    FLAKY_TRIES.lock().unwrap().push(Instant::now());
+    if ctx.try_number() < 4 {
+        Err(format!("try {} failed", ctx.try_number()))
+    } else {
+        Ok(ctx.try_number())
+    }
+}
+
+#[task(retries = 1, retry_delay = "10ms")]
+fn always_fails() -> Result<(), String> {
+    Err("boom".into())
+}
+
+#[task]
+fn after_fail(_x: &()) {}
+
+#[task(timeout = "100ms")]
+async fn too_slow() {
+    tokio::time::sleep(Duration::from_secs(10)).await;
+}
+
+#[task(timeout = "100ms")]
+fn too_slow_sync() {
+    std::thread::sleep(Duration::from_millis(400));
+}
+
+#[dag]
+fn flaky_dag() {
+    flaky();
+    let f = always_fails();
+    after_fail(&f);
+    too_slow();
+    too_slow_sync();
+}
+
+#[tokio::test]
+async fn retries_wait_with_backoff_and_timeouts_fail_the_attempt() {
+    let start = Instant::now();
+    let report = exec::execute(&flaky_dag().spec().unwrap(), RunConfig::in_memory())
+        .await
+        .unwrap();
+    assert_eq!(report.state, DagRunState::Failed);
+
+    let flaky = report.task("flaky").unwrap();
+    assert_eq!((flaky.state, flaky.tries), (TaskState::Success, 4));
+    assert_eq!(*report.output::<u32>("flaky").unwrap(), 4);
+    let tries = FLAKY_TRIES.lock().unwrap().clone();
+    let gaps: Vec<Duration> = tries.windows(2).map(|w| w[1] - w[0]).collect();
+    // 100 ms, then x2 = 200 ms, then capped at 250 ms.
+    for (gap, (min, max)) in gaps.iter().zip([(100, 190), (200, 290), (250, 340)]) {
+        assert!(
+            *gap >= Duration::from_millis(min) && *gap < Duration::from_millis(max),
+            "gaps {gaps:?}"
+        );
+    }
+
+    let failed = report.task("always_fails").unwrap();
+    assert_eq!((failed.state, failed.tries), (TaskState::Failed, 2));
+    assert_eq!(failed.error.as_deref(), Some("boom"));
+    let down = report.task("after_fail").unwrap();
+    assert_eq!((down.state, down.tries), (TaskState::UpstreamFailed, 0));
+
+    for slow in ["too_slow", "too_slow_sync"] {
+        let t = report.task(slow).unwrap();
+        assert_eq!(t.state, TaskState::Failed, "{slow}");
+        assert_eq!(t.error.as_deref(), Some("timed out after 100ms"), "{slow}");
+    }
+    assert!(
+        start.elapsed() < Duration::from_secs(3),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+// ---------------------------------------------------------------- panics
+
+#[task]
+fn explode() -> u32 {
+    panic!("the model diverged")
+}
+
+#[task]
+async fn explode_async() -> u32 {
+    panic!("async {}", "kaboom")
+}
+
+#[task]
+fn sibling() -> u32 {
+    5
+}
+
+#[task]
+fn consume(x: &u32) -> u32 {
+    *x
+}
+
+#[dag]
+fn panicky() {
+    let e = explode();
+    explode_async();
+    sibling();
+    consume(&e);
+}
+
+#[tokio::test]
+async fn a_panic_fails_only_its_task() {
+    let report = exec::execute(&panicky().spec().unwrap(), RunConfig::in_memory())
+        .await
+        .unwrap();
+    assert_eq!(report.state, DagRunState::Failed);
+    let s = states(&report);
+    assert_eq!(s["explode"], TaskState::Failed);
+    assert_eq!(s["explode_async"], TaskState::Failed);
+    assert_eq!(s["sibling"], TaskState::Success);
+    assert_eq!(s["consume"], TaskState::UpstreamFailed);
+    assert_eq!(
+        report.task("explode").unwrap().error.as_deref(),
+        Some("panicked: the model diverged")
+    );
+    assert_eq!(
+        report.task("explode_async").unwrap().error.as_deref(),
+        Some("panicked: async kaboom")
+    );
+}
+
+// ---------------------------------------------------------------- trigger rules
+
+#[task]
+fn ok_task() {}
+
+#[task]
+fn bad_task() -> Result<(), String> {
+    Err("bad".into())
+}
+
+#[task]
+fn t_all_success() {}
+#[task(trigger = "all_done")]
+fn t_all_done() {}
+#[task(trigger = "one_failed")]
+fn t_one_failed() {}
+#[task(trigger = "one_success")]
+fn t_one_success() {}
+#[task(trigger = "all_failed")]
+fn t_all_failed() {}
+#[task(trigger = "none_failed")]
+fn t_none_failed() {}
+#[task(trigger = "none_skipped")]
+fn t_none_skipped() {}
+#[task(trigger = "always")]
+fn t_always() {}
+#[task]
+fn after_skip() {}
+#[task(trigger = "none_failed_min_one_success")]
+fn t_nfmos() {}
+
+#[task(trigger = "all_done")]
+fn tolerant(x: Option<&u32>, y: Option<&u32>) -> String {
+    format!("{x:?} {y:?}")
+}
+
+#[task]
+fn number() -> u32 {
+    3
+}
+
+#[task]
+fn no_number() -> Result<u32, String> {
+    Err("none".into())
+}
+
+#[dag]
+fn rules() {
+    let ok = ok_task();
+    let bad = bad_task();
+    [ok, bad] >> t_all_success();
+    [ok, bad] >> t_all_done();
+    [ok, bad] >> t_one_failed();
+    [ok, bad] >> t_one_success();
+    let af = t_all_failed();
+    [ok, bad] >> af;
+    [ok, bad] >> t_none_failed();
+    [ok, bad] >> t_none_skipped();
+    [ok, bad] >> t_always();
+    af >> after_skip();
+    [af, ok] >> t_nfmos();
+    let n = number();
+    let m = no_number();
+    tolerant(&n, &m);
+}
+
+#[tokio::test]
+async fn trigger_rules_decide_what_runs_after_a_failure() {
+    let report = exec::execute(&rules().spec().unwrap(), RunConfig::in_memory())
+        .await
+        .unwrap();
+    let s = states(&report);
+    assert_eq!(s["t_all_success"], TaskState::UpstreamFailed);
+    assert_eq!(s["t_all_done"], TaskState::Success);
+    assert_eq!(s["t_one_failed"], TaskState::Success);
+    assert_eq!(s["t_one_success"], TaskState::Success);
+    assert_eq!(s["t_all_failed"], TaskState::Skipped);
+    assert_eq!(s["t_none_failed"], TaskState::UpstreamFailed);
+    assert_eq!(s["t_none_skipped"], TaskState::Success);
+    assert_eq!(s["t_always"], TaskState::Success);
+    assert_eq!(
+        s["after_skip"],
+        TaskState::Skipped,
+        "a skip propagates through all_success"
+    );
+    assert_eq!(s["t_nfmos"], TaskState::Success);
+    assert_eq!(report.output::<String>("tolerant").unwrap(), "Some(3) None");
+}
+
+// ---------------------------------------------------------------- recording and resume
+
+static PREPARE_CALLS: AtomicUsize = AtomicUsize::new(0);
+static TRAIN_CALLS: AtomicUsize = AtomicUsize::new(0);
+static TRAIN_BREAKS: AtomicBool = AtomicBool::new(true);
+
+#[task]
+fn prepare() -> Vec<f64> {
+    PREPARE_CALLS.fetch_add(1, Ordering::SeqCst);
+    tracing::info!(rows = 3, "prepared the rows");
+    vec![1.0, 2.0, 3.0]
+}
+
+#[task]
+fn train_model(rows: &Vec<f64>, run: &mut Run) -> Result<f64, String> {
+    TRAIN_CALLS.fetch_add(1, Ordering::SeqCst);
+    if TRAIN_BREAKS.load(Ordering::SeqCst) {
+        return Err("out of memory".into());
+    }
+    let mean = rows.iter().sum::<f64>() / rows.len() as f64;
+    run.log_metric("mean", mean).map_err(|e| e.to_string())?;
+    Ok(mean)
+}
+
+#[task]
+fn publish(mean: &f64) -> String {
+    format!("mean={mean}")
+}
+
+#[task]
+fn side() -> u32 {
+    9
+}
+
+#[dag]
+fn resumable() {
+    let rows = prepare();
+    let model = train_model(&rows);
+    publish(&model);
+    side();
+}
+
+fn files_under(dir: &std::path::Path) -> BTreeMap<String, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(p.display().to_string(), std::fs::read(&p).unwrap());
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn a_failed_run_resumes_without_rerunning_what_succeeded() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path().join("mlruns")).unwrap();
+    let spec = resumable().spec().unwrap();
+
+    let first = exec::execute(&spec, RunConfig::recorded(store.clone()))
+        .await
+        .unwrap();
+    assert_eq!(first.state, DagRunState::Failed);
+    let s = states(&first);
+    assert_eq!(
+        (s["prepare"], s["train_model"], s["publish"], s["side"]),
+        (
+            TaskState::Success,
+            TaskState::Failed,
+            TaskState::UpstreamFailed,
+            TaskState::Success
+        )
+    );
+
+    // The record: the DAG run and one nested run per task, with states and the error.
+    let parent = store.get_run(&first.dag_run_id).unwrap();
+    assert_eq!(parent.info.status, RunStatus::Failed);
+    assert_eq!(parent.tags["oxflow.dag"], "resumable");
+    let exp = store.get_experiment_by_name("resumable").unwrap().unwrap();
+    let children: Vec<_> = store
+        .list_run_records(&exp.experiment_id, false)
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.tags.get("mlflow.parentRunId") == Some(&first.dag_run_id))
+        .collect();
+    assert_eq!(children.len(), 4);
+    let train = children
+        .iter()
+        .find(|r| r.tags["oxflow.task_id"] == "train_model")
+        .unwrap();
+    assert_eq!(train.info.status, RunStatus::Failed);
+    assert_eq!(train.tags["oxflow.state"], "failed");
+    assert_eq!(train.tags["oxflow.error"], "out of memory");
+    let prep = children
+        .iter()
+        .find(|r| r.tags["oxflow.task_id"] == "prepare")
+        .unwrap();
+    assert_eq!(
+        store
+            .read_artifact(&prep.info.run_id, "xcom/return_value.json")
+            .unwrap(),
+        b"[1.0,2.0,3.0]"
+    );
+
+    // Logs: the task's own tracing events and the error, in Airflow's layout.
+    let log_root = dir.path().join("logs");
+    let prep_log = std::fs::read_to_string(log_root.join(format!(
+        "dag_id=resumable/run_id={}/task_id=prepare/attempt=1.log",
+        first.dag_run_id
+    )))
+    .unwrap();
+    assert!(prep_log.contains("prepared the rows rows=3"), "{prep_log}");
+    let train_log = exec::load_task_log(&store, None, &first.dag_run_id, "train_model").unwrap();
+    assert!(
+        train_log.contains("attempt 1 failed: out of memory"),
+        "{train_log}"
+    );
+
+    // Resume: only train_model and its downstream run again; prepare's output is reused.
+    TRAIN_BREAKS.store(false, Ordering::SeqCst);
+    let second = exec::execute(
+        &spec,
+        RunConfig::recorded(store.clone()).resume(&first.dag_run_id),
+    )
+    .await
+    .unwrap();
+    assert_eq!(second.state, DagRunState::Success);
+    assert_eq!(
+        second.dag_run_id, first.dag_run_id,
+        "the same DAG run continues"
+    );
+    assert_eq!(
+        PREPARE_CALLS.load(Ordering::SeqCst),
+        1,
+        "prepare is not rerun"
+    );
+    assert_eq!(TRAIN_CALLS.load(Ordering::SeqCst), 2);
+    assert!(second.task("prepare").unwrap().reused);
+    assert!(second.task("side").unwrap().reused);
+    assert_eq!(
+        second.task("train_model").unwrap().tries,
+        2,
+        "try numbers continue"
+    );
+    assert_eq!(second.output::<String>("publish").unwrap(), "mean=2");
+    let parent = store.get_run(&first.dag_run_id).unwrap();
+    assert_eq!(parent.info.status, RunStatus::Finished);
+    let train = store.get_run(&train.info.run_id).unwrap();
+    assert_eq!(train.tags["oxflow.state"], "success");
+    assert_eq!(
+        train.metrics["mean"].value, 2.0,
+        "a task logs to its own run through &mut Run"
+    );
+    assert!(
+        log_root
+            .join(format!(
+                "dag_id=resumable/run_id={}/task_id=train_model/attempt=2.log",
+                first.dag_run_id
+            ))
+            .exists()
+    );
+
+    // A corrupt stored output stops a resume, names the file, and overwrites nothing.
+    TRAIN_BREAKS.store(true, Ordering::SeqCst);
+    let third = exec::execute(&spec, RunConfig::recorded(store.clone()))
+        .await
+        .unwrap();
+    let xcom = store
+        .artifact_path(
+            &prep_run_of(&store, &third.dag_run_id),
+            "xcom/return_value.json",
+        )
+        .unwrap();
+    std::fs::write(&xcom, b"[1.0, 2.0").unwrap();
+    let before = files_under(dir.path());
+    let err = exec::execute(
+        &spec,
+        RunConfig::recorded(store.clone()).resume(&third.dag_run_id),
+    )
+    .await
+    .err()
+    .unwrap();
+    let msg = err.to_string();
+    assert!(
+        msg.contains("corrupt record") && msg.contains(&xcom.display().to_string()),
+        "{msg}"
+    );
+    assert_eq!(files_under(dir.path()), before, "nothing was written");
+
+    // Resuming a run of another DAG is refused.
+    let err = exec::execute(
+        &simple().spec().unwrap(),
+        RunConfig::recorded(store.clone()).resume(&third.dag_run_id),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(
+        err.to_string().contains("is not a run of DAG `simple`"),
+        "{err}"
+    );
+}
+
+fn prep_run_of(store: &FileStore, dag_run_id: &str) -> String {
+    let exp = store.get_experiment_by_name("resumable").unwrap().unwrap();
+    store
+        .list_run_records(&exp.experiment_id, false)
+        .unwrap()
+        .into_iter()
+        .find(|r| {
+            r.tags.get("mlflow.parentRunId").map(String::as_str) == Some(dag_run_id)
+                && r.tags["oxflow.task_id"] == "prepare"
+        })
+        .unwrap()
+        .info
+        .run_id
+}
+
+#[tokio::test]
+async fn an_unusable_store_is_reported_before_any_task_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("not-a-dir");
+    std::fs::write(&file, b"x").unwrap();
+    let err = FileStore::open(file.join("mlruns"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not-a-dir"), "{err}");
+    let err = exec::execute(
+        &simple().spec().unwrap(),
+        RunConfig::in_memory().resume("abc"),
+    )
+    .await
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("needs a tracking store"), "{err}");
+}
+
+// ---------------------------------------------------------------- interruption
+
+static STARTED_LONG: AtomicBool = AtomicBool::new(false);
+
+#[task]
+async fn long_job() {
+    STARTED_LONG.store(true, Ordering::SeqCst);
+    tokio::time::sleep(Duration::from_secs(30)).await;
+}
+
+#[task]
+fn after_long() {}
+
+#[dag]
+fn interruptible() {
+    let l = long_job();
+    l >> after_long();
+}
+
+#[tokio::test]
+async fn an_interrupt_kills_running_attempts_and_records_the_run_as_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path()).unwrap();
+    let cfg = RunConfig::recorded(store.clone())
+        .cancel_on(tokio::time::sleep(Duration::from_millis(200)));
+    let start = Instant::now();
+    let report = exec::execute(&interruptible().spec().unwrap(), cfg)
+        .await
+        .unwrap();
+    assert!(start.elapsed() < Duration::from_secs(5));
+    assert!(STARTED_LONG.load(Ordering::SeqCst));
+    assert_eq!(report.state, DagRunState::Killed);
+    assert_eq!(
+        report.task("long_job").unwrap().error.as_deref(),
+        Some("killed: the DAG run was interrupted")
+    );
+    assert_eq!(report.task("after_long").unwrap().state, TaskState::None);
+    assert_eq!(
+        store.get_run(&report.dag_run_id).unwrap().info.status,
+        RunStatus::Killed
+    );
+    let exp = store
+        .get_experiment_by_name("interruptible")
+        .unwrap()
+        .unwrap();
+    let long = store
+        .list_run_records(&exp.experiment_id, false)
+        .unwrap()
+        .into_iter()
+        .find(|r| r.tags.get("oxflow.task_id").map(String::as_str) == Some("long_job"))
+        .unwrap();
+    assert_eq!(long.info.status, RunStatus::Killed);
+}
+
+// ---------------------------------------------------------------- shell tasks
+
+#[task(timeout = "300ms")]
+async fn shell_hangs() -> Result<ShellOutput, oxflow::shell::ShellError> {
+    // A background grandchild in the same process group, which must die with the attempt.
+    Shell::bash("sleep 31.4159 & sleep 31.4159; echo never")
+        .run()
+        .await
+}
+
+#[task]
+async fn shell_fails() -> Result<ShellOutput, oxflow::shell::ShellError> {
+    Shell::bash("echo to-stdout; echo to-stderr >&2; exit 3")
+        .run()
+        .await
+}
+
+#[task]
+async fn shell_ok(word: &String) -> Result<ShellOutput, oxflow::shell::ShellError> {
+    Shell::new("echo").arg(word).run().await
+}
+
+#[task]
+fn word() -> String {
+    "hello".into()
+}
+
+#[dag]
+fn shells() {
+    shell_hangs();
+    shell_fails();
+    let w = word();
+    shell_ok(&w);
+}
+
+#[tokio::test]
+async fn shell_tasks_stream_output_fail_on_exit_codes_and_die_on_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path().join("mlruns")).unwrap();
+    let report = exec::execute(
+        &shells().spec().unwrap(),
+        RunConfig::recorded(store.clone()),
+    )
+    .await
+    .unwrap();
+    let ok = report.output::<ShellOutput>("shell_ok").unwrap();
+    assert_eq!(ok.stdout, "hello\n");
+
+    let failed = report.task("shell_fails").unwrap();
+    assert_eq!(failed.state, TaskState::Failed);
+    let err = failed.error.as_deref().unwrap();
+    assert!(
+        err.contains("exited with code 3") && err.contains("to-stderr"),
+        "{err}"
+    );
+    let log = exec::load_task_log(&store, None, &report.dag_run_id, "shell_fails").unwrap();
+    assert!(log.contains("INFO oxflow::shell: to-stdout"), "{log}");
+    assert!(log.contains("WARN oxflow::shell: to-stderr"), "{log}");
+
+    let hung = report.task("shell_hangs").unwrap();
+    assert_eq!(hung.error.as_deref(), Some("timed out after 300ms"));
+    std::thread::sleep(Duration::from_millis(200));
+    let ps = std::process::Command::new("ps")
+        .args(["-eo", "args"])
+        .output()
+        .unwrap();
+    let ps = String::from_utf8_lossy(&ps.stdout);
+    assert!(
+        !ps.lines().any(|l| l.contains("sleep 31.4159")),
+        "process group survived:\n{ps}"
+    );
+}
+
+// ---------------------------------------------------------------- params
+
+#[derive(Debug)]
+struct Knobs {
+    depth: u32,
+}
+
+impl oxflow::params::ParamSet for Knobs {
+    fn defaults() -> Self {
+        Knobs { depth: 3 }
+    }
+    fn schema() -> &'static [oxflow::params::ParamSpec] {
+        &[oxflow::params::ParamSpec {
+            name: "depth",
+            type_name: "u32",
+            default: Some("3"),
+            help: "Tree depth.",
+            range: None,
+        }]
+    }
+    fn set(&mut self, key: &str, value: &str) -> Result<(), oxflow::params::ParamError> {
+        match key {
+            "depth" => {
+                self.depth = value
+                    .parse()
+                    .map_err(|_| oxflow::params::ParamError::Invalid {
+                        key: key.into(),
+                        value: value.into(),
+                        expected: "an unsigned integer (u32)".into(),
+                    })?
+            }
+            _ => {
+                return Err(oxflow::params::ParamError::UnknownKey {
+                    key: key.into(),
+                    valid: vec!["depth".into()],
+                });
+            }
+        }
+        Ok(())
+    }
+    fn validate(&self) -> Result<(), oxflow::params::ParamError> {
+        Ok(())
+    }
+    fn to_pairs(&self) -> Vec<(String, String)> {
+        vec![("depth".into(), self.depth.to_string())]
+    }
+}
+
+#[task]
+fn read_depth(params: &Params<Knobs>) -> u32 {
+    params.depth
+}
+
+#[dag(params = Knobs)]
+fn with_params() {
+    read_depth();
+}
+
+#[tokio::test]
+async fn params_reach_tasks_and_bad_overrides_are_named() {
+    let spec = with_params().spec().unwrap();
+    let r = exec::execute(&spec, RunConfig::in_memory().param("depth", "7"))
+        .await
+        .unwrap();
+    assert_eq!(*r.output::<u32>("read_depth").unwrap(), 7);
+    let r = exec::execute(&spec, RunConfig::in_memory()).await.unwrap();
+    assert_eq!(*r.output::<u32>("read_depth").unwrap(), 3);
+    let err = exec::execute(&spec, RunConfig::in_memory().param("depth", "deep"))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "parameter `depth` expects an unsigned integer (u32), got `deep`"
+    );
+    let err = exec::execute(&spec, RunConfig::in_memory().param("width", "2"))
+        .await
+        .err()
+        .unwrap();
+    assert_eq!(
+        err.to_string(),
+        "unknown parameter `width`; valid parameters: depth"
+    );
+}
+
+#[dag]
+fn params_missing() {
+    read_depth();
+}
+
+#[test]
+fn a_task_reading_params_needs_a_dag_with_those_params() {
+    let err = params_missing().spec().unwrap_err().to_string();
+    assert!(
+        err.contains("takes `Params<Knobs>`") && err.contains("add `params = ...`"),
+        "{err}"
+    );
+}
+
+// ---------------------------------------------------------------- metrics
+
+#[test]
+fn metrics_are_recorded_through_the_facade() {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+    let recorder = DebuggingRecorder::new();
+    let snapshotter = recorder.snapshotter();
+    metrics::with_local_recorder(&recorder, || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(exec::execute(
+            &simple().spec().unwrap(),
+            RunConfig::in_memory(),
+        ))
+        .unwrap();
+    });
+    let snap = snapshotter.snapshot().into_vec();
+    let find = |name: &str, labels: &[(&str, &str)]| {
+        snap.iter().find(|(k, _, _, _)| {
+            let key = k.key();
+            key.name() == name
+                && labels
+                    .iter()
+                    .all(|(l, v)| key.labels().any(|x| x.key() == *l && x.value() == *v))
+        })
+    };
+    match find(
+        "oxflow_task_runs_total",
+        &[("dag", "simple"), ("task", "join"), ("state", "success")],
+    ) {
+        Some((_, _, _, DebugValue::Counter(n))) => assert_eq!(*n, 1),
+        other => panic!("{other:?}"),
+    }
+    match find(
+        "oxflow_dag_runs_total",
+        &[("dag", "simple"), ("state", "success")],
+    ) {
+        Some((_, _, _, DebugValue::Counter(n))) => assert_eq!(*n, 1),
+        other => panic!("{other:?}"),
+    }
+    match find("oxflow_task_duration_seconds", &[("task", "add_one")]) {
+        Some((_, _, _, DebugValue::Histogram(v))) => assert_eq!(v.len(), 1),
+        other => panic!("{other:?}"),
+    }
+    assert!(
+        find(
+            "oxflow_dag_last_success_timestamp_seconds",
+            &[("dag", "simple")]
+        )
+        .is_some()
+    );
+    match find("oxflow_tasks_running", &[("dag", "simple")]) {
+        Some((_, _, _, DebugValue::Gauge(g))) => assert_eq!(g.into_inner(), 0.0),
+        other => panic!("{other:?}"),
+    }
+}
+
+// ---------------------------------------------------------------- scale
+
+#[task]
+async fn leaf() -> u64 {
+    1
+}
+
+#[task]
+fn sum_all(a: &u64, b: &u64, c: &u64) -> u64 {
+    a + b + c
+}
+
+#[dag]
+fn graph_render() {
+    let a = leaf();
+    #[task_id = "leaf_b"]
+    let b = leaf();
+    #[task_id = "leaf_c"]
+    let c = leaf();
+    let s = sum_all(&a, &b, &c);
+    s >> [after_long(), ok_task()];
+}
+
+#[test]
+fn graphs_render_as_mermaid_and_dot() {
+    use oxflow::dag::GraphFormat;
+    let spec = graph_render().spec().unwrap();
+    let m = spec.render(GraphFormat::Mermaid);
+    assert!(m.starts_with("flowchart LR\n"), "{m}");
+    assert!(
+        m.contains("n1[\"leaf_b\"]") && m.contains("n1 -->|b| n3") && m.contains("n3 -.-> n4"),
+        "{m}"
+    );
+    let d = spec.render(GraphFormat::Dot);
+    assert!(
+        d.contains("digraph \"graph_render\"")
+            && d.contains("n0 -> n3 [label=\"a\"];")
+            && d.contains("n3 -> n5 [style=dashed];"),
+        "{d}"
+    );
 }
