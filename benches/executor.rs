@@ -1,1 +1,180 @@
-fn main() {}
+//! Per-task overhead of the executor: 10,000 no-op tasks in a fan-out + fan-in, and a
+//! 1,000-task chain, in memory (recording off) and recording to the file store.
+//!
+//! `cargo bench --bench executor` prints the figures; it asserts nothing about time.
+//!
+//! The graphs are too big to write out in a `#[dag]` body, so they are built at run time from
+//! the same `TaskDef`s `#[task]` generates: `DagDef` is plain data.
+
+use std::time::{Duration, Instant};
+
+use oxflow::dag::{DagDef, InputDef, NodeDef, TaskDef, TaskOptions};
+use oxflow::exec::{self, DagRunState, RunConfig, Task};
+use oxflow::prelude::*;
+use oxflow::tracking::FileStore;
+
+#[task]
+async fn source() -> u64 {
+    0
+}
+
+#[task]
+async fn noop(_x: &u64) {}
+
+#[task]
+async fn inc(x: &u64) -> u64 {
+    x + 1
+}
+
+#[task]
+async fn sink() {}
+
+fn leak<T>(v: Vec<T>) -> &'static [T] {
+    Box::leak(v.into_boxed_slice())
+}
+
+fn task(def: TaskDef) -> &'static TaskDef {
+    Box::leak(Box::new(def))
+}
+
+fn dag(id: &'static str, nodes: Vec<NodeDef>) -> &'static DagDef {
+    Box::leak(Box::new(DagDef {
+        id,
+        description: "",
+        schedule: None,
+        tags: &[],
+        max_active_tasks: None,
+        defaults: TaskOptions::EMPTY,
+        params: None,
+        nodes: leak(nodes),
+        file: file!(),
+        line: line!(),
+    }))
+}
+
+fn ids(n: usize) -> Vec<&'static str> {
+    (0..n)
+        .map(|i| &*Box::leak(format!("t{i}").into_boxed_str()))
+        .collect()
+}
+
+/// source → n × noop(&source) → sink (after every noop).
+fn fan(n: usize) -> &'static DagDef {
+    let names = ids(n);
+    let mut nodes = vec![NodeDef {
+        id: Some("source"),
+        task: task(<source as Task>::DEF),
+        inputs: &[],
+        after: &[],
+    }];
+    let edge = leak(vec![InputDef {
+        node: 0,
+        element: None,
+        project: None,
+    }]);
+    let noop_def = task(<noop as Task>::DEF);
+    for name in &names {
+        nodes.push(NodeDef {
+            id: Some(name),
+            task: noop_def,
+            inputs: edge,
+            after: &[],
+        });
+    }
+    nodes.push(NodeDef {
+        id: Some("sink"),
+        task: task(<sink as Task>::DEF),
+        inputs: &[],
+        after: leak((1..=n).collect()),
+    });
+    dag("bench_fan", nodes)
+}
+
+/// source → inc → inc → ... (n tasks in all).
+fn chain(n: usize) -> &'static DagDef {
+    let names = ids(n);
+    let inc_def = task(<inc as Task>::DEF);
+    let mut nodes = vec![NodeDef {
+        id: Some("source"),
+        task: task(<source as Task>::DEF),
+        inputs: &[],
+        after: &[],
+    }];
+    for (i, name) in names.iter().enumerate().skip(1) {
+        let edge = leak(vec![InputDef {
+            node: i - 1,
+            element: None,
+            project: None,
+        }]);
+        nodes.push(NodeDef {
+            id: Some(name),
+            task: inc_def,
+            inputs: edge,
+            after: &[],
+        });
+    }
+    dag("bench_chain", nodes)
+}
+
+fn run(rt: &tokio::runtime::Runtime, def: &'static DagDef, store: Option<&FileStore>) -> Duration {
+    let spec = def.spec().expect("valid graph");
+    let cfg = match store {
+        Some(s) => RunConfig::recorded(s.clone()),
+        None => RunConfig::in_memory(),
+    };
+    let start = Instant::now();
+    let report = rt.block_on(exec::execute(&spec, cfg)).expect("run");
+    let took = start.elapsed();
+    assert_eq!(report.state, DagRunState::Success);
+    took
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn main() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let fan_def = fan(10_000);
+    let chain_def = chain(1_000);
+    println!(
+        "executor overhead per task (median of the runs shown; machine: {} cores)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
+    for (label, def, tasks) in [
+        ("fan-out + fan-in, 10,002 tasks", fan_def, 10_002usize),
+        ("chain, 1,000 tasks", chain_def, 1_000),
+    ] {
+        let _ = run(&rt, def, None); // warm-up
+        let times: Vec<Duration> = (0..7).map(|_| run(&rt, def, None)).collect();
+        let m = median(times.clone());
+        println!(
+            "  in memory   {label:<32} {:>9.3} ms total  {:>8.2} µs/task  (runs: {})",
+            m.as_secs_f64() * 1e3,
+            m.as_secs_f64() * 1e6 / tasks as f64,
+            times
+                .iter()
+                .map(|t| format!("{:.1}", t.as_secs_f64() * 1e3))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let store = FileStore::open(dir.path().join("mlruns")).unwrap();
+        let times: Vec<Duration> = (0..3).map(|_| run(&rt, def, Some(&store))).collect();
+        let m = median(times.clone());
+        println!(
+            "  recorded    {label:<32} {:>9.3} ms total  {:>8.2} µs/task  (runs: {})",
+            m.as_secs_f64() * 1e3,
+            m.as_secs_f64() * 1e6 / tasks as f64,
+            times
+                .iter()
+                .map(|t| format!("{:.0}", t.as_secs_f64() * 1e3))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+}

@@ -17,9 +17,9 @@ pub struct TaskContext {
 
 #[derive(Debug)]
 struct ContextInner {
-    dag_id: String,
-    dag_run_id: String,
-    task_id: String,
+    dag_id: Arc<str>,
+    dag_run_id: Arc<str>,
+    task_id: Arc<str>,
     try_number: u32,
     max_tries: u32,
     task_run_id: Option<String>,
@@ -28,9 +28,9 @@ struct ContextInner {
 
 impl TaskContext {
     pub(crate) fn new(
-        dag_id: &str,
-        dag_run_id: &str,
-        task_id: &str,
+        dag_id: Arc<str>,
+        dag_run_id: Arc<str>,
+        task_id: Arc<str>,
         try_number: u32,
         max_tries: u32,
         task_run_id: Option<String>,
@@ -38,9 +38,9 @@ impl TaskContext {
     ) -> Self {
         TaskContext {
             inner: Arc::new(ContextInner {
-                dag_id: dag_id.to_owned(),
-                dag_run_id: dag_run_id.to_owned(),
-                task_id: task_id.to_owned(),
+                dag_id,
+                dag_run_id,
+                task_id,
                 try_number,
                 max_tries,
                 task_run_id,
@@ -51,7 +51,15 @@ impl TaskContext {
 
     /// A context for calling a task directly in a unit test: try 1 of 1, run id `test`.
     pub fn for_test(dag_id: &str, task_id: &str) -> Self {
-        Self::new(dag_id, "test", task_id, 1, 1, None, None)
+        Self::new(
+            dag_id.into(),
+            "test".into(),
+            task_id.into(),
+            1,
+            1,
+            None,
+            None,
+        )
     }
 
     /// The DAG's id.

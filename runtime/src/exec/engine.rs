@@ -338,10 +338,16 @@ pub async fn execute(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport,
         .iter()
         .map(|n| Arc::from(n.id.as_str()))
         .collect();
+    let dag_id_arc: Arc<str> = Arc::from(dag_id);
+    let dag_run_id_arc: Arc<str> = Arc::from(dag_run_id.as_str());
+    // Metric labels share the ids instead of copying them per task.
+    let label = |i: usize| metrics::SharedString::from(upstream_ids[i].clone());
     let mut work: VecDeque<usize> = VecDeque::new();
     let mut ready: VecDeque<usize> = VecDeque::new();
     let mut pending: Pending = FuturesUnordered::new();
-    let mut aborts: HashMap<usize, tokio::task::AbortHandle> = HashMap::new();
+    let mut aborts: Vec<Option<tokio::task::AbortHandle>> = vec![None; spec.nodes.len()];
+    // The log of each task's current attempt, for the executor's own lines about it.
+    let mut logs: Vec<Option<tracing::Dispatch>> = vec![None; spec.nodes.len()];
     let mut running = 0usize;
     let mut cancel = cfg.cancel.take();
     let mut killed = false;
@@ -412,7 +418,7 @@ pub async fn execute(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport,
                             error.as_deref(),
                         )?;
                     }
-                    metrics::counter!(t::TASK_RUNS_TOTAL, "dag" => dag_id, "task" => node.id.clone(), "state" => state.as_str()).increment(1);
+                    metrics::counter!(t::TASK_RUNS_TOTAL, "dag" => dag_id, "task" => label(i), "state" => state.as_str()).increment(1);
                     emit(ExecEvent::Task {
                         task: node.id.clone(),
                         state,
@@ -456,9 +462,9 @@ pub async fn execute(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport,
                 None => (None, None, None),
             };
             let ctx = TaskContext::new(
-                dag_id,
-                &dag_run_id,
-                &node.id,
+                dag_id_arc.clone(),
+                dag_run_id_arc.clone(),
+                upstream_ids[i].clone(),
                 try_number,
                 max_tries,
                 nodes[i].run_id.clone(),
@@ -474,7 +480,7 @@ pub async fn execute(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport,
                 })
                 .collect();
             let inv = Invocation {
-                inputs: Inputs::new(values, node.task.inputs.iter().map(|p| p.name).collect()),
+                inputs: Inputs::new(values, node.task.inputs),
                 ctx,
                 params: params_value.clone(),
                 run: RunSlot {
@@ -495,10 +501,13 @@ pub async fn execute(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport,
                 }
             };
             let handle = match dispatch {
-                Some(d) => tokio::spawn(attempt.with_subscriber(d)),
+                Some(d) => {
+                    logs[i] = Some(d.clone());
+                    tokio::spawn(attempt.with_subscriber(d))
+                }
                 None => tokio::spawn(attempt),
             };
-            aborts.insert(i, handle.abort_handle());
+            aborts[i] = Some(handle.abort_handle());
             let start = Instant::now();
             pending.push(Box::pin(async move {
                 let result = handle.await.unwrap_or_else(|e| Err(join_error(e)));
@@ -528,7 +537,7 @@ pub async fn execute(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport,
                 () = signal => {
                     cancel = None;
                     killed = true;
-                    for (_, a) in aborts.drain() {
+                    for a in aborts.iter_mut().filter_map(Option::take) {
                         a.abort();
                     }
                     // The aborted attempts now complete with `Killed`; retries waiting are dropped.
@@ -559,10 +568,11 @@ pub async fn execute(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport,
                 elapsed,
             } => {
                 running -= 1;
-                aborts.remove(&i);
+                aborts[i] = None;
                 metrics::gauge!(t::TASKS_RUNNING, "dag" => dag_id).decrement(1.0);
                 let node = &spec.nodes[i];
-                metrics::histogram!(t::TASK_DURATION_SECONDS, "dag" => dag_id, "task" => node.id.clone()).record(elapsed.as_secs_f64());
+                metrics::histogram!(t::TASK_DURATION_SECONDS, "dag" => dag_id, "task" => label(i))
+                    .record(elapsed.as_secs_f64());
                 let try_number = nodes[i].try_number;
                 match result {
                     Ok(output) => {
@@ -573,9 +583,8 @@ pub async fn execute(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport,
                                 None
                             };
                             rec.attempt_succeeded(
-                                &node.id,
+                                logs[i].take().as_ref(),
                                 nodes[i].run_id.as_deref(),
-                                try_number,
                                 &output,
                                 codec,
                             )?;
@@ -583,7 +592,7 @@ pub async fn execute(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport,
                         nodes[i].output = Some(output);
                         nodes[i].state = TaskState::Success;
                         nodes[i].error = None;
-                        metrics::counter!(t::TASK_RUNS_TOTAL, "dag" => dag_id, "task" => node.id.clone(), "state" => "success").increment(1);
+                        metrics::counter!(t::TASK_RUNS_TOTAL, "dag" => dag_id, "task" => label(i), "state" => "success").increment(1);
                         emit(ExecEvent::Task {
                             task: node.id.clone(),
                             state: TaskState::Success,
@@ -604,7 +613,7 @@ pub async fn execute(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport,
                         };
                         if let Some(rec) = &recorder {
                             rec.attempt_failed(
-                                &node.id,
+                                logs[i].take().as_ref(),
                                 nodes[i].run_id.as_deref(),
                                 try_number,
                                 state,
@@ -621,14 +630,14 @@ pub async fn execute(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport,
                             error: Some(message),
                         });
                         if retry {
-                            metrics::counter!(t::TASK_RETRIES_TOTAL, "dag" => dag_id, "task" => node.id.clone()).increment(1);
+                            metrics::counter!(t::TASK_RETRIES_TOTAL, "dag" => dag_id, "task" => label(i)).increment(1);
                             let delay = node.options.delay_before_try(try_number + 1);
                             pending.push(Box::pin(async move {
                                 tokio::time::sleep(delay).await;
                                 Completion::RetryDue(i)
                             }));
                         } else {
-                            metrics::counter!(t::TASK_RUNS_TOTAL, "dag" => dag_id, "task" => node.id.clone(), "state" => "failed").increment(1);
+                            metrics::counter!(t::TASK_RUNS_TOTAL, "dag" => dag_id, "task" => label(i), "state" => "failed").increment(1);
                             if !killed {
                                 propagate(spec, &consumers, &mut nodes, i, &mut work);
                             }

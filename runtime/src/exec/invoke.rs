@@ -62,11 +62,11 @@ pub struct InputValue {
 /// The upstream outputs of one attempt, one per input parameter.
 pub struct Inputs {
     values: Vec<InputValue>,
-    names: Vec<&'static str>,
+    names: &'static [crate::dag::InputParam],
 }
 
 impl Inputs {
-    pub(crate) fn new(values: Vec<InputValue>, names: Vec<&'static str>) -> Self {
+    pub(crate) fn new(values: Vec<InputValue>, names: &'static [crate::dag::InputParam]) -> Self {
         Inputs { values, names }
     }
 
@@ -81,7 +81,7 @@ impl Inputs {
 
     /// The `index`th input as a `&T`.
     pub fn get<T: 'static>(&self, index: usize) -> Result<&T, TaskError> {
-        let name = self.names.get(index).copied().unwrap_or("?");
+        let name = self.names.get(index).map_or("?", |p| p.name);
         match self.lookup(index) {
             Some(v) => v.downcast_ref::<T>().ok_or_else(|| {
                 TaskError::Injection(format!(

@@ -1,9 +1,10 @@
 //! Recording a DAG run in the tracking store (DESIGN.md §3), task logs in Airflow's layout,
 //! and reading a run back to resume it.
 //!
-//! A DAG run is a run in the experiment named after the DAG, tagged `oxflow.dag` and
-//! `oxflow.dag_run_id`; each task instance is a nested run (`mlflow.parentRunId`) tagged
-//! `oxflow.task_id`, `oxflow.state`, `oxflow.try_number` and, after a failure, `oxflow.error`.
+//! A DAG run is a run in the experiment named after the DAG, tagged `oxflow.dag`,
+//! `oxflow.dag_run_id` and `oxflow.state`, with the params logged; each task instance is a nested
+//! run (`mlflow.parentRunId`) named after the task and tagged `oxflow.task_id`, `oxflow.state`,
+//! `oxflow.try_number` and, after a failure, `oxflow.error`.
 //! Outputs are the task run's artifact `xcom/return_value.json`. Logs go to
 //! `<log root>/dag_id=<dag>/run_id=<run>/task_id=<task>/attempt=<n>.log`.
 
@@ -287,10 +288,10 @@ impl Recorder {
         try_number: u32,
     ) -> Result<String, RecordError> {
         let try_text = try_number.to_string();
+        // The DAG and DAG run ids are the parent's tags: every tag is one more file to create,
+        // and creating files is most of the cost of recording a task.
         let tags = [
             (TAG_PARENT, self.dag_run_id.as_str()),
-            (TAG_DAG, self.dag_id.as_str()),
-            (TAG_DAG_RUN_ID, self.dag_run_id.as_str()),
             (TAG_TASK_ID, task),
             (TAG_STATE, state.as_str()),
             (TAG_TRY_NUMBER, try_text.as_str()),
@@ -394,30 +395,11 @@ impl Recorder {
         })
     }
 
-    fn log_line(&self, task: &str, try_number: u32, line: std::fmt::Arguments<'_>) {
-        let path = attempt_log_path(
-            &self.log_root,
-            &self.dag_id,
-            &self.dag_run_id,
-            task,
-            try_number,
-        );
-        if let Ok(mut f) = OpenOptions::new().append(true).open(path) {
-            use std::io::Write as _;
-            let _ = writeln!(
-                f,
-                "{} {line}",
-                humantime::format_rfc3339_micros(std::time::SystemTime::now())
-            );
-        }
-    }
-
     /// Records a successful attempt and stores the output.
     pub(crate) fn attempt_succeeded(
         &self,
-        task: &str,
+        log: Option<&tracing::Dispatch>,
         run_id: Option<&str>,
-        try_number: u32,
         output: &TaskOutput,
         codec: Option<OutputCodec>,
     ) -> Result<(), RecordError> {
@@ -426,24 +408,18 @@ impl Recorder {
             match (codec.encode)(&**output) {
                 Ok(bytes) => self.store.log_artifact_bytes(id, XCOM_ARTIFACT, &bytes)?,
                 Err(e) => {
-                    self.log_line(
-                        task,
-                        try_number,
-                        format_args!("WARN output not stored: {e}"),
+                    log_event(
+                        log,
+                        || tracing::warn!(target: "oxflow", "output not stored: {e}"),
                     );
                     self.store
                         .set_tag(id, TAG_ERROR, clip(&format!("output not stored: {e}")))?;
                 }
             }
         }
-        self.log_line(
-            task,
-            try_number,
-            format_args!(" INFO oxflow: task succeeded"),
-        );
-        let try_text = try_number.to_string();
-        self.store
-            .set_tags(id, &[(TAG_STATE, "success"), (TAG_TRY_NUMBER, &try_text)])?;
+        log_event(log, || tracing::info!(target: "oxflow", "task succeeded"));
+        // The try number was recorded when the attempt started.
+        self.store.set_tag(id, TAG_STATE, "success")?;
         self.store
             .set_terminated(id, RunStatus::Finished, now_ms())?;
         Ok(())
@@ -452,17 +428,16 @@ impl Recorder {
     /// Records a failed attempt: its error goes to the log and the task run's tags.
     pub(crate) fn attempt_failed(
         &self,
-        task: &str,
+        log: Option<&tracing::Dispatch>,
         run_id: Option<&str>,
         try_number: u32,
         state: TaskState,
         error: &str,
         killed: bool,
     ) -> Result<(), RecordError> {
-        self.log_line(
-            task,
-            try_number,
-            format_args!("ERROR oxflow: attempt {try_number} failed: {error}"),
+        log_event(
+            log,
+            || tracing::error!(target: "oxflow", "attempt {try_number} failed: {error}"),
         );
         let Some(id) = run_id else { return Ok(()) };
         let try_text = try_number.to_string();
@@ -497,6 +472,13 @@ impl Recorder {
         self.store
             .set_terminated(&self.dag_run_id, status, now_ms())?;
         Ok(())
+    }
+}
+
+/// Writes the executor's own line about an attempt to the attempt's log.
+fn log_event(log: Option<&tracing::Dispatch>, f: impl FnOnce()) {
+    if let Some(d) = log {
+        tracing::dispatcher::with_default(d, f);
     }
 }
 
