@@ -132,10 +132,11 @@ impl Progress {
                     }
                     TaskState::None | TaskState::Scheduled | TaskState::Queued => {}
                 }
-                if let Some(bar) = &self.inner.bar {
-                    if state.is_finished() && finished {
-                        bar.inc(1);
-                    }
+                if let Some(bar) = &self.inner.bar
+                    && state.is_finished()
+                    && finished
+                {
+                    bar.inc(1);
                 }
                 self.set_running_message();
             }

@@ -18,6 +18,6 @@ mod spec;
 pub use options::{ResolvedOptions, TaskOptions, TriggerRule, TriggerRuleParseError};
 pub use render::GraphFormat;
 pub use spec::{
-    DagDef, DagError, DagRegistration, DagSpec, InputDef, InputParam, NodeDef, NodeSpec,
-    OutputCodec, ParamsDef, ProjectFn, TaskDef, find, registered,
+    BuildParams, DagDef, DagError, DagRegistration, DagSpec, InputDef, InputParam, NodeDef,
+    NodeSpec, OutputCodec, ParamsDef, ProjectFn, TaskDef, find, registered,
 };

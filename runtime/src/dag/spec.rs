@@ -28,6 +28,13 @@ impl fmt::Debug for OutputCodec {
     }
 }
 
+/// The `TypeId` and name of a params type.
+pub type ParamsType = (fn() -> TypeId, &'static str);
+
+/// Builds a DAG's params from overrides: the injected `Params<T>` and the pairs to log.
+pub type BuildParams =
+    fn(&[(String, String)]) -> Result<(TaskOutput, Vec<(String, String)>), ParamError>;
+
 /// One task, as `#[task]` describes it. Generated code builds it as a constant.
 #[derive(Clone, Copy, Debug)]
 pub struct TaskDef {
@@ -46,7 +53,7 @@ pub struct TaskDef {
     /// Stores and restores outputs; `None` with `#[task(persist = false)]`.
     pub codec: Option<OutputCodec>,
     /// The `P` of an injected `&Params<P>`, when the task takes one.
-    pub params_type: Option<(fn() -> TypeId, &'static str)>,
+    pub params_type: Option<ParamsType>,
 }
 
 /// A task parameter that receives an upstream output.
@@ -94,7 +101,7 @@ pub struct ParamsDef {
     pub schema: fn() -> &'static [ParamSpec],
     /// Defaults plus `key=value` overrides, validated: the injected `Params<T>` and the values to
     /// log, one pair per parameter.
-    pub build: fn(&[(String, String)]) -> Result<(TaskOutput, Vec<(String, String)>), ParamError>,
+    pub build: BuildParams,
 }
 
 impl fmt::Debug for ParamsDef {

@@ -8,17 +8,17 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::future::Future;
+use std::panic::AssertUnwindSafe;
 use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures_util::StreamExt;
-use futures_util::stream::FuturesUnordered;
+use futures_util::FutureExt;
 use tracing::instrument::WithSubscriber;
 
 use super::context::TaskContext;
-use super::invoke::{InputValue, Inputs, Invocation, RunSlot, TaskOutput, join_error};
+use super::invoke::{InputValue, Inputs, Invocation, RunSlot, TaskOutput, panic_message};
 use super::record::{RecordError, Recorder};
 use super::state::{TaskError, TaskState};
 use super::trigger::{Decision, UpstreamCounts, decide};
@@ -49,7 +49,7 @@ pub struct RunConfig {
     /// Completes when the run should stop (Ctrl-C): running attempts are killed and recorded so.
     pub cancel: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     /// Called on every state change, for progress displays.
-    pub on_event: Option<Arc<dyn Fn(&ExecEvent) + Send + Sync>>,
+    pub on_event: Option<EventCallback>,
 }
 
 impl RunConfig {
@@ -96,6 +96,9 @@ impl RunConfig {
         self
     }
 }
+
+/// Receives every [`ExecEvent`] of a run.
+pub type EventCallback = Arc<dyn Fn(&ExecEvent) + Send + Sync>;
 
 /// A state change, for progress displays.
 #[derive(Clone, Debug, PartialEq)]
@@ -200,6 +203,9 @@ pub enum ExecError {
     /// `--resume` without a store.
     #[error("resuming a run needs a tracking store; this run is in memory")]
     ResumeNeedsStore,
+    /// The runtime shut down while the DAG ran.
+    #[error("the tokio runtime shut down while the DAG was running")]
+    Aborted,
 }
 
 struct Node {
@@ -225,10 +231,21 @@ enum Completion {
     RetryDue(usize),
 }
 
-type Pending = FuturesUnordered<Pin<Box<dyn Future<Output = Completion> + Send>>>;
-
 /// Runs a DAG to completion.
-pub async fn execute(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecError> {
+///
+/// The scheduling loop runs as a task of its own on the current tokio runtime, whatever thread
+/// awaits this future: attempts it spawns then start on the same worker (tokio's LIFO slot) and
+/// wake it there, with no thread hand-off per task.
+pub async fn execute(spec: &DagSpec, cfg: RunConfig) -> Result<DagRunReport, ExecError> {
+    let spec = Arc::new(spec.clone());
+    match tokio::spawn(async move { run(&spec, cfg).await }).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(ExecError::Aborted),
+    }
+}
+
+async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecError> {
     let started = Instant::now();
     let dag = spec.def;
     let dag_id = dag.id;
@@ -321,6 +338,19 @@ pub async fn execute(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport,
             f(&e)
         }
     };
+    // Builds the event only when someone listens: no id copy per task otherwise.
+    macro_rules! emit_task {
+        ($id:expr, $state:expr, $try:expr, $error:expr) => {
+            if let Some(f) = &events {
+                f(&ExecEvent::Task {
+                    task: $id.clone(),
+                    state: $state,
+                    try_number: $try,
+                    error: $error,
+                })
+            }
+        };
+    }
     let reused = nodes.iter().filter(|n| n.reused).count();
     emit(ExecEvent::Started {
         dag_run_id: dag_run_id.clone(),
@@ -344,7 +374,11 @@ pub async fn execute(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport,
     let label = |i: usize| metrics::SharedString::from(upstream_ids[i].clone());
     let mut work: VecDeque<usize> = VecDeque::new();
     let mut ready: VecDeque<usize> = VecDeque::new();
-    let mut pending: Pending = FuturesUnordered::new();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Completion>();
+    // Attempts and retry timers whose completion has not arrived yet.
+    let mut outstanding = 0usize;
+    // Completions made up by the executor itself (attempts killed by an interrupt).
+    let mut synthetic: VecDeque<Completion> = VecDeque::new();
     let mut aborts: Vec<Option<tokio::task::AbortHandle>> = vec![None; spec.nodes.len()];
     // The log of each task's current attempt, for the executor's own lines about it.
     let mut logs: Vec<Option<tracing::Dispatch>> = vec![None; spec.nodes.len()];
@@ -419,22 +453,12 @@ pub async fn execute(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport,
                         )?;
                     }
                     metrics::counter!(t::TASK_RUNS_TOTAL, "dag" => dag_id, "task" => label(i), "state" => state.as_str()).increment(1);
-                    emit(ExecEvent::Task {
-                        task: node.id.clone(),
-                        state,
-                        try_number: nodes[i].try_number,
-                        error,
-                    });
+                    emit_task!(node.id, state, nodes[i].try_number, error);
                     propagate(spec, &consumers, &mut nodes, i, &mut work);
                 }
                 None => {
                     nodes[i].state = TaskState::Scheduled;
-                    emit(ExecEvent::Task {
-                        task: node.id.clone(),
-                        state: TaskState::Scheduled,
-                        try_number: nodes[i].try_number,
-                        error: None,
-                    });
+                    emit_task!(node.id, TaskState::Scheduled, nodes[i].try_number, None);
                     ready.push_back(i);
                 }
             }
@@ -447,12 +471,7 @@ pub async fn execute(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport,
             nodes[i].try_number += 1;
             let try_number = nodes[i].try_number;
             let max_tries = node.options.retries + 1;
-            emit(ExecEvent::Task {
-                task: node.id.clone(),
-                state: TaskState::Queued,
-                try_number,
-                error: None,
-            });
+            emit_task!(node.id, TaskState::Queued, try_number, None);
             let (task_run, log_path, dispatch) = match &recorder {
                 Some(rec) => {
                     let attempt =
@@ -491,14 +510,31 @@ pub async fn execute(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport,
             };
             let fut = (node.task.invoke)(inv);
             let timeout = node.options.timeout;
+            let tx = tx.clone();
+            // The attempt reports back through the channel itself, panic or not: cheaper than
+            // polling a join handle per task.
             let attempt = async move {
-                match timeout {
-                    Some(limit) => match tokio::time::timeout(limit, fut).await {
-                        Ok(r) => r,
-                        Err(_) => Err(TaskError::TimedOut { after: limit }),
-                    },
-                    None => fut.await,
-                }
+                let start = Instant::now();
+                let timed = async move {
+                    match timeout {
+                        Some(limit) => match tokio::time::timeout(limit, fut).await {
+                            Ok(r) => r,
+                            Err(_) => Err(TaskError::TimedOut { after: limit }),
+                        },
+                        None => fut.await,
+                    }
+                };
+                let result = match AssertUnwindSafe(timed).catch_unwind().await {
+                    Ok(r) => r,
+                    Err(payload) => Err(TaskError::Panicked {
+                        message: panic_message(payload),
+                    }),
+                };
+                let _ = tx.send(Completion::Attempt {
+                    node: i,
+                    result,
+                    elapsed: start.elapsed(),
+                });
             };
             let handle = match dispatch {
                 Some(d) => {
@@ -508,58 +544,62 @@ pub async fn execute(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport,
                 None => tokio::spawn(attempt),
             };
             aborts[i] = Some(handle.abort_handle());
-            let start = Instant::now();
-            pending.push(Box::pin(async move {
-                let result = handle.await.unwrap_or_else(|e| Err(join_error(e)));
-                Completion::Attempt {
-                    node: i,
-                    result,
-                    elapsed: start.elapsed(),
-                }
-            }));
             running += 1;
+            outstanding += 1;
             nodes[i].state = TaskState::Running;
             metrics::gauge!(t::TASKS_RUNNING, "dag" => dag_id).increment(1.0);
-            emit(ExecEvent::Task {
-                task: node.id.clone(),
-                state: TaskState::Running,
-                try_number,
-                error: None,
-            });
+            emit_task!(node.id, TaskState::Running, try_number, None);
         }
 
-        if pending.is_empty() {
+        if outstanding == 0 {
             break;
         }
-        let completion = match cancel.as_mut() {
-            Some(signal) => tokio::select! {
-                c = pending.next() => c,
-                () = signal => {
-                    cancel = None;
-                    killed = true;
-                    for a in aborts.iter_mut().filter_map(Option::take) {
-                        a.abort();
+        let completion = match synthetic.pop_front() {
+            Some(c) => Some(c),
+            None => match cancel.as_mut() {
+                Some(signal) => tokio::select! {
+                    c = rx.recv() => c,
+                    () = signal => {
+                        cancel = None;
+                        killed = true;
+                        ready.clear();
+                        // Stop every attempt and retry timer; each running or waiting task is
+                        // then recorded as killed.
+                        outstanding = 0;
+                        for (i, abort) in aborts.iter_mut().enumerate() {
+                            if let Some(a) = abort.take() {
+                                a.abort();
+                                if matches!(nodes[i].state, TaskState::Running | TaskState::UpForRetry) {
+                                    if nodes[i].state == TaskState::UpForRetry {
+                                        running += 1; // balanced when the completion is handled
+                                    }
+                                    synthetic.push_back(Completion::Attempt {
+                                        node: i,
+                                        result: Err(TaskError::Killed),
+                                        elapsed: Duration::ZERO,
+                                    });
+                                    outstanding += 1;
+                                }
+                            }
+                        }
+                        continue;
                     }
-                    // The aborted attempts now complete with `Killed`; retries waiting are dropped.
-                    ready.clear();
-                    continue;
-                }
+                },
+                None => rx.recv().await,
             },
-            None => pending.next().await,
         };
         let Some(completion) = completion else { break };
+        outstanding -= 1;
         match completion {
             Completion::RetryDue(i) => {
-                if killed {
-                    continue;
-                }
+                aborts[i] = None;
                 nodes[i].state = TaskState::Scheduled;
-                emit(ExecEvent::Task {
-                    task: spec.nodes[i].id.clone(),
-                    state: TaskState::Scheduled,
-                    try_number: nodes[i].try_number,
-                    error: None,
-                });
+                emit_task!(
+                    spec.nodes[i].id,
+                    TaskState::Scheduled,
+                    nodes[i].try_number,
+                    None
+                );
                 ready.push_back(i);
             }
             Completion::Attempt {
@@ -593,12 +633,7 @@ pub async fn execute(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport,
                         nodes[i].state = TaskState::Success;
                         nodes[i].error = None;
                         metrics::counter!(t::TASK_RUNS_TOTAL, "dag" => dag_id, "task" => label(i), "state" => "success").increment(1);
-                        emit(ExecEvent::Task {
-                            task: node.id.clone(),
-                            state: TaskState::Success,
-                            try_number,
-                            error: None,
-                        });
+                        emit_task!(node.id, TaskState::Success, try_number, None);
                         propagate(spec, &consumers, &mut nodes, i, &mut work);
                     }
                     Err(err) => {
@@ -622,20 +657,18 @@ pub async fn execute(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport,
                             )?;
                         }
                         nodes[i].state = state;
-                        nodes[i].error = Some(message.clone());
-                        emit(ExecEvent::Task {
-                            task: node.id.clone(),
-                            state,
-                            try_number,
-                            error: Some(message),
-                        });
+                        emit_task!(node.id, state, try_number, Some(message.clone()));
+                        nodes[i].error = Some(message);
                         if retry {
                             metrics::counter!(t::TASK_RETRIES_TOTAL, "dag" => dag_id, "task" => label(i)).increment(1);
                             let delay = node.options.delay_before_try(try_number + 1);
-                            pending.push(Box::pin(async move {
+                            let tx = tx.clone();
+                            let timer = tokio::spawn(async move {
                                 tokio::time::sleep(delay).await;
-                                Completion::RetryDue(i)
-                            }));
+                                let _ = tx.send(Completion::RetryDue(i));
+                            });
+                            aborts[i] = Some(timer.abort_handle());
+                            outstanding += 1;
                         } else {
                             metrics::counter!(t::TASK_RUNS_TOTAL, "dag" => dag_id, "task" => label(i), "state" => "failed").increment(1);
                             if !killed {
@@ -645,9 +678,6 @@ pub async fn execute(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport,
                     }
                 }
             }
-        }
-        if killed && running == 0 {
-            break;
         }
     }
 

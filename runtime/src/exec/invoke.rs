@@ -129,7 +129,7 @@ impl Invocation {
     }
 }
 
-fn panic_message(payload: Box<dyn Any + Send>) -> String {
+pub(crate) fn panic_message(payload: Box<dyn Any + Send>) -> String {
     match payload.downcast::<String>() {
         Ok(s) => *s,
         Err(payload) => match payload.downcast::<&'static str>() {
@@ -171,16 +171,6 @@ where
     Fut: Future<Output = Result<TaskOutput, TaskError>> + Send + 'static,
 {
     Box::pin(f(inv))
-}
-
-pub(crate) fn join_error(e: tokio::task::JoinError) -> TaskError {
-    if e.is_panic() {
-        TaskError::Panicked {
-            message: panic_message(e.into_panic()),
-        }
-    } else {
-        TaskError::Killed
-    }
 }
 
 /// Wraps a task's return value.

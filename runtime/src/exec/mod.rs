@@ -24,7 +24,9 @@ mod state;
 pub mod trigger;
 
 pub use context::TaskContext;
-pub use engine::{DagRunReport, DagRunState, ExecError, ExecEvent, RunConfig, TaskReport, execute};
+pub use engine::{
+    DagRunReport, DagRunState, EventCallback, ExecError, ExecEvent, RunConfig, TaskReport, execute,
+};
 pub use invoke::{InputValue, Inputs, Invocation, InvokeFn, RunSlot, Task, TaskFuture, TaskOutput};
 pub use record::{
     RecordError, TAG_DAG, TAG_DAG_RUN_ID, TAG_ERROR, TAG_STATE, TAG_TASK_ID, TAG_TRY_NUMBER,
