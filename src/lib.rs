@@ -25,9 +25,8 @@ pub mod prelude {
 /// when the command fails.
 ///
 /// ```no_run
-/// fn main() {
-///     oxflow::main()
-/// }
+/// // the whole `main` of a pipeline binary:
+/// oxflow::main();
 /// ```
 pub fn main() {
     oxflow_runtime::cli::main()

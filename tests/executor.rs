@@ -1013,3 +1013,70 @@ fn graphs_render_as_mermaid_and_dot() {
         "{d}"
     );
 }
+
+// ---------------------------------------------------------------- persist and default_args
+
+static EPHEMERAL_CALLS: AtomicUsize = AtomicUsize::new(0);
+static CONSUMER_BREAKS: AtomicBool = AtomicBool::new(true);
+
+#[derive(Debug, PartialEq)]
+struct NotSerializable(u32);
+
+#[task(persist = false)]
+fn ephemeral() -> NotSerializable {
+    EPHEMERAL_CALLS.fetch_add(1, Ordering::SeqCst);
+    NotSerializable(5)
+}
+
+#[task]
+fn use_ephemeral(x: &NotSerializable) -> Result<u32, String> {
+    if CONSUMER_BREAKS.load(Ordering::SeqCst) {
+        Err("not yet".into())
+    } else {
+        Ok(x.0 + 1)
+    }
+}
+
+/// Outputs that are not persisted are recomputed on resume.
+#[dag(id = "ephemeral_dag", default_args(retries = 1, retry_delay = "10ms"))]
+fn ephemeral_pipeline() {
+    let e = ephemeral();
+    use_ephemeral(&e);
+}
+
+#[tokio::test]
+async fn default_args_apply_to_tasks_and_unpersisted_outputs_are_recomputed_on_resume() {
+    let def = oxflow::dag::find("ephemeral_dag").unwrap();
+    assert_eq!(
+        def.description,
+        "Outputs that are not persisted are recomputed on resume."
+    );
+    let spec = ephemeral_pipeline().spec().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path()).unwrap();
+    let first = exec::execute(&spec, RunConfig::recorded(store.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.task("use_ephemeral").unwrap().tries,
+        2,
+        "retries = 1 from default_args"
+    );
+    assert_eq!(first.state, DagRunState::Failed);
+
+    CONSUMER_BREAKS.store(false, Ordering::SeqCst);
+    let second = exec::execute(
+        &spec,
+        RunConfig::recorded(store.clone()).resume(&first.dag_run_id),
+    )
+    .await
+    .unwrap();
+    assert_eq!(second.state, DagRunState::Success);
+    assert_eq!(
+        EPHEMERAL_CALLS.load(Ordering::SeqCst),
+        2,
+        "no stored output to reuse, so it ran again"
+    );
+    assert!(!second.task("ephemeral").unwrap().reused);
+    assert_eq!(*second.output::<u32>("use_ephemeral").unwrap(), 6);
+}

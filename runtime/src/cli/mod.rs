@@ -182,6 +182,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             for p in &params {
                 cfg.params.push(parse_override(p)?);
             }
+            // Bad params are rejected before the store is touched.
+            exec::resolve_params(spec.def, &cfg.params)?;
             if !no_record {
                 // Opening checks the store is writable, before any task runs.
                 cfg.store = Some(open_store(cli.tracking_uri.as_deref())?);

@@ -19,5 +19,5 @@ pub use options::{ResolvedOptions, TaskOptions, TriggerRule, TriggerRuleParseErr
 pub use render::GraphFormat;
 pub use spec::{
     BuildParams, DagDef, DagError, DagRegistration, DagSpec, InputDef, InputParam, NodeDef,
-    NodeSpec, OutputCodec, ParamsDef, ProjectFn, TaskDef, find, registered,
+    NodeSpec, OutputCodec, ParamsDef, ParamsType, ProjectFn, TaskDef, find, registered,
 };

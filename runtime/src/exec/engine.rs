@@ -22,7 +22,7 @@ use super::invoke::{InputValue, Inputs, Invocation, RunSlot, TaskOutput, panic_m
 use super::record::{RecordError, Recorder};
 use super::state::{TaskError, TaskState};
 use super::trigger::{Decision, UpstreamCounts, decide};
-use crate::dag::{DagSpec, TriggerRule};
+use crate::dag::{DagDef, DagSpec, TriggerRule};
 use crate::params::ParamError;
 use crate::telemetry as t;
 use crate::tracking::FileStore;
@@ -249,22 +249,7 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
     let started = Instant::now();
     let dag = spec.def;
     let dag_id = dag.id;
-    let (params_value, param_pairs) = match dag.params {
-        Some(p) => {
-            let (value, pairs) = (p.build)(&cfg.params)?;
-            (Some(value), pairs)
-        }
-        None => {
-            if let Some((k, _)) = cfg.params.first() {
-                return Err(ParamError::UnknownKey {
-                    key: k.clone(),
-                    valid: Vec::new(),
-                }
-                .into());
-            }
-            (None, Vec::new())
-        }
-    };
+    let (params_value, param_pairs) = resolve_params(dag, &cfg.params)?;
 
     let mut nodes: Vec<Node> = spec
         .nodes
@@ -732,6 +717,36 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
             .collect(),
         outputs: nodes.into_iter().map(|n| n.output).collect(),
     })
+}
+
+/// The DAG's params with `overrides` applied and validated: the value tasks receive as
+/// `&Params<P>` and the pairs logged to the run. A DAG without params accepts no override.
+///
+/// ```
+/// # use oxflow_runtime::{dag, exec};
+/// for def in dag::registered() {
+///     if def.params.is_none() {
+///         assert!(exec::resolve_params(def, &[("x".into(), "1".into())]).is_err());
+///     }
+/// }
+/// ```
+pub fn resolve_params(
+    dag: &DagDef,
+    overrides: &[(String, String)],
+) -> Result<(Option<TaskOutput>, Vec<(String, String)>), ParamError> {
+    match dag.params {
+        Some(p) => {
+            let (value, pairs) = (p.build)(overrides)?;
+            Ok((Some(value), pairs))
+        }
+        None => match overrides.first() {
+            Some((k, _)) => Err(ParamError::UnknownKey {
+                key: k.clone(),
+                valid: Vec::new(),
+            }),
+            None => Ok((None, Vec::new())),
+        },
+    }
 }
 
 /// For each node, the nodes that read its output (each once).

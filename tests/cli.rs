@@ -1,0 +1,161 @@
+//! The command line of a pipeline binary, driven as a user would: the quickstart example.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn quickstart() -> PathBuf {
+    // `cargo test` builds the examples next to the test binaries' `deps/` directory.
+    let exe = std::env::current_exe().unwrap();
+    let dir = exe.parent().unwrap().parent().unwrap();
+    let bin = dir
+        .join("examples")
+        .join(format!("quickstart{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: build the examples first",
+        bin.display()
+    );
+    bin
+}
+
+fn run(cwd: &Path, args: &[&str]) -> Output {
+    Command::new(quickstart())
+        .args(args)
+        .current_dir(cwd)
+        .env_remove("OXFLOW_TRACKING_URI")
+        .env_remove("MLFLOW_TRACKING_URI")
+        .env_remove("OXFLOW_LOG_DIR")
+        .output()
+        .unwrap()
+}
+
+fn text(o: &Output) -> (String, String) {
+    (
+        String::from_utf8_lossy(&o.stdout).into_owned(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn run_records_in_mlruns_and_runs_logs_show_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(dir.path(), &["run", "quickstart", "-P", "rows=300"]);
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("fetch_labels | success | 3"), "{stdout}");
+    let run_id = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("dag `quickstart` run "))
+        .and_then(|l| l.split(':').next())
+        .unwrap()
+        .to_owned();
+    // Not a terminal: plain progress lines on stderr.
+    assert!(
+        stderr
+            .contains("fetch_labels: try 1 failed, will retry: label service unavailable (try 1)"),
+        "{stderr}"
+    );
+    assert!(dir.path().join("mlruns").is_dir());
+    assert!(
+        dir.path()
+            .join("logs/dag_id=quickstart")
+            .join(format!("run_id={run_id}"))
+            .is_dir()
+    );
+
+    let (runs, _) = text(&run(dir.path(), &["runs", "quickstart"]));
+    assert!(
+        runs.contains(&run_id) && runs.contains("fetch_labels: success (try 3)"),
+        "{runs}"
+    );
+
+    let (logs, _) = text(&run(dir.path(), &["logs", &run_id, "fetch_labels"]));
+    assert!(
+        logs.contains("attempt 2 failed: label service unavailable (try 2)"),
+        "{logs}"
+    );
+    assert!(logs.contains("--- attempt 3"), "{logs}");
+
+    let (logs, _) = text(&run(dir.path(), &["logs", &run_id, "archive"]));
+    assert!(
+        logs.contains(&format!("INFO oxflow::shell: archiving run {run_id}")),
+        "{logs}"
+    );
+}
+
+#[test]
+fn list_show_and_graph_describe_the_dag() {
+    let dir = tempfile::tempdir().unwrap();
+    let (list, _) = text(&run(dir.path(), &["list"]));
+    assert!(
+        list.contains("quickstart") && list.contains("0 3 * * *"),
+        "{list}"
+    );
+    let (show, _) = text(&run(dir.path(), &["show", "quickstart"]));
+    assert!(
+        show.contains("fetch_labels")
+            && show.contains("200ms x2")
+            && show.contains("test_fraction"),
+        "{show}"
+    );
+    let (dot, _) = text(&run(
+        dir.path(),
+        &["graph", "quickstart", "--format", "dot"],
+    ));
+    assert!(
+        dot.starts_with("digraph \"quickstart\"") && dot.contains("[style=dashed]"),
+        "{dot}"
+    );
+}
+
+#[test]
+fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["run", "nope"],
+            "error: no DAG `nope`; this binary has: quickstart",
+        ),
+        (
+            &["run", "quickstart", "-P", "depth=3"],
+            "error: unknown parameter `depth`; valid parameters: rows, noise, test_fraction",
+        ),
+        (
+            &["run", "quickstart", "-P", "rows=many"],
+            "error: parameter `rows` expects an unsigned integer (usize), got `many`",
+        ),
+        (
+            &["run", "quickstart", "-P", "rows"],
+            "error: `rows` is not a `key=value` override",
+        ),
+        (
+            &["run", "quickstart", "-P", "test_fraction=2"],
+            "error: parameter `test_fraction` = 2 is outside its range 0.0..=1.0",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = run(dir.path(), args);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(stderr.contains(want), "{args:?}: {stderr}");
+    }
+    assert!(
+        !dir.path().join("mlruns").exists(),
+        "nothing recorded for rejected runs"
+    );
+
+    // A store that cannot be created is reported before any task runs.
+    std::fs::write(dir.path().join("file"), b"x").unwrap();
+    let out = run(
+        dir.path(),
+        &["--tracking-uri", "file/mlruns", "run", "quickstart"],
+    );
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.starts_with("error: ")
+            && stderr.contains("file/mlruns")
+            && !stderr.contains("generate"),
+        "{stderr}"
+    );
+}
