@@ -182,6 +182,9 @@ pub enum TrackingError {
         #[source]
         source: serde_json::Error,
     },
+    /// A search filter or order-by clause that does not parse; the message shows the position.
+    #[error(transparent)]
+    Filter(#[from] super::filter::FilterError),
     /// An invalid argument that fits no other variant (status name, ordering, ...).
     #[error("invalid {what} `{value}`: {reason}")]
     InvalidArgument {

@@ -23,9 +23,11 @@
 
 mod entities;
 mod error;
+pub mod filter;
 mod fsutil;
 mod meta;
 mod run;
+mod search;
 mod store;
 pub mod validation;
 
@@ -35,6 +37,7 @@ pub use entities::{
 };
 pub use error::TrackingError;
 pub use run::Run;
+pub use search::{MAX_SEARCH_RESULTS, ViewType};
 pub use store::{FileStore, tracking_uri_from_env};
 
 /// Tag holding the run name (duplicated in `meta.yaml`).
