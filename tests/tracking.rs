@@ -385,3 +385,90 @@ proptest! {
         prop_assert_eq!(other.get_experiment_by_name(&name).unwrap().unwrap().experiment_id, exp.experiment_id);
     }
 }
+
+#[test]
+fn cli_lists_shows_compares_deletes_and_restores() {
+    use oxflow::tracking::cli::{TrackingCli, run_to};
+
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path()).unwrap();
+    let mut ids = Vec::new();
+    for (i, (lr, acc)) in [("0.1", 0.8), ("0.1", 0.9), ("0.2", 0.7)]
+        .into_iter()
+        .enumerate()
+    {
+        let mut run = Run::start(
+            &store,
+            "cli",
+            RunOptions {
+                run_name: Some(format!("r{i}")),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        run.log_param("lr", lr).unwrap();
+        run.log_param("seed", 7).unwrap();
+        run.log_metric("acc", acc).unwrap();
+        ids.push(run.id().to_string());
+    }
+    let uri = dir.path().display().to_string();
+    let cli = |args: &[&str]| -> Result<String, TrackingError> {
+        let mut argv = vec!["oxflow", "--tracking-uri", &uri];
+        argv.extend_from_slice(args);
+        let mut out = Vec::new();
+        run_to(TrackingCli::from_args(argv).unwrap(), &mut out)?;
+        Ok(String::from_utf8(out).unwrap())
+    };
+    let out = cli(&["experiments", "list"]).unwrap();
+    assert!(out.contains("cli") && out.contains("Default"), "{out}");
+    let out = cli(&[
+        "runs",
+        "list",
+        "-e",
+        "cli",
+        "--filter",
+        "metrics.acc > 0.75",
+        "--order-by",
+        "metrics.acc DESC",
+    ])
+    .unwrap();
+    assert!(out.contains("2 run(s)"), "{out}");
+    assert!(out.find("r1").unwrap() < out.find("r0").unwrap(), "{out}");
+    assert!(out.contains("metrics.acc") && out.contains("0.9"), "{out}");
+    let out = cli(&["runs", "show", &ids[0]]).unwrap();
+    assert!(
+        out.contains("FINISHED") && out.contains("lr") && out.contains("0.8 (step 0)"),
+        "{out}"
+    );
+    let out = cli(&["runs", "compare", &ids[0], &ids[2]]).unwrap();
+    let lr_line = out.lines().find(|l| l.contains("params.lr")).unwrap();
+    let seed_line = out.lines().find(|l| l.contains("params.seed")).unwrap();
+    assert!(lr_line.contains('*') && !seed_line.contains('*'), "{out}");
+    cli(&["runs", "delete", &ids[2]]).unwrap();
+    assert!(
+        cli(&["runs", "list", "-e", "cli"])
+            .unwrap()
+            .contains("2 run(s)")
+    );
+    assert!(
+        cli(&["runs", "list", "-e", "cli", "--view", "deleted"])
+            .unwrap()
+            .contains("1 run(s)")
+    );
+    cli(&["runs", "restore", &ids[2]]).unwrap();
+    assert!(
+        cli(&["runs", "list", "-e", "cli"])
+            .unwrap()
+            .contains("3 run(s)")
+    );
+    let err = cli(&["runs", "list", "-e", "cli", "--filter", "metrics.acc >"])
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("position 13"), "{err}");
+    assert!(
+        cli(&["runs", "list", "-e", "nope"])
+            .unwrap_err()
+            .to_string()
+            .contains("`nope` not found")
+    );
+}
