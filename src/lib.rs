@@ -7,6 +7,7 @@
 //!
 //! See `examples/quickstart.rs` for a complete pipeline and the README for the tour.
 
+pub use oxflow_macros::experiment;
 pub use oxflow_runtime::*;
 
 /// The names most pipelines need, in one import: `use oxflow::prelude::*;`.

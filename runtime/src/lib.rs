@@ -30,4 +30,9 @@ pub mod tracking;
 #[doc(hidden)]
 pub mod __macro_support {
     pub use inventory;
+    // #[experiment]
+    pub use crate::params::{
+        NamedExperiment, ParamError, ParamSet, ParamSpec, ParamValue, check_range, run_experiment,
+    };
+    pub use serde;
 }
