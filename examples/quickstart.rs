@@ -7,7 +7,6 @@
 //! (report runs even if a model failed), a shell task, and an order-only edge
 //! (`summary >> archive()`).
 
-use oxflow::params::{ParamError, ParamSet, ParamSpec};
 use oxflow::prelude::*;
 use oxflow::shell::ShellError;
 use serde::{Deserialize, Serialize};
@@ -41,88 +40,18 @@ impl Model {
 }
 
 /// The pipeline's parameters (`-P rows=5000`, ...).
+#[oxflow::experiment(name = "quickstart")]
 #[derive(Debug)]
 struct TrainParams {
+    /// Rows to generate.
+    #[param(default = 1000, range = 2..)]
     rows: usize,
+    /// Standard deviation of the noise.
+    #[param(default = 0.5, range = 0.0..)]
     noise: f64,
+    /// Share of rows held out for testing.
+    #[param(default = 0.2, range = 0.0..=1.0)]
     test_fraction: f64,
-}
-
-impl ParamSet for TrainParams {
-    fn defaults() -> Self {
-        TrainParams {
-            rows: 1000,
-            noise: 0.5,
-            test_fraction: 0.2,
-        }
-    }
-    fn schema() -> &'static [ParamSpec] {
-        &[
-            ParamSpec {
-                name: "rows",
-                type_name: "usize",
-                default: Some("1000"),
-                help: "Rows to generate.",
-                range: None,
-            },
-            ParamSpec {
-                name: "noise",
-                type_name: "f64",
-                default: Some("0.5"),
-                help: "Standard deviation of the noise.",
-                range: None,
-            },
-            ParamSpec {
-                name: "test_fraction",
-                type_name: "f64",
-                default: Some("0.2"),
-                help: "Share of rows held out.",
-                range: Some("0.0..=1.0"),
-            },
-        ]
-    }
-    fn set(&mut self, key: &str, value: &str) -> Result<(), ParamError> {
-        let invalid = |expected: &str| ParamError::Invalid {
-            key: key.into(),
-            value: value.into(),
-            expected: expected.into(),
-        };
-        match key {
-            "rows" => {
-                self.rows = value
-                    .parse()
-                    .map_err(|_| invalid("an unsigned integer (usize)"))?
-            }
-            "noise" => self.noise = value.parse().map_err(|_| invalid("a number (f64)"))?,
-            "test_fraction" => {
-                self.test_fraction = value.parse().map_err(|_| invalid("a number (f64)"))?
-            }
-            _ => {
-                return Err(ParamError::UnknownKey {
-                    key: key.into(),
-                    valid: Self::schema().iter().map(|s| s.name.to_owned()).collect(),
-                });
-            }
-        }
-        Ok(())
-    }
-    fn validate(&self) -> Result<(), ParamError> {
-        if !(0.0..=1.0).contains(&self.test_fraction) {
-            return Err(ParamError::OutOfRange {
-                key: "test_fraction".into(),
-                value: self.test_fraction.to_string(),
-                range: "0.0..=1.0".into(),
-            });
-        }
-        Ok(())
-    }
-    fn to_pairs(&self) -> Vec<(String, String)> {
-        vec![
-            ("rows".into(), self.rows.to_string()),
-            ("noise".into(), self.noise.to_string()),
-            ("test_fraction".into(), self.test_fraction.to_string()),
-        ]
-    }
 }
 
 /// Generates `rows` points of `y = 3x + 2` plus noise (a fixed-seed generator, so runs repeat).

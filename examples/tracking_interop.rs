@@ -1,7 +1,7 @@
 //! Writes a tracking store for the MLflow interoperability check (`tests/interop/`).
 //!
 //! ```text
-//! cargo run --example tracking_interop -- <store dir or URI> <expected.json>
+//! cargo run --example tracking_interop -- <store dir, file:// or http(s):// URI> <expected.json>
 //! ```
 //!
 //! The store gets an experiment `interop` with a parent run (params, stepped metrics, NaN and
@@ -10,16 +10,43 @@
 
 use std::collections::BTreeMap;
 
-use oxflow::tracking::{FileStore, Metric, Run, RunOptions, RunStatus, TAG_NOTE};
+use oxflow::tracking::{Metric, Run, RunOptions, RunStatus, TAG_NOTE, TrackingStore};
 use serde_json::json;
+
+/// Logs metrics, params, tags and artifacts as fast as it can, until the process is killed.
+fn heavy(uri: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let store = TrackingStore::open_uri(uri)?;
+    let mut run = Run::start(
+        &store,
+        "crash",
+        RunOptions {
+            run_name: Some("heavy".into()),
+            ..Default::default()
+        },
+    )?;
+    println!("{}", run.id());
+    for i in 0i64.. {
+        run.log_metric_at("loss", 1.0 / (i + 1) as f64, i)?;
+        if i % 100 == 0 {
+            run.log_param(&format!("p{}", i / 100), i)?;
+            run.set_tag("progress", &i.to_string())?;
+            run.log_text(&format!("chunks/{}.txt", i / 100), "chunk")?;
+        }
+    }
+    Ok(())
+}
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
     let (Some(uri), Some(expected_path)) = (args.next(), args.next()) else {
         eprintln!("usage: tracking_interop <store dir or URI> <expected.json>");
+        eprintln!("       tracking_interop --heavy <store dir>   (logs until killed)");
         std::process::exit(2);
     };
-    let store = FileStore::open_uri(&uri)?;
+    if uri == "--heavy" {
+        return heavy(&expected_path);
+    }
+    let store = TrackingStore::open_uri(&uri)?;
     let exp = store.get_or_create_experiment("interop")?;
     store.set_experiment_tag(&exp.experiment_id, TAG_NOTE, "written by oxflow")?;
 
@@ -133,10 +160,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "active_runs": 1 + 1 + 20 + 1,
     });
     std::fs::write(&expected_path, serde_json::to_string_pretty(&expected)?)?;
-    println!(
-        "wrote store {} and {}",
-        store.root().display(),
-        expected_path
-    );
+    println!("wrote to {uri} and {expected_path}");
     Ok(())
 }

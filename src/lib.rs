@@ -7,7 +7,7 @@
 //!
 //! See `examples/quickstart.rs` for a complete pipeline and the README for the tour.
 
-pub use oxflow_macros::{dag, task};
+pub use oxflow_macros::{dag, experiment, task};
 pub use oxflow_runtime::*;
 
 /// The names most pipelines need, in one import: `use oxflow::prelude::*;`.

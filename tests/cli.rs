@@ -122,15 +122,15 @@ fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
         ),
         (
             &["run", "quickstart", "-P", "rows=many"],
-            "error: parameter `rows` expects an unsigned integer (usize), got `many`",
+            "error: invalid value `many` for parameter `rows`: expected an unsigned integer (usize)",
         ),
         (
             &["run", "quickstart", "-P", "rows"],
-            "error: `rows` is not a `key=value` override",
+            "error: malformed parameter override `rows`: expected key=value",
         ),
         (
             &["run", "quickstart", "-P", "test_fraction=2"],
-            "error: parameter `test_fraction` = 2 is outside its range 0.0..=1.0",
+            "error: parameter `test_fraction` = 2 is out of range 0.0..=1.0",
         ),
     ];
     for (args, want) in cases {

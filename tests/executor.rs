@@ -816,50 +816,12 @@ async fn shell_tasks_stream_output_fail_on_exit_codes_and_die_on_timeout() {
 
 // ---------------------------------------------------------------- params
 
+#[oxflow::experiment(name = "knobs")]
 #[derive(Debug)]
 struct Knobs {
+    /// Tree depth.
+    #[param(default = 3)]
     depth: u32,
-}
-
-impl oxflow::params::ParamSet for Knobs {
-    fn defaults() -> Self {
-        Knobs { depth: 3 }
-    }
-    fn schema() -> &'static [oxflow::params::ParamSpec] {
-        &[oxflow::params::ParamSpec {
-            name: "depth",
-            type_name: "u32",
-            default: Some("3"),
-            help: "Tree depth.",
-            range: None,
-        }]
-    }
-    fn set(&mut self, key: &str, value: &str) -> Result<(), oxflow::params::ParamError> {
-        match key {
-            "depth" => {
-                self.depth = value
-                    .parse()
-                    .map_err(|_| oxflow::params::ParamError::Invalid {
-                        key: key.into(),
-                        value: value.into(),
-                        expected: "an unsigned integer (u32)".into(),
-                    })?
-            }
-            _ => {
-                return Err(oxflow::params::ParamError::UnknownKey {
-                    key: key.into(),
-                    valid: vec!["depth".into()],
-                });
-            }
-        }
-        Ok(())
-    }
-    fn validate(&self) -> Result<(), oxflow::params::ParamError> {
-        Ok(())
-    }
-    fn to_pairs(&self) -> Vec<(String, String)> {
-        vec![("depth".into(), self.depth.to_string())]
-    }
 }
 
 #[task]
@@ -887,7 +849,7 @@ async fn params_reach_tasks_and_bad_overrides_are_named() {
         .unwrap();
     assert_eq!(
         err.to_string(),
-        "parameter `depth` expects an unsigned integer (u32), got `deep`"
+        "invalid value `deep` for parameter `depth`: expected an unsigned integer (u32)"
     );
     let err = exec::execute(&spec, RunConfig::in_memory().param("width", "2"))
         .await

@@ -33,4 +33,9 @@ pub mod __macro_support {
     pub use crate::exec::__support::*;
     pub use crate::exec::{Invocation, Task, TaskFuture};
     pub use inventory;
+    // #[experiment]
+    pub use crate::params::{
+        NamedExperiment, ParamError, ParamSet, ParamSpec, ParamValue, check_range, run_experiment,
+    };
+    pub use serde;
 }

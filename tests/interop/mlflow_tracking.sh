@@ -15,14 +15,43 @@ PY="$VENV/bin/python"
 SERVER_PID=""
 WORK="$(mktemp -d /tmp/oxflow-interop.XXXXXX)"
 
-cleanup() {
+stop_server() {
     if [ -n "$SERVER_PID" ]; then
         # The server runs in its own process group; stop the whole group.
         kill -TERM -- "-$SERVER_PID" 2>/dev/null || true
-        sleep 1
+        for _ in $(seq 1 20); do
+            kill -0 -- "-$SERVER_PID" 2>/dev/null || break
+            sleep 0.5
+        done
         kill -KILL -- "-$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=""
     fi
+}
+
+cleanup() {
+    stop_server
     rm -rf "$WORK"
+}
+
+# start_server <log> <mlflow server args...>: starts `mlflow server` on a free loopback port in
+# its own process group and waits for /health; sets URL. Returns non-zero if it does not start.
+start_server() {
+    local log=$1
+    shift
+    local port
+    port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false setsid "$VENV/bin/mlflow" server "$@" \
+        --host 127.0.0.1 --port "$port" --workers 1 >"$log" 2>&1 &
+    SERVER_PID=$!
+    disown
+    URL="http://127.0.0.1:$port"
+    for _ in $(seq 1 180); do
+        if curl -fs "$URL/health" >/dev/null 2>&1; then return 0; fi
+        kill -0 "$SERVER_PID" 2>/dev/null || break
+        sleep 1
+    done
+    tail -20 "$log"
+    return 1
 }
 trap cleanup EXIT
 
@@ -58,6 +87,65 @@ else
     tail -20 "$WORK/migrate.log"
     results+=("FAIL mlflow migrate-filestore"); status=1
 fi
+
+echo "== (c) a local mlflow server receives runs from oxflow's RestStore"
+mkdir -p "$WORK/server"
+if start_server "$WORK/server.log" --backend-store-uri "sqlite:///$WORK/server/mlflow.db" \
+        --artifacts-destination "$WORK/server/artifacts"; then
+    if "$WRITER" "$URL" "$WORK/expected-rest.json"; then
+        run_check "runs logged over REST, read back by mlflow" env -C "$WORK" \
+            "$PY" "$ROOT/tests/interop/check_tracking.py" "$URL" "$WORK/expected-rest.json" rest
+    else
+        results+=("FAIL logging over REST"); status=1
+    fi
+else
+    results+=("FAIL mlflow server (SQLite) did not start"); status=1
+fi
+stop_server
+
+echo "== (d) an mlflow server over oxflow's file store answers the UI's REST calls"
+if MLFLOW_ALLOW_FILE_STORE=true start_server "$WORK/ui.log" --backend-store-uri "file://$WORK/mlruns"; then
+    run_check "UI REST calls over the file store" "$PY" - "$URL" "$WORK/expected.json" <<'PYEOF'
+import json, sys, urllib.request
+url, expected = sys.argv[1], json.load(open(sys.argv[2]))
+def call(path, body=None):
+    req = urllib.request.Request(url + path, data=json.dumps(body).encode() if body else None,
+                                 headers={"Content-Type": "application/json"})
+    return json.load(urllib.request.urlopen(req))
+exps = call("/ajax-api/2.0/mlflow/experiments/search", {"max_results": 100})["experiments"]
+ok = any(e["experiment_id"] == expected["experiment_id"] and e["name"] == "interop" for e in exps)
+runs = call("/ajax-api/2.0/mlflow/runs/search", {"experiment_ids": [expected["experiment_id"]], "max_results": 100})["runs"]
+ok = ok and len(runs) == expected["active_runs"]
+run = call("/ajax-api/2.0/mlflow/runs/get?run_id=" + expected["parent"]["run_id"])["run"]
+ok = ok and {p["key"]: p["value"] for p in run["data"]["params"]} == expected["parent"]["params"]
+print(f"[ui] experiments={len(exps)} runs={len(runs)} ok={ok}")
+sys.exit(0 if ok else 1)
+PYEOF
+else
+    results+=("FAIL mlflow server over the file store did not start"); status=1
+fi
+stop_server
+
+echo "== (e) kill -9 in the middle of heavy logging; mlflow still reads the store"
+"$WRITER" --heavy "$WORK/crash" >"$WORK/heavy.out" &
+HEAVY=$!
+sleep 3
+kill -KILL "$HEAVY"
+wait "$HEAVY" 2>/dev/null || true
+run_check "store read by mlflow after kill -9" env -C "$WORK" MLFLOW_ALLOW_FILE_STORE=true "$PY" - "file://$WORK/crash" "$(head -1 "$WORK/heavy.out")" <<'PYEOF'
+import sys
+from mlflow.tracking import MlflowClient
+c = MlflowClient(tracking_uri=sys.argv[1])
+run = c.get_run(sys.argv[2])
+hist = c.get_metric_history(sys.argv[2], "loss")
+steps = [m.step for m in hist]
+ok = run.info.status == "RUNNING" and steps == list(range(len(steps))) and len(steps) > 0
+ok = ok and len(run.data.params) >= 1 and len(c.list_artifacts(sys.argv[2], "chunks")) >= 1
+exp = c.get_experiment_by_name("crash")
+ok = ok and len(c.search_runs([exp.experiment_id])) == 1
+print(f"[crash] {len(steps)} metric values, {len(run.data.params)} params, ok={ok}")
+sys.exit(0 if ok else 1)
+PYEOF
 
 echo
 echo "== summary"

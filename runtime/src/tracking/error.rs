@@ -182,6 +182,41 @@ pub enum TrackingError {
         #[source]
         source: serde_json::Error,
     },
+    /// A search filter or order-by clause that does not parse; the message shows the position.
+    #[error(transparent)]
+    Filter(#[from] super::filter::FilterError),
+    /// The MLflow tracking server refused a request.
+    #[error("MLflow server answered HTTP {status} to `{endpoint}`: {error_code}: {message}")]
+    Server {
+        /// The REST endpoint, e.g. `runs/log-batch`.
+        endpoint: String,
+        /// The HTTP status.
+        status: u16,
+        /// MLflow's `error_code`, e.g. `INVALID_PARAMETER_VALUE`.
+        error_code: String,
+        /// MLflow's message.
+        message: String,
+    },
+    /// The MLflow tracking server could not be reached, even after retries.
+    #[error("cannot reach the MLflow server at `{url}` after {attempts} attempt(s): {message}")]
+    Unreachable {
+        /// The URL of the request.
+        url: String,
+        /// How many times it was tried.
+        attempts: u32,
+        /// The last transport error.
+        message: String,
+    },
+    /// An operation the chosen store cannot do.
+    #[error("{operation} is not supported by {store}: {reason}")]
+    Unsupported {
+        /// What was asked.
+        operation: &'static str,
+        /// `FileStore` or `RestStore`.
+        store: &'static str,
+        /// Why, and what to do instead.
+        reason: String,
+    },
     /// An invalid argument that fits no other variant (status name, ordering, ...).
     #[error("invalid {what} `{value}`: {reason}")]
     InvalidArgument {

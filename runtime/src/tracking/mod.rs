@@ -21,20 +21,28 @@
 //! `mlruns/<experiment id>/<run id>/{meta.yaml, params/, metrics/, tags/, artifacts/}`.
 //! Keys and values are validated with MLflow's rules before anything is written.
 
+mod any;
+pub mod cli;
 mod entities;
 mod error;
+pub mod filter;
 mod fsutil;
 mod meta;
+mod rest;
 mod run;
+mod search;
 mod store;
 pub mod validation;
 
+pub use any::TrackingStore;
 pub use entities::{
     ArtifactEntry, Experiment, LIFECYCLE_ACTIVE, LIFECYCLE_DELETED, Metric, RunInfo, RunOptions,
     RunRecord, RunStatus,
 };
 pub use error::TrackingError;
+pub use rest::RestStore;
 pub use run::Run;
+pub use search::{MAX_SEARCH_RESULTS, ViewType};
 pub use store::{FileStore, tracking_uri_from_env};
 
 /// Tag holding the run name (duplicated in `meta.yaml`).

@@ -4,8 +4,8 @@ use std::collections::HashMap;
 use std::fmt::Display;
 use std::path::Path;
 
+use super::any::TrackingStore;
 use super::entities::{Metric, RunInfo, RunOptions, RunRecord, RunStatus};
-use super::store::FileStore;
 use super::validation::artifact_segments;
 use super::{TAG_SOURCE_NAME, TAG_SOURCE_TYPE, TAG_USER, TrackingError, now_ms};
 
@@ -34,7 +34,7 @@ use super::{TAG_SOURCE_NAME, TAG_SOURCE_TYPE, TAG_USER, TrackingError, now_ms};
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
 pub struct Run {
-    store: FileStore,
+    store: TrackingStore,
     info: RunInfo,
     steps: HashMap<String, i64>,
     ended: bool,
@@ -51,11 +51,14 @@ impl std::fmt::Debug for Run {
 impl Run {
     /// Starts a run in the experiment named `experiment` (created if missing), with the tags
     /// MLflow's fluent API sets (`mlflow.user`, `mlflow.source.name`, `mlflow.source.type`).
+    ///
+    /// `store` is a `&FileStore`, a `&RestStore` or a `&TrackingStore`.
     pub fn start(
-        store: &FileStore,
+        store: impl Into<TrackingStore>,
         experiment: &str,
         mut opts: RunOptions,
     ) -> Result<Run, TrackingError> {
+        let store: TrackingStore = store.into();
         let exp = store.get_or_create_experiment(experiment)?;
         let defaults = [
             (
@@ -72,7 +75,7 @@ impl Run {
         }
         let info = store.create_run(&exp.experiment_id, opts)?;
         Ok(Run {
-            store: store.clone(),
+            store,
             info,
             steps: HashMap::new(),
             ended: false,
@@ -104,10 +107,11 @@ impl Run {
     /// assert_eq!(store.get_run(owner.id())?.info.status, RunStatus::Running);
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn attach(store: &FileStore, run_id: &str) -> Result<Run, TrackingError> {
+    pub fn attach(store: impl Into<TrackingStore>, run_id: &str) -> Result<Run, TrackingError> {
+        let store = store.into();
         let info = store.get_run(run_id)?.info;
         Ok(Run {
-            store: store.clone(),
+            store,
             info,
             steps: HashMap::new(),
             ended: true,
@@ -125,7 +129,7 @@ impl Run {
     }
 
     /// The store the run records into.
-    pub fn store(&self) -> &FileStore {
+    pub fn store(&self) -> &TrackingStore {
         &self.store
     }
 

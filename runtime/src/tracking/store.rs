@@ -656,7 +656,11 @@ impl FileStore {
         self.read_record(&c.dir, c.info)
     }
 
-    fn read_record(&self, dir: &Path, info: RunInfo) -> Result<RunRecord, TrackingError> {
+    pub(super) fn read_record(
+        &self,
+        dir: &Path,
+        info: RunInfo,
+    ) -> Result<RunRecord, TrackingError> {
         let params = read_kv_dir(&dir.join("params"))?;
         let tags = read_kv_dir(&dir.join("tags"))?;
         let mut metrics = BTreeMap::new();
@@ -720,7 +724,10 @@ impl FileStore {
     }
 
     /// Run directories of an experiment with their parsed `meta.yaml`, newest first.
-    fn run_dirs(&self, experiment_id: &str) -> Result<Vec<(PathBuf, RunInfo)>, TrackingError> {
+    pub(super) fn run_dirs(
+        &self,
+        experiment_id: &str,
+    ) -> Result<Vec<(PathBuf, RunInfo)>, TrackingError> {
         v::validate_experiment_id(experiment_id)?;
         let dir = self.exp_dir(experiment_id);
         if !dir.join("meta.yaml").exists() {

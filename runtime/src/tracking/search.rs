@@ -1,0 +1,454 @@
+//! `search_runs` over a [`FileStore`]: MLflow's filter and ordering semantics, reading only the
+//! files a filter needs until a run is known to match.
+
+use std::cmp::Ordering;
+use std::collections::HashMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use super::TrackingError;
+use super::entities::{RunInfo, RunRecord};
+use super::filter::{Attribute, Clause, CompareOp, Filter, OrderBy, Target, Value, like};
+use super::fsutil;
+use super::store::FileStore;
+use super::validation::validate_key;
+
+/// Which runs a search looks at, by lifecycle stage.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum ViewType {
+    /// Only active runs (the default).
+    #[default]
+    ActiveOnly,
+    /// Only deleted runs.
+    DeletedOnly,
+    /// Both.
+    All,
+}
+
+/// Most results one search may return (MLflow's `SEARCH_MAX_RESULTS_THRESHOLD`).
+pub const MAX_SEARCH_RESULTS: usize = 50_000;
+
+/// A run under evaluation; params, tags and metrics are read one file at a time, on demand.
+struct Candidate {
+    dir: PathBuf,
+    info: RunInfo,
+    metrics: HashMap<String, Option<f64>>,
+    params: HashMap<String, Option<String>>,
+    tags: HashMap<String, Option<String>>,
+}
+
+fn read_opt(path: &Path) -> Option<String> {
+    fs::read_to_string(path).ok()
+}
+
+impl Candidate {
+    fn metric(&mut self, key: &str) -> Option<f64> {
+        if let Some(v) = self.metrics.get(key) {
+            return *v;
+        }
+        let v = if validate_key("metric", key).is_ok() {
+            read_opt(&self.dir.join("metrics").join(key)).and_then(|text| latest_value(&text))
+        } else {
+            None
+        };
+        self.metrics.insert(key.to_string(), v);
+        v
+    }
+
+    fn kv(&mut self, sub: &str, key: &str) -> Option<String> {
+        let cache = if sub == "params" {
+            &mut self.params
+        } else {
+            &mut self.tags
+        };
+        if let Some(v) = cache.get(key) {
+            return v.clone();
+        }
+        let v = if validate_key("tag", key).is_ok() {
+            read_opt(&self.dir.join(sub).join(key))
+        } else {
+            None
+        };
+        cache.insert(key.to_string(), v.clone());
+        v
+    }
+
+    fn attr_str(&self, a: Attribute) -> Option<String> {
+        Some(match a {
+            Attribute::RunId => self.info.run_id.clone(),
+            Attribute::RunName => self.info.run_name.clone(),
+            Attribute::Status => self.info.status.to_string(),
+            Attribute::UserId => self.info.user_id.clone(),
+            Attribute::ArtifactUri => self.info.artifact_uri.clone(),
+            Attribute::StartTime => return Some(self.info.start_time_ms.to_string()),
+            Attribute::EndTime => return self.info.end_time_ms.map(|t| t.to_string()),
+        })
+    }
+
+    fn attr_num(&self, a: Attribute) -> Option<f64> {
+        match a {
+            Attribute::StartTime => Some(self.info.start_time_ms as f64),
+            Attribute::EndTime => self.info.end_time_ms.map(|t| t as f64),
+            _ => None,
+        }
+    }
+
+    fn matches(&mut self, c: &Clause) -> bool {
+        match &c.target {
+            Target::Metric(k) => {
+                let k = k.clone();
+                self.metric(&k).is_some_and(|v| cmp_num(v, c.op, &c.value))
+            }
+            Target::Attribute(a) if a.is_numeric() => self
+                .attr_num(*a)
+                .is_some_and(|v| cmp_num(v, c.op, &c.value)),
+            Target::Attribute(a) => {
+                let v = self.attr_str(*a);
+                cmp_str(v.as_deref(), c.op, &c.value)
+            }
+            Target::Param(k) => {
+                let v = self.kv("params", k);
+                cmp_str(v.as_deref(), c.op, &c.value)
+            }
+            Target::Tag(k) => {
+                let v = self.kv("tags", k);
+                cmp_str(v.as_deref(), c.op, &c.value)
+            }
+            // The file store records no dataset inputs: nothing matches a dataset clause.
+            Target::Dataset(_) => false,
+        }
+    }
+
+    fn sort_value(&mut self, t: &Target) -> SortValue {
+        match t {
+            Target::Metric(k) => self
+                .metric(k)
+                .filter(|v| !v.is_nan())
+                .map_or(SortValue::Missing, SortValue::Num),
+            Target::Attribute(a) if a.is_numeric() => {
+                self.attr_num(*a).map_or(SortValue::Missing, SortValue::Num)
+            }
+            Target::Attribute(a) => self.attr_str(*a).map_or(SortValue::Missing, SortValue::Str),
+            Target::Param(k) => self
+                .kv("params", k)
+                .map_or(SortValue::Missing, SortValue::Str),
+            Target::Tag(k) => self
+                .kv("tags", k)
+                .map_or(SortValue::Missing, SortValue::Str),
+            Target::Dataset(_) => SortValue::Missing,
+        }
+    }
+}
+
+/// The latest value in a metric file: greatest (step, timestamp, value).
+fn latest_value(text: &str) -> Option<f64> {
+    let mut best: Option<(i64, i64, f64)> = None;
+    for line in text.lines() {
+        let mut f = line.split(' ');
+        let (Some(ts), Some(val)) = (f.next(), f.next()) else {
+            continue;
+        };
+        let (Ok(ts), Some(val)) = (ts.parse::<i64>(), fsutil::parse_python_float(val)) else {
+            continue;
+        };
+        let step = f.next().and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+        let later = best.is_none_or(|(bs, bt, bv)| {
+            (step, ts)
+                .cmp(&(bs, bt))
+                .then_with(|| val.total_cmp(&bv))
+                .is_gt()
+        });
+        if later {
+            best = Some((step, ts, val));
+        }
+    }
+    best.map(|b| b.2)
+}
+
+fn cmp_num(v: f64, op: CompareOp, rhs: &Value) -> bool {
+    let Value::Number(r) = rhs else { return false };
+    let r = *r;
+    match op {
+        CompareOp::Eq => v == r,
+        CompareOp::Ne => v != r,
+        CompareOp::Lt => v < r,
+        CompareOp::Le => v <= r,
+        CompareOp::Gt => v > r,
+        CompareOp::Ge => v >= r,
+        _ => false,
+    }
+}
+
+fn cmp_str(v: Option<&str>, op: CompareOp, rhs: &Value) -> bool {
+    match (op, v) {
+        (CompareOp::IsNull, v) => v.is_none(),
+        (CompareOp::IsNotNull, v) => v.is_some(),
+        (_, None) => false,
+        (CompareOp::In, Some(v)) => matches!(rhs, Value::List(l) if l.iter().any(|x| x == v)),
+        (CompareOp::NotIn, Some(v)) => matches!(rhs, Value::List(l) if !l.iter().any(|x| x == v)),
+        (op, Some(v)) => {
+            let Value::Str(r) = rhs else { return false };
+            match op {
+                CompareOp::Eq => v == r,
+                CompareOp::Ne => v != r,
+                CompareOp::Like => like(r, v, false),
+                CompareOp::ILike => like(r, v, true),
+                _ => false,
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum SortValue {
+    Num(f64),
+    Str(String),
+    Missing,
+}
+
+/// Orders two sort values; missing values (and NaN) go last in both directions.
+fn cmp_sort(a: &SortValue, b: &SortValue, ascending: bool) -> Ordering {
+    let dir = |o: Ordering| if ascending { o } else { o.reverse() };
+    match (a, b) {
+        (SortValue::Missing, SortValue::Missing) => Ordering::Equal,
+        (SortValue::Missing, _) => Ordering::Greater,
+        (_, SortValue::Missing) => Ordering::Less,
+        (SortValue::Num(x), SortValue::Num(y)) => dir(x.total_cmp(y)),
+        (SortValue::Str(x), SortValue::Str(y)) => dir(x.cmp(y)),
+        (SortValue::Num(_), SortValue::Str(_)) => dir(Ordering::Less),
+        (SortValue::Str(_), SortValue::Num(_)) => dir(Ordering::Greater),
+    }
+}
+
+impl FileStore {
+    /// Searches active runs of the given experiments with an MLflow filter string (`""` for
+    /// all), ordered by `order_by` clauses (default: newest first), at most `max_results`.
+    ///
+    /// ```
+    /// use oxflow_runtime::tracking::{FileStore, Run, RunOptions};
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = FileStore::open(dir.path())?;
+    /// for (acc, opt) in [(0.9, "adam"), (0.7, "sgd"), (0.6, "adam"), (0.2, "adam")] {
+    ///     let mut run = Run::start(&store, "grid", RunOptions::default())?;
+    ///     run.log_metric("acc", acc)?;
+    ///     run.log_param("opt", opt)?;
+    /// }
+    /// let exp = store.get_experiment_by_name("grid")?.unwrap();
+    /// let hits = store.search_runs(
+    ///     &[exp.experiment_id.as_str()],
+    ///     "metrics.acc > 0.5 and params.opt = 'adam'",
+    ///     &["metrics.acc ASC"],
+    ///     100,
+    /// )?;
+    /// let accs: Vec<f64> = hits.iter().map(|r| r.metrics["acc"].value).collect();
+    /// assert_eq!(accs, vec![0.6, 0.9]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn search_runs(
+        &self,
+        experiment_ids: &[&str],
+        filter: &str,
+        order_by: &[&str],
+        max_results: usize,
+    ) -> Result<Vec<RunRecord>, TrackingError> {
+        self.search_runs_view(
+            experiment_ids,
+            filter,
+            order_by,
+            max_results,
+            ViewType::ActiveOnly,
+        )
+    }
+
+    /// [`FileStore::search_runs`] over active, deleted or all runs.
+    pub fn search_runs_view(
+        &self,
+        experiment_ids: &[&str],
+        filter: &str,
+        order_by: &[&str],
+        max_results: usize,
+        view: ViewType,
+    ) -> Result<Vec<RunRecord>, TrackingError> {
+        if max_results == 0 || max_results > MAX_SEARCH_RESULTS {
+            return Err(TrackingError::InvalidArgument {
+                what: "max_results",
+                value: max_results.to_string(),
+                reason: format!("must be between 1 and {MAX_SEARCH_RESULTS}"),
+            });
+        }
+        let filter = Filter::parse(filter)?;
+        let mut orders = order_by
+            .iter()
+            .map(|o| OrderBy::parse(o))
+            .collect::<Result<Vec<_>, _>>()?;
+        // MLflow's tie-breakers: newest first, then run id.
+        orders.push(OrderBy {
+            target: Target::Attribute(Attribute::StartTime),
+            ascending: false,
+        });
+        orders.push(OrderBy {
+            target: Target::Attribute(Attribute::RunId),
+            ascending: true,
+        });
+        self.flush()?;
+
+        let mut hits: Vec<(Vec<SortValue>, Candidate)> = Vec::new();
+        for exp in experiment_ids {
+            for (dir, info) in self.run_dirs(exp)? {
+                let keep = match view {
+                    ViewType::ActiveOnly => !info.is_deleted(),
+                    ViewType::DeletedOnly => info.is_deleted(),
+                    ViewType::All => true,
+                };
+                if !keep {
+                    continue;
+                }
+                let mut c = Candidate {
+                    dir,
+                    info,
+                    metrics: HashMap::new(),
+                    params: HashMap::new(),
+                    tags: HashMap::new(),
+                };
+                if filter.clauses.iter().all(|cl| c.matches(cl)) {
+                    let key = orders.iter().map(|o| c.sort_value(&o.target)).collect();
+                    hits.push((key, c));
+                }
+            }
+        }
+        hits.sort_by(|(a, _), (b, _)| {
+            a.iter()
+                .zip(b)
+                .zip(&orders)
+                .map(|((x, y), o)| cmp_sort(x, y, o.ascending))
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal)
+        });
+        hits.truncate(max_results);
+        hits.into_iter()
+            .map(|(_, c)| self.read_record(&c.dir, c.info))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tracking::{RunOptions, RunStatus};
+
+    #[test]
+    fn filters_and_orders_like_mlflow() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = FileStore::open(dir.path()).unwrap();
+        let exp = s.get_or_create_experiment("s").unwrap();
+        let e = exp.experiment_id.as_str();
+        let mut ids = Vec::new();
+        for i in 0..6 {
+            let r = s
+                .create_run(
+                    e,
+                    RunOptions {
+                        run_name: Some(format!("r{i}")),
+                        start_time_ms: Some(1000 + i),
+                        ..Default::default()
+                    },
+                )
+                .unwrap();
+            if i != 5 {
+                s.log_metric(&r.run_id, "acc", i as f64 / 10.0, 1, 0)
+                    .unwrap();
+            }
+            s.log_param(&r.run_id, "opt", if i % 2 == 0 { "adam" } else { "sgd" })
+                .unwrap();
+            if i < 3 {
+                s.set_terminated(&r.run_id, RunStatus::Finished, 2000)
+                    .unwrap();
+            }
+            ids.push(r.run_id);
+        }
+        let names = |hits: Vec<RunRecord>| {
+            hits.into_iter()
+                .map(|r| r.info.run_name)
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            names(s.search_runs(&[e], "", &[], 100).unwrap()),
+            ["r5", "r4", "r3", "r2", "r1", "r0"]
+        );
+        assert_eq!(
+            names(
+                s.search_runs(&[e], "params.opt = 'adam'", &["metrics.acc DESC"], 100)
+                    .unwrap()
+            ),
+            ["r4", "r2", "r0"]
+        );
+        // Runs without the metric sort last, both ways.
+        assert_eq!(
+            names(s.search_runs(&[e], "", &["metrics.acc"], 2).unwrap()),
+            ["r0", "r1"]
+        );
+        assert_eq!(
+            names(s.search_runs(&[e], "", &["metrics.acc DESC"], 100).unwrap())[5],
+            "r5"
+        );
+        assert_eq!(
+            names(
+                s.search_runs(&[e], "status = 'FINISHED' and metrics.acc >= 0.1", &[], 100)
+                    .unwrap()
+            ),
+            ["r2", "r1"]
+        );
+        assert_eq!(
+            names(
+                s.search_runs(
+                    &[e],
+                    "run_name LIKE 'r%' and attributes.end_time > 0",
+                    &[],
+                    100
+                )
+                .unwrap()
+            )
+            .len(),
+            3
+        );
+        assert_eq!(
+            names(
+                s.search_runs(&[e], "tags.mlflow.runName ILIKE 'R5'", &[], 100)
+                    .unwrap()
+            ),
+            ["r5"]
+        );
+        assert_eq!(
+            names(
+                s.search_runs(
+                    &[e],
+                    "params.missing IS NULL and params.opt != 'sgd'",
+                    &[],
+                    100
+                )
+                .unwrap()
+            )
+            .len(),
+            3
+        );
+        let f = format!("attributes.run_id IN ('{}', '{}')", ids[0], ids[3]);
+        assert_eq!(
+            names(s.search_runs(&[e], &f, &["params.opt"], 100).unwrap()),
+            ["r0", "r3"]
+        );
+        s.delete_run(&ids[0]).unwrap();
+        assert_eq!(
+            names(
+                s.search_runs_view(&[e], "", &[], 100, ViewType::DeletedOnly)
+                    .unwrap()
+            ),
+            ["r0"]
+        );
+        let err = s
+            .search_runs(&[e], "metrics.acc >> 1", &[], 100)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("position 13"), "{err}");
+        assert!(s.search_runs(&[e], "", &[], 0).is_err());
+    }
+}

@@ -1,0 +1,6 @@
+#[oxflow::experiment]
+enum Mode {
+    Fast,
+}
+
+fn main() {}

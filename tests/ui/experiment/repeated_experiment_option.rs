@@ -1,0 +1,7 @@
+#[oxflow::experiment(name = "iris", name = "wine")]
+struct TrainParams {
+    #[param(default = 100)]
+    n_trees: u32,
+}
+
+fn main() {}

@@ -1,0 +1,4 @@
+#[oxflow::experiment]
+struct TrainParams(u32);
+
+fn main() {}

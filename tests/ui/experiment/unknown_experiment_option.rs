@@ -1,0 +1,7 @@
+#[oxflow::experiment(nmae = "iris")]
+struct TrainParams {
+    #[param(default = 100)]
+    n_trees: u32,
+}
+
+fn main() {}

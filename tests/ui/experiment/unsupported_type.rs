@@ -1,0 +1,6 @@
+#[oxflow::experiment(serde = false)]
+struct TrainParams {
+    layers: Vec<u32>,
+}
+
+fn main() {}
