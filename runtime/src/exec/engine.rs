@@ -15,12 +15,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
+use tracing::Instrument;
 use tracing::instrument::WithSubscriber;
 
 use super::context::TaskContext;
 use super::invoke::{InputValue, Inputs, Invocation, RunSlot, TaskOutput, panic_message};
 use super::record::{RecordError, Recorder};
 use super::state::{TaskError, TaskState};
+use super::tasklog::AttemptLog;
 use super::trigger::{Decision, UpstreamCounts, decide};
 use crate::dag::{DagDef, DagSpec, TriggerRule};
 use crate::params::ParamError;
@@ -366,7 +368,7 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
     let mut synthetic: VecDeque<Completion> = VecDeque::new();
     let mut aborts: Vec<Option<tokio::task::AbortHandle>> = vec![None; spec.nodes.len()];
     // The log of each task's current attempt, for the executor's own lines about it.
-    let mut logs: Vec<Option<tracing::Dispatch>> = vec![None; spec.nodes.len()];
+    let mut logs: Vec<Option<AttemptLog>> = vec![None; spec.nodes.len()];
     let mut running = 0usize;
     let mut cancel = cfg.cancel.take();
     let mut killed = false;
@@ -457,11 +459,11 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
             let try_number = nodes[i].try_number;
             let max_tries = node.options.retries + 1;
             emit_task!(node.id, TaskState::Queued, try_number, None);
-            let (task_run, log_path, dispatch) = match &recorder {
+            let (task_run, log_path, log) = match &recorder {
                 Some(rec) => {
                     let attempt =
                         rec.attempt_started(&node.id, &mut nodes[i].run_id, try_number)?;
-                    (attempt.run, Some(attempt.log_path), Some(attempt.dispatch))
+                    (attempt.run, Some(attempt.log_path), Some(attempt.log))
                 }
                 None => (None, None, None),
             };
@@ -491,7 +493,7 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
                     source: task_run,
                     run: None,
                 },
-                dispatch: dispatch.clone(),
+                log: log.clone(),
             };
             let fut = (node.task.invoke)(inv);
             let timeout = node.options.timeout;
@@ -521,10 +523,12 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
                     elapsed: start.elapsed(),
                 });
             };
-            let handle = match dispatch {
-                Some(d) => {
-                    logs[i] = Some(d.clone());
-                    tokio::spawn(attempt.with_subscriber(d))
+            let handle = match log {
+                Some(l) => {
+                    let span = l.span.clone();
+                    let dispatch = l.dispatch.clone();
+                    logs[i] = Some(l);
+                    tokio::spawn(attempt.instrument(span).with_subscriber(dispatch))
                 }
                 None => tokio::spawn(attempt),
             };

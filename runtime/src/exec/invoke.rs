@@ -117,7 +117,7 @@ pub struct Invocation {
     pub(crate) ctx: TaskContext,
     pub(crate) params: Option<TaskOutput>,
     pub(crate) run: RunSlot,
-    pub(crate) dispatch: Option<tracing::Dispatch>,
+    pub(crate) log: Option<super::tasklog::AttemptLog>,
 }
 
 impl Invocation {
@@ -148,8 +148,8 @@ where
     Box::pin(async move {
         let joined = tokio::task::spawn_blocking(move || {
             let mut inv = inv;
-            match inv.dispatch.clone() {
-                Some(d) => tracing::dispatcher::with_default(&d, || f(&mut inv)),
+            match inv.log.clone() {
+                Some(log) => log.in_scope(|| f(&mut inv)),
                 None => f(&mut inv),
             }
         })

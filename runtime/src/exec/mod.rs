@@ -21,6 +21,7 @@ mod engine;
 mod invoke;
 mod record;
 mod state;
+mod tasklog;
 pub mod trigger;
 
 pub use context::TaskContext;

@@ -11,11 +11,11 @@
 use std::collections::HashMap;
 use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
 
 use super::engine::DagRunState;
 use super::invoke::TaskOutput;
 use super::state::TaskState;
+use super::tasklog::{self, AttemptLog};
 use crate::dag::{DagSpec, OutputCodec};
 use crate::tracking::{
     FileStore, RunOptions, RunStatus, TAG_PARENT_RUN_ID as TAG_PARENT, TrackingError, now_ms,
@@ -111,7 +111,7 @@ pub(crate) struct AttemptRecord {
     /// Where a task taking `&mut Run` logs: the store and its task run.
     pub(crate) run: Option<(FileStore, String)>,
     pub(crate) log_path: PathBuf,
-    pub(crate) dispatch: tracing::Dispatch,
+    pub(crate) log: AttemptLog,
 }
 
 /// A task of an earlier run, read back for resume.
@@ -124,6 +124,8 @@ pub(crate) struct PreviousTask {
 
 /// Writes one DAG run.
 pub(crate) struct Recorder {
+    /// The subscriber every attempt of this run logs through.
+    logs: tracing::Dispatch,
     store: FileStore,
     experiment_id: String,
     dag_id: String,
@@ -178,6 +180,7 @@ impl Recorder {
             store.log_param(&run.run_id, k, v)?;
         }
         Ok(Recorder {
+            logs: tasklog::run_dispatch(),
             store,
             experiment_id: experiment.experiment_id,
             dag_id: dag.id.to_owned(),
@@ -268,6 +271,7 @@ impl Recorder {
         store.set_tags(dag_run_id, &[(TAG_STATE, "running")])?;
         store.update_run(dag_run_id, Some(RunStatus::Running), None)?;
         let rec = Recorder {
+            logs: tasklog::run_dispatch(),
             store,
             experiment_id,
             dag_id: dag.id.to_owned(),
@@ -374,13 +378,11 @@ impl Recorder {
             .append(true)
             .open(&log_path)
             .map_err(log_err)?;
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(Mutex::new(file))
-            .with_ansi(false)
-            .with_max_level(tracing::Level::DEBUG)
-            .finish();
-        let dispatch = tracing::Dispatch::new(subscriber);
-        tracing::dispatcher::with_default(&dispatch, || {
+        let log = AttemptLog {
+            span: tasklog::attempt_span(&self.logs, file),
+            dispatch: self.logs.clone(),
+        };
+        log.in_scope(|| {
             tracing::info!(
                 target: "oxflow",
                 "starting attempt {try_number} of task `{task}` (dag `{}`, run `{}`)",
@@ -391,14 +393,14 @@ impl Recorder {
         Ok(AttemptRecord {
             run: Some((self.store.clone(), id)),
             log_path,
-            dispatch,
+            log,
         })
     }
 
     /// Records a successful attempt and stores the output.
     pub(crate) fn attempt_succeeded(
         &self,
-        log: Option<&tracing::Dispatch>,
+        log: Option<&AttemptLog>,
         run_id: Option<&str>,
         output: &TaskOutput,
         codec: Option<OutputCodec>,
@@ -428,7 +430,7 @@ impl Recorder {
     /// Records a failed attempt: its error goes to the log and the task run's tags.
     pub(crate) fn attempt_failed(
         &self,
-        log: Option<&tracing::Dispatch>,
+        log: Option<&AttemptLog>,
         run_id: Option<&str>,
         try_number: u32,
         state: TaskState,
@@ -476,9 +478,9 @@ impl Recorder {
 }
 
 /// Writes the executor's own line about an attempt to the attempt's log.
-fn log_event(log: Option<&tracing::Dispatch>, f: impl FnOnce()) {
-    if let Some(d) = log {
-        tracing::dispatcher::with_default(d, f);
+fn log_event(log: Option<&AttemptLog>, f: impl FnOnce()) {
+    if let Some(l) = log {
+        l.in_scope(f);
     }
 }
 
