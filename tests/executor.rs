@@ -1042,3 +1042,62 @@ async fn default_args_apply_to_tasks_and_unpersisted_outputs_are_recomputed_on_r
     assert!(!second.task("ephemeral").unwrap().reused);
     assert_eq!(*second.output::<u32>("use_ephemeral").unwrap(), 6);
 }
+
+// ---------------------------------------------------------------- visibility of running tasks
+
+#[task]
+async fn a_while() -> u32 {
+    tokio::time::sleep(Duration::from_millis(1600)).await;
+    1
+}
+
+#[dag]
+fn watched() {
+    a_while();
+}
+
+#[tokio::test]
+async fn a_running_task_shows_in_the_store_while_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path()).unwrap();
+    let spec = watched().spec().unwrap();
+    let handle = tokio::spawn({
+        let store = store.clone();
+        async move {
+            exec::execute(&spec, RunConfig::recorded(store))
+                .await
+                .unwrap()
+        }
+    });
+    tokio::time::sleep(Duration::from_millis(1300)).await;
+    let exp = store.get_experiment_by_name("watched").unwrap().unwrap();
+    let task_run = |store: &FileStore| {
+        store
+            .list_run_records(&exp.experiment_id, false)
+            .unwrap()
+            .into_iter()
+            .find(|r| r.tags.get("oxflow.task_id").map(String::as_str) == Some("a_while"))
+    };
+    let running = task_run(&store).expect("visible after a second");
+    assert_eq!(
+        (running.info.status, running.tags["oxflow.state"].as_str()),
+        (RunStatus::Running, "running")
+    );
+    let report = handle.await.unwrap();
+    assert_eq!(report.state, DagRunState::Success);
+    let done = task_run(&store).unwrap();
+    assert_eq!(
+        done.info.run_id, running.info.run_id,
+        "the same run, updated"
+    );
+    assert_eq!(
+        (done.info.status, done.tags["oxflow.state"].as_str()),
+        (RunStatus::Finished, "success")
+    );
+    assert_eq!(
+        store
+            .read_artifact(&done.info.run_id, "xcom/return_value.json")
+            .unwrap(),
+        b"1"
+    );
+}

@@ -3,6 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::record::TaskRun;
+
 /// Facts about the running task instance, injected into a task that takes `ctx: &TaskContext`.
 ///
 /// ```
@@ -10,20 +12,30 @@ use std::sync::Arc;
 /// let ctx = TaskContext::for_test("etl", "extract");
 /// assert_eq!((ctx.dag_id(), ctx.task_id(), ctx.try_number()), ("etl", "extract", 1));
 /// ```
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct TaskContext {
     inner: Arc<ContextInner>,
 }
 
-#[derive(Debug)]
 struct ContextInner {
     dag_id: Arc<str>,
     dag_run_id: Arc<str>,
     task_id: Arc<str>,
     try_number: u32,
     max_tries: u32,
-    task_run_id: Option<String>,
+    task_run: Option<TaskRun>,
     log_path: Option<PathBuf>,
+}
+
+impl std::fmt::Debug for TaskContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TaskContext")
+            .field("dag_id", &self.inner.dag_id)
+            .field("dag_run_id", &self.inner.dag_run_id)
+            .field("task_id", &self.inner.task_id)
+            .field("try_number", &self.inner.try_number)
+            .finish()
+    }
 }
 
 impl TaskContext {
@@ -33,7 +45,7 @@ impl TaskContext {
         task_id: Arc<str>,
         try_number: u32,
         max_tries: u32,
-        task_run_id: Option<String>,
+        task_run: Option<TaskRun>,
         log_path: Option<PathBuf>,
     ) -> Self {
         TaskContext {
@@ -43,7 +55,7 @@ impl TaskContext {
                 task_id,
                 try_number,
                 max_tries,
-                task_run_id,
+                task_run,
                 log_path,
             }),
         }
@@ -88,8 +100,11 @@ impl TaskContext {
     }
 
     /// The MLflow run id of this task instance, when the run is recorded.
-    pub fn task_run_id(&self) -> Option<&str> {
-        self.inner.task_run_id.as_deref()
+    ///
+    /// A task's run is written when the attempt ends, after it has run for a second, or when the
+    /// task takes `&mut Run`; before that this is `None`.
+    pub fn task_run_id(&self) -> Option<String> {
+        self.inner.task_run.as_ref().and_then(TaskRun::id)
     }
 
     /// The attempt's log file, when the run is recorded.

@@ -20,14 +20,14 @@ use tracing::instrument::WithSubscriber;
 
 use super::context::TaskContext;
 use super::invoke::{InputValue, Inputs, Invocation, RunSlot, TaskOutput, panic_message};
-use super::record::{RecordError, Recorder};
+use super::record::{RecordError, Recorder, TaskRun, VISIBLE_AFTER};
 use super::state::{TaskError, TaskState};
 use super::tasklog::AttemptLog;
 use super::trigger::{Decision, UpstreamCounts, decide};
 use crate::dag::{DagDef, DagSpec, TriggerRule};
 use crate::params::ParamError;
 use crate::telemetry as t;
-use crate::tracking::FileStore;
+use crate::tracking::{FileStore, now_ms};
 
 /// How to run a DAG.
 ///
@@ -218,7 +218,8 @@ struct Node {
     try_number: u32,
     output: Option<TaskOutput>,
     error: Option<String>,
-    run_id: Option<String>,
+    /// When the current attempt started (ms since the epoch), for its record.
+    started_ms: i64,
     reused: bool,
     /// Excluded from this run (resume: succeeded before).
     frozen: bool,
@@ -271,7 +272,7 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
                 try_number: 0,
                 output: None,
                 error: None,
-                run_id: None,
+                started_ms: 0,
                 reused: false,
                 frozen: false,
             }
@@ -280,6 +281,7 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
 
     // Open or resume the record before any task runs, so a bad store or a corrupt record stops
     // the run with nothing written.
+    let mut previous_runs: Vec<Option<String>> = Vec::new();
     let recorder = match (&cfg.store, &cfg.resume) {
         (None, Some(_)) => return Err(ExecError::ResumeNeedsStore),
         (None, None) => None,
@@ -290,6 +292,7 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
             &param_pairs,
         )?),
         (Some(store), Some(run_id)) => {
+            previous_runs = vec![None; spec.nodes.len()];
             let (rec, previous) =
                 Recorder::resume(store.clone(), cfg.log_root.take(), spec, run_id)?;
             let redo_roots: Vec<usize> = (0..spec.nodes.len())
@@ -302,7 +305,7 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
             }
             for (i, prev) in previous.into_iter().enumerate() {
                 if let Some(prev) = prev {
-                    nodes[i].run_id = Some(prev.run_id);
+                    previous_runs[i] = Some(prev.run_id);
                     nodes[i].try_number = prev.tries;
                     if !is_redo[i] {
                         nodes[i].output = prev.output;
@@ -315,6 +318,18 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
             Some(rec)
         }
     };
+    // Each task's MLflow run, written when first needed (see `TaskRun`).
+    let task_runs: Vec<TaskRun> = match &recorder {
+        Some(rec) => spec
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| rec.task_run(&n.id, previous_runs.get_mut(i).and_then(Option::take)))
+            .collect(),
+        None => Vec::new(),
+    };
+    // Attempts whose run is written as RUNNING if they are still going at the deadline.
+    let mut visible: VecDeque<(tokio::time::Instant, usize, u32)> = VecDeque::new();
     let dag_run_id = match &recorder {
         Some(r) => r.dag_run_id().to_owned(),
         None => uuid::Uuid::new_v4().simple().to_string(),
@@ -432,12 +447,7 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
                     nodes[i].state = state;
                     nodes[i].error = error.clone();
                     if let Some(rec) = &recorder {
-                        rec.task_not_run(
-                            &node.id,
-                            nodes[i].run_id.as_deref(),
-                            state,
-                            error.as_deref(),
-                        )?;
+                        rec.task_not_run(&task_runs[i], state, error.as_deref())?;
                     }
                     metrics::counter!(t::TASK_RUNS_TOTAL, "dag" => dag_id, "task" => label(i), "state" => state.as_str()).increment(1);
                     emit_task!(node.id, state, nodes[i].try_number, error);
@@ -459,11 +469,16 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
             let try_number = nodes[i].try_number;
             let max_tries = node.options.retries + 1;
             emit_task!(node.id, TaskState::Queued, try_number, None);
+            nodes[i].started_ms = now_ms();
             let (task_run, log_path, log) = match &recorder {
                 Some(rec) => {
-                    let attempt =
-                        rec.attempt_started(&node.id, &mut nodes[i].run_id, try_number)?;
-                    (attempt.run, Some(attempt.log_path), Some(attempt.log))
+                    let attempt = rec.attempt_started(&task_runs[i], try_number)?;
+                    visible.push_back((tokio::time::Instant::now() + VISIBLE_AFTER, i, try_number));
+                    (
+                        Some((task_runs[i].clone(), try_number, nodes[i].started_ms)),
+                        Some(attempt.log_path),
+                        Some(attempt.log),
+                    )
                 }
                 None => (None, None, None),
             };
@@ -473,7 +488,7 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
                 upstream_ids[i].clone(),
                 try_number,
                 max_tries,
-                nodes[i].run_id.clone(),
+                task_run.as_ref().map(|(r, _, _)| r.clone()),
                 log_path,
             );
             let values: Vec<InputValue> = node
@@ -543,38 +558,61 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
         if outstanding == 0 {
             break;
         }
+        let deadline = visible.front().map(|v| v.0);
         let completion = match synthetic.pop_front() {
             Some(c) => Some(c),
-            None => match cancel.as_mut() {
-                Some(signal) => tokio::select! {
-                    c = rx.recv() => c,
-                    () = signal => {
-                        cancel = None;
-                        killed = true;
-                        ready.clear();
-                        // Stop every attempt and retry timer; each running or waiting task is
-                        // then recorded as killed.
-                        outstanding = 0;
-                        for (i, abort) in aborts.iter_mut().enumerate() {
-                            if let Some(a) = abort.take() {
-                                a.abort();
-                                if matches!(nodes[i].state, TaskState::Running | TaskState::UpForRetry) {
-                                    if nodes[i].state == TaskState::UpForRetry {
-                                        running += 1; // balanced when the completion is handled
-                                    }
-                                    synthetic.push_back(Completion::Attempt {
-                                        node: i,
-                                        result: Err(TaskError::Killed),
-                                        elapsed: Duration::ZERO,
-                                    });
-                                    outstanding += 1;
+            None => tokio::select! {
+                c = rx.recv() => c,
+                () = async {
+                    match cancel.as_mut() {
+                        Some(signal) => signal.await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    cancel = None;
+                    killed = true;
+                    ready.clear();
+                    visible.clear();
+                    // Stop every attempt and retry timer; each running or waiting task is
+                    // then recorded as killed.
+                    outstanding = 0;
+                    for (i, abort) in aborts.iter_mut().enumerate() {
+                        if let Some(a) = abort.take() {
+                            a.abort();
+                            if matches!(nodes[i].state, TaskState::Running | TaskState::UpForRetry) {
+                                if nodes[i].state == TaskState::UpForRetry {
+                                    running += 1; // balanced when the completion is handled
                                 }
+                                synthetic.push_back(Completion::Attempt {
+                                    node: i,
+                                    result: Err(TaskError::Killed),
+                                    elapsed: Duration::ZERO,
+                                });
+                                outstanding += 1;
                             }
                         }
-                        continue;
                     }
-                },
-                None => rx.recv().await,
+                    continue;
+                }
+                () = async {
+                    match deadline {
+                        Some(d) => tokio::time::sleep_until(d).await,
+                        None => std::future::pending().await,
+                    }
+                } => {
+                    // Attempts running for a while become visible in the store as RUNNING.
+                    let now = tokio::time::Instant::now();
+                    while let Some(&(due, i, try_number)) = visible.front() {
+                        if due > now {
+                            break;
+                        }
+                        visible.pop_front();
+                        if nodes[i].state == TaskState::Running && nodes[i].try_number == try_number {
+                            task_runs[i].ensure_running(try_number, nodes[i].started_ms).map_err(RecordError::from)?;
+                        }
+                    }
+                    continue;
+                }
             },
         };
         let Some(completion) = completion else { break };
@@ -613,7 +651,9 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
                             };
                             rec.attempt_succeeded(
                                 logs[i].take().as_ref(),
-                                nodes[i].run_id.as_deref(),
+                                &task_runs[i],
+                                try_number,
+                                nodes[i].started_ms,
                                 &output,
                                 codec,
                             )?;
@@ -638,8 +678,9 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
                         if let Some(rec) = &recorder {
                             rec.attempt_failed(
                                 logs[i].take().as_ref(),
-                                nodes[i].run_id.as_deref(),
+                                &task_runs[i],
                                 try_number,
+                                nodes[i].started_ms,
                                 state,
                                 &message,
                                 was_killed,

@@ -14,7 +14,7 @@ use super::context::TaskContext;
 use super::state::TaskError;
 use crate::dag::{OutputCodec, ParamsDef, ProjectFn};
 use crate::params::{ParamSet, Params};
-use crate::tracking::{FileStore, Run};
+use crate::tracking::Run;
 
 /// A task's output, shared by every consumer.
 pub type TaskOutput = Arc<dyn Any + Send + Sync>;
@@ -107,7 +107,8 @@ impl Inputs {
 
 /// The task run of an attempt, opened only if the task takes `&mut Run`.
 pub struct RunSlot {
-    pub(crate) source: Option<(FileStore, String)>,
+    /// The task's run, the attempt's number and start time.
+    pub(crate) source: Option<(super::record::TaskRun, u32, i64)>,
     pub(crate) run: Option<Run>,
 }
 
@@ -200,14 +201,18 @@ pub fn params_ref<P: 'static>(params: Option<&TaskOutput>) -> Result<&Params<P>,
 /// The task's tracking run, for a task that takes `&mut Run`.
 pub fn run_mut(slot: &mut RunSlot) -> Result<&mut Run, TaskError> {
     if slot.run.is_none() {
-        let Some((store, run_id)) = &slot.source else {
+        let Some((task_run, try_number, started_ms)) = &slot.source else {
             return Err(TaskError::Injection(
                 "the task takes `&mut Run` but this DAG run is not recorded (recording is off)"
                     .into(),
             ));
         };
-        let run = Run::attach(store, run_id)
-            .map_err(|e| TaskError::Injection(format!("cannot open the task's run: {e}")))?;
+        let open = || {
+            let id = task_run.ensure_running(*try_number, *started_ms)?;
+            Run::attach(task_run.store(), &id)
+        };
+        let run =
+            open().map_err(|e| TaskError::Injection(format!("cannot open the task's run: {e}")))?;
         slot.run = Some(run);
     }
     slot.run

@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use super::engine::DagRunState;
 use super::invoke::TaskOutput;
@@ -108,10 +109,97 @@ fn status_for(state: TaskState) -> RunStatus {
 
 /// What one attempt needs from the record.
 pub(crate) struct AttemptRecord {
-    /// Where a task taking `&mut Run` logs: the store and its task run.
-    pub(crate) run: Option<(FileStore, String)>,
     pub(crate) log_path: PathBuf,
     pub(crate) log: AttemptLog,
+}
+
+/// How long an attempt runs before its task run is written as RUNNING, if it has not ended by
+/// then.
+pub(crate) const VISIBLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The MLflow run of one task instance, written when first needed. Shared by the executor and
+/// the attempt (a task taking `&mut Run` creates it on first use); the lock makes sure only one
+/// of them creates it.
+#[derive(Clone)]
+pub(crate) struct TaskRun {
+    store: FileStore,
+    experiment_id: Arc<str>,
+    dag_run_id: Arc<str>,
+    task: Arc<str>,
+    run_id: Arc<Mutex<Option<String>>>,
+}
+
+impl TaskRun {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<String>> {
+        self.run_id
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The run's id, if it has been written.
+    pub(crate) fn id(&self) -> Option<String> {
+        self.lock().clone()
+    }
+
+    /// The store the run is in.
+    pub(crate) fn store(&self) -> &FileStore {
+        &self.store
+    }
+
+    fn create(
+        &self,
+        state: TaskState,
+        try_number: u32,
+        error: Option<&str>,
+        end: Option<(RunStatus, i64)>,
+        started_ms: i64,
+        artifacts: Vec<(String, Vec<u8>)>,
+    ) -> Result<String, TrackingError> {
+        // The DAG and DAG run ids are the parent's tags: every tag is one more file to create,
+        // and creating files is most of the cost of recording a task.
+        let mut tags = vec![
+            (TAG_TASK_ID.to_owned(), self.task.to_string()),
+            (TAG_STATE.to_owned(), state.as_str().to_owned()),
+            (TAG_TRY_NUMBER.to_owned(), try_number.to_string()),
+        ];
+        if let Some(e) = error {
+            tags.push((TAG_ERROR.to_owned(), clip(e).to_owned()));
+        }
+        let run = self.store.create_run(
+            &self.experiment_id,
+            RunOptions {
+                run_name: Some(self.task.to_string()),
+                tags,
+                parent_run_id: Some(self.dag_run_id.to_string()),
+                start_time_ms: Some(started_ms),
+                end,
+                artifacts,
+            },
+        )?;
+        Ok(run.run_id)
+    }
+
+    /// The run's id, writing the run as RUNNING for attempt `try_number` if it does not exist.
+    pub(crate) fn ensure_running(
+        &self,
+        try_number: u32,
+        started_ms: i64,
+    ) -> Result<String, TrackingError> {
+        let mut id = self.lock();
+        if let Some(existing) = &*id {
+            return Ok(existing.clone());
+        }
+        let created = self.create(
+            TaskState::Running,
+            try_number,
+            None,
+            None,
+            started_ms,
+            Vec::new(),
+        )?;
+        *id = Some(created.clone());
+        Ok(created)
+    }
 }
 
 /// A task of an earlier run, read back for resume.
@@ -285,80 +373,68 @@ impl Recorder {
         &self.dag_run_id
     }
 
-    fn task_run(
-        &self,
-        task: &str,
-        state: TaskState,
-        try_number: u32,
-    ) -> Result<String, RecordError> {
-        let try_text = try_number.to_string();
-        // The DAG and DAG run ids are the parent's tags: every tag is one more file to create,
-        // and creating files is most of the cost of recording a task.
-        let tags = [
-            (TAG_PARENT, self.dag_run_id.as_str()),
-            (TAG_TASK_ID, task),
-            (TAG_STATE, state.as_str()),
-            (TAG_TRY_NUMBER, try_text.as_str()),
-        ];
-        let run = self.store.create_run(
-            &self.experiment_id,
-            RunOptions {
-                run_name: Some(task.to_owned()),
-                tags: tags
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                    .collect(),
-                parent_run_id: Some(self.dag_run_id.clone()),
-                ..Default::default()
-            },
-        )?;
-        Ok(run.run_id)
+    /// The record of one task of this run, with the id of its run if it already has one.
+    pub(crate) fn task_run(&self, task: &str, run_id: Option<String>) -> TaskRun {
+        TaskRun {
+            store: self.store.clone(),
+            experiment_id: Arc::from(self.experiment_id.as_str()),
+            dag_run_id: Arc::from(self.dag_run_id.as_str()),
+            task: Arc::from(task),
+            run_id: Arc::new(Mutex::new(run_id)),
+        }
     }
 
     /// Records a task that will not run (skipped or upstream_failed).
     pub(crate) fn task_not_run(
         &self,
-        task: &str,
-        run_id: Option<&str>,
+        run: &TaskRun,
         state: TaskState,
         error: Option<&str>,
     ) -> Result<(), RecordError> {
-        let run_id = match run_id {
-            Some(id) => {
-                self.store.set_tags(id, &[(TAG_STATE, state.as_str())])?;
-                id.to_owned()
+        let now = now_ms();
+        let mut id = run.lock();
+        match &*id {
+            Some(existing) => {
+                let mut tags = vec![(TAG_STATE, state.as_str())];
+                if let Some(e) = error {
+                    tags.push((TAG_ERROR, clip(e)));
+                }
+                self.store.set_tags(existing, &tags)?;
+                self.store
+                    .set_terminated(existing, status_for(state), now)?;
             }
-            None => self.task_run(task, state, 0)?,
-        };
-        if let Some(e) = error {
-            self.store.set_tag(&run_id, TAG_ERROR, clip(e))?;
+            None => {
+                let created = run.create(
+                    state,
+                    0,
+                    error,
+                    Some((status_for(state), now)),
+                    now,
+                    Vec::new(),
+                )?;
+                *id = Some(created);
+            }
         }
-        self.store
-            .set_terminated(&run_id, status_for(state), now_ms())?;
         Ok(())
     }
 
-    /// Records the start of an attempt and opens its log.
+    /// Opens an attempt's log. The task's run is written only when the attempt ends, or when it
+    /// has been running for [`VISIBLE_AFTER`] (the executor calls [`TaskRun::ensure_running`]),
+    /// or when the task asks for its `&mut Run`: a quick task then costs one atomic write of a
+    /// complete run instead of a write at start and rewrites at the end.
     pub(crate) fn attempt_started(
         &self,
-        task: &str,
-        run_id: &mut Option<String>,
+        run: &TaskRun,
         try_number: u32,
     ) -> Result<AttemptRecord, RecordError> {
-        let id = match run_id {
-            Some(id) => {
-                let try_text = try_number.to_string();
-                self.store
-                    .set_tags(id, &[(TAG_STATE, "running"), (TAG_TRY_NUMBER, &try_text)])?;
-                self.store.update_run(id, Some(RunStatus::Running), None)?;
-                id.clone()
-            }
-            None => {
-                let id = self.task_run(task, TaskState::Running, try_number)?;
-                *run_id = Some(id.clone());
-                id
-            }
-        };
+        if let Some(id) = &*run.lock() {
+            // A retry, or a task of a resumed run: its run exists; show the new attempt.
+            let try_text = try_number.to_string();
+            self.store
+                .set_tags(id, &[(TAG_STATE, "running"), (TAG_TRY_NUMBER, &try_text)])?;
+            self.store.update_run(id, Some(RunStatus::Running), None)?;
+        }
+        let task = &*run.task;
         let log_path = attempt_log_path(
             &self.log_root,
             &self.dag_id,
@@ -390,49 +466,76 @@ impl Recorder {
                 self.dag_run_id
             )
         });
-        Ok(AttemptRecord {
-            run: Some((self.store.clone(), id)),
-            log_path,
-            log,
-        })
+        Ok(AttemptRecord { log_path, log })
     }
 
     /// Records a successful attempt and stores the output.
     pub(crate) fn attempt_succeeded(
         &self,
         log: Option<&AttemptLog>,
-        run_id: Option<&str>,
+        run: &TaskRun,
+        try_number: u32,
+        started_ms: i64,
         output: &TaskOutput,
         codec: Option<OutputCodec>,
     ) -> Result<(), RecordError> {
-        let Some(id) = run_id else { return Ok(()) };
+        let mut stored = None;
+        let mut encode_error = None;
         if let Some(codec) = codec {
             match (codec.encode)(&**output) {
-                Ok(bytes) => self.store.log_artifact_bytes(id, XCOM_ARTIFACT, &bytes)?,
+                Ok(bytes) => stored = Some(bytes),
                 Err(e) => {
                     log_event(
                         log,
                         || tracing::warn!(target: "oxflow", "output not stored: {e}"),
                     );
-                    self.store
-                        .set_tag(id, TAG_ERROR, clip(&format!("output not stored: {e}")))?;
+                    encode_error = Some(format!("output not stored: {e}"));
                 }
             }
         }
         log_event(log, || tracing::info!(target: "oxflow", "task succeeded"));
-        // The try number was recorded when the attempt started.
-        self.store.set_tag(id, TAG_STATE, "success")?;
-        self.store
-            .set_terminated(id, RunStatus::Finished, now_ms())?;
+        let now = now_ms();
+        let mut id = run.lock();
+        match &*id {
+            Some(existing) => {
+                if let Some(bytes) = &stored {
+                    self.store
+                        .log_artifact_bytes(existing, XCOM_ARTIFACT, bytes)?;
+                }
+                let mut tags = vec![(TAG_STATE, "success")];
+                if let Some(e) = &encode_error {
+                    tags.push((TAG_ERROR, clip(e)));
+                }
+                self.store.set_tags(existing, &tags)?;
+                self.store
+                    .set_terminated(existing, RunStatus::Finished, now)?;
+            }
+            None => {
+                let artifacts = stored
+                    .map(|b| vec![(XCOM_ARTIFACT.to_owned(), b)])
+                    .unwrap_or_default();
+                let created = run.create(
+                    TaskState::Success,
+                    try_number,
+                    encode_error.as_deref(),
+                    Some((RunStatus::Finished, now)),
+                    started_ms,
+                    artifacts,
+                )?;
+                *id = Some(created);
+            }
+        }
         Ok(())
     }
 
     /// Records a failed attempt: its error goes to the log and the task run's tags.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn attempt_failed(
         &self,
         log: Option<&AttemptLog>,
-        run_id: Option<&str>,
+        run: &TaskRun,
         try_number: u32,
+        started_ms: i64,
         state: TaskState,
         error: &str,
         killed: bool,
@@ -441,23 +544,33 @@ impl Recorder {
             log,
             || tracing::error!(target: "oxflow", "attempt {try_number} failed: {error}"),
         );
-        let Some(id) = run_id else { return Ok(()) };
-        let try_text = try_number.to_string();
-        self.store.set_tags(
-            id,
-            &[
-                (TAG_STATE, state.as_str()),
-                (TAG_TRY_NUMBER, &try_text),
-                (TAG_ERROR, clip(error)),
-            ],
-        )?;
-        if state == TaskState::Failed {
-            let status = if killed {
-                RunStatus::Killed
-            } else {
-                RunStatus::Failed
-            };
-            self.store.set_terminated(id, status, now_ms())?;
+        let now = now_ms();
+        let end = match (state, killed) {
+            (TaskState::Failed, true) => Some((RunStatus::Killed, now)),
+            (TaskState::Failed, false) => Some((RunStatus::Failed, now)),
+            _ => None, // up_for_retry: the task run goes on
+        };
+        let mut id = run.lock();
+        match &*id {
+            Some(existing) => {
+                let try_text = try_number.to_string();
+                self.store.set_tags(
+                    existing,
+                    &[
+                        (TAG_STATE, state.as_str()),
+                        (TAG_TRY_NUMBER, &try_text),
+                        (TAG_ERROR, clip(error)),
+                    ],
+                )?;
+                if let Some((status, at)) = end {
+                    self.store.set_terminated(existing, status, at)?;
+                }
+            }
+            None => {
+                let created =
+                    run.create(state, try_number, Some(error), end, started_ms, Vec::new())?;
+                *id = Some(created);
+            }
         }
         Ok(())
     }

@@ -136,6 +136,11 @@ pub struct RunOptions {
     pub parent_run_id: Option<String>,
     /// Start time in milliseconds since the epoch; now when `None`.
     pub start_time_ms: Option<i64>,
+    /// Create the run already ended, with this status and end time (ms): one atomic write for
+    /// a run whose whole story is known, such as a pipeline task that finished quickly.
+    pub end: Option<(RunStatus, i64)>,
+    /// Artifacts (relative path, content) placed in the run before it appears in the store.
+    pub artifacts: Vec<(String, Vec<u8>)>,
 }
 
 /// The metadata of a run, as in its `meta.yaml`.

@@ -488,6 +488,26 @@ impl FileStore {
             v::validate_run_id(parent)?;
         }
         let start = opts.start_time_ms.unwrap_or_else(now_ms);
+        let mut artifacts = Vec::with_capacity(opts.artifacts.len());
+        for (rel, bytes) in &opts.artifacts {
+            let segs = artifact_segments(rel)?;
+            if segs.is_empty() || rel.ends_with('/') {
+                return Err(TrackingError::InvalidArtifactPath {
+                    path: rel.clone(),
+                    reason: "an artifact file needs a file name".into(),
+                });
+            }
+            artifacts.push((segs, bytes));
+        }
+        if let Some((_, end)) = opts.end
+            && end < start
+        {
+            return Err(TrackingError::InvalidArgument {
+                what: "end time",
+                value: end.to_string(),
+                reason: format!("is before the start time {start}"),
+            });
+        }
         if start < 0 {
             return Err(TrackingError::InvalidArgument {
                 what: "start time",
@@ -511,9 +531,9 @@ impl FileStore {
             run_id: run_id.clone(),
             experiment_id: experiment_id.to_string(),
             run_name,
-            status: RunStatus::Running,
+            status: opts.end.map_or(RunStatus::Running, |(status, _)| status),
             start_time_ms: start,
-            end_time_ms: None,
+            end_time_ms: opts.end.map(|(_, end)| end),
             artifact_uri: path_to_file_uri(&run_dir.join("artifacts")),
             lifecycle_stage: LIFECYCLE_ACTIVE.into(),
             user_id: self.inner.user.clone(),
@@ -540,7 +560,18 @@ impl FileStore {
                 let _ = fs::remove_file(&p);
                 fsutil::write_new(&p, val.as_bytes())?;
             }
-            fsutil::write_new(&tmp.join(OWNER_FILE), owner_line().as_bytes())?;
+            for (segs, bytes) in &artifacts {
+                let mut p = tmp.join("artifacts");
+                p.extend(segs);
+                if let Some(parent) = p.parent() {
+                    fsutil::create_dir_all(parent)?;
+                }
+                fsutil::write_new(&p, bytes)?;
+            }
+            // Only a running run has an owner that may die with it.
+            if opts.end.is_none() {
+                fsutil::write_new(&tmp.join(OWNER_FILE), owner_line().as_bytes())?;
+            }
             match fs::rename(&tmp, &run_dir) {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound || !exp_dir.exists() => {
