@@ -389,6 +389,7 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
     let mut killed = false;
 
     let consumers = data_consumers(spec);
+    let running_gauge = metrics::gauge!(t::TASKS_RUNNING, "dag" => dag_id);
     // Frozen (reused) nodes count as finished upstreams from the start.
     for i in 0..nodes.len() {
         if nodes[i].frozen {
@@ -551,7 +552,7 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
             running += 1;
             outstanding += 1;
             nodes[i].state = TaskState::Running;
-            metrics::gauge!(t::TASKS_RUNNING, "dag" => dag_id).increment(1.0);
+            running_gauge.increment(1.0);
             emit_task!(node.id, TaskState::Running, try_number, None);
         }
 
@@ -636,7 +637,7 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
             } => {
                 running -= 1;
                 aborts[i] = None;
-                metrics::gauge!(t::TASKS_RUNNING, "dag" => dag_id).decrement(1.0);
+                running_gauge.decrement(1.0);
                 let node = &spec.nodes[i];
                 metrics::histogram!(t::TASK_DURATION_SECONDS, "dag" => dag_id, "task" => label(i))
                     .record(elapsed.as_secs_f64());
