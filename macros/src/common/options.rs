@@ -50,19 +50,50 @@ pub(crate) struct TaskOptionArgs {
     pub(crate) persist: Option<(bool, Span)>,
 }
 
+/// Where an option is written, so messages quote the syntax the user typed.
+#[derive(Clone, Copy)]
+pub(crate) enum Site {
+    /// `#[task(...)]`
+    Task,
+    /// `#[dag(...)]`
+    Dag,
+    /// `#[dag(default_args(...))]`
+    DagDefaults,
+}
+
+impl Site {
+    /// The attribute, such as `#[dag(default_args(...))]`.
+    pub(crate) fn attr(self) -> &'static str {
+        match self {
+            Site::Task => "#[task]",
+            Site::Dag => "#[dag]",
+            Site::DagDefaults => "#[dag(default_args(...))]",
+        }
+    }
+
+    /// The option's syntax, such as `#[dag(default_args(timeout = ...))]`.
+    pub(crate) fn key(self, name: &str) -> String {
+        match self {
+            Site::Task => format!("#[task({name} = ...)]"),
+            Site::Dag => format!("#[dag({name} = ...)]"),
+            Site::DagDefaults => format!("#[dag(default_args({name} = ...))]"),
+        }
+    }
+}
+
 /// Stores `value` in `slot` unless the option was given before.
 pub(crate) fn set_once<T>(
     slot: &mut Option<(T, Span)>,
     value: T,
     span: Span,
-    attr: &str,
+    site: Site,
     name: &str,
     errors: &mut Errors,
 ) {
     if slot.is_some() {
         errors.at(
             span,
-            format!("`{name}` given twice in `#[{attr}]`; keep one"),
+            format!("`{name}` given twice in `{}`; keep one", site.attr()),
         );
     } else {
         *slot = Some((value, span));
@@ -70,13 +101,14 @@ pub(crate) fn set_once<T>(
 }
 
 /// Parses a duration such as "30s", "5m", "1h 30m" or "250ms".
-pub(crate) fn parse_duration(lit: &LitStr, attr: &str, name: &str) -> syn::Result<Duration> {
+pub(crate) fn parse_duration(lit: &LitStr, site: Site, name: &str) -> syn::Result<Duration> {
     let text = lit.value();
     humantime::parse_duration(text.trim()).map_err(|e| {
         syn::Error::new(
             lit.span(),
             format!(
-                "`#[{attr}({name} = ...)]` expects a duration such as \"30s\", \"5m\" or \"1h 30m\"; \"{text}\" is not one ({e})"
+                "`{}` expects a duration such as \"30s\", \"5m\" or \"1h 30m\"; \"{text}\" is not one ({e})",
+                site.key(name)
             ),
         )
     })
@@ -84,7 +116,7 @@ pub(crate) fn parse_duration(lit: &LitStr, attr: &str, name: &str) -> syn::Resul
 
 fn expect_str(
     meta: &ParseNestedMeta<'_>,
-    attr: &str,
+    site: Site,
     name: &str,
     example: &str,
 ) -> syn::Result<LitStr> {
@@ -93,7 +125,7 @@ fn expect_str(
         Lit::Str(s) => Ok(s),
         other => Err(syn::Error::new(
             other.span(),
-            format!("`#[{attr}({name} = ...)]` expects a string such as {example}"),
+            format!("`{}` expects a string such as {example}", site.key(name)),
         )),
     }
 }
@@ -103,7 +135,7 @@ fn expect_str(
 pub(crate) fn parse_task_option(
     meta: &ParseNestedMeta<'_>,
     opts: &mut TaskOptionArgs,
-    attr: &str,
+    site: Site,
     errors: &mut Errors,
 ) -> syn::Result<bool> {
     let Some(ident) = meta.path.get_ident() else {
@@ -116,28 +148,28 @@ pub(crate) fn parse_task_option(
             let lit: Lit = meta.value()?.parse()?;
             match &lit {
                 Lit::Int(i) => match i.base10_parse::<u32>() {
-                    Ok(n) => set_once(&mut opts.retries, n, span, attr, &name, errors),
+                    Ok(n) => set_once(&mut opts.retries, n, span, site, &name, errors),
                     Err(_) => errors.spanned(
                         &lit,
-                        format!("`#[{attr}(retries = ...)]` expects a whole number such as 3"),
+                        format!("`{}` expects a whole number such as 3", site.key(&name)),
                     ),
                 },
                 _ => errors.spanned(
                     &lit,
-                    format!("`#[{attr}(retries = ...)]` expects a whole number such as 3"),
+                    format!("`{}` expects a whole number such as 3", site.key(&name)),
                 ),
             }
         }
         "retry_delay" | "max_retry_delay" | "timeout" => {
-            let lit = expect_str(meta, attr, &name, "\"30s\"")?;
-            match parse_duration(&lit, attr, &name) {
+            let lit = expect_str(meta, site, &name, "\"30s\"")?;
+            match parse_duration(&lit, site, &name) {
                 Ok(d) => {
                     let slot = match name.as_str() {
                         "retry_delay" => &mut opts.retry_delay,
                         "max_retry_delay" => &mut opts.max_retry_delay,
                         _ => &mut opts.timeout,
                     };
-                    set_once(slot, d, span, attr, &name, errors);
+                    set_once(slot, d, span, site, &name, errors);
                 }
                 Err(e) => errors.push(e),
             }
@@ -150,20 +182,35 @@ pub(crate) fn parse_task_option(
                 _ => None,
             };
             match value {
-                Some(v) if v >= 1.0 && v.is_finite() => set_once(&mut opts.backoff, v, span, attr, &name, errors),
-                _ => errors.spanned(&lit, format!("`#[{attr}(backoff = ...)]` expects a multiplier of at least 1.0, such as 2.0")),
+                Some(v) if v >= 1.0 && v.is_finite() => {
+                    set_once(&mut opts.backoff, v, span, site, &name, errors)
+                }
+                _ => errors.spanned(
+                    &lit,
+                    format!(
+                        "`{}` expects a multiplier of at least 1.0, such as 2.0",
+                        site.key(&name)
+                    ),
+                ),
             }
         }
         "trigger" => {
-            let lit = expect_str(meta, attr, &name, "\"all_done\"")?;
+            let lit = expect_str(meta, site, &name, "\"all_done\"")?;
             let text = lit.value();
             match TRIGGER_RULES.iter().find(|(n, _)| *n == text) {
-                Some((_, variant)) => set_once(&mut opts.trigger, *variant, span, attr, &name, errors),
+                Some((_, variant)) => {
+                    set_once(&mut opts.trigger, *variant, span, site, &name, errors)
+                }
                 None => errors.spanned(
                     &lit,
                     format!(
-                        "unknown trigger rule \"{text}\"; `#[{attr}(trigger = ...)]` expects one of: {}",
-                        TRIGGER_RULES.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+                        "unknown trigger rule \"{text}\"; `{}` expects one of: {}",
+                        site.key(&name),
+                        TRIGGER_RULES
+                            .iter()
+                            .map(|(n, _)| *n)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 ),
             }
@@ -172,10 +219,10 @@ pub(crate) fn parse_task_option(
             let lit: LitBool = meta.value()?.parse().map_err(|e| {
                 syn::Error::new(
                     e.span(),
-                    format!("`#[{attr}(persist = ...)]` expects `true` or `false`"),
+                    format!("`{}` expects `true` or `false`", site.key(&name)),
                 )
             })?;
-            set_once(&mut opts.persist, lit.value, span, attr, &name, errors);
+            set_once(&mut opts.persist, lit.value, span, site, &name, errors);
         }
         _ => return Ok(false),
     }
@@ -227,8 +274,8 @@ pub(crate) fn set_once_id(
     slot: &mut Option<(String, Span)>,
     value: String,
     span: Span,
-    attr: &str,
+    site: Site,
     errors: &mut Errors,
 ) {
-    set_once(slot, value, span, attr, "id", errors);
+    set_once(slot, value, span, site, "id", errors);
 }

@@ -4,7 +4,7 @@ use proc_macro2::{Span, TokenStream};
 use syn::parse::Parser;
 use syn::{Expr, Lit, Type};
 
-use crate::common::{Errors, TASK_OPTIONS, TaskOptionArgs, parse_task_option, set_once};
+use crate::common::{Errors, Site, TASK_OPTIONS, TaskOptionArgs, parse_task_option, set_once};
 
 const KEYWORDS: &str = "id, description, schedule, params, max_active_tasks, tags, default_args";
 
@@ -92,30 +92,32 @@ impl DagArgs {
                     match name.as_str() {
                         "id" => {
                             if crate::task::is_valid_id(&text) {
-                                set_once(&mut out.id, text, span, "dag", &name, errors)
+                                set_once(&mut out.id, text, span, Site::Dag, &name, errors)
                             } else {
                                 errors.spanned(&lit, "`#[dag(id = ...)]` expects letters, digits, `_`, `-` or `.`, such as \"daily_training\"")
                             }
                         }
                         "description" => {
-                            set_once(&mut out.description, text, span, "dag", &name, errors)
+                            set_once(&mut out.description, text, span, Site::Dag, &name, errors)
                         }
                         _ => match check_schedule(&text) {
-                            Ok(()) => set_once(&mut out.schedule, text, span, "dag", &name, errors),
+                            Ok(()) => {
+                                set_once(&mut out.schedule, text, span, Site::Dag, &name, errors)
+                            }
                             Err(msg) => errors.spanned(&lit, msg),
                         },
                     }
                 }
                 "params" => {
                     let ty: Type = meta.value()?.parse()?;
-                    set_once(&mut out.params, ty, span, "dag", &name, errors);
+                    set_once(&mut out.params, ty, span, Site::Dag, &name, errors);
                 }
                 "max_active_tasks" => {
                     let lit: Lit = meta.value()?.parse()?;
                     match &lit {
                         Lit::Int(i) if i.base10_parse::<usize>().is_ok_and(|n| n > 0) => {
                             let n = i.base10_parse::<usize>().unwrap_or(1);
-                            set_once(&mut out.max_active_tasks, n, span, "dag", &name, errors);
+                            set_once(&mut out.max_active_tasks, n, span, Site::Dag, &name, errors);
                         }
                         _ => errors.spanned(&lit, "`#[dag(max_active_tasks = ...)]` expects a whole number of at least 1, such as 4"),
                     }
@@ -131,14 +133,14 @@ impl DagArgs {
                         _ => false,
                     };
                     if ok {
-                        set_once(&mut out.tags, tags, span, "dag", &name, errors);
+                        set_once(&mut out.tags, tags, span, Site::Dag, &name, errors);
                     } else {
                         errors.spanned(&expr, "`#[dag(tags = ...)]` expects a list of strings, such as [\"ml\", \"daily\"]");
                     }
                 }
                 "default_args" => {
                     meta.parse_nested_meta(|inner| {
-                        if parse_task_option(&inner, &mut out.defaults, "dag(default_args", errors)? {
+                        if parse_task_option(&inner, &mut out.defaults, Site::DagDefaults, errors)? {
                             return Ok(());
                         }
                         let inner_name = inner.path.get_ident().map_or_else(|| "?".to_owned(), ToString::to_string);

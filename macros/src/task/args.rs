@@ -4,7 +4,7 @@ use proc_macro2::{Span, TokenStream};
 use syn::parse::Parser;
 use syn::{Expr, Lit};
 
-use crate::common::{Errors, TASK_OPTIONS, TaskOptionArgs, parse_task_option};
+use crate::common::{Errors, Site, TASK_OPTIONS, TaskOptionArgs, parse_task_option};
 
 pub(crate) struct TaskArgs {
     pub(crate) id: Option<(String, Span)>,
@@ -18,14 +18,14 @@ impl TaskArgs {
             options: TaskOptionArgs::default(),
         };
         let parser = syn::meta::parser(|meta| {
-            if parse_task_option(&meta, &mut out.options, "task", errors)? {
+            if parse_task_option(&meta, &mut out.options, Site::Task, errors)? {
                 return Ok(());
             }
             if meta.path.is_ident("id") {
                 let lit: Lit = meta.value()?.parse()?;
                 match &lit {
                     Lit::Str(s) if is_valid_id(&s.value()) => {
-                        crate::common::set_once_id(&mut out.id, s.value(), s.span(), "task", errors)
+                        crate::common::set_once_id(&mut out.id, s.value(), s.span(), Site::Task, errors)
                     }
                     _ => errors.spanned(
                         &lit,
