@@ -3,7 +3,7 @@
 //! the same statements with each task call replaced by a call to the task's input signature, so
 //! rustc checks every edge and points at the user's own argument tokens.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
@@ -17,6 +17,10 @@ pub(crate) struct DagBody {
     pub(crate) order_edges: Vec<OrderEdge>,
     /// The body, rewritten for type checking.
     pub(crate) witness: Vec<TokenStream>,
+    /// One `type __oxflow_task_N = <called path>;` per node, spanned at the user's path. Every
+    /// generated use of the task goes through its alias, so a call to something that is not a
+    /// task is reported once, at the call, and not once per use.
+    pub(crate) aliases: Vec<TokenStream>,
 }
 
 pub(crate) struct Node {
@@ -40,8 +44,8 @@ pub(crate) struct InputRef {
 pub(crate) struct OrderEdge {
     pub(crate) from: usize,
     pub(crate) to: usize,
-    /// The `>>` statement.
-    pub(crate) span: Span,
+    /// The `>>` statement, so a diagnostic can underline all of it.
+    pub(crate) tokens: TokenStream,
 }
 
 #[derive(Clone, Copy)]
@@ -56,7 +60,38 @@ struct Builder {
     nodes: Vec<Node>,
     order_edges: Vec<OrderEdge>,
     handles: HashMap<String, Handle>,
+    /// Names bound by a statement that already has an error: their uses report nothing more,
+    /// so one mistake gives one error.
+    poisoned: HashSet<String>,
     witness: Vec<TokenStream>,
+    aliases: Vec<TokenStream>,
+}
+
+/// The type alias of node `index`, see [`DagBody::aliases`]. It carries the span of the user's
+/// path, so rustc's errors about the task land on the call.
+pub(crate) fn alias(index: usize, span: Span) -> syn::Ident {
+    syn::Ident::new(&format!("__oxflow_task_{index}"), span)
+}
+
+/// Every name a pattern binds, for poisoning.
+fn bound_names(pat: &Pat, out: &mut Vec<String>) {
+    match pat {
+        Pat::Ident(p) => {
+            out.push(p.ident.to_string());
+            if let Some((_, sub)) = &p.subpat {
+                bound_names(sub, out);
+            }
+        }
+        Pat::Tuple(t) => t.elems.iter().for_each(|p| bound_names(p, out)),
+        Pat::TupleStruct(t) => t.elems.iter().for_each(|p| bound_names(p, out)),
+        Pat::Slice(t) => t.elems.iter().for_each(|p| bound_names(p, out)),
+        Pat::Or(t) => t.cases.iter().for_each(|p| bound_names(p, out)),
+        Pat::Struct(t) => t.fields.iter().for_each(|f| bound_names(&f.pat, out)),
+        Pat::Type(t) => bound_names(&t.pat, out),
+        Pat::Reference(r) => bound_names(&r.pat, out),
+        Pat::Paren(p) => bound_names(&p.pat, out),
+        _ => {}
+    }
 }
 
 fn strip(expr: &Expr) -> &Expr {
@@ -103,6 +138,17 @@ fn task_id_attr(attrs: &[syn::Attribute], errors: &mut Errors) -> Option<String>
     id
 }
 
+/// Attributes inside a `>>` statement: syn hangs a statement's attributes on its leftmost
+/// operand, where they would otherwise be dropped without a word.
+fn reject_attrs(attrs: &[syn::Attribute], errors: &mut Errors) {
+    for attr in attrs {
+        errors.spanned(
+            attr,
+            "`#[task_id]` names a task call; put it on `let x = task(..);` or `task(..);`, not inside a `>>` edge",
+        );
+    }
+}
+
 impl Builder {
     /// A handle named by `expr` (`x` or `&x`), or an error naming what is wrong.
     fn handle(&self, expr: &Expr, errors: &mut Errors) -> Option<(Handle, bool)> {
@@ -119,6 +165,7 @@ impl Builder {
                     .unwrap_or_default();
                 match self.handles.get(&name) {
                     Some(h) => Some((*h, by_ref)),
+                    None if self.poisoned.contains(&name) => None,
                     None => {
                         errors.spanned(p, format!("`{name}` is not a task handle; bind a task's output first: `let {name} = some_task(..);`"));
                         None
@@ -180,19 +227,52 @@ impl Builder {
             path: path.clone(),
             inputs,
         });
-        let args = &call.args;
-        let paren = call.paren_token;
+        // A handle passed by value would be moved by the witness, and a handle may feed many
+        // tasks: hand the witness a fresh value of the handle's type instead.
         let mut arg_tokens = TokenStream::new();
-        paren.surround(&mut arg_tokens, |t| args.to_tokens(t));
+        call.paren_token.surround(&mut arg_tokens, |t| {
+            for pair in call.args.pairs() {
+                let arg = *pair.value();
+                match strip(arg) {
+                    // A `let` with no expected type, so a handle of the wrong type is reported
+                    // as such ("expected `&u32`, found `u32`").
+                    Expr::Path(p) => {
+                        let span = p.span();
+                        t.extend(quote_spanned! {span=>
+                            { let __oxflow_value = __oxflow_reuse(&#p); __oxflow_value }
+                        });
+                    }
+                    _ => arg.to_tokens(t),
+                }
+                pair.punct().to_tokens(t);
+            }
+        });
         let span = path.span();
-        let witness = quote_spanned! {span=>
-            (::oxflow::__private::signature::<#path>()) #arg_tokens
-        };
+        let alias = alias(index, span);
+        let sig = syn::Ident::new(&format!("__oxflow_signature_{index}"), span);
+        // The signature is named as a projection, like the definition in the generated
+        // `static`: rustc then reports a type that is not a task once, not once per use.
+        self.witness.push(quote_spanned! {span=>
+            let #sig: <#alias as ::oxflow::__private::Task>::Signature = ::core::unreachable!();
+        });
+        self.aliases.push(quote_spanned! {span=>
+            #[allow(non_camel_case_types)]
+            type #alias = #path;
+        });
+        let witness = quote_spanned!(span=> #sig #arg_tokens);
         Some((index, witness))
     }
 
     /// The nodes an operand of `>>` stands for: a handle, a call, or a list of either.
     fn operand(&mut self, expr: &Expr, errors: &mut Errors) -> Option<Vec<usize>> {
+        let attrs: &[syn::Attribute] = match strip(expr) {
+            Expr::Path(e) => &e.attrs,
+            Expr::Reference(e) => &e.attrs,
+            Expr::Array(e) => &e.attrs,
+            Expr::Call(e) => &e.attrs,
+            _ => &[],
+        };
+        reject_attrs(attrs, errors);
         match strip(expr) {
             Expr::Array(a) => {
                 let mut out = Vec::new();
@@ -223,7 +303,7 @@ impl Builder {
         }
     }
 
-    fn chain(&mut self, expr: &Expr, span: Span, errors: &mut Errors) {
+    fn chain(&mut self, expr: &Expr, errors: &mut Errors) {
         // `a >> b >> c` parses as `(a >> b) >> c`: flatten the left spine.
         let mut operands = Vec::new();
         let mut cur = strip(expr);
@@ -231,6 +311,7 @@ impl Builder {
             if !matches!(b.op, BinOp::Shr(_)) {
                 break;
             }
+            reject_attrs(&b.attrs, errors);
             operands.push(&*b.right);
             cur = strip(&b.left);
         }
@@ -246,16 +327,35 @@ impl Builder {
         for pair in groups.windows(2) {
             for &from in &pair[0] {
                 for &to in &pair[1] {
-                    self.order_edges.push(OrderEdge { from, to, span });
+                    self.order_edges.push(OrderEdge {
+                        from,
+                        to,
+                        tokens: expr.to_token_stream(),
+                    });
                 }
             }
+        }
+    }
+
+    fn poison(&mut self, pat: &Pat) {
+        let mut names = Vec::new();
+        bound_names(pat, &mut names);
+        for name in names {
+            self.handles.remove(&name);
+            self.poisoned.insert(name);
         }
     }
 
     fn bind(&mut self, pat: &Pat, node: usize, errors: &mut Errors) {
         match pat {
             Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
-                self.handles.insert(p.ident.to_string(), Handle { node, element: None });
+                self.handle_for(
+                    &p.ident,
+                    Handle {
+                        node,
+                        element: None,
+                    },
+                );
             }
             Pat::Wild(_) => {}
             Pat::Type(t) => self.bind(&t.pat, node, errors),
@@ -263,15 +363,33 @@ impl Builder {
                 for (i, elem) in t.elems.iter().enumerate() {
                     match elem {
                         Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
-                            self.handles.insert(p.ident.to_string(), Handle { node, element: Some(i) });
+                            self.handle_for(
+                                &p.ident,
+                                Handle {
+                                    node,
+                                    element: Some(i),
+                                },
+                            );
                         }
                         Pat::Wild(_) => {}
-                        other => errors.spanned(other, "bind each element of a task's tuple output to a name or `_`: `let (a, b) = task(..);`"),
+                        other => {
+                            errors.spanned(other, "bind each element of a task's tuple output to a name or `_`: `let (a, b) = task(..);`");
+                            self.poison(other);
+                        }
                     }
                 }
             }
-            other => errors.spanned(other, "bind a task's output to a name, `_`, or a flat tuple: `let x = task(..);`, `let (a, b) = task(..);`"),
+            other => {
+                errors.spanned(other, "bind a task's output to a name, `_`, or a flat tuple: `let x = task(..);`, `let (a, b) = task(..);`");
+                self.poison(other);
+            }
         }
+    }
+
+    fn handle_for(&mut self, name: &syn::Ident, handle: Handle) {
+        let name = name.to_string();
+        self.poisoned.remove(&name);
+        self.handles.insert(name, handle);
     }
 
     fn stmt(&mut self, stmt: &Stmt, errors: &mut Errors) {
@@ -283,10 +401,12 @@ impl Builder {
                         local,
                         "a `let` in a `#[dag]` body binds a task call: `let x = task(..);`",
                     );
+                    self.poison(&local.pat);
                     return;
                 };
                 if let Some((_, diverge)) = &init.diverge {
                     errors.spanned(diverge, "`let .. else` is not supported in a `#[dag]` body");
+                    self.poison(&local.pat);
                     return;
                 }
                 let Expr::Call(call) = strip(&init.expr) else {
@@ -294,12 +414,16 @@ impl Builder {
                         &init.expr,
                         "a `let` in a `#[dag]` body binds a task call: `let x = task(..);`",
                     );
+                    self.poison(&local.pat);
                     return;
                 };
-                if let Some((node, witness)) = self.call(call, id, errors) {
-                    self.bind(&local.pat, node, errors);
-                    let pat = &local.pat;
-                    self.witness.push(quote!(let #pat = #witness;));
+                match self.call(call, id, errors) {
+                    Some((node, witness)) => {
+                        self.bind(&local.pat, node, errors);
+                        let pat = &local.pat;
+                        self.witness.push(quote!(let #pat = #witness;));
+                    }
+                    None => self.poison(&local.pat),
                 }
             }
             Stmt::Expr(expr, _) => match strip(expr) {
@@ -309,9 +433,7 @@ impl Builder {
                         self.witness.push(quote!(let _ = #witness;));
                     }
                 }
-                Expr::Binary(b) if matches!(b.op, BinOp::Shr(_)) => {
-                    self.chain(expr, expr.span(), errors)
-                }
+                Expr::Binary(b) if matches!(b.op, BinOp::Shr(_)) => self.chain(expr, errors),
                 other => errors.spanned(other, UNSUPPORTED),
             },
             Stmt::Item(item) => errors.spanned(item, UNSUPPORTED),
@@ -326,7 +448,9 @@ impl DagBody {
             nodes: Vec::new(),
             order_edges: Vec::new(),
             handles: HashMap::new(),
+            poisoned: HashSet::new(),
             witness: Vec::new(),
+            aliases: Vec::new(),
         };
         for stmt in &item.block.stmts {
             b.stmt(stmt, errors);
@@ -335,6 +459,7 @@ impl DagBody {
             nodes: b.nodes,
             order_edges: b.order_edges,
             witness: b.witness,
+            aliases: b.aliases,
         }
     }
 }

@@ -3,26 +3,24 @@
 //! witness function that makes rustc type-check every edge.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::ItemFn;
 
 use super::args::DagArgs;
-use super::ast::DagBody;
+use super::ast::{DagBody, alias};
 use crate::common::task_options_tokens;
 
 fn doc_text(item: &ItemFn) -> String {
     let mut lines = Vec::new();
     for attr in &item.attrs {
-        if let syn::Meta::NameValue(nv) = &attr.meta {
-            if nv.path.is_ident("doc") {
-                if let syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Str(s),
-                    ..
-                }) = &nv.value
-                {
-                    lines.push(s.value().trim().to_owned());
-                }
-            }
+        if let syn::Meta::NameValue(nv) = &attr.meta
+            && nv.path.is_ident("doc")
+            && let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) = &nv.value
+        {
+            lines.push(s.value().trim().to_owned());
         }
     }
     lines.join("\n").trim().to_owned()
@@ -72,9 +70,11 @@ pub(crate) fn generate(
         position[i] = p;
     }
     let mut projections = Vec::new();
+    let mut projected = std::collections::HashSet::new();
     let nodes = order.iter().map(|&i| {
         let node = &body.nodes[i];
-        let path = &node.path;
+        let span = syn::spanned::Spanned::span(&node.path);
+        let task_alias = alias(i, span);
         let node_id = if node.explicit_id {
             let s = &node.id;
             quote!(::core::option::Option::Some(#s))
@@ -89,16 +89,17 @@ pub(crate) fn generate(
                 },
                 Some(e) => {
                     let f = format_ident!("__oxflow_project_{}_{}", input.node, e);
-                    let upstream = &body.nodes[input.node].path;
+                    let upstream = alias(input.node, syn::spanned::Spanned::span(&body.nodes[input.node].path));
                     let index = syn::Index::from(e);
-                    projections.push(quote! {
+                    // One projection per tuple element, however many tasks consume it.
+                    if projected.insert((input.node, e)) { projections.push(quote! {
                         fn #f(
                             v: &(dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync),
                         ) -> ::core::option::Option<&(dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync)> {
                             v.downcast_ref::<<#upstream as ::oxflow::__private::Task>::Output>()
                                 .map(|t| &t.#index as &(dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync))
                         }
-                    });
+                    }); }
                     quote! {
                         ::oxflow::__private::InputDef { node: #from, element: ::core::option::Option::Some(#e), project: ::core::option::Option::Some(#f) }
                     }
@@ -108,24 +109,32 @@ pub(crate) fn generate(
         let mut after: Vec<usize> = body.order_edges.iter().filter(|e| e.to == i).map(|e| position[e.from]).collect();
         after.sort_unstable();
         after.dedup();
+        let task = quote_spanned!(span=> &<#task_alias as ::oxflow::__private::Task>::DEF);
         quote! {
             ::oxflow::__private::NodeDef {
                 id: #node_id,
-                task: &<#path as ::oxflow::__private::Task>::DEF,
+                task: #task,
                 inputs: &[#(#inputs),*],
                 after: &[#(#after),*],
             }
         }
     }).collect::<Vec<_>>();
     let witness = &body.witness;
+    let aliases = &body.aliases;
 
     quote! {
         #(#attrs)*
         #vis fn #ident() -> &'static ::oxflow::__private::DagDef {
+            #(#aliases)*
             // Never called: rustc type-checks it, so a task input fed the wrong handle is an
             // error at the user's argument.
             #[allow(unused_variables, unused_mut, dead_code, unreachable_code, clippy::all)]
             fn __oxflow_check_edges() {
+                // A fresh value of a handle's type, so a handle passed by value can feed
+                // several tasks.
+                fn __oxflow_reuse<T>(_: &T) -> T {
+                    ::core::unreachable!()
+                }
                 #(#witness)*
             }
             #(#projections)*
