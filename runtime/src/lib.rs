@@ -31,6 +31,6 @@ pub mod __macro_support {
         DagDef, DagRegistration, InputDef, InputParam, NodeDef, TaskDef, TaskOptions, TriggerRule,
     };
     pub use crate::exec::__support::*;
-    pub use crate::exec::{Invocation, Task, TaskFuture};
+    pub use crate::exec::{Invocation, Task, TaskFuture, TaskOutput};
     pub use inventory;
 }

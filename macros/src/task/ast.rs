@@ -49,15 +49,17 @@ pub(crate) enum Output {
     Unit,
     /// `-> T`.
     Plain(Type),
-    /// `-> Result<T, E>` (any path ending in `Result`): the output is `T`, an `Err` fails.
-    Result(Type),
+    /// `-> Result<T, E>` (any path ending in `Result`): the output is `T`, an `Err` fails. The
+    /// span is the error type's (or `Result`'s, for an alias such as `io::Result<T>`), where a
+    /// missing `Display` is reported.
+    Result(Type, Span),
 }
 
 impl Output {
     pub(crate) fn ty(&self) -> Type {
         match self {
             Output::Unit => syn::parse_quote!(()),
-            Output::Plain(t) | Output::Result(t) => t.clone(),
+            Output::Plain(t) | Output::Result(t, _) => t.clone(),
         }
     }
 }
@@ -138,17 +140,16 @@ fn classify(index: usize, pat: &Pat, ty: &Type, errors: &mut Errors) -> TaskPara
         _ => {
             let seg = last_segment(ty);
             if let Some(seg) = seg {
-                if seg.ident == "Option" {
-                    if let Some(Type::Reference(r)) = first_type_arg(seg) {
-                        if r.mutability.is_none() {
-                            return TaskParam::Input {
-                                name,
-                                ty: (*r.elem).clone(),
-                                mode: InputMode::Optional,
-                                span: ty.span(),
-                            };
-                        }
-                    }
+                if seg.ident == "Option"
+                    && let Some(Type::Reference(r)) = first_type_arg(seg)
+                    && r.mutability.is_none()
+                {
+                    return TaskParam::Input {
+                        name,
+                        ty: (*r.elem).clone(),
+                        mode: InputMode::Optional,
+                        span: ty.span(),
+                    };
                 }
                 let injected = ["TaskContext", "Params", "Run"];
                 if injected.iter().any(|i| seg.ident == i) {
@@ -194,7 +195,18 @@ impl<'a> TaskFn<'a> {
             ReturnType::Default => Output::Unit,
             ReturnType::Type(_, ty) => match last_segment(ty) {
                 Some(seg) if seg.ident == "Result" => match first_type_arg(seg) {
-                    Some(ok) => Output::Result(ok.clone()),
+                    Some(ok) => {
+                        let err_span = match &seg.arguments {
+                            PathArguments::AngleBracketed(a) => a
+                                .args
+                                .iter()
+                                .filter(|arg| matches!(arg, GenericArgument::Type(_)))
+                                .nth(1)
+                                .map_or_else(|| seg.ident.span(), Spanned::span),
+                            _ => seg.ident.span(),
+                        };
+                        Output::Result(ok.clone(), err_span)
+                    }
                     None => Output::Plain((**ty).clone()),
                 },
                 _ => Output::Plain((**ty).clone()),

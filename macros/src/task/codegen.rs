@@ -79,14 +79,18 @@ pub(crate) fn generate(args: &TaskArgs, task: &TaskFn<'_>) -> TokenStream {
     }
     let await_call = if is_async { quote!(.await) } else { quote!() };
     let convert = match &task.output {
-        Output::Result(_) => quote! {
-            match __r {
-                ::core::result::Result::Ok(v) => ::core::result::Result::Ok(::oxflow::__private::output(v)),
-                ::core::result::Result::Err(e) => ::core::result::Result::Err(::oxflow::__private::failed(e)),
+        Output::Result(_, err_span) => {
+            // Spanned at the error type: an error type without `Display` is reported there.
+            let failed = quote_spanned!(*err_span=> ::oxflow::__private::failed(e));
+            quote! {
+                match __r {
+                    ::core::result::Result::Ok(v) => ::core::result::Result::Ok(__oxflow_output::<#ident>(v)),
+                    ::core::result::Result::Err(e) => ::core::result::Result::Err(#failed),
+                }
             }
-        },
+        }
         Output::Plain(_) | Output::Unit => {
-            quote!(::core::result::Result::Ok(::oxflow::__private::output(__r)))
+            quote!(::core::result::Result::Ok(__oxflow_output::<#ident>(__r)))
         }
     };
     let body = quote! {
@@ -96,8 +100,10 @@ pub(crate) fn generate(args: &TaskArgs, task: &TaskFn<'_>) -> TokenStream {
         let __r = #ident(#(#call_args),*) #await_call;
         #convert
     };
-    let adapter = if is_async {
-        quote! {
+    let adapter = if let Some(asyncness) = &item.sig.asyncness {
+        // Spanned at `async`: a future that is not `Send` is reported on the user's function.
+        let span = asyncness.span;
+        quote_spanned! {span=>
             ::oxflow::__private::run_async(__inv, |mut __inv: ::oxflow::__private::Invocation| async move {
                 #body
             })
@@ -111,7 +117,7 @@ pub(crate) fn generate(args: &TaskArgs, task: &TaskFn<'_>) -> TokenStream {
     };
     let persist_off = matches!(args.options.persist, Some((false, _)));
     let out_span = match &task.output {
-        Output::Plain(t) | Output::Result(t) => syn::spanned::Spanned::span(t),
+        Output::Plain(t) | Output::Result(t, _) => syn::spanned::Spanned::span(t),
         Output::Unit => ident.span(),
     };
     let codec = if persist_off {
@@ -132,7 +138,10 @@ pub(crate) fn generate(args: &TaskArgs, task: &TaskFn<'_>) -> TokenStream {
         }
 
         const _: () = {
+            // `do_not_recommend` keeps the tasks out of the list of implementors rustc prints when
+            // something that is not a task is called in a `#[dag]`.
             #[automatically_derived]
+            #[diagnostic::do_not_recommend]
             impl ::oxflow::__private::Task for #ident {
                 type Output = #out_ty;
                 type Signature = fn(#(#witness_tys),*) -> #out_ty;
@@ -146,6 +155,15 @@ pub(crate) fn generate(args: &TaskArgs, task: &TaskFn<'_>) -> TokenStream {
                     codec: #codec,
                     params_type: #params_type,
                 };
+            }
+
+            // Generic over the task so the output's `Send + Sync + 'static` bound is taken from
+            // `Task::Output`: an output type that breaks it is reported once, at the return type,
+            // not again here.
+            fn __oxflow_output<T: ::oxflow::__private::Task>(
+                value: T::Output,
+            ) -> ::oxflow::__private::TaskOutput {
+                ::oxflow::__private::output(value)
             }
 
             fn __oxflow_invoke(

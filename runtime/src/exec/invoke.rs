@@ -237,6 +237,9 @@ pub fn type_id_of<T: 'static>() -> TypeId {
     note = "derive `Serialize` and `Deserialize` for it, or mark the task `#[task(persist = false)]` (a resumed run then reruns it)"
 )]
 pub trait Persist: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static {}
+// `do_not_recommend`: report the missing `Persist` (whose message names the fix) once, rather
+// than each missing serde trait with a list of unrelated implementors.
+#[diagnostic::do_not_recommend]
 impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static> Persist for T {}
 
 fn encode<T: Persist>(value: &(dyn Any + Send + Sync)) -> Result<Vec<u8>, String> {
