@@ -290,7 +290,7 @@ impl Builder {
                 self.witness.push(quote!(let _ = #w;));
                 Some(vec![i])
             }
-            e => {
+            e @ (Expr::Path(_) | Expr::Reference(_)) => {
                 let (h, by_ref) = self.handle(e, errors)?;
                 if by_ref {
                     errors.spanned(
@@ -299,6 +299,10 @@ impl Builder {
                     );
                 }
                 Some(vec![h.node])
+            }
+            other => {
+                errors.spanned(other, "`>>` orders tasks: each side is a task handle, a task call or a list of them, such as `a >> b`, `a >> [b, c]` or `[a, b] >> c`");
+                None
             }
         }
     }

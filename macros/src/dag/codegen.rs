@@ -58,8 +58,11 @@ pub(crate) fn generate(
     };
     let defaults = task_options_tokens(&args.defaults);
     let params = match &args.params {
+        // Spanned at the user's type: a type that is not a parameter set is reported there.
         Some((ty, _)) => {
-            quote!(::core::option::Option::Some(::oxflow::__private::params_def::<#ty>()))
+            let span = syn::spanned::Spanned::span(ty);
+            let def = quote_spanned!(span=> ::oxflow::__private::params_def::<#ty>());
+            quote!(::core::option::Option::Some(#def))
         }
         None => quote!(::core::option::Option::None),
     };
