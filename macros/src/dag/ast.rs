@@ -28,6 +28,8 @@ pub(crate) struct Node {
     pub(crate) id: String,
     /// Whether the id was given with `#[task_id]`.
     pub(crate) explicit_id: bool,
+    /// Where the id comes from: the `#[task_id]` string, else the called path.
+    pub(crate) id_span: Span,
     /// The span of the call, for diagnostics about this node.
     pub(crate) span: Span,
     /// The called task's path.
@@ -103,7 +105,7 @@ fn strip(expr: &Expr) -> &Expr {
 }
 
 /// `#[task_id = "..."]` on a statement.
-fn task_id_attr(attrs: &[syn::Attribute], errors: &mut Errors) -> Option<String> {
+fn task_id_attr(attrs: &[syn::Attribute], errors: &mut Errors) -> Option<(String, Span)> {
     let mut id = None;
     for attr in attrs {
         if !attr.path().is_ident("task_id") {
@@ -120,7 +122,7 @@ fn task_id_attr(attrs: &[syn::Attribute], errors: &mut Errors) -> Option<String>
                         if id.is_some() {
                             errors.spanned(attr, "`#[task_id]` given twice; keep one");
                         }
-                        id = Some(s.value());
+                        id = Some((s.value(), s.span()));
                     }
                     _ => errors.spanned(
                         &nv.value,
@@ -187,7 +189,7 @@ impl Builder {
     fn call(
         &mut self,
         call: &ExprCall,
-        id: Option<String>,
+        id: Option<(String, Span)>,
         errors: &mut Errors,
     ) -> Option<(usize, TokenStream)> {
         let path = match strip(&call.func) {
@@ -221,8 +223,9 @@ impl Builder {
             .unwrap_or_default();
         let index = self.nodes.len();
         self.nodes.push(Node {
-            id: id.clone().unwrap_or(name),
             explicit_id: id.is_some(),
+            id_span: id.as_ref().map_or_else(|| path.span(), |(_, span)| *span),
+            id: id.map_or(name, |(id, _)| id),
             span: call.span(),
             path: path.clone(),
             inputs,

@@ -64,7 +64,7 @@ fn check_unique_task_ids(body: &DagBody, errors: &mut Errors) {
             };
             let _ = first;
             errors.at(
-                node.span,
+                node.id_span,
                 format!("duplicate task id `{}` in this `#[dag]`; {how}", node.id),
             );
         } else {

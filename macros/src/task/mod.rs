@@ -23,14 +23,28 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             return quote!(#item #e);
         }
     };
+    let mut option_errors = Errors::default();
+    let args = args::TaskArgs::parse(args, &mut option_errors);
     let mut errors = Errors::default();
-    let args = args::TaskArgs::parse(args, &mut errors);
     let task = ast::TaskFn::from_item(&item_fn, &mut errors);
     check::check(&task, &mut errors);
-    match errors.finish() {
-        Ok(()) => codegen::generate(&args, &task),
+    match (errors.finish(), option_errors.finish()) {
+        (Ok(()), Ok(())) => codegen::generate(&args, &task),
+        // Only options are wrong: generate the task from the valid ones, so a `#[dag]` calling
+        // it adds no error of its own (tokio-macros builds from a default config likewise).
+        (Ok(()), Err(e)) => {
+            let e = e.to_compile_error();
+            let generated = codegen::generate(&args, &task);
+            quote!(#generated #e)
+        }
         // Keep the user's function so other code and rust-analyzer still see it.
-        Err(e) => {
+        (Err(mut e), option_errors) => {
+            if let Err(o) = option_errors {
+                // Options first, in source order.
+                let mut all = o;
+                all.combine(e);
+                e = all;
+            }
             let e = e.to_compile_error();
             quote!(#item_fn #e)
         }
