@@ -7,7 +7,7 @@ use std::time::Duration;
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 use syn::meta::ParseNestedMeta;
-use syn::{Lit, LitBool, LitStr};
+use syn::{Expr, Lit, LitStr, Token, token};
 
 use super::Errors;
 
@@ -114,19 +114,58 @@ pub(crate) fn parse_duration(lit: &LitStr, site: Site, name: &str) -> syn::Resul
     })
 }
 
-fn expect_str(
+/// An example value of each option, for messages.
+pub(crate) fn example(name: &str) -> &'static str {
+    match name {
+        "retries" => "3",
+        "retry_delay" => "\"30s\"",
+        "backoff" => "2.0",
+        "max_retry_delay" => "\"10m\"",
+        "timeout" => "\"1h\"",
+        "trigger" => "\"all_done\"",
+        "persist" => "false",
+        "id" => "\"load_data\"",
+        "description" => "\"what it does\"",
+        "schedule" => "\"@daily\"",
+        "params" => "MyParams",
+        "max_active_tasks" => "4",
+        "tags" => "[\"ml\"]",
+        _ => "...",
+    }
+}
+
+/// Parses `= value` of an option as an expression. A bare key (`retries`) or a list
+/// (`retries(3)`) is reported, skipped, and gives `None`, so the other options are still
+/// checked.
+pub(crate) fn option_value(
     meta: &ParseNestedMeta<'_>,
     site: Site,
     name: &str,
-    example: &str,
-) -> syn::Result<LitStr> {
-    let lit: Lit = meta.value()?.parse()?;
-    match lit {
-        Lit::Str(s) => Ok(s),
-        other => Err(syn::Error::new(
-            other.span(),
-            format!("`{}` expects a string such as {example}", site.key(name)),
-        )),
+    errors: &mut Errors,
+) -> syn::Result<Option<Expr>> {
+    if meta.input.peek(Token![=]) {
+        return Ok(Some(meta.value()?.parse()?));
+    }
+    errors.spanned(
+        &meta.path,
+        format!(
+            "`{}` needs a value, such as `{name} = {}`",
+            site.key(name),
+            example(name)
+        ),
+    );
+    if meta.input.peek(token::Paren) {
+        let _: proc_macro2::Group = meta.input.parse()?;
+    }
+    Ok(None)
+}
+
+/// The literal an option's value is, if it is one.
+pub(crate) fn literal(expr: &Expr) -> Option<&Lit> {
+    match expr {
+        Expr::Lit(l) => Some(&l.lit),
+        Expr::Group(g) => literal(&g.expr),
+        _ => None,
     }
 }
 
@@ -142,27 +181,25 @@ pub(crate) fn parse_task_option(
         return Ok(false);
     };
     let name = ident.to_string();
+    if !TASK_OPTIONS.contains(&name.as_str()) {
+        return Ok(false);
+    }
     let span = ident.span();
+    let Some(expr) = option_value(meta, site, &name, errors)? else {
+        return Ok(true);
+    };
+    let key = site.key(&name);
+    let lit = literal(&expr);
     match name.as_str() {
-        "retries" => {
-            let lit: Lit = meta.value()?.parse()?;
-            match &lit {
-                Lit::Int(i) => match i.base10_parse::<u32>() {
-                    Ok(n) => set_once(&mut opts.retries, n, span, site, &name, errors),
-                    Err(_) => errors.spanned(
-                        &lit,
-                        format!("`{}` expects a whole number such as 3", site.key(&name)),
-                    ),
-                },
-                _ => errors.spanned(
-                    &lit,
-                    format!("`{}` expects a whole number such as 3", site.key(&name)),
-                ),
+        "retries" => match lit {
+            Some(Lit::Int(i)) if i.base10_parse::<u32>().is_ok() => {
+                let n = i.base10_parse::<u32>().unwrap_or_default();
+                set_once(&mut opts.retries, n, span, site, &name, errors);
             }
-        }
-        "retry_delay" | "max_retry_delay" | "timeout" => {
-            let lit = expect_str(meta, site, &name, "\"30s\"")?;
-            match parse_duration(&lit, site, &name) {
+            _ => errors.spanned(&expr, format!("`{key}` expects a whole number such as 3")),
+        },
+        "retry_delay" | "max_retry_delay" | "timeout" => match lit {
+            Some(Lit::Str(s)) => match parse_duration(s, site, &name) {
                 Ok(d) => {
                     let slot = match name.as_str() {
                         "retry_delay" => &mut opts.retry_delay,
@@ -172,13 +209,16 @@ pub(crate) fn parse_task_option(
                     set_once(slot, d, span, site, &name, errors);
                 }
                 Err(e) => errors.push(e),
-            }
-        }
+            },
+            _ => errors.spanned(
+                &expr,
+                format!("`{key}` expects a duration in a string, such as \"30s\" or \"5m\""),
+            ),
+        },
         "backoff" => {
-            let lit: Lit = meta.value()?.parse()?;
-            let value = match &lit {
-                Lit::Float(f) => f.base10_parse::<f64>().ok(),
-                Lit::Int(i) => i.base10_parse::<f64>().ok(),
+            let value = match lit {
+                Some(Lit::Float(f)) => f.base10_parse::<f64>().ok(),
+                Some(Lit::Int(i)) => i.base10_parse::<f64>().ok(),
                 _ => None,
             };
             match value {
@@ -186,44 +226,42 @@ pub(crate) fn parse_task_option(
                     set_once(&mut opts.backoff, v, span, site, &name, errors)
                 }
                 _ => errors.spanned(
-                    &lit,
-                    format!(
-                        "`{}` expects a multiplier of at least 1.0, such as 2.0",
-                        site.key(&name)
-                    ),
+                    &expr,
+                    format!("`{key}` expects a multiplier of at least 1.0, such as 2.0"),
                 ),
             }
         }
         "trigger" => {
-            let lit = expect_str(meta, site, &name, "\"all_done\"")?;
-            let text = lit.value();
-            match TRIGGER_RULES.iter().find(|(n, _)| *n == text) {
-                Some((_, variant)) => {
-                    set_once(&mut opts.trigger, *variant, span, site, &name, errors)
+            let rules = TRIGGER_RULES
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", ");
+            match lit {
+                Some(Lit::Str(s)) => {
+                    let text = s.value();
+                    match TRIGGER_RULES.iter().find(|(n, _)| *n == text) {
+                        Some((_, variant)) => {
+                            set_once(&mut opts.trigger, *variant, span, site, &name, errors)
+                        }
+                        None => errors.spanned(
+                            s,
+                            format!(
+                                "unknown trigger rule \"{text}\"; `{key}` expects one of: {rules}"
+                            ),
+                        ),
+                    }
                 }
-                None => errors.spanned(
-                    &lit,
-                    format!(
-                        "unknown trigger rule \"{text}\"; `{}` expects one of: {}",
-                        site.key(&name),
-                        TRIGGER_RULES
-                            .iter()
-                            .map(|(n, _)| *n)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
+                _ => errors.spanned(
+                    &expr,
+                    format!("`{key}` expects a trigger rule in a string, such as \"all_done\"; the rules are: {rules}"),
                 ),
             }
         }
-        "persist" => {
-            let lit: LitBool = meta.value()?.parse().map_err(|e| {
-                syn::Error::new(
-                    e.span(),
-                    format!("`{}` expects `true` or `false`", site.key(&name)),
-                )
-            })?;
-            set_once(&mut opts.persist, lit.value, span, site, &name, errors);
-        }
+        "persist" => match lit {
+            Some(Lit::Bool(b)) => set_once(&mut opts.persist, b.value, span, site, &name, errors),
+            _ => errors.spanned(&expr, format!("`{key}` expects `true` or `false`")),
+        },
         _ => return Ok(false),
     }
     Ok(true)
