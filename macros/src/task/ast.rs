@@ -81,6 +81,9 @@ fn first_type_arg(seg: &syn::PathSegment) -> Option<&Type> {
     }
 }
 
+/// Classifies one parameter. A mistake with an obvious intent (`&mut T` for an input,
+/// `TaskContext` by value) is reported and classified as intended, so that a stub definition can
+/// still be generated for DAGs that call the task.
 fn classify(index: usize, pat: &Pat, ty: &Type, errors: &mut Errors) -> TaskParam {
     let name = match pat {
         Pat::Ident(p) => p.ident.to_string(),
@@ -98,7 +101,7 @@ fn classify(index: usize, pat: &Pat, ty: &Type, errors: &mut Errors) -> TaskPara
                         ty,
                         "take the task context by shared reference: `ctx: &TaskContext`",
                     );
-                    TaskParam::Invalid
+                    TaskParam::Context
                 }
                 (Some("Params"), false) => match seg.and_then(first_type_arg) {
                     Some(p) => TaskParam::Params { ty: p.clone() },
@@ -112,7 +115,10 @@ fn classify(index: usize, pat: &Pat, ty: &Type, errors: &mut Errors) -> TaskPara
                         ty,
                         "params are shared by every task: take `&Params<..>`, not `&mut`",
                     );
-                    TaskParam::Invalid
+                    match seg.and_then(first_type_arg) {
+                        Some(p) => TaskParam::Params { ty: p.clone() },
+                        None => TaskParam::Invalid,
+                    }
                 }
                 (Some("Run"), true) => TaskParam::Run,
                 (Some("Run"), false) => {
@@ -120,14 +126,19 @@ fn classify(index: usize, pat: &Pat, ty: &Type, errors: &mut Errors) -> TaskPara
                         ty,
                         "logging to the run needs `&mut Run`: write `run: &mut Run`",
                     );
-                    TaskParam::Invalid
+                    TaskParam::Run
                 }
                 (_, true) => {
                     errors.spanned(
                         ty,
                         "a task input is shared with every other consumer and cannot be borrowed mutably; take `&T`, or `T` to get your own copy",
                     );
-                    TaskParam::Invalid
+                    TaskParam::Input {
+                        name,
+                        ty: elem.clone(),
+                        mode: InputMode::Ref,
+                        span: ty.span(),
+                    }
                 }
                 (_, false) => TaskParam::Input {
                     name,
@@ -162,7 +173,14 @@ fn classify(index: usize, pat: &Pat, ty: &Type, errors: &mut Errors) -> TaskPara
                         ty,
                         format!("injected arguments are taken by reference: write {fix}"),
                     );
-                    return TaskParam::Invalid;
+                    return match seg.ident.to_string().as_str() {
+                        "TaskContext" => TaskParam::Context,
+                        "Params" => match first_type_arg(seg) {
+                            Some(p) => TaskParam::Params { ty: p.clone() },
+                            None => TaskParam::Invalid,
+                        },
+                        _ => TaskParam::Run,
+                    };
                 }
             }
             if let Type::ImplTrait(_) = ty {
@@ -217,6 +235,26 @@ impl<'a> TaskFn<'a> {
             params,
             output,
         }
+    }
+
+    /// Whether a definition can be generated although the function has errors: every parameter
+    /// and the output have a clear meaning. DAGs calling the task then add no errors of their
+    /// own.
+    pub(crate) fn stub_possible(&self) -> bool {
+        let generic = self
+            .item
+            .sig
+            .generics
+            .params
+            .iter()
+            .any(|p| !matches!(p, syn::GenericParam::Lifetime(_)));
+        let output_ok = match &self.output {
+            Output::Unit => true,
+            Output::Plain(t) | Output::Result(t, _) => {
+                !matches!(t, Type::Reference(_) | Type::ImplTrait(_))
+            }
+        };
+        !generic && output_ok && !self.params.iter().any(|p| matches!(p, TaskParam::Invalid))
     }
 
     pub(crate) fn ident(&self) -> &Ident {

@@ -11,6 +11,16 @@ use super::ast::{InputMode, Output, TaskFn, TaskParam};
 use crate::common::task_options_tokens;
 
 pub(crate) fn generate(args: &TaskArgs, task: &TaskFn<'_>) -> TokenStream {
+    generate_with(args, task, false)
+}
+
+/// The definition of a task whose function has errors (already reported): the same items, but
+/// the adapter never calls the function, so nothing more is reported about it.
+pub(crate) fn generate_stub(args: &TaskArgs, task: &TaskFn<'_>) -> TokenStream {
+    generate_with(args, task, true)
+}
+
+fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream {
     let item = task.item;
     let vis = &item.vis;
     let ident = task.ident();
@@ -100,7 +110,11 @@ pub(crate) fn generate(args: &TaskArgs, task: &TaskFn<'_>) -> TokenStream {
         let __r = #ident(#(#call_args),*) #await_call;
         #convert
     };
-    let adapter = if let Some(asyncness) = &item.sig.asyncness {
+    let adapter = if stub {
+        quote!(::core::unreachable!(
+            "a task with compile errors never runs"
+        ))
+    } else if let Some(asyncness) = &item.sig.asyncness {
         // Spanned at `async`: a future that is not `Send` is reported on the user's function.
         let span = asyncness.span;
         quote_spanned! {span=>
@@ -160,12 +174,14 @@ pub(crate) fn generate(args: &TaskArgs, task: &TaskFn<'_>) -> TokenStream {
             // Generic over the task so the output's `Send + Sync + 'static` bound is taken from
             // `Task::Output`: an output type that breaks it is reported once, at the return type,
             // not again here.
+            #[allow(dead_code)]
             fn __oxflow_output<T: ::oxflow::__private::Task>(
                 value: T::Output,
             ) -> ::oxflow::__private::TaskOutput {
                 ::oxflow::__private::output(value)
             }
 
+            #[allow(unused_variables, unreachable_code)]
             fn __oxflow_invoke(
                 __inv: ::oxflow::__private::Invocation,
             ) -> ::oxflow::__private::TaskFuture {

@@ -46,7 +46,14 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 e = all;
             }
             let e = e.to_compile_error();
-            quote!(#item_fn #e)
+            if task.stub_possible() {
+                // A definition that never runs, so DAGs calling the task type-check against
+                // the intended signature instead of reporting that it is not a task.
+                let stub = codegen::generate_stub(&args, &task);
+                quote!(#stub #e)
+            } else {
+                quote!(#item_fn #e)
+            }
         }
     }
 }
