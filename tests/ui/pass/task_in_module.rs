@@ -1,3 +1,6 @@
+// Generated code must not warn in a user's crate.
+#![deny(warnings)]
+
 mod steps {
     use oxflow::prelude::*;
 
