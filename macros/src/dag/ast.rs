@@ -334,6 +334,16 @@ impl Builder {
         for pair in groups.windows(2) {
             for &from in &pair[0] {
                 for &to in &pair[1] {
+                    if from == to {
+                        let id = &self.nodes[from].id;
+                        errors.spanned(
+                            expr,
+                            format!(
+                                "this `>>` orders `{id}` after itself; remove `{id}` from one side"
+                            ),
+                        );
+                        continue;
+                    }
                     self.order_edges.push(OrderEdge {
                         from,
                         to,
