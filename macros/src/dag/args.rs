@@ -61,6 +61,9 @@ pub(crate) fn check_schedule(text: &str) -> Result<(), String> {
         ));
     }
     t.parse::<croner::Cron>().map(|_| ()).map_err(|e| {
+        // croner's text is a sentence; house style is lower case without a final period.
+        let e = e.to_string();
+        let e = e.trim_end_matches('.').to_lowercase();
         format!("\"{t}\" is not a valid cron expression ({e}); `#[dag(schedule = ...)]` expects one such as \"0 3 * * *\" or a preset such as \"@daily\"")
     })
 }

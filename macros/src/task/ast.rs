@@ -106,7 +106,7 @@ fn classify(index: usize, pat: &Pat, ty: &Type, errors: &mut Errors) -> TaskPara
                 (Some("Params"), false) => match seg.and_then(first_type_arg) {
                     Some(p) => TaskParam::Params { ty: p.clone() },
                     None => {
-                        errors.spanned(ty, "name the params type: `params: &Params<MyParams>`");
+                        errors.spanned(ty, "`&Params` is read as the DAG's injected params: name their type, `params: &Params<MyParams>` (an input of your own type named `Params` needs another name or a type alias)");
                         TaskParam::Invalid
                     }
                 },
