@@ -122,6 +122,16 @@ pub(crate) fn generate(
             }
         }
     }).collect::<Vec<_>>();
+    // Every task can run with the DAG's params: one check per node, at the call.
+    let params_ty = match &args.params {
+        Some((ty, _)) => quote!(#ty),
+        None => quote!(::oxflow::__private::NoParams),
+    };
+    let params_checks = body.nodes.iter().enumerate().map(|(i, node)| {
+        let span = syn::spanned::Spanned::span(&node.path);
+        let task_alias = alias(i, span);
+        quote_spanned!(span=> ::oxflow::__private::uses_params::<#task_alias, #params_ty>();)
+    });
     let witness = &body.witness;
     let aliases = &body.aliases;
 
@@ -139,6 +149,7 @@ pub(crate) fn generate(
                     ::core::unreachable!()
                 }
                 #(#witness)*
+                #(#params_checks)*
             }
             #(#projections)*
             static __OXFLOW_DAG: ::oxflow::__private::DagDef = ::oxflow::__private::DagDef {

@@ -48,6 +48,11 @@ fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream 
     let mut call_args = Vec::new();
     let mut input_index = 0usize;
     let mut params_type = quote!(::core::option::Option::None);
+    // Every params type, unless the task reads one: `#[dag]` checks it against its own.
+    let mut uses_params = quote! {
+        #[automatically_derived]
+        impl<P> ::oxflow::__private::UsesParams<P> for #ident {}
+    };
     for (i, p) in task.params.iter().enumerate() {
         let var = quote::format_ident!("__oxflow_arg{}", i);
         let fetch = match p {
@@ -66,6 +71,10 @@ fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream 
             }
             TaskParam::Context => quote!(::core::result::Result::Ok(__ctx)),
             TaskParam::Params { ty } => {
+                uses_params = quote! {
+                    #[automatically_derived]
+                    impl ::oxflow::__private::UsesParams<#ty> for #ident {}
+                };
                 params_type = quote! {
                     ::core::option::Option::Some((
                         ::oxflow::__private::type_id_of::<#ty>,
@@ -170,6 +179,8 @@ fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream 
                     params_type: #params_type,
                 };
             }
+
+            #uses_params
 
             // Generic over the task so the output's `Send + Sync + 'static` bound is taken from
             // `Task::Output`: an output type that breaks it is reported once, at the return type,

@@ -284,6 +284,23 @@ fn build_params<P: ParamSet>(
     Ok((Arc::new(Params(p)), pairs))
 }
 
+/// Which DAG params a task can run with: `#[task]` implements `UsesParams<P>` for the `P` of
+/// its `&Params<P>` argument, or for every `P` when it takes none, and `#[dag]` asks every task
+/// it calls for `UsesParams` of its own params type ([`NoParams`] without `params = ...`).
+#[diagnostic::on_unimplemented(
+    message = "task `{Self}` takes `&Params<..>` of a type this DAG does not provide",
+    label = "this task reads params the DAG does not have",
+    note = "set `#[dag(params = ...)]` to the type in the task's `&Params<..>` argument, or change that argument"
+)]
+pub trait UsesParams<P> {}
+
+/// The params type of a DAG written without `params = ...`.
+pub enum NoParams {}
+
+/// Compiles only if task `T` can run with params `P`; called in `#[dag]`'s never-run edge
+/// check.
+pub fn uses_params<T: UsesParams<P>, P>() {}
+
 /// A type `#[dag(params = P)]` accepts; the bound `#[dag]` asks for, with a message that names
 /// the fix.
 #[diagnostic::on_unimplemented(
