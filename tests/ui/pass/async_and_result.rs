@@ -13,6 +13,12 @@ fn parse(text: &String) -> Result<usize, String> {
     Ok(text.len())
 }
 
+// A `Result` alias with the error type built in.
+#[task]
+fn count(text: &String) -> std::io::Result<usize> {
+    Ok(text.lines().count())
+}
+
 #[task(persist = false)]
 async fn report(n: &usize, ctx: &TaskContext) {
     let _ = (n, ctx.try_number());
@@ -29,7 +35,10 @@ async fn report(n: &usize, ctx: &TaskContext) {
 fn pipeline() {
     let text = fetch();
     let n = parse(&text);
+    let lines = count(&text);
     report(&n);
+    #[task_id = "report_lines"]
+    report(&lines);
 }
 
 #[dag(schedule = "@daily")]
