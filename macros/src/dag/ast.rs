@@ -151,7 +151,39 @@ fn reject_attrs(attrs: &[syn::Attribute], errors: &mut Errors) {
     }
 }
 
+/// Levenshtein distance, for suggesting a handle that was probably meant.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(cur)
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 impl Builder {
+    /// The bound handle closest to `name`, if one is a likely typo of it.
+    fn similar_handle(&self, name: &str) -> Option<&str> {
+        // One edit per three characters: short names get no guess.
+        let limit = name.chars().count() / 3;
+        self.handles
+            .keys()
+            .map(|h| (edit_distance(name, h), h))
+            .filter(|(d, _)| *d <= limit)
+            .min()
+            .map(|(_, h)| h.as_str())
+    }
+
     /// A handle named by `expr` (`x` or `&x`), or an error naming what is wrong.
     fn handle(&self, expr: &Expr, errors: &mut Errors) -> Option<(Handle, bool)> {
         let (inner, by_ref) = match strip(expr) {
@@ -169,7 +201,15 @@ impl Builder {
                     Some(h) => Some((*h, by_ref)),
                     None if self.poisoned.contains(&name) => None,
                     None => {
-                        errors.spanned(p, format!("`{name}` is not a task handle; bind a task's output first: `let {name} = some_task(..);`"));
+                        let message = match self.similar_handle(&name) {
+                            Some(similar) => {
+                                format!("`{name}` is not a task handle; did you mean `{similar}`?")
+                            }
+                            None => format!(
+                                "`{name}` is not a task handle; bind a task's output first: `let {name} = some_task(..);`"
+                            ),
+                        };
+                        errors.spanned(p, message);
                         None
                     }
                 }
