@@ -1,6 +1,8 @@
 //! Generates the DAG function: it returns a `static` definition (nodes in topological order,
 //! edges, options) built by the compiler and registered with `inventory`, and holds a never-run
-//! witness function that makes rustc type-check every edge.
+//! witness function that makes rustc type-check every edge and every task's params against the
+//! DAG's. Both name each called task through one type alias spanned at the user's path, so
+//! whatever rustc says about a task lands on the call, once.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
