@@ -31,7 +31,7 @@ pub mod __macro_support {
         DagDef, DagRegistration, InputDef, InputParam, NodeDef, TaskDef, TaskOptions, TriggerRule,
     };
     pub use crate::exec::__support::*;
-    pub use crate::exec::{Invocation, Task, TaskFuture};
+    pub use crate::exec::{Invocation, Task, TaskFuture, TaskOutput};
     pub use inventory;
     // #[experiment]
     pub use crate::params::{

@@ -6,5 +6,6 @@ mod options;
 
 pub(crate) use errors::Errors;
 pub(crate) use options::{
-    TASK_OPTIONS, TaskOptionArgs, parse_task_option, set_once, set_once_id, task_options_tokens,
+    Site, TASK_OPTIONS, TaskOptionArgs, example, literal, option_value, parse_task_option,
+    set_once, set_once_id, task_options_tokens,
 };

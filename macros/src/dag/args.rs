@@ -2,9 +2,12 @@
 
 use proc_macro2::{Span, TokenStream};
 use syn::parse::Parser;
-use syn::{Expr, Lit, Type};
+use syn::{Expr, Lit, LitStr, Token, Type};
 
-use crate::common::{Errors, TASK_OPTIONS, TaskOptionArgs, parse_task_option, set_once};
+use crate::common::{
+    Errors, Site, TASK_OPTIONS, TaskOptionArgs, example, literal, option_value, parse_task_option,
+    set_once,
+};
 
 const KEYWORDS: &str = "id, description, schedule, params, max_active_tasks, tags, default_args";
 
@@ -58,6 +61,9 @@ pub(crate) fn check_schedule(text: &str) -> Result<(), String> {
         ));
     }
     t.parse::<croner::Cron>().map(|_| ()).map_err(|e| {
+        // croner's text is a sentence; house style is lower case without a final period.
+        let e = e.to_string();
+        let e = e.trim_end_matches('.').to_lowercase();
         format!("\"{t}\" is not a valid cron expression ({e}); `#[dag(schedule = ...)]` expects one such as \"0 3 * * *\" or a preset such as \"@daily\"")
     })
 }
@@ -84,61 +90,103 @@ impl DagArgs {
                 .map_or_else(Span::call_site, syn::Ident::span);
             match name.as_str() {
                 "id" | "description" | "schedule" => {
-                    let lit: Lit = meta.value()?.parse()?;
-                    let Some(text) = string_value(&lit) else {
-                        errors.spanned(&lit, format!("`#[dag({name} = ...)]` expects a string"));
+                    let Some(expr) = option_value(&meta, Site::Dag, &name, errors)? else {
                         return Ok(());
                     };
+                    let Some(Lit::Str(lit)) = literal(&expr) else {
+                        errors.spanned(
+                            &expr,
+                            format!(
+                                "`#[dag({name} = ...)]` expects a string, such as `{name} = {}`",
+                                example(&name)
+                            ),
+                        );
+                        return Ok(());
+                    };
+                    let text = lit.value();
                     match name.as_str() {
                         "id" => {
                             if crate::task::is_valid_id(&text) {
-                                set_once(&mut out.id, text, span, "dag", &name, errors)
+                                set_once(&mut out.id, text, span, Site::Dag, &name, errors)
                             } else {
-                                errors.spanned(&lit, "`#[dag(id = ...)]` expects letters, digits, `_`, `-` or `.`, such as \"daily_training\"")
+                                errors.spanned(lit, "`#[dag(id = ...)]` expects letters, digits, `_`, `-` or `.`, such as \"daily_training\"")
                             }
                         }
                         "description" => {
-                            set_once(&mut out.description, text, span, "dag", &name, errors)
+                            set_once(&mut out.description, text, span, Site::Dag, &name, errors)
                         }
                         _ => match check_schedule(&text) {
-                            Ok(()) => set_once(&mut out.schedule, text, span, "dag", &name, errors),
-                            Err(msg) => errors.spanned(&lit, msg),
+                            Ok(()) => {
+                                set_once(&mut out.schedule, text, span, Site::Dag, &name, errors)
+                            }
+                            Err(msg) => errors.spanned(lit, msg),
                         },
                     }
                 }
                 "params" => {
-                    let ty: Type = meta.value()?.parse()?;
-                    set_once(&mut out.params, ty, span, "dag", &name, errors);
+                    if meta.input.peek(Token![=]) && meta.input.peek2(LitStr) {
+                        let lit: LitStr = meta.value()?.parse()?;
+                        errors.spanned(
+                            &lit,
+                            format!("`#[dag(params = ...)]` takes a type, not a string: write `params = {}`", lit.value()),
+                        );
+                        return Ok(());
+                    }
+                    if !meta.input.peek(Token![=]) {
+                        option_value(&meta, Site::Dag, &name, errors)?;
+                        return Ok(());
+                    }
+                    let ty: Type = meta.value()?.parse().map_err(|e| {
+                        syn::Error::new(
+                            e.span(),
+                            "`#[dag(params = ...)]` takes the type of the DAG's parameters, such as `params = MyParams`",
+                        )
+                    })?;
+                    set_once(&mut out.params, ty, span, Site::Dag, &name, errors);
                 }
                 "max_active_tasks" => {
-                    let lit: Lit = meta.value()?.parse()?;
-                    match &lit {
-                        Lit::Int(i) if i.base10_parse::<usize>().is_ok_and(|n| n > 0) => {
+                    let Some(expr) = option_value(&meta, Site::Dag, &name, errors)? else {
+                        return Ok(());
+                    };
+                    match literal(&expr) {
+                        Some(Lit::Int(i)) if i.base10_parse::<usize>().is_ok_and(|n| n > 0) => {
                             let n = i.base10_parse::<usize>().unwrap_or(1);
-                            set_once(&mut out.max_active_tasks, n, span, "dag", &name, errors);
+                            set_once(&mut out.max_active_tasks, n, span, Site::Dag, &name, errors);
                         }
-                        _ => errors.spanned(&lit, "`#[dag(max_active_tasks = ...)]` expects a whole number of at least 1, such as 4"),
+                        _ => errors.spanned(&expr, "`#[dag(max_active_tasks = ...)]` expects a whole number of at least 1, such as 4"),
                     }
                 }
                 "tags" => {
-                    let expr: Expr = meta.value()?.parse()?;
+                    let Some(expr) = option_value(&meta, Site::Dag, &name, errors)? else {
+                        return Ok(());
+                    };
                     let mut tags = Vec::new();
                     let ok = match &expr {
-                        Expr::Array(a) => a.elems.iter().all(|e| match e {
-                            Expr::Lit(l) => string_value(&l.lit).map(|s| tags.push(s)).is_some(),
-                            _ => false,
+                        Expr::Array(a) => a.elems.iter().all(|e| match literal(e) {
+                            Some(l) => string_value(l).map(|s| tags.push(s)).is_some(),
+                            None => false,
                         }),
                         _ => false,
                     };
                     if ok {
-                        set_once(&mut out.tags, tags, span, "dag", &name, errors);
+                        set_once(&mut out.tags, tags, span, Site::Dag, &name, errors);
                     } else {
                         errors.spanned(&expr, "`#[dag(tags = ...)]` expects a list of strings, such as [\"ml\", \"daily\"]");
                     }
                 }
                 "default_args" => {
+                    if !meta.input.peek(syn::token::Paren) {
+                        errors.spanned(
+                            &meta.path,
+                            "`default_args` takes a list of task options: `#[dag(default_args(retries = 2, timeout = \"1h\"))]`",
+                        );
+                        if meta.input.peek(Token![=]) {
+                            let _: Expr = meta.value()?.parse()?;
+                        }
+                        return Ok(());
+                    }
                     meta.parse_nested_meta(|inner| {
-                        if parse_task_option(&inner, &mut out.defaults, "dag(default_args", errors)? {
+                        if parse_task_option(&inner, &mut out.defaults, Site::DagDefaults, errors)? {
                             return Ok(());
                         }
                         let inner_name = inner.path.get_ident().map_or_else(|| "?".to_owned(), ToString::to_string);

@@ -3,7 +3,7 @@
 //! the same statements with each task call replaced by a call to the task's input signature, so
 //! rustc checks every edge and points at the user's own argument tokens.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
@@ -17,6 +17,10 @@ pub(crate) struct DagBody {
     pub(crate) order_edges: Vec<OrderEdge>,
     /// The body, rewritten for type checking.
     pub(crate) witness: Vec<TokenStream>,
+    /// One `type __oxflow_task_N = <called path>;` per node, spanned at the user's path. Every
+    /// generated use of the task goes through its alias, so a call to something that is not a
+    /// task is reported once, at the call, and not once per use.
+    pub(crate) aliases: Vec<TokenStream>,
 }
 
 pub(crate) struct Node {
@@ -24,6 +28,8 @@ pub(crate) struct Node {
     pub(crate) id: String,
     /// Whether the id was given with `#[task_id]`.
     pub(crate) explicit_id: bool,
+    /// Where the id comes from: the `#[task_id]` string, else the called path.
+    pub(crate) id_span: Span,
     /// The span of the call, for diagnostics about this node.
     pub(crate) span: Span,
     /// The called task's path.
@@ -40,8 +46,8 @@ pub(crate) struct InputRef {
 pub(crate) struct OrderEdge {
     pub(crate) from: usize,
     pub(crate) to: usize,
-    /// The `>>` statement.
-    pub(crate) span: Span,
+    /// The `>>` statement, so a diagnostic can underline all of it.
+    pub(crate) tokens: TokenStream,
 }
 
 #[derive(Clone, Copy)]
@@ -56,7 +62,38 @@ struct Builder {
     nodes: Vec<Node>,
     order_edges: Vec<OrderEdge>,
     handles: HashMap<String, Handle>,
+    /// Names bound by a statement that already has an error: their uses report nothing more,
+    /// so one mistake gives one error.
+    poisoned: HashSet<String>,
     witness: Vec<TokenStream>,
+    aliases: Vec<TokenStream>,
+}
+
+/// The type alias of node `index`, see [`DagBody::aliases`]. It carries the span of the user's
+/// path, so rustc's errors about the task land on the call.
+pub(crate) fn alias(index: usize, span: Span) -> syn::Ident {
+    syn::Ident::new(&format!("__oxflow_task_{index}"), span)
+}
+
+/// Every name a pattern binds, for poisoning.
+fn bound_names(pat: &Pat, out: &mut Vec<String>) {
+    match pat {
+        Pat::Ident(p) => {
+            out.push(p.ident.to_string());
+            if let Some((_, sub)) = &p.subpat {
+                bound_names(sub, out);
+            }
+        }
+        Pat::Tuple(t) => t.elems.iter().for_each(|p| bound_names(p, out)),
+        Pat::TupleStruct(t) => t.elems.iter().for_each(|p| bound_names(p, out)),
+        Pat::Slice(t) => t.elems.iter().for_each(|p| bound_names(p, out)),
+        Pat::Or(t) => t.cases.iter().for_each(|p| bound_names(p, out)),
+        Pat::Struct(t) => t.fields.iter().for_each(|f| bound_names(&f.pat, out)),
+        Pat::Type(t) => bound_names(&t.pat, out),
+        Pat::Reference(r) => bound_names(&r.pat, out),
+        Pat::Paren(p) => bound_names(&p.pat, out),
+        _ => {}
+    }
 }
 
 fn strip(expr: &Expr) -> &Expr {
@@ -68,7 +105,7 @@ fn strip(expr: &Expr) -> &Expr {
 }
 
 /// `#[task_id = "..."]` on a statement.
-fn task_id_attr(attrs: &[syn::Attribute], errors: &mut Errors) -> Option<String> {
+fn task_id_attr(attrs: &[syn::Attribute], errors: &mut Errors) -> Option<(String, Span)> {
     let mut id = None;
     for attr in attrs {
         if !attr.path().is_ident("task_id") {
@@ -85,7 +122,7 @@ fn task_id_attr(attrs: &[syn::Attribute], errors: &mut Errors) -> Option<String>
                         if id.is_some() {
                             errors.spanned(attr, "`#[task_id]` given twice; keep one");
                         }
-                        id = Some(s.value());
+                        id = Some((s.value(), s.span()));
                     }
                     _ => errors.spanned(
                         &nv.value,
@@ -103,7 +140,50 @@ fn task_id_attr(attrs: &[syn::Attribute], errors: &mut Errors) -> Option<String>
     id
 }
 
+/// Attributes inside a `>>` statement: syn hangs a statement's attributes on its leftmost
+/// operand, where they would otherwise be dropped without a word.
+fn reject_attrs(attrs: &[syn::Attribute], errors: &mut Errors) {
+    for attr in attrs {
+        errors.spanned(
+            attr,
+            "`#[task_id]` names a task call; put it on `let x = task(..);` or `task(..);`, not inside a `>>` edge",
+        );
+    }
+}
+
+/// Levenshtein distance, for suggesting a handle that was probably meant.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(cur)
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
 impl Builder {
+    /// The bound handle closest to `name`, if one is a likely typo of it.
+    fn similar_handle(&self, name: &str) -> Option<&str> {
+        // One edit per three characters: short names get no guess.
+        let limit = name.chars().count() / 3;
+        self.handles
+            .keys()
+            .map(|h| (edit_distance(name, h), h))
+            .filter(|(d, _)| *d <= limit)
+            .min()
+            .map(|(_, h)| h.as_str())
+    }
+
     /// A handle named by `expr` (`x` or `&x`), or an error naming what is wrong.
     fn handle(&self, expr: &Expr, errors: &mut Errors) -> Option<(Handle, bool)> {
         let (inner, by_ref) = match strip(expr) {
@@ -119,8 +199,17 @@ impl Builder {
                     .unwrap_or_default();
                 match self.handles.get(&name) {
                     Some(h) => Some((*h, by_ref)),
+                    None if self.poisoned.contains(&name) => None,
                     None => {
-                        errors.spanned(p, format!("`{name}` is not a task handle; bind a task's output first: `let {name} = some_task(..);`"));
+                        let message = match self.similar_handle(&name) {
+                            Some(similar) => {
+                                format!("`{name}` is not a task handle; did you mean `{similar}`?")
+                            }
+                            None => format!(
+                                "`{name}` is not a task handle; bind a task's output first: `let {name} = some_task(..);`"
+                            ),
+                        };
+                        errors.spanned(p, message);
                         None
                     }
                 }
@@ -140,7 +229,7 @@ impl Builder {
     fn call(
         &mut self,
         call: &ExprCall,
-        id: Option<String>,
+        id: Option<(String, Span)>,
         errors: &mut Errors,
     ) -> Option<(usize, TokenStream)> {
         let path = match strip(&call.func) {
@@ -174,25 +263,59 @@ impl Builder {
             .unwrap_or_default();
         let index = self.nodes.len();
         self.nodes.push(Node {
-            id: id.clone().unwrap_or(name),
             explicit_id: id.is_some(),
+            id_span: id.as_ref().map_or_else(|| path.span(), |(_, span)| *span),
+            id: id.map_or(name, |(id, _)| id),
             span: call.span(),
             path: path.clone(),
             inputs,
         });
-        let args = &call.args;
-        let paren = call.paren_token;
+        // A handle passed by value would be moved by the witness, and a handle may feed many
+        // tasks: hand the witness a fresh value of the handle's type instead.
         let mut arg_tokens = TokenStream::new();
-        paren.surround(&mut arg_tokens, |t| args.to_tokens(t));
+        call.paren_token.surround(&mut arg_tokens, |t| {
+            for pair in call.args.pairs() {
+                let arg = *pair.value();
+                match strip(arg) {
+                    // A `let` with no expected type, so a handle of the wrong type is reported
+                    // as such ("expected `&u32`, found `u32`").
+                    Expr::Path(p) => {
+                        let span = p.span();
+                        t.extend(quote_spanned! {span=>
+                            { let __oxflow_value = __oxflow_reuse(&#p); __oxflow_value }
+                        });
+                    }
+                    _ => arg.to_tokens(t),
+                }
+                pair.punct().to_tokens(t);
+            }
+        });
         let span = path.span();
-        let witness = quote_spanned! {span=>
-            (::oxflow::__private::signature::<#path>()) #arg_tokens
-        };
+        let alias = alias(index, span);
+        let sig = syn::Ident::new(&format!("__oxflow_signature_{index}"), span);
+        // The signature is named as a projection, like the definition in the generated
+        // `static`: rustc then reports a type that is not a task once, not once per use.
+        self.witness.push(quote_spanned! {span=>
+            let #sig: <#alias as ::oxflow::__private::Task>::Signature = ::core::unreachable!();
+        });
+        self.aliases.push(quote_spanned! {span=>
+            #[allow(non_camel_case_types)]
+            type #alias = #path;
+        });
+        let witness = quote_spanned!(span=> #sig #arg_tokens);
         Some((index, witness))
     }
 
     /// The nodes an operand of `>>` stands for: a handle, a call, or a list of either.
     fn operand(&mut self, expr: &Expr, errors: &mut Errors) -> Option<Vec<usize>> {
+        let attrs: &[syn::Attribute] = match strip(expr) {
+            Expr::Path(e) => &e.attrs,
+            Expr::Reference(e) => &e.attrs,
+            Expr::Array(e) => &e.attrs,
+            Expr::Call(e) => &e.attrs,
+            _ => &[],
+        };
+        reject_attrs(attrs, errors);
         match strip(expr) {
             Expr::Array(a) => {
                 let mut out = Vec::new();
@@ -210,7 +333,7 @@ impl Builder {
                 self.witness.push(quote!(let _ = #w;));
                 Some(vec![i])
             }
-            e => {
+            e @ (Expr::Path(_) | Expr::Reference(_)) => {
                 let (h, by_ref) = self.handle(e, errors)?;
                 if by_ref {
                     errors.spanned(
@@ -220,10 +343,14 @@ impl Builder {
                 }
                 Some(vec![h.node])
             }
+            other => {
+                errors.spanned(other, "`>>` orders tasks: each side is a task handle, a task call or a list of them, such as `a >> b`, `a >> [b, c]` or `[a, b] >> c`");
+                None
+            }
         }
     }
 
-    fn chain(&mut self, expr: &Expr, span: Span, errors: &mut Errors) {
+    fn chain(&mut self, expr: &Expr, errors: &mut Errors) {
         // `a >> b >> c` parses as `(a >> b) >> c`: flatten the left spine.
         let mut operands = Vec::new();
         let mut cur = strip(expr);
@@ -231,6 +358,7 @@ impl Builder {
             if !matches!(b.op, BinOp::Shr(_)) {
                 break;
             }
+            reject_attrs(&b.attrs, errors);
             operands.push(&*b.right);
             cur = strip(&b.left);
         }
@@ -246,16 +374,45 @@ impl Builder {
         for pair in groups.windows(2) {
             for &from in &pair[0] {
                 for &to in &pair[1] {
-                    self.order_edges.push(OrderEdge { from, to, span });
+                    if from == to {
+                        let id = &self.nodes[from].id;
+                        errors.spanned(
+                            expr,
+                            format!(
+                                "this `>>` orders `{id}` after itself; remove `{id}` from one side"
+                            ),
+                        );
+                        continue;
+                    }
+                    self.order_edges.push(OrderEdge {
+                        from,
+                        to,
+                        tokens: expr.to_token_stream(),
+                    });
                 }
             }
+        }
+    }
+
+    fn poison(&mut self, pat: &Pat) {
+        let mut names = Vec::new();
+        bound_names(pat, &mut names);
+        for name in names {
+            self.handles.remove(&name);
+            self.poisoned.insert(name);
         }
     }
 
     fn bind(&mut self, pat: &Pat, node: usize, errors: &mut Errors) {
         match pat {
             Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
-                self.handles.insert(p.ident.to_string(), Handle { node, element: None });
+                self.handle_for(
+                    &p.ident,
+                    Handle {
+                        node,
+                        element: None,
+                    },
+                );
             }
             Pat::Wild(_) => {}
             Pat::Type(t) => self.bind(&t.pat, node, errors),
@@ -263,15 +420,33 @@ impl Builder {
                 for (i, elem) in t.elems.iter().enumerate() {
                     match elem {
                         Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
-                            self.handles.insert(p.ident.to_string(), Handle { node, element: Some(i) });
+                            self.handle_for(
+                                &p.ident,
+                                Handle {
+                                    node,
+                                    element: Some(i),
+                                },
+                            );
                         }
                         Pat::Wild(_) => {}
-                        other => errors.spanned(other, "bind each element of a task's tuple output to a name or `_`: `let (a, b) = task(..);`"),
+                        other => {
+                            errors.spanned(other, "bind each element of a task's tuple output to a name or `_`: `let (a, b) = task(..);`");
+                            self.poison(other);
+                        }
                     }
                 }
             }
-            other => errors.spanned(other, "bind a task's output to a name, `_`, or a flat tuple: `let x = task(..);`, `let (a, b) = task(..);`"),
+            other => {
+                errors.spanned(other, "bind a task's output to a name, `_`, or a flat tuple: `let x = task(..);`, `let (a, b) = task(..);`");
+                self.poison(other);
+            }
         }
+    }
+
+    fn handle_for(&mut self, name: &syn::Ident, handle: Handle) {
+        let name = name.to_string();
+        self.poisoned.remove(&name);
+        self.handles.insert(name, handle);
     }
 
     fn stmt(&mut self, stmt: &Stmt, errors: &mut Errors) {
@@ -283,10 +458,12 @@ impl Builder {
                         local,
                         "a `let` in a `#[dag]` body binds a task call: `let x = task(..);`",
                     );
+                    self.poison(&local.pat);
                     return;
                 };
                 if let Some((_, diverge)) = &init.diverge {
                     errors.spanned(diverge, "`let .. else` is not supported in a `#[dag]` body");
+                    self.poison(&local.pat);
                     return;
                 }
                 let Expr::Call(call) = strip(&init.expr) else {
@@ -294,12 +471,16 @@ impl Builder {
                         &init.expr,
                         "a `let` in a `#[dag]` body binds a task call: `let x = task(..);`",
                     );
+                    self.poison(&local.pat);
                     return;
                 };
-                if let Some((node, witness)) = self.call(call, id, errors) {
-                    self.bind(&local.pat, node, errors);
-                    let pat = &local.pat;
-                    self.witness.push(quote!(let #pat = #witness;));
+                match self.call(call, id, errors) {
+                    Some((node, witness)) => {
+                        self.bind(&local.pat, node, errors);
+                        let pat = &local.pat;
+                        self.witness.push(quote!(let #pat = #witness;));
+                    }
+                    None => self.poison(&local.pat),
                 }
             }
             Stmt::Expr(expr, _) => match strip(expr) {
@@ -309,9 +490,7 @@ impl Builder {
                         self.witness.push(quote!(let _ = #witness;));
                     }
                 }
-                Expr::Binary(b) if matches!(b.op, BinOp::Shr(_)) => {
-                    self.chain(expr, expr.span(), errors)
-                }
+                Expr::Binary(b) if matches!(b.op, BinOp::Shr(_)) => self.chain(expr, errors),
                 other => errors.spanned(other, UNSUPPORTED),
             },
             Stmt::Item(item) => errors.spanned(item, UNSUPPORTED),
@@ -326,7 +505,9 @@ impl DagBody {
             nodes: Vec::new(),
             order_edges: Vec::new(),
             handles: HashMap::new(),
+            poisoned: HashSet::new(),
             witness: Vec::new(),
+            aliases: Vec::new(),
         };
         for stmt in &item.block.stmts {
             b.stmt(stmt, errors);
@@ -335,6 +516,7 @@ impl DagBody {
             nodes: b.nodes,
             order_edges: b.order_edges,
             witness: b.witness,
+            aliases: b.aliases,
         }
     }
 }

@@ -64,7 +64,7 @@ fn check_unique_task_ids(body: &DagBody, errors: &mut Errors) {
             };
             let _ = first;
             errors.at(
-                node.span,
+                node.id_span,
                 format!("duplicate task id `{}` in this `#[dag]`; {how}", node.id),
             );
         } else {
@@ -123,22 +123,18 @@ fn check_acyclic(body: &DagBody, errors: &mut Errors) -> Option<Vec<usize>> {
         cur = next;
     };
     let names: Vec<&str> = cycle.iter().map(|&i| body.nodes[i].id.as_str()).collect();
-    let closing = cycle
-        .windows(2)
-        .filter_map(|w| {
-            body.order_edges
-                .iter()
-                .rev()
-                .find(|e| e.from == w[0] && e.to == w[1])
-        })
-        .last();
-    let span = closing.map_or(body.nodes[start].span, |e| e.span);
-    errors.at(
-        span,
-        format!(
-            "cycle in `#[dag]` order edges: {}; remove one of these `>>` edges",
-            names.join(" >> ")
-        ),
+    // Blame the `>>` of the cycle written last: the likeliest slip.
+    let closing = body
+        .order_edges
+        .iter()
+        .rposition(|e| cycle.windows(2).any(|w| e.from == w[0] && e.to == w[1]));
+    let message = format!(
+        "cycle in `#[dag]`: {}; remove or reverse this `>>` edge",
+        names.join(" >> ")
     );
+    match closing {
+        Some(i) => errors.spanned(&body.order_edges[i].tokens, message),
+        None => errors.at(body.nodes[start].span, message),
+    }
     None
 }

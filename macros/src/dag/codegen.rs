@@ -1,28 +1,28 @@
 //! Generates the DAG function: it returns a `static` definition (nodes in topological order,
 //! edges, options) built by the compiler and registered with `inventory`, and holds a never-run
-//! witness function that makes rustc type-check every edge.
+//! witness function that makes rustc type-check every edge and every task's params against the
+//! DAG's. Both name each called task through one type alias spanned at the user's path, so
+//! whatever rustc says about a task lands on the call, once.
 
 use proc_macro2::TokenStream;
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 use syn::ItemFn;
 
 use super::args::DagArgs;
-use super::ast::DagBody;
+use super::ast::{DagBody, alias};
 use crate::common::task_options_tokens;
 
 fn doc_text(item: &ItemFn) -> String {
     let mut lines = Vec::new();
     for attr in &item.attrs {
-        if let syn::Meta::NameValue(nv) = &attr.meta {
-            if nv.path.is_ident("doc") {
-                if let syn::Expr::Lit(syn::ExprLit {
-                    lit: syn::Lit::Str(s),
-                    ..
-                }) = &nv.value
-                {
-                    lines.push(s.value().trim().to_owned());
-                }
-            }
+        if let syn::Meta::NameValue(nv) = &attr.meta
+            && nv.path.is_ident("doc")
+            && let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) = &nv.value
+        {
+            lines.push(s.value().trim().to_owned());
         }
     }
     lines.join("\n").trim().to_owned()
@@ -60,8 +60,11 @@ pub(crate) fn generate(
     };
     let defaults = task_options_tokens(&args.defaults);
     let params = match &args.params {
+        // Spanned at the user's type: a type that is not a parameter set is reported there.
         Some((ty, _)) => {
-            quote!(::core::option::Option::Some(::oxflow::__private::params_def::<#ty>()))
+            let span = syn::spanned::Spanned::span(ty);
+            let def = quote_spanned!(span=> ::oxflow::__private::params_def::<#ty>());
+            quote!(::core::option::Option::Some(#def))
         }
         None => quote!(::core::option::Option::None),
     };
@@ -75,7 +78,8 @@ pub(crate) fn generate(
     let mut projected = std::collections::HashSet::new();
     let nodes = order.iter().map(|&i| {
         let node = &body.nodes[i];
-        let path = &node.path;
+        let span = syn::spanned::Spanned::span(&node.path);
+        let task_alias = alias(i, span);
         let node_id = if node.explicit_id {
             let s = &node.id;
             quote!(::core::option::Option::Some(#s))
@@ -90,7 +94,7 @@ pub(crate) fn generate(
                 },
                 Some(e) => {
                     let f = format_ident!("__oxflow_project_{}_{}", input.node, e);
-                    let upstream = &body.nodes[input.node].path;
+                    let upstream = alias(input.node, syn::spanned::Spanned::span(&body.nodes[input.node].path));
                     let index = syn::Index::from(e);
                     // One projection per tuple element, however many tasks consume it.
                     if projected.insert((input.node, e)) { projections.push(quote! {
@@ -110,25 +114,44 @@ pub(crate) fn generate(
         let mut after: Vec<usize> = body.order_edges.iter().filter(|e| e.to == i).map(|e| position[e.from]).collect();
         after.sort_unstable();
         after.dedup();
+        let task = quote_spanned!(span=> &<#task_alias as ::oxflow::__private::Task>::DEF);
         quote! {
             ::oxflow::__private::NodeDef {
                 id: #node_id,
-                task: &<#path as ::oxflow::__private::Task>::DEF,
+                task: #task,
                 inputs: &[#(#inputs),*],
                 after: &[#(#after),*],
             }
         }
     }).collect::<Vec<_>>();
+    // Every task can run with the DAG's params: one check per node, at the call.
+    let params_ty = match &args.params {
+        Some((ty, _)) => quote!(#ty),
+        None => quote!(::oxflow::__private::NoParams),
+    };
+    let params_checks = body.nodes.iter().enumerate().map(|(i, node)| {
+        let span = syn::spanned::Spanned::span(&node.path);
+        let task_alias = alias(i, span);
+        quote_spanned!(span=> ::oxflow::__private::uses_params::<#task_alias, #params_ty>();)
+    });
     let witness = &body.witness;
+    let aliases = &body.aliases;
 
     quote! {
         #(#attrs)*
         #vis fn #ident() -> &'static ::oxflow::__private::DagDef {
+            #(#aliases)*
             // Never called: rustc type-checks it, so a task input fed the wrong handle is an
             // error at the user's argument.
             #[allow(unused_variables, unused_mut, dead_code, unreachable_code, clippy::all)]
             fn __oxflow_check_edges() {
+                // A fresh value of a handle's type, so a handle passed by value can feed
+                // several tasks.
+                fn __oxflow_reuse<T>(_: &T) -> T {
+                    ::core::unreachable!()
+                }
                 #(#witness)*
+                #(#params_checks)*
             }
             #(#projections)*
             static __OXFLOW_DAG: ::oxflow::__private::DagDef = ::oxflow::__private::DagDef {

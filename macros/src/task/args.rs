@@ -4,7 +4,9 @@ use proc_macro2::{Span, TokenStream};
 use syn::parse::Parser;
 use syn::{Expr, Lit};
 
-use crate::common::{Errors, TASK_OPTIONS, TaskOptionArgs, parse_task_option};
+use crate::common::{
+    Errors, Site, TASK_OPTIONS, TaskOptionArgs, literal, option_value, parse_task_option,
+};
 
 pub(crate) struct TaskArgs {
     pub(crate) id: Option<(String, Span)>,
@@ -18,17 +20,19 @@ impl TaskArgs {
             options: TaskOptionArgs::default(),
         };
         let parser = syn::meta::parser(|meta| {
-            if parse_task_option(&meta, &mut out.options, "task", errors)? {
+            if parse_task_option(&meta, &mut out.options, Site::Task, errors)? {
                 return Ok(());
             }
             if meta.path.is_ident("id") {
-                let lit: Lit = meta.value()?.parse()?;
-                match &lit {
-                    Lit::Str(s) if is_valid_id(&s.value()) => {
-                        crate::common::set_once_id(&mut out.id, s.value(), s.span(), "task", errors)
+                let Some(expr) = option_value(&meta, Site::Task, "id", errors)? else {
+                    return Ok(());
+                };
+                match literal(&expr) {
+                    Some(Lit::Str(s)) if is_valid_id(&s.value()) => {
+                        crate::common::set_once_id(&mut out.id, s.value(), s.span(), Site::Task, errors)
                     }
                     _ => errors.spanned(
-                        &lit,
+                        &expr,
                         "`#[task(id = ...)]` expects a string of letters, digits, `_`, `-` or `.`, such as \"load_data\"",
                     ),
                 }

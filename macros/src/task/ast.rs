@@ -49,15 +49,17 @@ pub(crate) enum Output {
     Unit,
     /// `-> T`.
     Plain(Type),
-    /// `-> Result<T, E>` (any path ending in `Result`): the output is `T`, an `Err` fails.
-    Result(Type),
+    /// `-> Result<T, E>` (any path ending in `Result`): the output is `T`, an `Err` fails. The
+    /// span is the error type's (or `Result`'s, for an alias such as `io::Result<T>`), where a
+    /// missing `Display` is reported.
+    Result(Type, Span),
 }
 
 impl Output {
     pub(crate) fn ty(&self) -> Type {
         match self {
             Output::Unit => syn::parse_quote!(()),
-            Output::Plain(t) | Output::Result(t) => t.clone(),
+            Output::Plain(t) | Output::Result(t, _) => t.clone(),
         }
     }
 }
@@ -79,6 +81,9 @@ fn first_type_arg(seg: &syn::PathSegment) -> Option<&Type> {
     }
 }
 
+/// Classifies one parameter. A mistake with an obvious intent (`&mut T` for an input,
+/// `TaskContext` by value) is reported and classified as intended, so that a stub definition can
+/// still be generated for DAGs that call the task.
 fn classify(index: usize, pat: &Pat, ty: &Type, errors: &mut Errors) -> TaskParam {
     let name = match pat {
         Pat::Ident(p) => p.ident.to_string(),
@@ -96,12 +101,12 @@ fn classify(index: usize, pat: &Pat, ty: &Type, errors: &mut Errors) -> TaskPara
                         ty,
                         "take the task context by shared reference: `ctx: &TaskContext`",
                     );
-                    TaskParam::Invalid
+                    TaskParam::Context
                 }
                 (Some("Params"), false) => match seg.and_then(first_type_arg) {
                     Some(p) => TaskParam::Params { ty: p.clone() },
                     None => {
-                        errors.spanned(ty, "name the params type: `params: &Params<MyParams>`");
+                        errors.spanned(ty, "`&Params` is read as the DAG's injected params: name their type, `params: &Params<MyParams>` (an input of your own type named `Params` needs another name or a type alias)");
                         TaskParam::Invalid
                     }
                 },
@@ -110,7 +115,10 @@ fn classify(index: usize, pat: &Pat, ty: &Type, errors: &mut Errors) -> TaskPara
                         ty,
                         "params are shared by every task: take `&Params<..>`, not `&mut`",
                     );
-                    TaskParam::Invalid
+                    match seg.and_then(first_type_arg) {
+                        Some(p) => TaskParam::Params { ty: p.clone() },
+                        None => TaskParam::Invalid,
+                    }
                 }
                 (Some("Run"), true) => TaskParam::Run,
                 (Some("Run"), false) => {
@@ -118,14 +126,19 @@ fn classify(index: usize, pat: &Pat, ty: &Type, errors: &mut Errors) -> TaskPara
                         ty,
                         "logging to the run needs `&mut Run`: write `run: &mut Run`",
                     );
-                    TaskParam::Invalid
+                    TaskParam::Run
                 }
                 (_, true) => {
                     errors.spanned(
                         ty,
                         "a task input is shared with every other consumer and cannot be borrowed mutably; take `&T`, or `T` to get your own copy",
                     );
-                    TaskParam::Invalid
+                    TaskParam::Input {
+                        name,
+                        ty: elem.clone(),
+                        mode: InputMode::Ref,
+                        span: ty.span(),
+                    }
                 }
                 (_, false) => TaskParam::Input {
                     name,
@@ -138,17 +151,16 @@ fn classify(index: usize, pat: &Pat, ty: &Type, errors: &mut Errors) -> TaskPara
         _ => {
             let seg = last_segment(ty);
             if let Some(seg) = seg {
-                if seg.ident == "Option" {
-                    if let Some(Type::Reference(r)) = first_type_arg(seg) {
-                        if r.mutability.is_none() {
-                            return TaskParam::Input {
-                                name,
-                                ty: (*r.elem).clone(),
-                                mode: InputMode::Optional,
-                                span: ty.span(),
-                            };
-                        }
-                    }
+                if seg.ident == "Option"
+                    && let Some(Type::Reference(r)) = first_type_arg(seg)
+                    && r.mutability.is_none()
+                {
+                    return TaskParam::Input {
+                        name,
+                        ty: (*r.elem).clone(),
+                        mode: InputMode::Optional,
+                        span: ty.span(),
+                    };
                 }
                 let injected = ["TaskContext", "Params", "Run"];
                 if injected.iter().any(|i| seg.ident == i) {
@@ -161,7 +173,14 @@ fn classify(index: usize, pat: &Pat, ty: &Type, errors: &mut Errors) -> TaskPara
                         ty,
                         format!("injected arguments are taken by reference: write {fix}"),
                     );
-                    return TaskParam::Invalid;
+                    return match seg.ident.to_string().as_str() {
+                        "TaskContext" => TaskParam::Context,
+                        "Params" => match first_type_arg(seg) {
+                            Some(p) => TaskParam::Params { ty: p.clone() },
+                            None => TaskParam::Invalid,
+                        },
+                        _ => TaskParam::Run,
+                    };
                 }
             }
             if let Type::ImplTrait(_) = ty {
@@ -194,7 +213,18 @@ impl<'a> TaskFn<'a> {
             ReturnType::Default => Output::Unit,
             ReturnType::Type(_, ty) => match last_segment(ty) {
                 Some(seg) if seg.ident == "Result" => match first_type_arg(seg) {
-                    Some(ok) => Output::Result(ok.clone()),
+                    Some(ok) => {
+                        let err_span = match &seg.arguments {
+                            PathArguments::AngleBracketed(a) => a
+                                .args
+                                .iter()
+                                .filter(|arg| matches!(arg, GenericArgument::Type(_)))
+                                .nth(1)
+                                .map_or_else(|| seg.ident.span(), Spanned::span),
+                            _ => seg.ident.span(),
+                        };
+                        Output::Result(ok.clone(), err_span)
+                    }
                     None => Output::Plain((**ty).clone()),
                 },
                 _ => Output::Plain((**ty).clone()),
@@ -205,6 +235,26 @@ impl<'a> TaskFn<'a> {
             params,
             output,
         }
+    }
+
+    /// Whether a definition can be generated although the function has errors: every parameter
+    /// and the output have a clear meaning. DAGs calling the task then add no errors of their
+    /// own.
+    pub(crate) fn stub_possible(&self) -> bool {
+        let generic = self
+            .item
+            .sig
+            .generics
+            .params
+            .iter()
+            .any(|p| !matches!(p, syn::GenericParam::Lifetime(_)));
+        let output_ok = match &self.output {
+            Output::Unit => true,
+            Output::Plain(t) | Output::Result(t, _) => {
+                !matches!(t, Type::Reference(_) | Type::ImplTrait(_))
+            }
+        };
+        !generic && output_ok && !self.params.iter().any(|p| matches!(p, TaskParam::Invalid))
     }
 
     pub(crate) fn ident(&self) -> &Ident {

@@ -66,7 +66,7 @@ fn check_injected_once(task: &TaskFn<'_>, errors: &mut Errors) {
 fn check_output_type(task: &TaskFn<'_>, errors: &mut Errors) {
     let ty = match &task.output {
         Output::Unit => return,
-        Output::Plain(t) | Output::Result(t) => t,
+        Output::Plain(t) | Output::Result(t, _) => t,
     };
     match ty {
         syn::Type::Reference(_) => errors.spanned(

@@ -11,6 +11,16 @@ use super::ast::{InputMode, Output, TaskFn, TaskParam};
 use crate::common::task_options_tokens;
 
 pub(crate) fn generate(args: &TaskArgs, task: &TaskFn<'_>) -> TokenStream {
+    generate_with(args, task, false)
+}
+
+/// The definition of a task whose function has errors (already reported): the same items, but
+/// the adapter never calls the function, so nothing more is reported about it.
+pub(crate) fn generate_stub(args: &TaskArgs, task: &TaskFn<'_>) -> TokenStream {
+    generate_with(args, task, true)
+}
+
+fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream {
     let item = task.item;
     let vis = &item.vis;
     let ident = task.ident();
@@ -38,6 +48,11 @@ pub(crate) fn generate(args: &TaskArgs, task: &TaskFn<'_>) -> TokenStream {
     let mut call_args = Vec::new();
     let mut input_index = 0usize;
     let mut params_type = quote!(::core::option::Option::None);
+    // Every params type, unless the task reads one: `#[dag]` checks it against its own.
+    let mut uses_params = quote! {
+        #[automatically_derived]
+        impl<P> ::oxflow::__private::UsesParams<P> for #ident {}
+    };
     for (i, p) in task.params.iter().enumerate() {
         let var = quote::format_ident!("__oxflow_arg{}", i);
         let fetch = match p {
@@ -56,6 +71,10 @@ pub(crate) fn generate(args: &TaskArgs, task: &TaskFn<'_>) -> TokenStream {
             }
             TaskParam::Context => quote!(::core::result::Result::Ok(__ctx)),
             TaskParam::Params { ty } => {
+                uses_params = quote! {
+                    #[automatically_derived]
+                    impl ::oxflow::__private::UsesParams<#ty> for #ident {}
+                };
                 params_type = quote! {
                     ::core::option::Option::Some((
                         ::oxflow::__private::type_id_of::<#ty>,
@@ -79,14 +98,18 @@ pub(crate) fn generate(args: &TaskArgs, task: &TaskFn<'_>) -> TokenStream {
     }
     let await_call = if is_async { quote!(.await) } else { quote!() };
     let convert = match &task.output {
-        Output::Result(_) => quote! {
-            match __r {
-                ::core::result::Result::Ok(v) => ::core::result::Result::Ok(::oxflow::__private::output(v)),
-                ::core::result::Result::Err(e) => ::core::result::Result::Err(::oxflow::__private::failed(e)),
+        Output::Result(_, err_span) => {
+            // Spanned at the error type: an error type without `Display` is reported there.
+            let failed = quote_spanned!(*err_span=> ::oxflow::__private::failed(e));
+            quote! {
+                match __r {
+                    ::core::result::Result::Ok(v) => ::core::result::Result::Ok(__oxflow_output::<#ident>(v)),
+                    ::core::result::Result::Err(e) => ::core::result::Result::Err(#failed),
+                }
             }
-        },
+        }
         Output::Plain(_) | Output::Unit => {
-            quote!(::core::result::Result::Ok(::oxflow::__private::output(__r)))
+            quote!(::core::result::Result::Ok(__oxflow_output::<#ident>(__r)))
         }
     };
     let body = quote! {
@@ -96,8 +119,14 @@ pub(crate) fn generate(args: &TaskArgs, task: &TaskFn<'_>) -> TokenStream {
         let __r = #ident(#(#call_args),*) #await_call;
         #convert
     };
-    let adapter = if is_async {
-        quote! {
+    let adapter = if stub {
+        quote!(::core::unreachable!(
+            "a task with compile errors never runs"
+        ))
+    } else if let Some(asyncness) = &item.sig.asyncness {
+        // Spanned at `async`: a future that is not `Send` is reported on the user's function.
+        let span = asyncness.span;
+        quote_spanned! {span=>
             ::oxflow::__private::run_async(__inv, |mut __inv: ::oxflow::__private::Invocation| async move {
                 #body
             })
@@ -111,7 +140,7 @@ pub(crate) fn generate(args: &TaskArgs, task: &TaskFn<'_>) -> TokenStream {
     };
     let persist_off = matches!(args.options.persist, Some((false, _)));
     let out_span = match &task.output {
-        Output::Plain(t) | Output::Result(t) => syn::spanned::Spanned::span(t),
+        Output::Plain(t) | Output::Result(t, _) => syn::spanned::Spanned::span(t),
         Output::Unit => ident.span(),
     };
     let codec = if persist_off {
@@ -132,7 +161,10 @@ pub(crate) fn generate(args: &TaskArgs, task: &TaskFn<'_>) -> TokenStream {
         }
 
         const _: () = {
+            // `do_not_recommend` keeps the tasks out of the list of implementors rustc prints when
+            // something that is not a task is called in a `#[dag]`.
             #[automatically_derived]
+            #[diagnostic::do_not_recommend]
             impl ::oxflow::__private::Task for #ident {
                 type Output = #out_ty;
                 type Signature = fn(#(#witness_tys),*) -> #out_ty;
@@ -148,6 +180,19 @@ pub(crate) fn generate(args: &TaskArgs, task: &TaskFn<'_>) -> TokenStream {
                 };
             }
 
+            #uses_params
+
+            // Generic over the task so the output's `Send + Sync + 'static` bound is taken from
+            // `Task::Output`: an output type that breaks it is reported once, at the return type,
+            // not again here.
+            #[allow(dead_code)]
+            fn __oxflow_output<T: ::oxflow::__private::Task>(
+                value: T::Output,
+            ) -> ::oxflow::__private::TaskOutput {
+                ::oxflow::__private::output(value)
+            }
+
+            #[allow(unused_variables, unreachable_code)]
             fn __oxflow_invoke(
                 __inv: ::oxflow::__private::Invocation,
             ) -> ::oxflow::__private::TaskFuture {

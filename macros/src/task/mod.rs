@@ -23,16 +23,37 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
             return quote!(#item #e);
         }
     };
+    let mut option_errors = Errors::default();
+    let args = args::TaskArgs::parse(args, &mut option_errors);
     let mut errors = Errors::default();
-    let args = args::TaskArgs::parse(args, &mut errors);
     let task = ast::TaskFn::from_item(&item_fn, &mut errors);
     check::check(&task, &mut errors);
-    match errors.finish() {
-        Ok(()) => codegen::generate(&args, &task),
-        // Keep the user's function so other code and rust-analyzer still see it.
-        Err(e) => {
+    match (errors.finish(), option_errors.finish()) {
+        (Ok(()), Ok(())) => codegen::generate(&args, &task),
+        // Only options are wrong: generate the task from the valid ones, so a `#[dag]` calling
+        // it adds no error of its own (tokio-macros builds from a default config likewise).
+        (Ok(()), Err(e)) => {
             let e = e.to_compile_error();
-            quote!(#item_fn #e)
+            let generated = codegen::generate(&args, &task);
+            quote!(#generated #e)
+        }
+        // Keep the user's function so other code and rust-analyzer still see it.
+        (Err(mut e), option_errors) => {
+            if let Err(o) = option_errors {
+                // Options first, in source order.
+                let mut all = o;
+                all.combine(e);
+                e = all;
+            }
+            let e = e.to_compile_error();
+            if task.stub_possible() {
+                // A definition that never runs, so DAGs calling the task type-check against
+                // the intended signature instead of reporting that it is not a task.
+                let stub = codegen::generate_stub(&args, &task);
+                quote!(#stub #e)
+            } else {
+                quote!(#item_fn #e)
+            }
         }
     }
 }

@@ -179,8 +179,21 @@ pub fn output<T: Send + Sync + 'static>(value: T) -> TaskOutput {
     Arc::new(value)
 }
 
+/// An error type a task may return: its `Display` text is what a failed attempt records.
+/// `#[task]` asks for this bound on `E` of a `Result<T, E>` output.
+#[diagnostic::on_unimplemented(
+    message = "the error type `{Self}` of this task does not implement `Display`",
+    label = "an `Err` fails the attempt and its `Display` text is recorded",
+    note = "implement `std::fmt::Display` for it (thiserror's `#[derive(Error)]` does), or return an error type that has it, such as `String` or `Box<dyn std::error::Error + Send + Sync>`"
+)]
+pub trait TaskErrorType: Display {}
+// `do_not_recommend`: report the missing `TaskErrorType`, whose message names the fix, rather
+// than `Display`.
+#[diagnostic::do_not_recommend]
+impl<E: Display> TaskErrorType for E {}
+
 /// Turns a task's `Err` into a failed attempt, keeping its message.
-pub fn failed<E: Display>(error: E) -> TaskError {
+pub fn failed<E: TaskErrorType>(error: E) -> TaskError {
     TaskError::Failed {
         message: error.to_string(),
     }
@@ -232,6 +245,9 @@ pub fn type_id_of<T: 'static>() -> TypeId {
     note = "derive `Serialize` and `Deserialize` for it, or mark the task `#[task(persist = false)]` (a resumed run then reruns it)"
 )]
 pub trait Persist: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static {}
+// `do_not_recommend`: report the missing `Persist` (whose message names the fix) once, rather
+// than each missing serde trait with a list of unrelated implementors.
+#[diagnostic::do_not_recommend]
 impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static> Persist for T {}
 
 fn encode<T: Persist>(value: &(dyn Any + Send + Sync)) -> Result<Vec<u8>, String> {
@@ -263,8 +279,37 @@ fn build_params<P: ParamSet>(
     Ok((Arc::new(Params(p)), pairs))
 }
 
+/// Which DAG params a task can run with: `#[task]` implements `UsesParams<P>` for the `P` of
+/// its `&Params<P>` argument, or for every `P` when it takes none, and `#[dag]` asks every task
+/// it calls for `UsesParams` of its own params type ([`NoParams`] without `params = ...`).
+#[diagnostic::on_unimplemented(
+    message = "task `{Self}` takes `&Params<..>` of a type this DAG does not provide",
+    label = "this task reads params the DAG does not have",
+    note = "set `#[dag(params = ...)]` to the type in the task's `&Params<..>` argument, or change that argument"
+)]
+pub trait UsesParams<P> {}
+
+/// The params type of a DAG written without `params = ...`.
+pub enum NoParams {}
+
+/// Compiles only if task `T` can run with params `P`; called in `#[dag]`'s never-run edge
+/// check.
+pub fn uses_params<T: UsesParams<P>, P>() {}
+
+/// A type `#[dag(params = P)]` accepts; the bound `#[dag]` asks for, with a message that names
+/// the fix.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a parameter set",
+    label = "`#[dag(params = ...)]` needs a parameter set",
+    note = "put `#[experiment]` on the struct, or implement `oxflow::params::ParamSet` for it"
+)]
+pub trait DagParams: ParamSet {}
+// `do_not_recommend`: report the missing `DagParams` rather than `ParamSet`.
+#[diagnostic::do_not_recommend]
+impl<P: ParamSet> DagParams for P {}
+
 /// The functions behind `#[dag(params = P)]`.
-pub const fn params_def<P: ParamSet>() -> ParamsDef {
+pub const fn params_def<P: DagParams>() -> ParamsDef {
     ParamsDef {
         type_name: type_name::<P>,
         type_id: type_id_of::<P>,

@@ -39,7 +39,7 @@ pub use state::{TaskError, TaskState};
 #[doc(hidden)]
 pub mod __support {
     pub use super::invoke::{
-        codec, failed, output, params_def, params_ref, run_async, run_blocking, run_mut, signature,
-        type_id_of,
+        NoParams, UsesParams, codec, failed, output, params_def, params_ref, run_async,
+        run_blocking, run_mut, signature, type_id_of, uses_params,
     };
 }

@@ -1,0 +1,22 @@
+//! Compile-time diagnostics of `#[task]` and `#[dag]`: every mistake a user can make gets one
+//! case under `tests/ui/<macro>/<mistake>.rs` whose `.stderr` shows the error at the user's
+//! tokens, and `tests/ui/pass/` holds the forms that must keep compiling.
+//!
+//! Refresh the expected output with `TRYBUILD=overwrite cargo test --test ui`, then read the diff.
+//!
+//! Errors emitted by the macros are stable across compilers. Two kinds of `.stderr` are not and
+//! need a deliberate refresh:
+//! - rustc's own errors about a generated check (a mismatched edge, a wrong argument count, a
+//!   missing trait: `error[E....]`) change with the toolchain;
+//! - those quoting a runtime bound (`note: required by a bound in ...`, with the line of
+//!   `runtime/src/exec/invoke.rs` or `params.rs`) change when that line does.
+//!
+//! `grep -l 'error\[E' tests/ui/*/*.stderr` and `grep -l runtime/src tests/ui/*/*.stderr` list
+//! them.
+
+#[test]
+fn ui() {
+    let t = trybuild::TestCases::new();
+    t.compile_fail("tests/ui/*/*.rs");
+    t.pass("tests/ui/pass/*.rs");
+}

@@ -1,0 +1,28 @@
+use oxflow::prelude::*;
+
+#[task]
+fn load() -> u32 {
+    1
+}
+
+#[task]
+fn double(x: &u32) -> u32 {
+    x * 2
+}
+
+#[task]
+fn report(x: &u32) {
+    let _ = x;
+}
+
+fn helper(x: &u32) -> u32 {
+    x + 1
+}
+
+#[dag]
+fn pipeline() {
+    let n = load();
+    helper(&n);
+}
+
+fn main() {}

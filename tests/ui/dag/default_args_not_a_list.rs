@@ -1,0 +1,23 @@
+use oxflow::prelude::*;
+
+#[task]
+fn load() -> u32 {
+    1
+}
+
+#[task]
+fn double(x: &u32) -> u32 {
+    x * 2
+}
+
+#[task]
+fn report(x: &u32) {
+    let _ = x;
+}
+
+#[dag(default_args = "retries = 3")]
+fn pipeline() {
+    load();
+}
+
+fn main() {}

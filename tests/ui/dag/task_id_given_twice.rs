@@ -1,0 +1,25 @@
+use oxflow::prelude::*;
+
+#[task]
+fn load() -> u32 {
+    1
+}
+
+#[task]
+fn double(x: &u32) -> u32 {
+    x * 2
+}
+
+#[task]
+fn report(x: &u32) {
+    let _ = x;
+}
+
+#[dag]
+fn pipeline() {
+    #[task_id = "a"]
+    #[task_id = "b"]
+    let n = load();
+}
+
+fn main() {}

@@ -1,0 +1,24 @@
+use oxflow::prelude::*;
+
+#[task]
+fn load() -> u32 {
+    1
+}
+
+#[task]
+fn double(x: &u32) -> u32 {
+    x * 2
+}
+
+#[task]
+fn report(x: &u32) {
+    let _ = x;
+}
+
+#[dag]
+fn pipeline() {
+    let n = lod();
+    double(&n);
+}
+
+fn main() {}

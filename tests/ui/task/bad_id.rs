@@ -1,0 +1,8 @@
+use oxflow::task;
+
+#[task(id = "load data")]
+fn load() -> u32 {
+    1
+}
+
+fn main() {}

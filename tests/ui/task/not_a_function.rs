@@ -1,0 +1,6 @@
+use oxflow::task;
+
+#[task]
+struct Load;
+
+fn main() {}

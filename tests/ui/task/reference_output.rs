@@ -1,0 +1,8 @@
+use oxflow::task;
+
+#[task]
+fn name() -> &'static str {
+    "oxflow"
+}
+
+fn main() {}
