@@ -861,20 +861,6 @@ async fn params_reach_tasks_and_bad_overrides_are_named() {
     );
 }
 
-#[dag]
-fn params_missing() {
-    read_depth();
-}
-
-#[test]
-fn a_task_reading_params_needs_a_dag_with_those_params() {
-    let err = params_missing().spec().unwrap_err().to_string();
-    assert!(
-        err.contains("takes `Params<Knobs>`") && err.contains("add `params = ...`"),
-        "{err}"
-    );
-}
-
 // ---------------------------------------------------------------- metrics
 
 #[test]

@@ -1,6 +1,7 @@
-//! Compile-time diagnostics of `#[task]` and `#[dag]`: every mistake a user can make gets one
-//! case under `tests/ui/<macro>/<mistake>.rs` whose `.stderr` shows the error at the user's
-//! tokens, and `tests/ui/pass/` holds the forms that must keep compiling.
+//! Compile-time diagnostics of `#[task]`, `#[dag]` and `#[experiment]`: every mistake a user can
+//! make gets one case under `tests/ui/<macro>/<mistake>.rs` whose `.stderr` shows the error at
+//! the user's tokens; `tests/ui/pass/` and `tests/ui/experiment/pass_*.rs` hold the forms that
+//! must keep compiling. One `TestCases` builds them all in one go.
 //!
 //! Refresh the expected output with `TRYBUILD=overwrite cargo test --test ui`, then read the diff.
 //!
@@ -17,6 +18,9 @@
 #[test]
 fn ui() {
     let t = trybuild::TestCases::new();
-    t.compile_fail("tests/ui/*/*.rs");
+    t.compile_fail("tests/ui/task/*.rs");
+    t.compile_fail("tests/ui/dag/*.rs");
+    t.compile_fail("tests/ui/experiment/[!p]*.rs");
     t.pass("tests/ui/pass/*.rs");
+    t.pass("tests/ui/experiment/pass_*.rs");
 }
