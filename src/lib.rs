@@ -10,8 +10,7 @@
 pub use oxflow_runtime::*;
 
 /// The names most pipelines need, in one import: `use oxflow::prelude::*;`.
-pub mod prelude {
-}
+pub mod prelude {}
 
 /// Runs the command line of a pipeline binary: `list`, `show`, `graph`, `run`, `runs`, `logs`.
 ///

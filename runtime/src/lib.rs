@@ -23,8 +23,6 @@ pub mod shell;
 pub mod telemetry;
 pub mod tracking;
 
-
-
 /// Items the generated code of `oxflow-macros` refers to, re-exported by the facade as
 /// `oxflow::__private`. Not a public API.
 #[doc(hidden)]

@@ -1,0 +1,1 @@
+//! The `oxflow drift` command.
