@@ -61,7 +61,8 @@ ox = rows["oxflow"]; r = ox["result"]
 t_ox = r["detect_s_median"]
 print()
 print(f"== {n:,} rows x 25 columns (20 numerical, 5 categorical), reference vs current ==")
-print(f"oxflow detect (default report, no HTML): {t_ox:.3f} s median of 3 {r['detect_s_runs']}, "
+print(f"oxflow detect (default report, no HTML): {t_ox:.3f} s wall median of 3 {[round(x, 3) for x in r['detect_s_runs']]}, "
+      f"CPU {r.get('detect_cpu_s_runs')} s, "
       f"{r['drifted_count']} drifted columns, peak RSS {r['peak_rss_bytes']/2**20:.0f} MiB = "
       f"{r['peak_over_data']:.2f}x the two datasets ({r['data_bytes']/2**20:.0f} MiB)")
 sc = rows["scipy"]["result"]

@@ -197,11 +197,12 @@ pub fn detect(
     let next = AtomicUsize::new(0);
     let work = || {
         let mut out = Vec::new();
+        let mut scratch = Scratch::default();
         loop {
             let i = next.fetch_add(1, Ordering::Relaxed);
             let Some(col) = selected.get(i) else { break };
             let cur = current.column(col.name()).unwrap_or(col);
-            out.push((i, column_drift(col, cur, options)));
+            out.push((i, column_drift(col, cur, options, &mut scratch)));
         }
         out
     };
@@ -223,7 +224,7 @@ pub fn detect(
     for (i, col) in selected.iter().enumerate() {
         match results.iter().position(|(j, _)| *j == i) {
             Some(p) => columns.push(std::mem::replace(&mut results[p].1, placeholder())),
-            None => columns.push(column_drift(
+            None => columns.push(column_drift_alone(
                 col,
                 current.column(col.name()).unwrap_or(col),
                 options,
@@ -289,7 +290,7 @@ pub fn detect_column(
             kind: reference.kind(),
         });
     }
-    Ok(column_drift(reference, current, options))
+    Ok(column_drift_alone(reference, current, options))
 }
 
 fn placeholder() -> ColumnDrift {
@@ -350,7 +351,16 @@ fn choose(
     (test, default, thr)
 }
 
-fn column_drift(reference: &Column, current: &Column, o: &DriftOptions) -> ColumnDrift {
+fn column_drift_alone(reference: &Column, current: &Column, o: &DriftOptions) -> ColumnDrift {
+    column_drift(reference, current, o, &mut Scratch::default())
+}
+
+fn column_drift(
+    reference: &Column,
+    current: &Column,
+    o: &DriftOptions,
+    scratch: &mut Scratch,
+) -> ColumnDrift {
     let role = if o.target.as_deref() == Some(reference.name()) {
         ColumnRole::Target
     } else {
@@ -358,7 +368,7 @@ fn column_drift(reference: &Column, current: &Column, o: &DriftOptions) -> Colum
     };
     let mut d = match (reference.data(), current.data()) {
         (ColumnData::Numerical(r), ColumnData::Numerical(c)) => {
-            numerical_drift(reference.name(), r, c, o)
+            numerical_drift(reference.name(), r, c, o, scratch)
         }
         (ColumnData::Categorical(r), ColumnData::Categorical(c)) => {
             categorical_drift(reference.name(), r, c, o)
@@ -379,30 +389,11 @@ fn column_drift(reference: &Column, current: &Column, o: &DriftOptions) -> Colum
     d
 }
 
-struct Cleaned {
-    sorted: Vec<f64>,
-    missing: usize,
-    infinite: usize,
-}
-
-fn clean(values: &[f64]) -> Cleaned {
-    let mut sorted = Vec::with_capacity(values.len());
-    let (mut missing, mut infinite) = (0, 0);
-    for &v in values {
-        if v.is_nan() {
-            missing += 1;
-        } else if v.is_infinite() {
-            infinite += 1;
-        } else {
-            sorted.push(v);
-        }
-    }
-    stattest::sort_f64(&mut sorted);
-    Cleaned {
-        sorted,
-        missing,
-        infinite,
-    }
+/// Per-thread buffers for the sorted samples of one numerical column.
+#[derive(Default)]
+struct Scratch {
+    reference: Vec<f64>,
+    current: Vec<f64>,
 }
 
 /// Distinct values of a sorted slice, counting at most `cap + 1`.
@@ -461,42 +452,49 @@ fn value_counts(a: &[f64], b: &[f64]) -> (Vec<f64>, Vec<u64>, Vec<u64>) {
     (keys, ra, rb)
 }
 
-fn summary_num(c: &Cleaned, rows: usize) -> ColumnSummary {
-    let (mean, std) = if c.sorted.is_empty() {
+fn summary_num(sorted: &[f64], missing: usize, infinite: usize, rows: usize) -> ColumnSummary {
+    let (mean, std) = if sorted.is_empty() {
         (None, None)
     } else {
-        let (m, s) = stattest::mean_std(&c.sorted);
+        let (m, s) = stattest::mean_std(sorted);
         (Some(m), Some(s))
     };
     ColumnSummary {
         rows,
-        missing: c.missing,
-        infinite: c.infinite,
-        used: c.sorted.len(),
-        distinct: distinct_sorted(&c.sorted, 999),
+        missing,
+        infinite,
+        used: sorted.len(),
+        distinct: distinct_sorted(sorted, 999),
         mean,
         std,
-        min: c.sorted.first().copied(),
-        max: c.sorted.last().copied(),
+        min: sorted.first().copied(),
+        max: sorted.last().copied(),
     }
 }
 
-fn numerical_drift(name: &str, r: &[f64], c: &[f64], o: &DriftOptions) -> ColumnDrift {
-    let rc = clean(r);
-    let cc = clean(c);
+fn numerical_drift(
+    name: &str,
+    r: &[f64],
+    c: &[f64],
+    o: &DriftOptions,
+    scratch: &mut Scratch,
+) -> ColumnDrift {
+    let (rmiss, rinf) = stattest::sorted_finite_into(r, &mut scratch.reference);
+    let (cmiss, cinf) = stattest::sorted_finite_into(c, &mut scratch.current);
+    let (a, b) = (&scratch.reference[..], &scratch.current[..]);
     let mut d = placeholder();
     d.column = name.into();
     d.kind = ColumnKind::Numerical;
-    d.reference = summary_num(&rc, r.len());
-    d.current = summary_num(&cc, c.len());
-    let n_unique = distinct_union(&rc.sorted, &cc.sorted, 5);
-    let (test, default, thr) = choose(name, ColumnKind::Numerical, rc.sorted.len(), n_unique, o);
+    d.reference = summary_num(a, rmiss, rinf, r.len());
+    d.current = summary_num(b, cmiss, cinf, c.len());
+    let n_unique = distinct_union(a, b, 5);
+    let (test, default, thr) = choose(name, ColumnKind::Numerical, a.len(), n_unique, o);
     d.test = test;
     d.default_test = default;
     d.threshold = thr;
-    if let Some(side) = [(Side::Reference, &rc), (Side::Current, &cc)]
+    if let Some(side) = [(Side::Reference, a), (Side::Current, b)]
         .iter()
-        .find(|(_, x)| x.sorted.is_empty())
+        .find(|(_, x)| x.is_empty())
     {
         d.skipped = Some(
             DriftError::EmptyColumn {
@@ -507,7 +505,6 @@ fn numerical_drift(name: &str, r: &[f64], c: &[f64], o: &DriftOptions) -> Column
         );
         return d;
     }
-    let (a, b) = (&rc.sorted, &cc.sorted);
     let (score, statistic) = match test {
         StatTest::Ks => {
             let k = stattest::ks_2samp_sorted(a, b);
