@@ -4,6 +4,7 @@
 use std::fmt::Write;
 
 use super::report::{ColumnDrift, ColumnRole, Distribution, DriftReport};
+use super::stattest::StatTest;
 
 const CSS: &str = "
 body{font-family:system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;background:#f6f7f9;color:#1d2430}
@@ -315,10 +316,10 @@ impl DriftReport {
                 esc(&c.column),
                 badge(c)
             );
-            let rule = if c.test.is_p_value() {
-                "p-value"
-            } else {
-                "distance"
+            let rule = match c.test {
+                StatTest::Ks => "p-value; drift when ≤ threshold",
+                t if t.is_p_value() => "p-value; drift when < threshold",
+                _ => "distance; drift when ≥ threshold",
             };
             let _ = write!(
                 h,
@@ -337,6 +338,16 @@ impl DriftReport {
                     fmt_axis(c.reference.std.unwrap_or(0.0)),
                     fmt_axis(c.current.std.unwrap_or(0.0))
                 );
+            }
+            if c.reference.missing + c.current.missing > 0 {
+                let _ = write!(
+                    h,
+                    " · missing {} → {}",
+                    c.reference.missing, c.current.missing
+                );
+            }
+            if let Some(reason) = &c.skipped {
+                let _ = write!(h, " · skipped: {}", esc(reason));
             }
             h.push_str("</p>");
             if let Some(dist) = &c.distribution {
