@@ -115,6 +115,23 @@ pub fn wasserstein_sorted(a: &[f64], b: &[f64]) -> f64 {
     if n1 == 0 || n2 == 0 {
         return 0.0;
     }
+    if n1 == n2 {
+        // Equal sizes: W1 is the mean distance between matching order statistics, a loop that
+        // vectorises (the general walk below costs ~10× more per value).
+        let mut acc = [0.0f64; 8];
+        let chunks = n1 / 8 * 8;
+        for (x, y) in a[..chunks].chunks_exact(8).zip(b[..chunks].chunks_exact(8)) {
+            for k in 0..8 {
+                acc[k] += (x[k] - y[k]).abs();
+            }
+        }
+        let mut sum =
+            ((acc[0] + acc[1]) + (acc[2] + acc[3])) + ((acc[4] + acc[5]) + (acc[6] + acc[7]));
+        for (x, y) in a[chunks..].iter().zip(&b[chunks..]) {
+            sum += (x - y).abs();
+        }
+        return sum / n1 as f64;
+    }
     // Walk the merged order one value at a time: between consecutive values v and next, the
     // ECDFs differ by |i/n1 − j/n2| = |i·n2 − j·n1| / (n1·n2). Ties give zero-width steps, so
     // they need no grouping, and the walk has no data-dependent branch to mispredict.
