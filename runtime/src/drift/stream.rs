@@ -3,6 +3,10 @@
 //! real-valued stream (a loss, a feature). Each detector resets itself after a detection, as
 //! river's do. Non-finite inputs are ignored (the state is returned unchanged).
 //!
+//! DDM, EDDM, Page-Hinkley and ADWIN flag drift at exactly the positions river 0.26 does
+//! (`tests/interop/drift_stream_check.py`); KSWIN samples with its own seeded generator, so its
+//! detections agree with river's only statistically.
+//!
 //! ```
 //! use oxflow_runtime::drift::stream::{Ddm, DriftDetector, Detection};
 //! let mut ddm = Ddm::default();
@@ -117,7 +121,7 @@ impl DriftDetector for Ddm {
         self.errors += (x != 0.0) as usize;
         let p = self.errors as f64 / self.n as f64;
         let s = (p * (1.0 - p) / self.n as f64).sqrt();
-        if self.n >= self.warm_start {
+        if self.n > self.warm_start {
             if p + s <= self.ps_min {
                 self.p_min = p;
                 self.s_min = s;
@@ -157,7 +161,7 @@ impl DriftDetector for Ddm {
 /// ```
 #[derive(Debug, Clone)]
 pub struct Eddm {
-    /// Errors seen before any detection (river: 30).
+    /// Observations before comparing, and errors before deciding (river: 30).
     pub warm_start: usize,
     /// Warning when (mean + 2·std) / max < alpha (river: 0.95).
     pub alpha: f64,
@@ -191,7 +195,7 @@ impl Eddm {
             errors: 0,
             mean: 0.0,
             m2: 0.0,
-            m2s_max: 0.0,
+            m2s_max: -1.0,
             drift: false,
             warning: false,
         }
@@ -207,29 +211,35 @@ impl DriftDetector for Eddm {
             self.reset();
         }
         self.n += 1;
-        if x == 0.0 {
-            return state(self.drift, self.warning);
-        }
-        let distance = (self.n - self.last_error) as f64;
-        self.last_error = self.n;
-        self.errors += 1;
-        // Welford's running mean and variance of the distances.
-        let delta = distance - self.mean;
-        self.mean += delta / self.errors as f64;
-        self.m2 += delta * (distance - self.mean);
-        if self.errors < self.warm_start {
-            return state(false, false);
-        }
-        let std = (self.m2 / self.errors as f64).sqrt();
-        let m2s = self.mean + 2.0 * std;
-        if m2s > self.m2s_max {
-            self.m2s_max = m2s;
-            self.drift = false;
-            self.warning = false;
-        } else {
-            let ratio = m2s / self.m2s_max;
-            self.drift = ratio < self.beta;
-            self.warning = !self.drift && ratio < self.alpha;
+        if x != 0.0 {
+            let distance = (self.n - self.last_error) as f64;
+            self.errors += 1;
+            // Welford's running mean and sample variance (ddof = 1, as river's `stats.Var`).
+            let delta = distance - self.mean;
+            self.mean += delta / self.errors as f64;
+            self.m2 += delta * (distance - self.mean);
+            // river starts comparing after `warm_start` observations, and decides after
+            // `warm_start` errors.
+            if self.n > self.warm_start as u64 {
+                let var = if self.errors > 1 {
+                    self.m2 / (self.errors - 1) as f64
+                } else {
+                    0.0
+                };
+                let m2s = self.mean + 2.0 * var.sqrt();
+                if m2s > self.m2s_max {
+                    self.m2s_max = m2s;
+                } else if self.errors > self.warm_start {
+                    let level = m2s / self.m2s_max;
+                    if level < self.beta {
+                        self.drift = true;
+                        self.warning = false;
+                    } else {
+                        self.warning = level < self.alpha;
+                    }
+                }
+            }
+            self.last_error = self.n;
         }
         state(self.drift, self.warning)
     }
@@ -417,7 +427,10 @@ impl DriftDetector for Adwin {
         if !x.is_finite() {
             return state(self.drift, false);
         }
-        self.drift = false;
+        if self.drift {
+            // As river: after a detection the window starts afresh.
+            self.reset();
+        }
         self.insert(x);
         self.ticks += 1;
         if self.ticks.is_multiple_of(self.clock) && self.width > self.grace_period {
@@ -509,7 +522,8 @@ impl PageHinkley {
             sum_up: 0.0,
             sum_down: 0.0,
             min_up: f64::INFINITY,
-            max_down: f64::NEG_INFINITY,
+            // river starts the maximum at -1, not -inf; kept for identical detections.
+            max_down: -1.0,
             drift: false,
         }
     }
@@ -618,6 +632,10 @@ impl DriftDetector for Kswin {
         if !x.is_finite() {
             return state(self.drift, false);
         }
+        if self.drift {
+            // As river: the detection after a drift starts from an empty window.
+            self.reset();
+        }
         self.window.push_back(x);
         while self.window.len() > self.window_size {
             self.window.pop_front();
@@ -640,8 +658,6 @@ impl DriftDetector for Kswin {
             self.p_value = r.p_value;
             if r.p_value <= self.alpha && r.statistic > 0.1 {
                 self.drift = true;
-                let keep: Vec<f64> = self.window.iter().skip(old).copied().collect();
-                self.window = keep.into();
             }
         }
         state(self.drift, false)
@@ -662,7 +678,8 @@ mod tests {
     fn stable_streams_do_not_drift() {
         let mut dets: Vec<Box<dyn DriftDetector>> = vec![
             Box::new(Ddm::default()),
-            Box::new(Eddm::default()),
+            // Not EDDM: with river's defaults it raises false alarms on a stable Bernoulli(0.1)
+            // stream (river's own EDDM: 13–16 per 5000 observations).
             Box::new(Adwin::default()),
             Box::new(PageHinkley::default()),
         ];
