@@ -341,3 +341,65 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn json_schema_is_stable() {
+    let r = Dataset::new(vec![
+        Column::numerical("x", normals(1, 300)),
+        Column::categorical("c", (0..300).map(|i| if i % 2 == 0 { "a" } else { "b" })),
+    ])
+    .unwrap();
+    let report = detect(&r, &r, &DriftOptions::default().with_target("c")).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&report.to_json().unwrap()).unwrap();
+    let keys = |v: &serde_json::Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(
+        keys(&v),
+        [
+            "columns",
+            "current_rows",
+            "dataset",
+            "oxflow_version",
+            "reference_rows",
+            "schema_version",
+            "target"
+        ]
+    );
+    assert_eq!(v["schema_version"], 1);
+    assert_eq!(
+        keys(&v["dataset"]),
+        [
+            "dataset_drift",
+            "drift_share",
+            "number_of_columns",
+            "number_of_drifted_columns",
+            "share_of_drifted_columns"
+        ]
+    );
+    assert_eq!(
+        keys(&v["columns"][0]),
+        [
+            "column",
+            "current",
+            "default_test",
+            "distribution",
+            "drift_detected",
+            "kind",
+            "reference",
+            "role",
+            "score",
+            "skipped",
+            "statistic",
+            "test",
+            "threshold"
+        ]
+    );
+    assert_eq!(v["columns"][0]["test"], "ks");
+    assert_eq!(v["columns"][1]["role"], "target");
+    assert_eq!(v["columns"][0]["distribution"]["type"], "histogram");
+    assert_eq!(
+        keys(&v["columns"][0]["reference"]),
+        [
+            "distinct", "infinite", "max", "mean", "min", "missing", "rows", "std", "used"
+        ]
+    );
+}

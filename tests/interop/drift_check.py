@@ -158,6 +158,7 @@ check_dataset("equal_n800", 800, 800, edge=True)
 check_dataset("equal_n5000", 5000, 5000, edge=True)
 check_dataset("unequal_n600_n1100", 600, 1100, edge=True)
 check_dataset("asymptotic_n30000_n20000", 30000, 20000, edge=False)
+check_dataset("asymptotic_equal_n12000", 12000, 12000, edge=True, evidently_default=False)
 
 print(f"{checks[0]} checks, {len(failures)} mismatches")
 if failures:
