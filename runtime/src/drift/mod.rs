@@ -28,6 +28,11 @@
 //!   Page-Hinkley and KSWIN fed one observation at a time;
 //! - [`report`]: [`DriftReport`] as JSON, HTML and metrics; [`metrics`]: gauge names;
 //! - [`cli`]: the `oxflow drift` command.
+//!
+//! In a pipeline, a task is a plain function that calls [`detect()`] and returns (or stores)
+//! the [`DriftReport`]; to log it to a tracking run, log [`DriftReport::to_metrics`] as metrics
+//! and [`DriftReport::to_json`] / [`DriftReport::to_html`] as artifacts. [`detect()`] also sets
+//! the gauges named in [`metrics`] through the `metrics` facade.
 
 pub mod cli;
 pub mod concept;
