@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use comfy_table::{Cell, Table, presets::UTF8_FULL_CONDENSED};
 
 use super::data::{ColumnKind, CsvOptions, read_csv_pair};
-use super::detect::{DriftOptions, detect};
+use super::detect::{Binning, DriftOptions, detect};
 use super::error::DriftError;
 use super::report::{ColumnRole, DriftReport};
 use super::stattest::StatTest;
@@ -57,6 +57,10 @@ pub struct DriftArgs {
     /// Test for every categorical column without `--test`.
     #[arg(long, value_name = "TEST")]
     pub cat_test: Option<String>,
+    /// Bin numerical columns for psi and jensenshannon at this many reference quantiles (e.g.
+    /// 10 for deciles) instead of Evidently's equal-width Sturges bins.
+    #[arg(long, value_name = "BINS")]
+    pub quantile_bins: Option<usize>,
     /// Share of drifted columns at or above which the dataset drifts.
     #[arg(long, value_name = "SHARE", default_value_t = 0.5)]
     pub drift_share: f64,
@@ -103,6 +107,14 @@ impl DriftArgs {
                 DriftError::InvalidArgument(format!("`--threshold {t}`: `{v}` is not a number"))
             })?;
             o.thresholds.insert(c.to_string(), v);
+        }
+        if let Some(k) = self.quantile_bins {
+            if k < 2 {
+                return Err(DriftError::InvalidArgument(format!(
+                    "`--quantile-bins {k}`: at least 2 bins are needed"
+                )));
+            }
+            o.binning = Binning::ReferenceQuantiles(k);
         }
         o.numerical_test = self.num_test.as_deref().map(str::parse).transpose()?;
         o.categorical_test = self.cat_test.as_deref().map(str::parse).transpose()?;

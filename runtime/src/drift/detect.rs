@@ -47,6 +47,29 @@ pub struct DriftOptions {
     pub threshold: Option<f64>,
     /// Worker threads across columns (0 = the machine's available parallelism).
     pub threads: usize,
+    /// Bins of numerical columns for `psi` and `jensenshannon` (default: Evidently's).
+    pub binning: Binning,
+}
+
+/// How numerical values are binned for the `psi` and `jensenshannon` tests.
+///
+/// Either way, a column whose reference holds at most 20 distinct values (or, for quantile
+/// bins, no more distinct values than bins) gets one bin per value, and empty bins are smoothed
+/// as documented in [`crate::drift::stattest::shares`] (PSI only).
+///
+/// ```
+/// use oxflow_runtime::drift::{Binning, DriftOptions};
+/// let deciles = DriftOptions { binning: Binning::ReferenceQuantiles(10), ..Default::default() };
+/// # let _ = deciles;
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Binning {
+    /// Evidently's bins: Sturges' rule over the combined samples, equal width.
+    #[default]
+    Sturges,
+    /// Bins holding equal shares of the reference (e.g. 10 = deciles), the classic PSI
+    /// binning; current values below or above the reference range fall in the outer bins.
+    ReferenceQuantiles(usize),
 }
 
 impl Default for DriftOptions {
@@ -61,6 +84,7 @@ impl Default for DriftOptions {
             categorical_test: None,
             threshold: None,
             threads: 0,
+            binning: Binning::Sturges,
         }
     }
 }
@@ -528,15 +552,22 @@ fn numerical_drift(
             ((sc - sr).abs() / sr.max(0.001), Some(sc - sr))
         }
         StatTest::Psi | StatTest::JensenShannon => {
-            let (rc_, cc_) = if distinct_sorted(a, 20) > 20 {
-                let edges = stattest::sturges_edges(a, b);
-                (
-                    stattest::histogram_sorted(a, &edges),
-                    stattest::histogram_sorted(b, &edges),
-                )
-            } else {
-                let (_, x, y) = value_counts(a, b);
-                (x, y)
+            let (rc_, cc_) = match o.binning {
+                Binning::ReferenceQuantiles(k) if k >= 2 && distinct_sorted(a, k) > k => {
+                    let edges = quantile_edges(a, k);
+                    (quantile_counts(a, &edges), quantile_counts(b, &edges))
+                }
+                Binning::Sturges if distinct_sorted(a, 20) > 20 => {
+                    let edges = stattest::sturges_edges(a, b);
+                    (
+                        stattest::histogram_sorted(a, &edges),
+                        stattest::histogram_sorted(b, &edges),
+                    )
+                }
+                _ => {
+                    let (_, x, y) = value_counts(a, b);
+                    (x, y)
+                }
             };
             binned_score(test, &rc_, a.len() as u64, &cc_, b.len() as u64)
         }
@@ -565,6 +596,21 @@ fn numerical_drift(
         edges,
     });
     d
+}
+
+/// Inner edges at the reference's k-quantiles (lower order statistic), duplicates removed.
+fn quantile_edges(sorted: &[f64], k: usize) -> Vec<f64> {
+    let mut e: Vec<f64> = (1..k).map(|q| sorted[q * sorted.len() / k]).collect();
+    e.dedup();
+    e
+}
+
+/// Counts in (-inf, e0), [e0, e1), ..., [e_last, +inf) of a sorted sample.
+fn quantile_counts(sorted: &[f64], inner: &[f64]) -> Vec<u64> {
+    let mut cum: Vec<usize> = vec![0];
+    cum.extend(inner.iter().map(|&e| sorted.partition_point(|&v| v < e)));
+    cum.push(sorted.len());
+    cum.windows(2).map(|w| (w[1] - w[0]) as u64).collect()
 }
 
 fn finish(d: &mut ColumnDrift, score: f64, statistic: Option<f64>) {
@@ -808,6 +854,34 @@ mod tests {
             e,
             "column `c`: test `ks` does not apply to categorical columns"
         );
+    }
+
+    #[test]
+    fn quantile_binning_puts_a_tenth_of_the_reference_in_each_bin() {
+        let r: Vec<f64> = (0..1000).map(f64::from).collect();
+        let edges = quantile_edges(&r, 10);
+        assert_eq!(
+            edges,
+            vec![
+                100.0, 200.0, 300.0, 400.0, 500.0, 600.0, 700.0, 800.0, 900.0
+            ]
+        );
+        assert_eq!(quantile_counts(&r, &edges), vec![100; 10]);
+        let c: Vec<f64> = (0..1000).map(|i| f64::from(i) + 100.0).collect();
+        let o = DriftOptions {
+            binning: Binning::ReferenceQuantiles(10),
+            ..Default::default()
+        }
+        .with_test("x", StatTest::Psi);
+        let rep = detect(
+            &ds(vec![Column::numerical("x", r)]),
+            &ds(vec![Column::numerical("x", c)]),
+            &o,
+        )
+        .unwrap();
+        // Shares 0.1 each vs 0, 0.1 × 8, 0.2 (bin 0 smoothed to 1e-4).
+        let expected = (0.1 - 1e-4) * (0.1f64 / 1e-4).ln() + (0.1 - 0.2) * (0.1f64 / 0.2).ln();
+        assert!((rep.column("x").unwrap().score.unwrap() - expected).abs() < 1e-12);
     }
 
     #[test]

@@ -47,7 +47,7 @@ pub mod stattest;
 pub mod stream;
 
 pub use data::{Categories, Column, ColumnData, ColumnKind, CsvOptions, Dataset, read_csv_pair};
-pub use detect::{DriftOptions, PLOT_BINS, PLOT_CATEGORIES, detect, detect_column};
+pub use detect::{Binning, DriftOptions, PLOT_BINS, PLOT_CATEGORIES, detect, detect_column};
 pub use error::{DriftError, Side};
 pub use report::{ColumnDrift, ColumnRole, ColumnSummary, DatasetDrift, Distribution, DriftReport};
 pub use select::default_test;
