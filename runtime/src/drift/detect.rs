@@ -688,9 +688,17 @@ fn categorical_drift(name: &str, r: &Categories, c: &Categories, o: &DriftOption
     }
     let rmiss = r.codes().iter().filter(|&&k| k == MISSING).count();
     let cmiss = c.codes().iter().filter(|&&k| k == MISSING).count();
-    // Sort the union by label: the Z-test's first key is the smallest label, as in Evidently.
+    // Sort the union: the Z-test's first key is the smallest value, as in Evidently, which
+    // compares integer classes as numbers ("2" < "10") and strings by code point.
     let mut order: Vec<usize> = (0..labels.len()).filter(|&i| rc[i] + cc[i] > 0).collect();
-    order.sort_by(|&a, &b| labels[a].cmp(labels[b]));
+    let numbers: Option<Vec<f64>> = labels
+        .iter()
+        .map(|l| super::data::parse_number(l))
+        .collect();
+    match numbers {
+        Some(v) => order.sort_by(|&a, &b| v[a].total_cmp(&v[b])),
+        None => order.sort_by(|&a, &b| labels[a].cmp(labels[b])),
+    }
     let keys: Vec<&str> = order.iter().map(|&i| labels[i]).collect();
     let rcs: Vec<u64> = order.iter().map(|&i| rc[i]).collect();
     let ccs: Vec<u64> = order.iter().map(|&i| cc[i]).collect();
@@ -882,6 +890,21 @@ mod tests {
         // Shares 0.1 each vs 0, 0.1 × 8, 0.2 (bin 0 smoothed to 1e-4).
         let expected = (0.1 - 1e-4) * (0.1f64 / 1e-4).ln() + (0.1 - 0.2) * (0.1f64 / 0.2).ln();
         assert!((rep.column("x").unwrap().score.unwrap() - expected).abs() < 1e-12);
+    }
+
+    #[test]
+    fn integer_classes_sort_as_numbers_for_the_z_test() {
+        // First key 2 (not "10"): share of non-2 is 0.5 in the reference, 0.25 in the current.
+        let r = ds(vec![Column::categorical_ints("k", [2, 2, 10, 11])]);
+        let c = ds(vec![Column::categorical_ints("k", [2, 2, 2, 11])]);
+        let rep = detect(
+            &r,
+            &c,
+            &DriftOptions::default().with_test("k", StatTest::ZTest),
+        )
+        .unwrap();
+        let expected = stattest::z_test_proportions(2, 4, 3, 4);
+        assert_eq!(rep.column("k").unwrap().score, Some(expected.p_value));
     }
 
     #[test]
