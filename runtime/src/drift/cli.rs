@@ -213,6 +213,7 @@ pub fn summary_table(report: &DriftReport) -> Table {
         if !c.missing_categories.is_empty() {
             note.push(format!("gone: {}", c.missing_categories.join(", ")));
         }
+        note.extend(c.notes.iter().cloned());
         if c.reference.infinite + c.current.infinite > 0 {
             note.push(format!(
                 "inf ref/cur: {}/{}",

@@ -334,6 +334,7 @@ fn placeholder() -> ColumnDrift {
         new_categories: Vec::new(),
         missing_categories: Vec::new(),
         distribution: None,
+        notes: Vec::new(),
     }
 }
 
@@ -750,6 +751,14 @@ fn categorical_drift(name: &str, r: &Categories, c: &Categories, o: &DriftOption
         reference_other: rest.iter().map(|&i| rcs[i]).sum(),
         current_other: rest.iter().map(|&i| ccs[i]).sum(),
     });
+    // Evidently's type inference calls a string column "text" when more than half of its values
+    // are distinct, and runs a text-drift model on it instead of a frequency test.
+    if nr > 0 && d.reference.distinct as f64 > 0.5 * nr as f64 && d.reference.distinct > 2 {
+        d.notes.push(format!(
+            "{} of {} reference values are distinct: free text or an identifier? Evidently would treat it as text",
+            d.reference.distinct, nr
+        ));
+    }
     if nr == 0 || nc == 0 {
         let side = if nr == 0 {
             Side::Reference
@@ -905,6 +914,14 @@ mod tests {
         .unwrap();
         let expected = stattest::z_test_proportions(2, 4, 3, 4);
         assert_eq!(rep.column("k").unwrap().score, Some(expected.p_value));
+    }
+
+    #[test]
+    fn identifier_like_columns_get_a_note() {
+        let ids: Vec<String> = (0..100).map(|i| format!("user-{i}")).collect();
+        let r = ds(vec![Column::categorical("id", &ids)]);
+        let rep = detect(&r, &r, &DriftOptions::default()).unwrap();
+        assert!(rep.column("id").unwrap().notes[0].starts_with("100 of 100 reference values are distinct"));
     }
 
     #[test]

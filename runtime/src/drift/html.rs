@@ -281,6 +281,7 @@ impl DriftReport {
             if !c.missing_categories.is_empty() {
                 notes.push(format!("gone: {}", esc(&c.missing_categories.join(", "))));
             }
+            notes.extend(c.notes.iter().map(|n| esc(n)));
             if c.reference.infinite + c.current.infinite > 0 {
                 notes.push(format!(
                     "±inf ref/cur: {}/{}",

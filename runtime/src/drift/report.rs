@@ -107,6 +107,9 @@ pub struct ColumnDrift {
     pub missing_categories: Vec<String>,
     /// Distributions for plots.
     pub distribution: Option<Distribution>,
+    /// Remarks about the data (e.g. a categorical column that looks like free text).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// The dataset-level verdict.
