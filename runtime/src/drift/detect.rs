@@ -230,31 +230,32 @@ pub fn detect(
         }
         out
     };
-    let mut results: Vec<(usize, ColumnDrift)> = if threads <= 1 {
+    let results: Vec<(usize, ColumnDrift)> = if threads <= 1 {
         work()
     } else {
         std::thread::scope(|s| {
             let handles: Vec<_> = (0..threads - 1).map(|_| s.spawn(work)).collect();
             let mut all = work();
             for h in handles {
-                // A worker only panics on a bug; its columns are then computed again here.
+                // A worker only panics on a bug; its columns are then computed again below.
                 all.extend(h.join().unwrap_or_default());
             }
             all
         })
     };
-    results.sort_by_key(|(i, _)| *i);
-    let mut columns: Vec<ColumnDrift> = Vec::with_capacity(selected.len());
-    for (i, col) in selected.iter().enumerate() {
-        match results.iter().position(|(j, _)| *j == i) {
-            Some(p) => columns.push(std::mem::replace(&mut results[p].1, placeholder())),
-            None => columns.push(column_drift_alone(
-                col,
-                current.column(col.name()).unwrap_or(col),
-                options,
-            )),
-        }
+    let mut slots: Vec<Option<ColumnDrift>> = selected.iter().map(|_| None).collect();
+    for (i, d) in results {
+        slots[i] = Some(d);
     }
+    let columns: Vec<ColumnDrift> = selected
+        .iter()
+        .zip(slots)
+        .map(|(col, d)| {
+            d.unwrap_or_else(|| {
+                column_drift_alone(col, current.column(col.name()).unwrap_or(col), options)
+            })
+        })
+        .collect();
     let tested: Vec<&ColumnDrift> = columns.iter().filter(|c| c.skipped.is_none()).collect();
     let drifted = tested.iter().filter(|c| c.drift_detected).count();
     let share = if tested.is_empty() {
@@ -921,7 +922,10 @@ mod tests {
         let ids: Vec<String> = (0..100).map(|i| format!("user-{i}")).collect();
         let r = ds(vec![Column::categorical("id", &ids)]);
         let rep = detect(&r, &r, &DriftOptions::default()).unwrap();
-        assert!(rep.column("id").unwrap().notes[0].starts_with("100 of 100 reference values are distinct"));
+        assert!(
+            rep.column("id").unwrap().notes[0]
+                .starts_with("100 of 100 reference values are distinct")
+        );
     }
 
     #[test]
