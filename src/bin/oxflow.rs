@@ -1,5 +1,6 @@
-//! The standalone `oxflow` command (for now: the tracking commands).
+//! The standalone `oxflow` command: the same command line every pipeline binary gets from
+//! `oxflow::main()` (tracking store, experiments and runs, drift), without DAGs of its own.
 
-fn main() -> std::process::ExitCode {
-    oxflow::tracking::cli::main()
+fn main() {
+    oxflow::main()
 }

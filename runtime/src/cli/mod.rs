@@ -8,7 +8,12 @@
 //! my-pipelines run iris --resume <run id>   rerun what did not succeed
 //! my-pipelines runs iris                    recent runs and their task states
 //! my-pipelines logs <run id> train          a task's attempt logs
+//! my-pipelines experiments list             the tracking store's experiments
+//! my-pipelines runs list --experiment iris  runs, with --filter / --order-by as in MLflow
+//! my-pipelines drift --reference a.csv --current b.csv   data drift report
 //! ```
+//!
+//! The standalone `oxflow` binary runs the same command line.
 //!
 //! The store is `--tracking-uri`, else `OXFLOW_TRACKING_URI`, else `MLFLOW_TRACKING_URI`, else
 //! `./mlruns`.
@@ -24,14 +29,19 @@ use clap::{Parser, Subcommand};
 use crate::dag::{self, GraphFormat};
 use crate::exec::{self, DagRunState, RunConfig};
 use crate::params::parse_override;
-use crate::tracking::FileStore;
+use crate::tracking::cli::TrackingCommand;
+use crate::tracking::{FileStore, TrackingStore};
 
 /// The pipeline command line.
 #[derive(Debug, Parser)]
-#[command(about = "Run and inspect the oxflow pipelines in this binary", version)]
+#[command(
+    about = "oxflow: run and inspect pipelines, tracked runs and data drift",
+    version
+)]
 pub struct Cli {
-    /// Tracking store: a directory or `file://` URI (default: OXFLOW_TRACKING_URI, then
-    /// MLFLOW_TRACKING_URI, then ./mlruns).
+    /// Tracking store: a directory, a `file://` URI, or (for the tracking commands) an
+    /// `http(s)://` MLflow server (default: OXFLOW_TRACKING_URI, then MLFLOW_TRACKING_URI, then
+    /// ./mlruns).
     #[arg(long, global = true)]
     pub tracking_uri: Option<String>,
     /// Root of the task log tree (default: `logs/` beside the store).
@@ -78,14 +88,14 @@ pub enum Command {
         #[arg(long, conflicts_with = "resume")]
         no_record: bool,
     },
-    /// Recent runs of a DAG with their task states.
-    Runs {
-        /// The DAG id.
-        dag: String,
-        /// How many runs to show.
-        #[arg(long, default_value_t = 10)]
-        limit: usize,
-    },
+    /// Recent runs of a DAG with their task states (`runs <dag>`), or a tracking command
+    /// (`runs list --experiment X`, `runs show ID`, `runs compare ID ID..`, `runs delete ID`, ...).
+    Runs(RunsArgs),
+    /// Experiments in the tracking store.
+    #[command(subcommand)]
+    Experiments(crate::tracking::cli::ExperimentsCommand),
+    /// Compare current data with reference data: per-column drift tests and dataset drift.
+    Drift(crate::drift::cli::DriftArgs),
     /// Print the logs of a task in a DAG run, every attempt.
     Logs {
         /// The DAG run id.
@@ -93,6 +103,20 @@ pub enum Command {
         /// The task id.
         task: String,
     },
+}
+
+/// `runs <dag>` or `runs <tracking command>`.
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct RunsArgs {
+    /// A tracking command on runs.
+    #[command(subcommand)]
+    pub command: Option<crate::tracking::cli::RunsCommand>,
+    /// The DAG whose recent runs to show.
+    pub dag: Option<String>,
+    /// How many DAG runs to show.
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
 }
 
 /// A command that failed; printed as `error: ...` with exit code 1.
@@ -116,6 +140,15 @@ pub enum CliError {
     /// Anything else, with its explanation.
     #[error("{0}")]
     Other(String),
+}
+
+fn tracking_command(uri: Option<&str>, cmd: TrackingCommand) -> Result<ExitCode, CliError> {
+    let store = match uri {
+        Some(u) => TrackingStore::open_uri(u)?,
+        None => TrackingStore::from_env()?,
+    };
+    crate::tracking::cli::execute(&store, cmd, &mut std::io::stdout().lock())?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn open_store(uri: Option<&str>) -> Result<FileStore, CliError> {
@@ -143,7 +176,8 @@ fn code_number(code: ExitCode) -> i32 {
 }
 
 /// Runs a parsed command line; returns the process exit code (0 success, 1 failure, 130
-/// interrupted). Errors are printed to stderr.
+/// interrupted; `drift` returns 1 for drift found with `--fail-on-drift` and 2 for errors).
+/// Errors are printed to stderr.
 pub fn run_cli(cli: Cli) -> ExitCode {
     match dispatch(cli) {
         Ok(code) => code,
@@ -210,12 +244,27 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                 DagRunState::Killed => ExitCode::from(130),
             })
         }
-        Command::Runs { dag, limit } => {
+        Command::Runs(RunsArgs { command: Some(cmd), .. }) => {
+            tracking_command(cli.tracking_uri.as_deref(), TrackingCommand::Runs(cmd))
+        }
+        Command::Runs(RunsArgs { dag: Some(dag), limit, .. }) => {
             let def = dag::find(&dag)?;
             let store = open_store(cli.tracking_uri.as_deref())?;
             print!("{}", show::runs(&store, def, limit)?);
             Ok(ExitCode::SUCCESS)
         }
+        Command::Runs(RunsArgs { .. }) => Err(CliError::Other(
+            "`runs` needs a DAG id (`runs <dag>`) or a command (`runs list --experiment X`, `runs show ID`, ...)"
+                .into(),
+        )),
+        Command::Experiments(cmd) => {
+            tracking_command(cli.tracking_uri.as_deref(), TrackingCommand::Experiments(cmd))
+        }
+        // `drift` keeps its own exit codes: 1 means drift found (with --fail-on-drift), 2 an error.
+        Command::Drift(args) => Ok(crate::drift::cli::run(&args).unwrap_or_else(|e| {
+            eprintln!("error: {e}");
+            ExitCode::from(2)
+        })),
         Command::Logs { run_id, task } => {
             let store = open_store(cli.tracking_uri.as_deref())?;
             print!(
