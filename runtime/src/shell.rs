@@ -5,13 +5,24 @@
 //! The command runs in its own process group. When the attempt ends early (its `timeout`, or
 //! Ctrl-C), the whole group is killed, so no grandchild keeps running.
 //!
-//! ```no_run
-//! use oxflow::prelude::*;
+//! Inside a task (with `use oxflow::prelude::*;`):
 //!
+//! ```text
 //! #[task(timeout = "10m")]
-//! async fn fetch(day: &String) -> Result<ShellOutput, oxflow::shell::ShellError> {
+//! async fn fetch(day: &String) -> Result<ShellOutput, ShellError> {
 //!     Shell::new("curl").args(["-fsS", "-o", "data.csv"]).arg(format!("https://example.com/{day}.csv")).run().await
 //! }
+//! ```
+//!
+//! The same builder works anywhere in async code:
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), oxflow_runtime::shell::ShellError> {
+//! use oxflow_runtime::shell::Shell;
+//! let out = Shell::new("echo").arg("ready").run().await?;
+//! assert_eq!(out.stdout, "ready\n");
+//! # Ok(()) }
 //! ```
 
 use std::ffi::OsString;
