@@ -151,6 +151,8 @@ fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream 
     let doc = format!("The `#[task]` definition of [`{ident}()`]: used by `#[dag]`.");
 
     quote! {
+        // A task's input type is its upstream's output type: `&Vec<T>` is not a style choice.
+        #[allow(clippy::ptr_arg)]
         #item
 
         #[doc = #doc]

@@ -765,6 +765,9 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
     })
 }
 
+/// The value tasks receive as `&Params<P>` (if the DAG has params) and the pairs to log.
+pub type ResolvedParams = (Option<TaskOutput>, Vec<(String, String)>);
+
 /// The DAG's params with `overrides` applied and validated: the value tasks receive as
 /// `&Params<P>` and the pairs logged to the run. A DAG without params accepts no override.
 ///
@@ -779,7 +782,7 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
 pub fn resolve_params(
     dag: &DagDef,
     overrides: &[(String, String)],
-) -> Result<(Option<TaskOutput>, Vec<(String, String)>), ParamError> {
+) -> Result<ResolvedParams, ParamError> {
     match dag.params {
         Some(p) => {
             let (value, pairs) = (p.build)(overrides)?;

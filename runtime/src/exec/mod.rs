@@ -26,8 +26,8 @@ pub mod trigger;
 
 pub use context::TaskContext;
 pub use engine::{
-    DagRunReport, DagRunState, EventCallback, ExecError, ExecEvent, RunConfig, TaskReport, execute,
-    resolve_params,
+    DagRunReport, DagRunState, EventCallback, ExecError, ExecEvent, ResolvedParams, RunConfig,
+    TaskReport, execute, resolve_params,
 };
 pub use invoke::{InputValue, Inputs, Invocation, InvokeFn, RunSlot, Task, TaskFuture, TaskOutput};
 pub use record::{

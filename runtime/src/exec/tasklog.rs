@@ -98,11 +98,11 @@ pub(crate) fn attempt_span(dispatch: &Dispatch, file: File) -> Span {
         dispatch,
         || tracing::info_span!(target: "oxflow", "attempt"),
     );
-    if let (Some(id), Some(sub)) = (span.id(), dispatch.downcast_ref::<RunSubscriber>()) {
-        if let Some(data) = sub.span(&id) {
-            data.extensions_mut()
-                .insert(AttemptFile(Arc::new(Mutex::new(file))));
-        }
+    if let (Some(id), Some(sub)) = (span.id(), dispatch.downcast_ref::<RunSubscriber>())
+        && let Some(data) = sub.span(&id)
+    {
+        data.extensions_mut()
+            .insert(AttemptFile(Arc::new(Mutex::new(file))));
     }
     span
 }
