@@ -11,7 +11,9 @@
 //! - [`tracking`]: experiments, runs, params, metrics, tags and artifacts in a store MLflow reads;
 //! - [`telemetry`]: every metric name oxflow records, in one place;
 //! - [`drift`]: data, label and concept drift detection;
-//! - [`cli`]: the command line every pipeline binary gets through `oxflow::main()`.
+//! - [`shell`]: shell commands inside tasks (Airflow's `BashOperator`);
+//! - [`cli`]: the command line every pipeline binary gets through `oxflow::main()`;
+//! - [`error`]: the root [`Error`] every concept's error converts into.
 
 pub mod cli;
 pub mod dag;
@@ -22,6 +24,8 @@ pub mod params;
 pub mod shell;
 pub mod telemetry;
 pub mod tracking;
+
+pub use error::Error;
 
 /// Items the generated code of `oxflow-macros` refers to, re-exported by the facade as
 /// `oxflow::__private`. Not a public API.

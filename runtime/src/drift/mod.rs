@@ -45,6 +45,7 @@ pub mod report;
 pub mod select;
 pub mod stattest;
 pub mod stream;
+pub mod tracking;
 
 pub use data::{Categories, Column, ColumnData, ColumnKind, CsvOptions, Dataset, read_csv_pair};
 pub use detect::{Binning, DriftOptions, PLOT_BINS, PLOT_CATEGORIES, detect, detect_column};
