@@ -1,9 +1,47 @@
 //! oxflow: the machine-learning operations loop in one Rust library.
 //!
-//! Pipelines are plain functions: `#[task]` turns a function into a pipeline step that stays
-//! callable and unit-testable, and `#[dag]` wires tasks into a graph whose edges the compiler
+//! Pipelines are plain functions: [`task`] turns a function into a pipeline step that stays
+//! callable and unit-testable, and [`dag`] wires tasks into a graph whose edges the compiler
 //! type-checks. The runtime executes the graph on tokio and records every run in a tracking
 //! store laid out exactly as MLflow's file store, so `mlflow ui` and the MLflow client read it.
+//! [`experiment`] gives typed parameters; [`drift`] compares data with a reference.
+//!
+//! ```
+//! use oxflow::prelude::*;
+//!
+//! #[task]
+//! fn load() -> Vec<f64> {
+//!     vec![1.0, 2.0, 3.0]
+//! }
+//!
+//! #[task(retries = 2, retry_delay = "1s", timeout = "5m")]
+//! async fn mean(rows: &Vec<f64>) -> Result<f64, String> {
+//!     if rows.is_empty() { return Err("no rows".into()) }
+//!     Ok(rows.iter().sum::<f64>() / rows.len() as f64)
+//! }
+//!
+//! #[task(trigger = "all_done")]
+//! fn report(mean: Option<&f64>) -> String {
+//!     format!("mean: {mean:?}")
+//! }
+//!
+//! /// Averages the rows.
+//! #[dag(schedule = "@daily", max_active_tasks = 4)]
+//! fn averages() {
+//!     let rows = load();
+//!     let m = mean(&rows);
+//!     report(&m);
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() {
+//! // A binary's `main` is usually `oxflow::main()` (`run averages`, `graph averages`, ...);
+//! // a test runs the graph directly, in memory:
+//! let spec = averages().spec().unwrap();
+//! let run = oxflow::exec::execute(&spec, oxflow::exec::RunConfig::in_memory()).await.unwrap();
+//! assert_eq!(run.output::<String>("report").unwrap(), "mean: Some(2.0)");
+//! # }
+//! ```
 //!
 //! See `examples/quickstart.rs` for a complete pipeline and the README for the tour.
 

@@ -11,13 +11,46 @@ mod task;
 
 use proc_macro::TokenStream;
 
-/// Turns a function into a pipeline task; see `oxflow::task`.
+/// Turns a function into a pipeline task. The function stays an ordinary function; `#[dag]`
+/// bodies call it to add a node.
+///
+/// Options: `id = "..."`, `retries = 3`, `retry_delay = "2s"`, `backoff = 2.0`,
+/// `max_retry_delay = "1m"`, `timeout = "5m"`, `trigger = "all_done"` (Airflow's twelve rules),
+/// `persist = false` (do not store the output, so a resumed run reruns the task).
+///
+/// Arguments are inputs fed by upstream tasks (`&T` shared, `T` cloned, `Option<&T>` when the
+/// upstream may have failed), or injected: `&TaskContext`, `&Params<P>`, `&mut Run`. The return
+/// type is `T` or `Result<T, E>` with `E: Display`; `T` must be `Serialize + Deserialize` unless
+/// `persist = false`.
+///
+/// ```text
+/// #[task(retries = 3, retry_delay = "2s", backoff = 2.0, timeout = "5m")]
+/// async fn extract(ctx: &TaskContext) -> Result<Dataset, IoError> { .. }
+/// ```
 #[proc_macro_attribute]
 pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
     task::expand(args.into(), item.into()).into()
 }
 
-/// Turns a function whose body wires tasks into a registered pipeline graph; see `oxflow::dag`.
+/// Turns a function whose body wires tasks into a pipeline graph, built and type-checked at
+/// compile time and registered so the binary's command line finds it. The function then
+/// returns the DAG's definition (`&'static DagDef`).
+///
+/// The body holds only `let x = task(..);`, `let (a, b) = task(..);`, `task(..);` and order
+/// edges `a >> b`, `a >> [b, c]`, `[a, b] >> c`; `#[task_id = "..."]` names a call.
+/// Options: `id`, `description` (default: the doc comment), `schedule` (a five-field cron
+/// expression or a preset such as `"@daily"`), `params = Type`, `max_active_tasks = 4`,
+/// `tags = ["ml"]`, `default_args(retries = 2, ...)` (any task option).
+///
+/// ```text
+/// #[dag(schedule = "0 3 * * *", params = TrainParams, max_active_tasks = 4)]
+/// fn training() {
+///     let data = extract();
+///     let (train_set, test_set) = split(&data);
+///     let model = train(&train_set);
+///     report(&model, &test_set) >> cleanup();
+/// }
+/// ```
 #[proc_macro_attribute]
 pub fn dag(args: TokenStream, item: TokenStream) -> TokenStream {
     dag::expand(args.into(), item.into()).into()
