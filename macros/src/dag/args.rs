@@ -6,7 +6,7 @@ use syn::{Expr, Lit, LitStr, Token, Type};
 
 use crate::common::{
     Errors, Site, TASK_OPTIONS, TaskOptionArgs, example, literal, option_value, parse_task_option,
-    set_once,
+    set_once, skip_option_value,
 };
 
 const KEYWORDS: &str = "id, description, schedule, params, max_active_tasks, tags, default_args";
@@ -202,16 +202,7 @@ impl DagArgs {
                         &meta.path,
                         format!("unknown `#[dag]` option `{name}`; expected one of: {KEYWORDS}"),
                     );
-                    if meta.input.peek(syn::Token![=]) {
-                        let _: Expr = meta.value()?.parse()?;
-                    } else if meta.input.peek(syn::token::Paren) {
-                        let _ = meta.parse_nested_meta(|inner| {
-                            if inner.input.peek(syn::Token![=]) {
-                                let _: Expr = inner.value()?.parse()?;
-                            }
-                            Ok(())
-                        });
-                    }
+                    skip_option_value(&meta)?;
                 }
             }
             Ok(())

@@ -11,16 +11,12 @@ use quote::quote;
 use crate::common::Errors;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let item_fn: syn::ItemFn = match syn::parse2(item.clone()) {
+    let item_fn = match crate::common::parse_fn_item(
+        item,
+        "`#[dag]` goes on a function whose body wires tasks: `#[dag] fn name() { .. }`",
+    ) {
         Ok(f) => f,
-        Err(_) => {
-            let e = syn::Error::new_spanned(
-                &item,
-                "`#[dag]` goes on a function whose body wires tasks: `#[dag] fn name() { .. }`",
-            );
-            let e = e.to_compile_error();
-            return quote!(#item #e);
-        }
+        Err(tokens) => return tokens,
     };
     let mut errors = Errors::default();
     let args = args::DagArgs::parse(args, &mut errors);

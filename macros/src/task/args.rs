@@ -1,11 +1,12 @@
 //! The options of `#[task(...)]`.
 
 use proc_macro2::{Span, TokenStream};
+use syn::Lit;
 use syn::parse::Parser;
-use syn::{Expr, Lit};
 
 use crate::common::{
     Errors, Site, TASK_OPTIONS, TaskOptionArgs, literal, option_value, parse_task_option,
+    skip_option_value,
 };
 
 pub(crate) struct TaskArgs {
@@ -49,17 +50,7 @@ impl TaskArgs {
                     TASK_OPTIONS.join(", ")
                 ),
             );
-            // Skip the value so the remaining options are still checked.
-            if meta.input.peek(syn::Token![=]) {
-                let _: Expr = meta.value()?.parse()?;
-            } else if meta.input.peek(syn::token::Paren) {
-                let _ = meta.parse_nested_meta(|inner| {
-                    if inner.input.peek(syn::Token![=]) {
-                        let _: Expr = inner.value()?.parse()?;
-                    }
-                    Ok(())
-                });
-            }
+            skip_option_value(&meta)?;
             Ok(())
         });
         if let Err(e) = parser.parse2(args) {

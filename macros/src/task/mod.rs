@@ -12,16 +12,12 @@ use quote::quote;
 use crate::common::Errors;
 
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let item_fn: syn::ItemFn = match syn::parse2(item.clone()) {
+    let item_fn = match crate::common::parse_fn_item(
+        item,
+        "`#[task]` goes on a function: `#[task] fn name(..) -> T { .. }`",
+    ) {
         Ok(f) => f,
-        Err(_) => {
-            let e = syn::Error::new_spanned(
-                &item,
-                "`#[task]` goes on a function: `#[task] fn name(..) -> T { .. }`",
-            );
-            let e = e.to_compile_error();
-            return quote!(#item #e);
-        }
+        Err(tokens) => return tokens,
     };
     let mut option_errors = Errors::default();
     let args = args::TaskArgs::parse(args, &mut option_errors);
