@@ -189,7 +189,10 @@ fn report(best: Option<&Model>) -> String {
 /// A shell task, with arguments from the params and the context: its stdout lands in the task
 /// log and becomes the task's output.
 #[task(timeout = "30s")]
-async fn archive(ctx: &TaskContext, params: &Params<TrainParams>) -> Result<ShellOutput, ShellError> {
+async fn archive(
+    ctx: &TaskContext,
+    params: &Params<TrainParams>,
+) -> Result<ShellOutput, ShellError> {
     Shell::bash("echo \"archiving run $1 ($2 rows)\"; date -u +%Y-%m-%dT%H:%M:%SZ")
         .arg("archive")
         .arg(ctx.dag_run_id())

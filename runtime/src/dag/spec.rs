@@ -240,7 +240,8 @@ pub struct DagSpec {
     /// The definition this was resolved from.
     pub def: &'static DagDef,
     /// The nodes, in the body's order (a topological order).
-    pub nodes: Vec<NodeSpec>,
+    /// Shared, so a spec is cheap to clone (the executor hands one to its own task).
+    pub nodes: std::sync::Arc<[NodeSpec]>,
 }
 
 impl DagDef {
@@ -291,7 +292,10 @@ impl DagDef {
                 nodes[u].downstream.push(i);
             }
         }
-        Ok(DagSpec { def: self, nodes })
+        Ok(DagSpec {
+            def: self,
+            nodes: nodes.into(),
+        })
     }
 }
 

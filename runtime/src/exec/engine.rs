@@ -254,28 +254,31 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
     let dag_id = dag.id;
     let (params_value, param_pairs) = resolve_params(dag, &cfg.params)?;
 
+    let consumers = data_consumers(spec);
+    let mut data_total = vec![0usize; spec.nodes.len()];
+    for readers in &consumers {
+        for &d in readers {
+            data_total[d] += 1;
+        }
+    }
     let mut nodes: Vec<Node> = spec
         .nodes
         .iter()
-        .map(|n| {
-            let mut data: Vec<usize> = n.inputs.iter().map(|i| i.node).collect();
-            data.sort_unstable();
-            data.dedup();
-            Node {
-                state: TaskState::None,
-                counts: UpstreamCounts {
-                    total: n.upstream.len(),
-                    ..Default::default()
-                },
-                data_total: data.len(),
-                data_done: 0,
-                try_number: 0,
-                output: None,
-                error: None,
-                started_ms: 0,
-                reused: false,
-                frozen: false,
-            }
+        .zip(&data_total)
+        .map(|(n, &data_total)| Node {
+            state: TaskState::None,
+            counts: UpstreamCounts {
+                total: n.upstream.len(),
+                ..Default::default()
+            },
+            data_total,
+            data_done: 0,
+            try_number: 0,
+            output: None,
+            error: None,
+            started_ms: 0,
+            reused: false,
+            frozen: false,
         })
         .collect();
 
@@ -388,7 +391,6 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
     let mut cancel = cfg.cancel.take();
     let mut killed = false;
 
-    let consumers = data_consumers(spec);
     let running_gauge = metrics::gauge!(t::TASKS_RUNNING, "dag" => dag_id);
     // Frozen (reused) nodes count as finished upstreams from the start.
     for i in 0..nodes.len() {
