@@ -42,12 +42,6 @@ pub trait Task {
     const DEF: crate::dag::TaskDef;
 }
 
-/// A value of `T`'s signature type, for type-checking a DAG body. Only ever type-checked: the
-/// function `#[dag]` generates around it is never called.
-pub fn signature<T: Task>() -> T::Signature {
-    unreachable!("`#[dag]` edge checks are never run")
-}
-
 /// One upstream output as a task parameter receives it.
 #[derive(Clone)]
 pub struct InputValue {

@@ -40,6 +40,6 @@ pub use state::{TaskError, TaskState};
 pub mod __support {
     pub use super::invoke::{
         NoParams, UsesParams, codec, failed, output, params_def, params_ref, run_async,
-        run_blocking, run_mut, signature, type_id_of, uses_params,
+        run_blocking, run_mut, type_id_of, uses_params,
     };
 }
