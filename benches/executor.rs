@@ -2,6 +2,8 @@
 //! 1,000-task chain, in memory (recording off) and recording to the file store.
 //!
 //! `cargo bench --bench executor` prints the figures; it asserts nothing about time.
+//! `OXFLOW_BENCH_FAN` and `OXFLOW_BENCH_CHAIN` change the sizes (`bench/orchestrators.sh` runs
+//! Prefect's shapes: 1,000 and 100); `OXFLOW_BENCH_JSON=1` adds one JSON line per figure.
 //!
 //! The graphs are too big to write out in a `#[dag]` body, so they are built at run time from
 //! the same `TaskDef`s `#[task]` generates: `DagDef` is plain data.
@@ -134,53 +136,50 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
+fn size(var: &str, default: usize) -> usize {
+    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+fn report(mode: &str, label: &str, shape: &str, tasks: usize, times: &[Duration]) {
+    let m = median(times.to_vec());
+    let per_task_us = m.as_secs_f64() * 1e6 / tasks as f64;
+    println!(
+        "  {mode:<11} {label:<32} {:>9.3} ms total  {per_task_us:>8.2} µs/task  (runs: {})",
+        m.as_secs_f64() * 1e3,
+        times.iter().map(|t| format!("{:.1}", t.as_secs_f64() * 1e3)).collect::<Vec<_>>().join(", ")
+    );
+    if std::env::var_os("OXFLOW_BENCH_JSON").is_some() {
+        println!(
+            "{{\"tool\": \"oxflow\", \"mode\": \"{mode}\", \"shape\": \"{shape}\", \"tasks\": {tasks}, \"median_s\": {}, \"per_task_us\": {per_task_us}}}",
+            m.as_secs_f64()
+        );
+    }
+}
+
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let fan_def = fan(10_000);
-    let chain_def = chain(1_000);
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let fan_n = size("OXFLOW_BENCH_FAN", 10_000);
+    let chain_n = size("OXFLOW_BENCH_CHAIN", 1_000);
+    let fan_def = fan(fan_n);
+    let chain_def = chain(chain_n);
     println!(
         "executor overhead per task (median of the runs shown; machine: {} cores)",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-    for (label, def, tasks) in [
-        ("fan-out + fan-in, 10,002 tasks", fan_def, 10_002usize),
-        ("chain, 1,000 tasks", chain_def, 1_000),
-    ] {
+    let shapes = [
+        (format!("fan-out + fan-in, {} tasks", fan_n + 2), "fanout", fan_def, fan_n + 2),
+        (format!("chain, {chain_n} tasks"), "chain", chain_def, chain_n),
+    ];
+    for (label, shape, def, tasks) in shapes {
         let _ = run(&rt, def, None); // warm-up
         let times: Vec<Duration> = (0..7).map(|_| run(&rt, def, None)).collect();
-        let m = median(times.clone());
-        println!(
-            "  in memory   {label:<32} {:>9.3} ms total  {:>8.2} µs/task  (runs: {})",
-            m.as_secs_f64() * 1e3,
-            m.as_secs_f64() * 1e6 / tasks as f64,
-            times
-                .iter()
-                .map(|t| format!("{:.1}", t.as_secs_f64() * 1e3))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        report("in memory", &label, shape, tasks, &times);
         if std::env::var_os("OXFLOW_BENCH_MEMORY_ONLY").is_some() {
-            continue;
-        }
-        if std::env::var_os("OXFLOW_BENCH_RECORDED_FAN_ONLY").is_some() && tasks != 10_002 {
             continue;
         }
         let dir = tempfile::tempdir().unwrap();
         let store = FileStore::open(dir.path().join("mlruns")).unwrap();
         let times: Vec<Duration> = (0..3).map(|_| run(&rt, def, Some(&store))).collect();
-        let m = median(times.clone());
-        println!(
-            "  recorded    {label:<32} {:>9.3} ms total  {:>8.2} µs/task  (runs: {})",
-            m.as_secs_f64() * 1e3,
-            m.as_secs_f64() * 1e6 / tasks as f64,
-            times
-                .iter()
-                .map(|t| format!("{:.0}", t.as_secs_f64() * 1e3))
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
+        report("recorded", &label, shape, tasks, &times);
     }
 }
