@@ -137,7 +137,10 @@ fn median(mut v: Vec<Duration>) -> Duration {
 }
 
 fn size(var: &str, default: usize) -> usize {
-    std::env::var(var).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(var)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn report(mode: &str, label: &str, shape: &str, tasks: usize, times: &[Duration]) {
@@ -146,7 +149,11 @@ fn report(mode: &str, label: &str, shape: &str, tasks: usize, times: &[Duration]
     println!(
         "  {mode:<11} {label:<32} {:>9.3} ms total  {per_task_us:>8.2} µs/task  (runs: {})",
         m.as_secs_f64() * 1e3,
-        times.iter().map(|t| format!("{:.1}", t.as_secs_f64() * 1e3)).collect::<Vec<_>>().join(", ")
+        times
+            .iter()
+            .map(|t| format!("{:.1}", t.as_secs_f64() * 1e3))
+            .collect::<Vec<_>>()
+            .join(", ")
     );
     if std::env::var_os("OXFLOW_BENCH_JSON").is_some() {
         println!(
@@ -157,7 +164,10 @@ fn report(mode: &str, label: &str, shape: &str, tasks: usize, times: &[Duration]
 }
 
 fn main() {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let fan_n = size("OXFLOW_BENCH_FAN", 10_000);
     let chain_n = size("OXFLOW_BENCH_CHAIN", 1_000);
     let fan_def = fan(fan_n);
@@ -167,8 +177,18 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
     let shapes = [
-        (format!("fan-out + fan-in, {} tasks", fan_n + 2), "fanout", fan_def, fan_n + 2),
-        (format!("chain, {chain_n} tasks"), "chain", chain_def, chain_n),
+        (
+            format!("fan-out + fan-in, {} tasks", fan_n + 2),
+            "fanout",
+            fan_def,
+            fan_n + 2,
+        ),
+        (
+            format!("chain, {chain_n} tasks"),
+            "chain",
+            chain_def,
+            chain_n,
+        ),
     ];
     for (label, shape, def, tasks) in shapes {
         let _ = run(&rt, def, None); // warm-up

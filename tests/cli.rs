@@ -159,3 +159,42 @@ fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
         "{stderr}"
     );
 }
+
+#[test]
+fn ctrl_c_stops_the_run_and_records_it_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    // Enough rows that `generate` (a sync task) is still running when the interrupt comes.
+    let child = Command::new(quickstart())
+        .args(["run", "quickstart", "-P", "rows=400000000"])
+        .current_dir(dir.path())
+        .env_remove("OXFLOW_TRACKING_URI")
+        .env_remove("MLFLOW_TRACKING_URI")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(1200));
+    let started = std::time::Instant::now();
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "stopped promptly"
+    );
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(130), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("generate     | failed | 1     | killed: the DAG run was interrupted"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(": killed in "), "{stdout}");
+    let (runs, _) = text(&run(dir.path(), &["runs", "quickstart"]));
+    assert!(
+        runs.contains("| killed ") && runs.contains("generate: failed (try 1)"),
+        "{runs}"
+    );
+}

@@ -236,7 +236,11 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                     std::future::pending::<()>().await
                 }
             });
-            let report = runtime.block_on(exec::execute(&spec, cfg))?;
+            let report = runtime.block_on(exec::execute(&spec, cfg));
+            // A sync task killed by Ctrl-C may still be running on a blocking thread: do not
+            // wait for it; the run is already recorded as KILLED.
+            runtime.shutdown_background();
+            let report = report?;
             display.finish(&report);
             Ok(match report.state {
                 DagRunState::Success => ExitCode::SUCCESS,
