@@ -8,6 +8,7 @@
 # first), as in ../shared/research/orchestration.md §5.
 #
 # usage: bench/orchestrators.sh        (creates bench/.venv-prefect on first use, ~2 min)
+#        TMPDIR=/dev/shm bench/orchestrators.sh   both stores in memory: the software alone, not the disk
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=bench/.venv-prefect
@@ -24,7 +25,7 @@ trap 'rm -f "$OUT"' EXIT
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); cores: $(nproc)"
 OXFLOW_BENCH_FAN=1000 OXFLOW_BENCH_CHAIN=100 OXFLOW_BENCH_JSON=1 "$BENCH" | tee -a "$OUT" | grep -v '^{'
 for mode in chain fanout; do
-    home=$(mktemp -d /tmp/prefect-home.XXXX)
+    home=$(mktemp -d -t prefect-home.XXXX)
     PREFECT_HOME=$home PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS=180 \
         PREFECT_SERVER_ANALYTICS_ENABLED=false PREFECT_LOGGING_LEVEL=WARNING \
         "$VENV/bin/python" "$PREFECT_SCRIPT" "$mode" 2>"$home/stderr.log" | tail -n1 | tee -a "$OUT"
