@@ -22,9 +22,10 @@ const RESERVED_EXPERIMENT_FOLDERS: [&str; 4] = ["tags", "datasets", "models", "t
 /// Where deleted experiments go; we also keep temporary files there (plain files, which
 /// MLflow's listing of deleted experiments ignores), on the store's own file system.
 const TRASH: &str = ".trash";
-/// A file in the run directory recording which process owns a running run, so a run left
-/// RUNNING by a crashed process can be found. MLflow ignores unknown files there.
-const OWNER_FILE: &str = ".oxflow-owner";
+/// Prefix of the per-process files in `.trash/` listing the runs a process created, so runs
+/// left RUNNING by a crashed process can be found: `.oxflow-owner~<host>~<pid>~<start>~<n>`,
+/// one `<experiment id> <run id>` line per run.
+const OWNER_PREFIX: &str = ".oxflow-owner~";
 const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_millis(1000);
 /// Buffered metric bytes that trigger a flush regardless of time.
 const MAX_BUFFERED_BYTES: usize = 1 << 20;
@@ -74,6 +75,8 @@ struct Inner {
     buffer: Mutex<MetricBuffer>,
     flush_interval_ms: AtomicU64,
     flusher_started: AtomicBool,
+    /// This handle's owner file, opened on the first run it creates.
+    owner: Mutex<Option<(PathBuf, fs::File)>>,
 }
 
 #[derive(Clone)]
@@ -94,6 +97,13 @@ impl Drop for Inner {
     fn drop(&mut self) {
         if let Err(e) = flush_buffer(&mut lock(&self.buffer)) {
             tracing::warn!(error = %e, "could not flush buffered metrics");
+        }
+        // Every run this handle created has ended: nothing for stale-run detection to find.
+        let all_ended = lock(&self.runs)
+            .values()
+            .all(|c| c.info.status != RunStatus::Running);
+        if all_ended && let Some((path, _)) = lock(&self.owner).take() {
+            let _ = fs::remove_file(path);
         }
     }
 }
@@ -180,6 +190,7 @@ impl FileStore {
                 buffer: Mutex::new(MetricBuffer::default()),
                 flush_interval_ms: AtomicU64::new(DEFAULT_FLUSH_INTERVAL.as_millis() as u64),
                 flusher_started: AtomicBool::new(false),
+                owner: Mutex::new(None),
             }),
         };
         if !store.exp_dir("0").join("meta.yaml").exists() {
@@ -522,7 +533,9 @@ impl FileStore {
         let tmp = fsutil::tmp_name(&self.inner.tmp);
         let build = || -> Result<(), TrackingError> {
             fsutil::create_dir(&tmp)?;
-            for sub in ["metrics", "params", "artifacts", "tags"] {
+            // `metrics/` and `params/` are made with the first value logged there: MLflow's
+            // readers treat a missing one as empty, and each directory costs an inode.
+            for sub in ["artifacts", "tags"] {
                 fsutil::create_dir(&tmp.join(sub))?;
             }
             fsutil::write_new(
@@ -540,7 +553,6 @@ impl FileStore {
                 let _ = fs::remove_file(&p);
                 fsutil::write_new(&p, val.as_bytes())?;
             }
-            fsutil::write_new(&tmp.join(OWNER_FILE), owner_line().as_bytes())?;
             match fs::rename(&tmp, &run_dir) {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound || !exp_dir.exists() => {
@@ -560,6 +572,7 @@ impl FileStore {
             let _ = fs::remove_dir_all(&tmp);
             return Err(e);
         }
+        self.record_owner(experiment_id, &run_id)?;
         lock(&self.inner.runs).insert(
             run_id,
             CachedRun {
@@ -1013,7 +1026,9 @@ impl FileStore {
         end_time_ms: Option<i64>,
     ) -> Result<(), TrackingError> {
         self.flush()?;
-        let c = self.reload(run_id)?;
+        // The cached meta.yaml is the one this process last wrote or read; re-reading it on
+        // every status change would cost a read and a YAML parse per task.
+        let c = self.locate(run_id)?;
         if c.info.is_deleted() {
             return Err(TrackingError::RunDeleted {
                 run_id: run_id.to_string(),
@@ -1026,11 +1041,7 @@ impl FileStore {
         if end_time_ms.is_some() {
             info.end_time_ms = end_time_ms;
         }
-        self.write_run_meta(&c.dir, &info, DeletedTime::Omit)?;
-        if info.status.is_terminated() {
-            let _ = fs::remove_file(c.dir.join(OWNER_FILE));
-        }
-        Ok(())
+        self.write_run_meta(&c.dir, &info, DeletedTime::Omit)
     }
 
     /// Marks a run deleted (`lifecycle_stage: deleted`); its directory stays, as in MLflow.
@@ -1050,48 +1061,82 @@ impl FileStore {
         self.write_run_meta(&c.dir, &info, DeletedTime::Omit)
     }
 
-    /// Marks FAILED every RUNNING run whose owning process on this machine has exited without
-    /// ending it (a crash or `kill -9`). Looks in one experiment, or in all when `None`.
-    /// Returns the ids of the runs it marked.
+    /// Appends the new run to this handle's owner file (opened once; one write per run).
+    fn record_owner(&self, experiment_id: &str, run_id: &str) -> Result<(), TrackingError> {
+        static HANDLES: AtomicU64 = AtomicU64::new(0);
+        let mut owner = lock(&self.inner.owner);
+        if owner.is_none() {
+            let pid = std::process::id().to_string();
+            let start = process_start(&pid).unwrap_or_else(|| "0".into());
+            let n = HANDLES.fetch_add(1, Ordering::Relaxed);
+            let path = self
+                .inner
+                .tmp
+                .join(format!("{OWNER_PREFIX}{}~{pid}~{start}~{n}", hostname()));
+            let file = fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| TrackingError::io("create", &path, e))?;
+            *owner = Some((path, file));
+        }
+        if let Some((path, file)) = owner.as_mut() {
+            file.write_all(format!("{experiment_id} {run_id}\n").as_bytes())
+                .map_err(|e| TrackingError::io("append to", path.as_path(), e))?;
+        }
+        Ok(())
+    }
+
+    /// Marks FAILED every RUNNING run created by a process on this machine that has exited
+    /// without ending it (a crash or `kill -9`). Looks in one experiment, or in all when `None`.
+    /// Returns the ids of the runs it marked; they get tag `oxflow.failure` saying why.
     pub fn mark_stale_runs_failed(
         &self,
         experiment_id: Option<&str>,
     ) -> Result<Vec<String>, TrackingError> {
-        let exps: Vec<String> = match experiment_id {
-            Some(id) => vec![id.to_string()],
-            None => self
-                .list_experiments(false)?
-                .into_iter()
-                .map(|e| e.experiment_id)
-                .collect(),
-        };
         let host = hostname();
         let mut marked = Vec::new();
-        for exp in exps {
-            for (dir, info) in self.run_dirs(&exp)? {
-                if info.status != RunStatus::Running || info.is_deleted() {
+        let rd = fs::read_dir(&self.inner.tmp)
+            .map_err(|e| TrackingError::io("list", &self.inner.tmp, e))?;
+        for entry in rd.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(rest) = name.strip_prefix(OWNER_PREFIX) else {
+                continue;
+            };
+            let parts: Vec<&str> = rest.split('~').collect();
+            let [h, pid, start, _n] = parts[..] else {
+                continue;
+            };
+            if h != host || process_alive(pid, start) {
+                continue;
+            }
+            let text = fs::read_to_string(entry.path()).unwrap_or_default();
+            let mut all_done = true;
+            for line in text.lines() {
+                let Some((exp, run_id)) = line.split_once(' ') else {
+                    continue;
+                };
+                if experiment_id.is_some_and(|e| e != exp) {
+                    all_done = false;
                     continue;
                 }
-                let Ok(owner) = fs::read_to_string(dir.join(OWNER_FILE)) else {
-                    continue;
+                let c = match self.reload(run_id) {
+                    Ok(c) => c,
+                    Err(TrackingError::RunNotFound { .. } | TrackingError::InvalidId { .. }) => {
+                        continue;
+                    }
+                    Err(e) => return Err(e),
                 };
-                let mut parts = owner.split_whitespace();
-                let (Some(h), Some(pid), Some(start)) = (parts.next(), parts.next(), parts.next())
-                else {
-                    continue;
-                };
-                if h != host || process_alive(pid, start) {
+                if c.info.status != RunStatus::Running || c.info.is_deleted() {
                     continue;
                 }
-                let c = CachedRun {
-                    dir: dir.clone(),
-                    info: info.clone(),
-                };
-                lock(&self.inner.runs).insert(info.run_id.clone(), c.clone());
                 let why = format!("process {pid} on {h} exited without ending the run");
                 self.write_tags(&c, [(TAG_FAILURE, why.as_str())])?;
-                self.set_terminated(&info.run_id, RunStatus::Failed, now_ms())?;
-                marked.push(info.run_id);
+                self.set_terminated(run_id, RunStatus::Failed, now_ms())?;
+                marked.push(run_id.to_string());
+            }
+            if all_done {
+                let _ = fs::remove_file(entry.path());
             }
         }
         Ok(marked)
@@ -1304,12 +1349,6 @@ fn process_start(pid: &str) -> Option<String> {
     // The command name (field 2) may contain spaces; fields after it follow the last `)`.
     let after = &stat[stat.rfind(')')? + 1..];
     after.split_whitespace().nth(19).map(str::to_string)
-}
-
-fn owner_line() -> String {
-    let pid = std::process::id().to_string();
-    let start = process_start(&pid).unwrap_or_else(|| "0".into());
-    format!("{} {pid} {start}\n", hostname())
 }
 
 fn process_alive(pid: &str, start: &str) -> bool {
