@@ -1,5 +1,6 @@
 //! Tracking benchmark, the Rust side of `bench/tracking.sh`: the same workloads as
-//! `research/bench_mlflow.py` (file store), each on a fresh store in /tmp, median of `--reps`.
+//! `research/bench_mlflow.py` (file store), each on a fresh store in `$BENCH_DIR` (default
+//! /tmp), median of `--reps`.
 //!
 //! ```text
 //! cargo bench --bench tracking -- --reps 3 --json target/bench-tracking.json
@@ -13,9 +14,10 @@ use std::time::Instant;
 use oxflow::tracking::{FileStore, Metric, Run, RunOptions, RunStatus, now_ms};
 
 fn fresh() -> (tempfile::TempDir, FileStore, String) {
+    let base = std::env::var("BENCH_DIR").unwrap_or_else(|_| "/tmp".into());
     let dir = tempfile::Builder::new()
         .prefix("oxbench-")
-        .tempdir_in("/tmp")
+        .tempdir_in(base)
         .unwrap();
     let store = FileStore::open(dir.path().join("mlruns")).unwrap();
     let exp = store.get_or_create_experiment("bench").unwrap();

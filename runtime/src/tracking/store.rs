@@ -533,9 +533,10 @@ impl FileStore {
         let tmp = fsutil::tmp_name(&self.inner.tmp);
         let build = || -> Result<(), TrackingError> {
             fsutil::create_dir(&tmp)?;
-            // `metrics/` and `params/` are made with the first value logged there: MLflow's
-            // readers treat a missing one as empty, and each directory costs an inode.
-            for sub in ["artifacts", "tags"] {
+            // MLflow's `get_run` only accepts a run directory that has `metrics/`, `params/`
+            // and `artifacts/` (`FileStore._is_valid_run_directory`, a path-traversal guard), so
+            // all three are made up front even when empty.
+            for sub in ["metrics", "params", "artifacts", "tags"] {
                 fsutil::create_dir(&tmp.join(sub))?;
             }
             fsutil::write_new(
