@@ -200,6 +200,9 @@ fn bench_task() -> f64 {
     t.elapsed().as_secs_f64() / 1000.0
 }
 
+/// (id, label, workload returning seconds).
+type Bench = (&'static str, &'static str, fn() -> f64);
+
 fn median(mut v: Vec<f64>) -> f64 {
     v.sort_by(f64::total_cmp);
     v[v.len() / 2]
@@ -214,7 +217,7 @@ fn main() {
             .cloned()
     };
     let reps: usize = arg("--reps").and_then(|r| r.parse().ok()).unwrap_or(3);
-    let benches: [(&str, &str, fn() -> f64); 6] = [
+    let benches: [Bench; 6] = [
         ("a", "start+end 100 runs", bench_a),
         ("b", "10,000 single metric calls", bench_b),
         ("c", "100,000 metrics by batch (1000)", bench_c),
