@@ -904,8 +904,12 @@ impl FileStore {
         params: &[(String, String)],
         tags: &[(String, String)],
     ) -> Result<(), TrackingError> {
+        // A batch usually repeats a few keys many times: check each distinct key once.
+        let mut checked: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for m in metrics {
-            v::validate_key("metric", &m.key)?;
+            if checked.insert(&m.key) {
+                v::validate_key("metric", &m.key)?;
+            }
             v::validate_timestamp(&m.key, m.timestamp_ms)?;
         }
         let mut seen = std::collections::HashSet::new();
