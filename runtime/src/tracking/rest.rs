@@ -438,7 +438,8 @@ impl RestStore {
     }
 
     /// Sets how often a transient failure is tried (at least once) and the first backoff delay,
-    /// which doubles on each retry (default: 5 attempts, 200 ms).
+    /// which doubles on each retry up to 10 s (default: 5 attempts, 200 ms). Call it on a
+    /// fresh store, before cloning it: a store already shared keeps its settings.
     pub fn with_retries(self, max_attempts: u32, first_backoff: Duration) -> RestStore {
         let old = Arc::try_unwrap(self.inner);
         let inner = match old {
