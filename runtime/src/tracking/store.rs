@@ -763,7 +763,19 @@ impl FileStore {
                 // Not a run directory (MLflow skips these too, with a warning).
                 Err(_) => continue,
             };
-            let info = meta::parse_run_meta(&path, &text)?;
+            // One malformed run must not hide the others: skip it with a warning, as MLflow
+            // does ("Malformed run").
+            let info = match meta::parse_run_meta(&path, &text) {
+                Ok(info) if info.run_id == name => info,
+                Ok(info) => {
+                    tracing::warn!(path = %path.display(), run_id = %info.run_id, "skipping run whose meta.yaml names another run id");
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "skipping malformed run");
+                    continue;
+                }
+            };
             out.push((entry.path(), info));
         }
         out.sort_by(|a, b| {
