@@ -10,10 +10,16 @@ use super::TrackingError;
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A fresh temporary name inside `tmp_dir`, unique across threads and processes.
+/// A fresh temporary name inside `tmp_dir`, unique across threads and processes — also across
+/// containers sharing a volume, where two processes may have the same pid.
 pub(crate) fn tmp_name(tmp_dir: &Path) -> PathBuf {
+    static PROCESS_TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let tag = PROCESS_TAG.get_or_init(|| {
+        let random = uuid::Uuid::new_v4().simple().to_string();
+        format!("{}-{}", std::process::id(), &random[..8])
+    });
     let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    tmp_dir.join(format!(".oxflow-{}-{n}.tmp", std::process::id()))
+    tmp_dir.join(format!(".oxflow-{tag}-{n}.tmp"))
 }
 
 /// Writes `bytes` to `target` by writing a temporary file in `tmp_dir` (same file system) and
