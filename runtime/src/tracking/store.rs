@@ -742,6 +742,25 @@ impl FileStore {
         &self,
         experiment_id: &str,
     ) -> Result<Vec<(PathBuf, RunInfo)>, TrackingError> {
+        let mut out: Vec<(PathBuf, RunInfo)> = self
+            .run_dir_entries(experiment_id)?
+            .into_iter()
+            .filter_map(|(dir, name)| read_run_info(&dir, &name).map(|i| (dir, i)))
+            .collect();
+        out.sort_by(|a, b| {
+            b.1.start_time_ms
+                .cmp(&a.1.start_time_ms)
+                .then_with(|| a.1.run_id.cmp(&b.1.run_id))
+        });
+        Ok(out)
+    }
+
+    /// The candidate run directories of an experiment, as (path, directory name), unsorted and
+    /// unread.
+    pub(super) fn run_dir_entries(
+        &self,
+        experiment_id: &str,
+    ) -> Result<Vec<(PathBuf, String)>, TrackingError> {
         v::validate_experiment_id(experiment_id)?;
         let dir = self.exp_dir(experiment_id);
         if !dir.join("meta.yaml").exists() {
@@ -752,37 +771,12 @@ impl FileStore {
         let rd = fs::read_dir(&dir).map_err(|e| TrackingError::io("list", &dir, e))?;
         let mut out = Vec::new();
         for entry in rd.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') || RESERVED_EXPERIMENT_FOLDERS.contains(&name.as_ref()) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || RESERVED_EXPERIMENT_FOLDERS.contains(&name.as_str()) {
                 continue;
             }
-            let path = entry.path().join("meta.yaml");
-            let text = match fs::read_to_string(&path) {
-                Ok(t) => t,
-                // Not a run directory (MLflow skips these too, with a warning).
-                Err(_) => continue,
-            };
-            // One malformed run must not hide the others: skip it with a warning, as MLflow
-            // does ("Malformed run").
-            let info = match meta::parse_run_meta(&path, &text) {
-                Ok(info) if info.run_id == name => info,
-                Ok(info) => {
-                    tracing::warn!(path = %path.display(), run_id = %info.run_id, "skipping run whose meta.yaml names another run id");
-                    continue;
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "skipping malformed run");
-                    continue;
-                }
-            };
-            out.push((entry.path(), info));
+            out.push((entry.path(), name));
         }
-        out.sort_by(|a, b| {
-            b.1.start_time_ms
-                .cmp(&a.1.start_time_ms)
-                .then_with(|| a.1.run_id.cmp(&b.1.run_id))
-        });
         Ok(out)
     }
 
@@ -1261,6 +1255,25 @@ pub fn tracking_uri_from_env() -> String {
         .filter_map(|k| std::env::var(k).ok())
         .find(|v| !v.trim().is_empty())
         .unwrap_or_else(|| "./mlruns".to_string())
+}
+
+/// A run directory's `meta.yaml`, or `None` (with a warning for a malformed one) if the
+/// directory is not a readable run: one malformed run must not hide the others, as in MLflow.
+pub(super) fn read_run_info(dir: &Path, name: &str) -> Option<RunInfo> {
+    let path = dir.join("meta.yaml");
+    // No meta.yaml: not a run directory (MLflow skips these too).
+    let text = fs::read_to_string(&path).ok()?;
+    match meta::parse_run_meta(&path, &text) {
+        Ok(info) if info.run_id == name => Some(info),
+        Ok(info) => {
+            tracing::warn!(path = %path.display(), run_id = %info.run_id, "skipping run whose meta.yaml names another run id");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "skipping malformed run");
+            None
+        }
+    }
 }
 
 /// Reads a directory of one-file-per-key values (params, tags); keys with `/` are nested.
