@@ -472,3 +472,26 @@ fn cli_lists_shows_compares_deletes_and_restores() {
             .contains("`nope` not found")
     );
 }
+
+#[test]
+fn metric_history_plot_is_an_svg_artifact() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path()).unwrap();
+    let mut run = Run::start(&store, "plot", RunOptions::default()).unwrap();
+    for v in [0.9, 0.5, f64::NAN, 0.2] {
+        run.log_metric("loss", v).unwrap();
+    }
+    let path = run.log_metric_plot("loss").unwrap();
+    assert_eq!(path, "plots/loss.svg");
+    let svg = String::from_utf8(store.read_artifact(run.id(), &path).unwrap()).unwrap();
+    assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
+    // Three finite points on the line.
+    let points = svg
+        .split("points=\"")
+        .nth(1)
+        .unwrap()
+        .split('"')
+        .next()
+        .unwrap();
+    assert_eq!(points.split(' ').count(), 3);
+}

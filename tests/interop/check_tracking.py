@@ -68,6 +68,9 @@ hits = client.search_runs(
     order_by=["metrics.acc DESC"],
 )
 check("search_runs filter + order", [r.info.run_id for r in hits], expected["search_hits"])
+# A run with no params, metrics or artifacts must still be a valid run directory for get_run.
+failed = client.get_run(expected["failed_id"])
+check("run without params or metrics", (failed.data.params, failed.data.metrics), ({}, {}))
 hits = client.search_runs([eid], filter_string="attributes.status = 'FAILED'")
 check("search by status", [r.info.run_id for r in hits], [expected["failed_id"]])
 
@@ -78,6 +81,7 @@ check("deleted runs", [r.info.run_id for r in deleted], [expected["deleted_id"]]
 
 arts = sorted((a.path, a.is_dir) for a in client.list_artifacts(p["run_id"]))
 check("artifact listing", arts, [("config.json", False), ("hello.txt", False), ("notes", True)])
+check("run without artifacts", client.list_artifacts(expected["failed_id"]), [])
 sub = [a.path for a in client.list_artifacts(p["run_id"], "notes")]
 check("nested artifact listing", sub, ["notes/readme.txt"])
 with tempfile.TemporaryDirectory() as d:

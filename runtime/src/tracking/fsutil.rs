@@ -10,10 +10,16 @@ use super::TrackingError;
 
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
-/// A fresh temporary name inside `tmp_dir`, unique across threads and processes.
+/// A fresh temporary name inside `tmp_dir`, unique across threads and processes — also across
+/// containers sharing a volume, where two processes may have the same pid.
 pub(crate) fn tmp_name(tmp_dir: &Path) -> PathBuf {
+    static PROCESS_TAG: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let tag = PROCESS_TAG.get_or_init(|| {
+        let random = uuid::Uuid::new_v4().simple().to_string();
+        format!("{}-{}", std::process::id(), &random[..8])
+    });
     let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
-    tmp_dir.join(format!(".oxflow-{}-{n}.tmp", std::process::id()))
+    tmp_dir.join(format!(".oxflow-{tag}-{n}.tmp"))
 }
 
 /// Writes `bytes` to `target` by writing a temporary file in `tmp_dir` (same file system) and
@@ -109,6 +115,21 @@ pub(crate) fn python_float_repr(v: f64) -> String {
             "0.0".into()
         };
     }
+    // In Python's fixed-notation range, Rust's `Display` prints the same shortest round-trip
+    // digits; only an integral value lacks the `.0` Python adds.
+    let a = v.abs();
+    if (1e-4..1e16).contains(&a) {
+        let mut s = format!("{v}");
+        if !s.contains('.') {
+            s.push_str(".0");
+        }
+        return s;
+    }
+    repr_general(v)
+}
+
+/// Python's `repr` for any finite non-zero float, from the shortest round-trip digits.
+fn repr_general(v: f64) -> String {
     // Shortest round-trip digits, as `d.ddde±x`.
     let sci = format!("{:e}", v);
     let (mant, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
@@ -236,11 +257,27 @@ mod tests {
             (0.0, "0.0"),
             (1.7976931348623157e308, "1.7976931348623157e+308"),
             (5e-324, "5e-324"),
+            (0.1 + 0.2, "0.30000000000000004"),
+            (9999999999999998.0, "9999999999999998.0"),
+            (1e15 + 0.5, "1000000000000000.5"),
+            (0.00012345, "0.00012345"),
+            (0.000099, "9.9e-05"),
+            (-123.0, "-123.0"),
         ];
         for (v, want) in cases {
             assert_eq!(python_float_repr(v), want, "{v}");
             let back = parse_python_float(want).unwrap();
             assert!(back == v || (back.is_nan() && v.is_nan()));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_path_matches_the_general_layout(v in proptest::num::f64::NORMAL) {
+            if (1e-4..1e16).contains(&v.abs()) {
+                proptest::prop_assert_eq!(python_float_repr(v), repr_general(v));
+            }
+            proptest::prop_assert_eq!(parse_python_float(&python_float_repr(v)), Some(v));
         }
     }
 

@@ -116,8 +116,75 @@ pub(crate) fn experiment_meta_yaml(exp: &Experiment) -> String {
 }
 
 fn parse_map(path: &Path, text: &str) -> Result<BTreeMap<String, Value>, TrackingError> {
+    if let Some(m) = parse_flat(text) {
+        return Ok(m);
+    }
     serde_saphyr::from_str::<BTreeMap<String, Value>>(text)
         .map_err(|e| TrackingError::corrupt(path, format!("not a YAML mapping: {e}")))
+}
+
+/// A fast path for the flat `key: scalar` files MLflow and oxflow write: one line per key,
+/// plain or single-quoted scalars, `null`, `[]`, `{}`, integers. Returns `None` for anything
+/// else (double quotes, continued lines, nesting, ...), which the full YAML parser then reads.
+/// Searching a thousand runs parses a thousand of these.
+fn parse_flat(text: &str) -> Option<BTreeMap<String, Value>> {
+    let mut out = BTreeMap::new();
+    for line in text.lines() {
+        if line.is_empty() {
+            continue;
+        }
+        let (key, raw) = line.split_once(':')?;
+        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+            return None;
+        }
+        let raw = raw.strip_prefix(' ').unwrap_or(raw);
+        let value = if raw.is_empty() {
+            // A nested block follows (`tags:` then indented lines): not flat.
+            return None;
+        } else if let Some(inner) = raw.strip_prefix('\'') {
+            let inner = inner.strip_suffix('\'')?;
+            // Inside single quotes only `''` is special; a lone quote means a continued scalar.
+            if inner.replace("''", "").contains('\'') {
+                return None;
+            }
+            Value::String(inner.replace("''", "'"))
+        } else if raw == "null" || raw == "~" {
+            Value::Null
+        } else if raw == "[]" {
+            Value::Array(Vec::new())
+        } else if raw == "{}" {
+            Value::Object(Default::default())
+        } else if let Ok(n) = raw.parse::<i64>() {
+            if raw.starts_with('+') || (raw.len() > 1 && raw.starts_with('0')) {
+                return None;
+            }
+            Value::from(n)
+        } else {
+            let first = raw.as_bytes()[0];
+            // Characters that start YAML syntax, and trailing comments, go to the full parser;
+            // so do spellings YAML 1.1 reads as booleans or floats.
+            if b"\"&*!|>%@`#[{-?,".contains(&first)
+                || raw.contains(" #")
+                || raw.contains(": ")
+                || raw.ends_with(' ')
+                || raw.ends_with(':')
+            {
+                return None;
+            }
+            let lower = raw.to_ascii_lowercase();
+            if matches!(
+                lower.as_str(),
+                "true" | "false" | "yes" | "no" | "on" | "off" | "y" | "n"
+            ) || lower.parse::<f64>().is_ok()
+                || lower.starts_with('.')
+            {
+                return None;
+            }
+            Value::String(raw.to_string())
+        };
+        out.insert(key.to_string(), value);
+    }
+    Some(out)
 }
 
 fn as_string(v: Option<&Value>) -> Option<String> {
@@ -186,4 +253,33 @@ pub(crate) fn parse_experiment_meta(path: &Path, text: &str) -> Result<Experimen
         last_update_time_ms: as_i64(m.get("last_update_time")),
         tags: BTreeMap::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_path_agrees_with_the_yaml_parser() {
+        let docs = [
+            "artifact_uri: file:///tmp/a/b\nend_time: null\nentry_point_name: ''\nexperiment_id: '0'\nrun_name: it''s\nstatus: 3\ntags: []\n",
+            "name: 'x'\nother: plain text here\n",
+            "run_name: 'multi\n  line'\n",
+            "run_name: yes\n",
+            "run_name: 1.5\n",
+            "run_name: \"dq\"\n",
+            "tags:\n  a: 1\n",
+            "user_id: -x\n",
+            "start_time: 1795849687618\nlifecycle_stage: active\n",
+        ];
+        for d in docs {
+            let full: BTreeMap<String, Value> = serde_saphyr::from_str(d).unwrap();
+            if let Some(fast) = parse_flat(d) {
+                assert_eq!(fast, full, "{d}");
+            }
+        }
+        assert!(parse_flat(docs[0]).is_some());
+        assert!(parse_flat("run_name: yes\n").is_none());
+        assert!(parse_flat("name: a: b\n").is_none());
+    }
 }

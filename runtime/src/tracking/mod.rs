@@ -28,6 +28,7 @@ mod error;
 pub mod filter;
 mod fsutil;
 mod meta;
+pub mod plot;
 mod rest;
 mod run;
 mod search;

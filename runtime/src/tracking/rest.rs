@@ -77,7 +77,7 @@ struct Pending {
 impl Drop for RestInner {
     fn drop(&mut self) {
         let pending = std::mem::take(&mut lock(&self.buffer).metrics);
-        if let Err(e) = send_metrics(self, pending) {
+        if let Err((e, _)) = send_metrics(self, pending) {
             tracing::warn!(error = %e, "could not send buffered metrics to the MLflow server");
         }
     }
@@ -346,7 +346,12 @@ fn view_name(view: ViewType) -> &'static str {
 }
 
 /// Sends metrics grouped by run, in chunks of at most 1000.
-fn send_metrics(inner: &RestInner, pending: Vec<(String, Metric)>) -> Result<(), TrackingError> {
+/// Sends metrics grouped by run, in chunks of at most 1000. On a failure, returns the error
+/// with the metrics not sent yet, so a transient outage loses nothing.
+fn send_metrics(
+    inner: &RestInner,
+    pending: Vec<(String, Metric)>,
+) -> Result<(), (TrackingError, Vec<(String, Metric)>)> {
     let mut by_run: Vec<(String, Vec<Metric>)> = Vec::new();
     for (run, m) in pending {
         match by_run.iter_mut().find(|(r, _)| *r == run) {
@@ -354,13 +359,40 @@ fn send_metrics(inner: &RestInner, pending: Vec<(String, Metric)>) -> Result<(),
             None => by_run.push((run, vec![m])),
         }
     }
-    for (run, metrics) in by_run {
-        for chunk in metrics.chunks(MAX_METRICS_PER_BATCH) {
+    for (i, (run, metrics)) in by_run.iter().enumerate() {
+        for (c, chunk) in metrics.chunks(MAX_METRICS_PER_BATCH).enumerate() {
             let body = json!({"run_id": run, "metrics": chunk.iter().map(metric_json).collect::<Vec<_>>()});
-            inner.post("runs/log-batch", body)?;
+            if let Err(e) = inner.post("runs/log-batch", body) {
+                let mut unsent: Vec<(String, Metric)> = metrics[c * MAX_METRICS_PER_BATCH..]
+                    .iter()
+                    .map(|m| (run.clone(), m.clone()))
+                    .collect();
+                for (r, ms) in &by_run[i + 1..] {
+                    unsent.extend(ms.iter().map(|m| (r.clone(), m.clone())));
+                }
+                return Err((e, unsent));
+            }
         }
     }
     Ok(())
+}
+
+/// Whether a failed send is worth retrying later (server unreachable or overloaded), as
+/// opposed to refused (a 4xx that would fail again).
+fn is_transient(e: &TrackingError) -> bool {
+    matches!(e, TrackingError::Unreachable { .. })
+        || matches!(e, TrackingError::Server { status, .. } if *status == 429 || *status >= 500)
+}
+
+/// Puts metrics that could not be sent back at the front of the buffer (transient failures
+/// only) and returns the error.
+fn requeue(inner: &RestInner, e: TrackingError, unsent: Vec<(String, Metric)>) -> TrackingError {
+    if is_transient(&e) {
+        let mut b = lock(&inner.buffer);
+        b.metrics.splice(0..0, unsent);
+        b.since.get_or_insert_with(Instant::now);
+    }
+    e
 }
 
 fn percent_encode_segment(s: &str) -> String {
@@ -438,7 +470,8 @@ impl RestStore {
     }
 
     /// Sets how often a transient failure is tried (at least once) and the first backoff delay,
-    /// which doubles on each retry (default: 5 attempts, 200 ms).
+    /// which doubles on each retry up to 10 s (default: 5 attempts, 200 ms). Call it on a
+    /// fresh store, before cloning it: a store already shared keeps its settings.
     pub fn with_retries(self, max_attempts: u32, first_backoff: Duration) -> RestStore {
         let old = Arc::try_unwrap(self.inner);
         let inner = match old {
@@ -468,7 +501,7 @@ impl RestStore {
             b.since = None;
             std::mem::take(&mut b.metrics)
         };
-        send_metrics(&self.inner, pending)
+        send_metrics(&self.inner, pending).map_err(|(e, unsent)| requeue(&self.inner, e, unsent))
     }
 
     /// The active experiment with this name, if any.
@@ -703,7 +736,8 @@ impl RestStore {
                 b.since = None;
                 std::mem::take(&mut b.metrics)
             };
-            if let Err(e) = send_metrics(&inner, pending) {
+            if let Err((e, unsent)) = send_metrics(&inner, pending) {
+                let e = requeue(&inner, e, unsent);
                 tracing::warn!(error = %e, "could not send buffered metrics to the MLflow server");
             }
         });
@@ -1121,6 +1155,20 @@ mod tests {
         assert_eq!(bodies[2]["metrics"].as_array().unwrap().len(), 1000);
         assert_eq!(bodies[2]["metrics"][0]["value"], "NaN");
         assert_eq!(bodies[3]["metrics"][0]["value"], "-Infinity");
+    }
+
+    #[test]
+    fn metrics_survive_a_transient_outage() {
+        let (uri, h) = fake_server(vec![(503, "{}"), (200, "{}")]);
+        let s = RestStore::new(&uri)
+            .unwrap()
+            .with_retries(1, Duration::from_millis(1));
+        s.log_metric("abc", "m", 1.0, 5, 0).unwrap();
+        assert!(s.flush().is_err()); // 503: kept for later
+        s.flush().unwrap();
+        let seen = h.join().unwrap();
+        assert_eq!(seen.len(), 2);
+        assert!(seen[1].1.contains("\"m\""), "{}", seen[1].1);
     }
 
     #[test]

@@ -263,6 +263,17 @@ impl Run {
         Ok(())
     }
 
+    /// Draws the history of metric `key` as an SVG line chart (step on the x axis) and logs it
+    /// as the artifact `plots/<key>.svg`, which the MLflow UI displays; returns its path.
+    pub fn log_metric_plot(&mut self, key: &str) -> Result<String, TrackingError> {
+        let history = self.store.get_metric_history(&self.info.run_id, key)?;
+        let rel = format!("plots/{key}.svg");
+        let svg = super::plot::metric_svg(key, &history);
+        self.store
+            .log_artifact_bytes(&self.info.run_id, &rel, svg.as_bytes())?;
+        Ok(rel)
+    }
+
     /// Appends buffered metric values to their files now.
     pub fn flush(&self) -> Result<(), TrackingError> {
         self.store.flush()

@@ -10,7 +10,7 @@ use super::TrackingError;
 use super::entities::{RunInfo, RunRecord};
 use super::filter::{Attribute, Clause, CompareOp, Filter, OrderBy, Target, Value, like};
 use super::fsutil;
-use super::store::FileStore;
+use super::store::{FileStore, read_run_info};
 use super::validation::validate_key;
 
 /// Which runs a search looks at, by lifecycle stage.
@@ -31,7 +31,8 @@ pub const MAX_SEARCH_RESULTS: usize = 50_000;
 /// A run under evaluation; params, tags and metrics are read one file at a time, on demand.
 struct Candidate {
     dir: PathBuf,
-    info: RunInfo,
+    /// Read only once the clauses on metrics, params and tags hold.
+    info: Option<RunInfo>,
     metrics: HashMap<String, Option<f64>>,
     params: HashMap<String, Option<String>>,
     tags: HashMap<String, Option<String>>,
@@ -74,21 +75,23 @@ impl Candidate {
     }
 
     fn attr_str(&self, a: Attribute) -> Option<String> {
+        let info = self.info.as_ref()?;
         Some(match a {
-            Attribute::RunId => self.info.run_id.clone(),
-            Attribute::RunName => self.info.run_name.clone(),
-            Attribute::Status => self.info.status.to_string(),
-            Attribute::UserId => self.info.user_id.clone(),
-            Attribute::ArtifactUri => self.info.artifact_uri.clone(),
-            Attribute::StartTime => return Some(self.info.start_time_ms.to_string()),
-            Attribute::EndTime => return self.info.end_time_ms.map(|t| t.to_string()),
+            Attribute::RunId => info.run_id.clone(),
+            Attribute::RunName => info.run_name.clone(),
+            Attribute::Status => info.status.to_string(),
+            Attribute::UserId => info.user_id.clone(),
+            Attribute::ArtifactUri => info.artifact_uri.clone(),
+            Attribute::StartTime => return Some(info.start_time_ms.to_string()),
+            Attribute::EndTime => return info.end_time_ms.map(|t| t.to_string()),
         })
     }
 
     fn attr_num(&self, a: Attribute) -> Option<f64> {
+        let info = self.info.as_ref()?;
         match a {
-            Attribute::StartTime => Some(self.info.start_time_ms as f64),
-            Attribute::EndTime => self.info.end_time_ms.map(|t| t as f64),
+            Attribute::StartTime => Some(info.start_time_ms as f64),
+            Attribute::EndTime => info.end_time_ms.map(|t| t as f64),
             _ => None,
         }
     }
@@ -292,9 +295,28 @@ impl FileStore {
         });
         self.flush()?;
 
+        let (attr_clauses, file_clauses): (Vec<&Clause>, Vec<&Clause>) = filter
+            .clauses
+            .iter()
+            .partition(|c| matches!(c.target, Target::Attribute(_)));
         let mut hits: Vec<(Vec<SortValue>, Candidate)> = Vec::new();
         for exp in experiment_ids {
-            for (dir, info) in self.run_dirs(exp)? {
+            for (dir, name) in self.run_dir_entries(exp)? {
+                let mut c = Candidate {
+                    dir,
+                    info: None,
+                    metrics: HashMap::new(),
+                    params: HashMap::new(),
+                    tags: HashMap::new(),
+                };
+                // Clauses on metrics, params and tags read one small file each; meta.yaml is
+                // read and parsed only for runs that pass them.
+                if !file_clauses.iter().all(|cl| c.matches(cl)) {
+                    continue;
+                }
+                let Some(info) = read_run_info(&c.dir, &name) else {
+                    continue;
+                };
                 let keep = match view {
                     ViewType::ActiveOnly => !info.is_deleted(),
                     ViewType::DeletedOnly => info.is_deleted(),
@@ -303,14 +325,8 @@ impl FileStore {
                 if !keep {
                     continue;
                 }
-                let mut c = Candidate {
-                    dir,
-                    info,
-                    metrics: HashMap::new(),
-                    params: HashMap::new(),
-                    tags: HashMap::new(),
-                };
-                if filter.clauses.iter().all(|cl| c.matches(cl)) {
+                c.info = Some(info);
+                if attr_clauses.iter().all(|cl| c.matches(cl)) {
                     let key = orders.iter().map(|o| c.sort_value(&o.target)).collect();
                     hits.push((key, c));
                 }
@@ -326,7 +342,8 @@ impl FileStore {
         });
         hits.truncate(max_results);
         hits.into_iter()
-            .map(|(_, c)| self.read_record(&c.dir, c.info))
+            .filter_map(|(_, c)| c.info.map(|info| (c.dir, info)))
+            .map(|(dir, info)| self.read_record(&dir, info))
             .collect()
     }
 }

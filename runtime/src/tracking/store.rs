@@ -22,9 +22,10 @@ const RESERVED_EXPERIMENT_FOLDERS: [&str; 4] = ["tags", "datasets", "models", "t
 /// Where deleted experiments go; we also keep temporary files there (plain files, which
 /// MLflow's listing of deleted experiments ignores), on the store's own file system.
 const TRASH: &str = ".trash";
-/// A file in the run directory recording which process owns a running run, so a run left
-/// RUNNING by a crashed process can be found. MLflow ignores unknown files there.
-const OWNER_FILE: &str = ".oxflow-owner";
+/// Prefix of the per-process files in `.trash/` listing the runs a process created, so runs
+/// left RUNNING by a crashed process can be found: `.oxflow-owner~<host>~<pid>~<start>~<n>`,
+/// one `<experiment id> <run id>` line per run.
+const OWNER_PREFIX: &str = ".oxflow-owner~";
 const DEFAULT_FLUSH_INTERVAL: Duration = Duration::from_millis(1000);
 /// Buffered metric bytes that trigger a flush regardless of time.
 const MAX_BUFFERED_BYTES: usize = 1 << 20;
@@ -74,6 +75,8 @@ struct Inner {
     buffer: Mutex<MetricBuffer>,
     flush_interval_ms: AtomicU64,
     flusher_started: AtomicBool,
+    /// This handle's owner file, opened on the first run it creates.
+    owner: Mutex<Option<(PathBuf, fs::File)>>,
 }
 
 #[derive(Clone)]
@@ -94,6 +97,13 @@ impl Drop for Inner {
     fn drop(&mut self) {
         if let Err(e) = flush_buffer(&mut lock(&self.buffer)) {
             tracing::warn!(error = %e, "could not flush buffered metrics");
+        }
+        // Every run this handle created has ended: nothing for stale-run detection to find.
+        let all_ended = lock(&self.runs)
+            .values()
+            .all(|c| c.info.status != RunStatus::Running);
+        if all_ended && let Some((path, _)) = lock(&self.owner).take() {
+            let _ = fs::remove_file(path);
         }
     }
 }
@@ -180,6 +190,7 @@ impl FileStore {
                 buffer: Mutex::new(MetricBuffer::default()),
                 flush_interval_ms: AtomicU64::new(DEFAULT_FLUSH_INTERVAL.as_millis() as u64),
                 flusher_started: AtomicBool::new(false),
+                owner: Mutex::new(None),
             }),
         };
         if !store.exp_dir("0").join("meta.yaml").exists() {
@@ -542,6 +553,9 @@ impl FileStore {
         let tmp = fsutil::tmp_name(&self.inner.tmp);
         let build = || -> Result<(), TrackingError> {
             fsutil::create_dir(&tmp)?;
+            // MLflow's `get_run` only accepts a run directory that has `metrics/`, `params/`
+            // and `artifacts/` (`FileStore._is_valid_run_directory`, a path-traversal guard), so
+            // all three are made up front even when empty.
             for sub in ["metrics", "params", "artifacts", "tags"] {
                 fsutil::create_dir(&tmp.join(sub))?;
             }
@@ -568,10 +582,6 @@ impl FileStore {
                 }
                 fsutil::write_new(&p, bytes)?;
             }
-            // Only a running run has an owner that may die with it.
-            if opts.end.is_none() {
-                fsutil::write_new(&tmp.join(OWNER_FILE), owner_line().as_bytes())?;
-            }
             match fs::rename(&tmp, &run_dir) {
                 Ok(()) => Ok(()),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound || !exp_dir.exists() => {
@@ -590,6 +600,10 @@ impl FileStore {
         if let Err(e) = build() {
             let _ = fs::remove_dir_all(&tmp);
             return Err(e);
+        }
+        // Only a running run has an owner that may die with it.
+        if opts.end.is_none() {
+            self.record_owner(experiment_id, &run_id)?;
         }
         lock(&self.inner.runs).insert(
             run_id,
@@ -759,6 +773,25 @@ impl FileStore {
         &self,
         experiment_id: &str,
     ) -> Result<Vec<(PathBuf, RunInfo)>, TrackingError> {
+        let mut out: Vec<(PathBuf, RunInfo)> = self
+            .run_dir_entries(experiment_id)?
+            .into_iter()
+            .filter_map(|(dir, name)| read_run_info(&dir, &name).map(|i| (dir, i)))
+            .collect();
+        out.sort_by(|a, b| {
+            b.1.start_time_ms
+                .cmp(&a.1.start_time_ms)
+                .then_with(|| a.1.run_id.cmp(&b.1.run_id))
+        });
+        Ok(out)
+    }
+
+    /// The candidate run directories of an experiment, as (path, directory name), unsorted and
+    /// unread.
+    pub(super) fn run_dir_entries(
+        &self,
+        experiment_id: &str,
+    ) -> Result<Vec<(PathBuf, String)>, TrackingError> {
         v::validate_experiment_id(experiment_id)?;
         let dir = self.exp_dir(experiment_id);
         if !dir.join("meta.yaml").exists() {
@@ -769,25 +802,12 @@ impl FileStore {
         let rd = fs::read_dir(&dir).map_err(|e| TrackingError::io("list", &dir, e))?;
         let mut out = Vec::new();
         for entry in rd.flatten() {
-            let name = entry.file_name();
-            let name = name.to_string_lossy();
-            if name.starts_with('.') || RESERVED_EXPERIMENT_FOLDERS.contains(&name.as_ref()) {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') || RESERVED_EXPERIMENT_FOLDERS.contains(&name.as_str()) {
                 continue;
             }
-            let path = entry.path().join("meta.yaml");
-            let text = match fs::read_to_string(&path) {
-                Ok(t) => t,
-                // Not a run directory (MLflow skips these too, with a warning).
-                Err(_) => continue,
-            };
-            let info = meta::parse_run_meta(&path, &text)?;
-            out.push((entry.path(), info));
+            out.push((entry.path(), name));
         }
-        out.sort_by(|a, b| {
-            b.1.start_time_ms
-                .cmp(&a.1.start_time_ms)
-                .then_with(|| a.1.run_id.cmp(&b.1.run_id))
-        });
         Ok(out)
     }
 
@@ -921,8 +941,12 @@ impl FileStore {
         params: &[(String, String)],
         tags: &[(String, String)],
     ) -> Result<(), TrackingError> {
+        // A batch usually repeats a few keys many times: check each distinct key once.
+        let mut checked: std::collections::HashSet<&str> = std::collections::HashSet::new();
         for m in metrics {
-            v::validate_key("metric", &m.key)?;
+            if checked.insert(&m.key) {
+                v::validate_key("metric", &m.key)?;
+            }
             v::validate_timestamp(&m.key, m.timestamp_ms)?;
         }
         let mut seen = std::collections::HashSet::new();
@@ -1044,7 +1068,9 @@ impl FileStore {
         end_time_ms: Option<i64>,
     ) -> Result<(), TrackingError> {
         self.flush()?;
-        let c = self.reload(run_id)?;
+        // The cached meta.yaml is the one this process last wrote or read; re-reading it on
+        // every status change would cost a read and a YAML parse per task.
+        let c = self.locate(run_id)?;
         if c.info.is_deleted() {
             return Err(TrackingError::RunDeleted {
                 run_id: run_id.to_string(),
@@ -1057,11 +1083,7 @@ impl FileStore {
         if end_time_ms.is_some() {
             info.end_time_ms = end_time_ms;
         }
-        self.write_run_meta(&c.dir, &info, DeletedTime::Omit)?;
-        if info.status.is_terminated() {
-            let _ = fs::remove_file(c.dir.join(OWNER_FILE));
-        }
-        Ok(())
+        self.write_run_meta(&c.dir, &info, DeletedTime::Omit)
     }
 
     /// Marks a run deleted (`lifecycle_stage: deleted`); its directory stays, as in MLflow.
@@ -1081,48 +1103,82 @@ impl FileStore {
         self.write_run_meta(&c.dir, &info, DeletedTime::Omit)
     }
 
-    /// Marks FAILED every RUNNING run whose owning process on this machine has exited without
-    /// ending it (a crash or `kill -9`). Looks in one experiment, or in all when `None`.
-    /// Returns the ids of the runs it marked.
+    /// Appends the new run to this handle's owner file (opened once; one write per run).
+    fn record_owner(&self, experiment_id: &str, run_id: &str) -> Result<(), TrackingError> {
+        static HANDLES: AtomicU64 = AtomicU64::new(0);
+        let mut owner = lock(&self.inner.owner);
+        if owner.is_none() {
+            let pid = std::process::id().to_string();
+            let start = process_start(&pid).unwrap_or_else(|| "0".into());
+            let n = HANDLES.fetch_add(1, Ordering::Relaxed);
+            let path = self
+                .inner
+                .tmp
+                .join(format!("{OWNER_PREFIX}{}~{pid}~{start}~{n}", hostname()));
+            let file = fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .map_err(|e| TrackingError::io("create", &path, e))?;
+            *owner = Some((path, file));
+        }
+        if let Some((path, file)) = owner.as_mut() {
+            file.write_all(format!("{experiment_id} {run_id}\n").as_bytes())
+                .map_err(|e| TrackingError::io("append to", path.as_path(), e))?;
+        }
+        Ok(())
+    }
+
+    /// Marks FAILED every RUNNING run created by a process on this machine that has exited
+    /// without ending it (a crash or `kill -9`). Looks in one experiment, or in all when `None`.
+    /// Returns the ids of the runs it marked; they get tag `oxflow.failure` saying why.
     pub fn mark_stale_runs_failed(
         &self,
         experiment_id: Option<&str>,
     ) -> Result<Vec<String>, TrackingError> {
-        let exps: Vec<String> = match experiment_id {
-            Some(id) => vec![id.to_string()],
-            None => self
-                .list_experiments(false)?
-                .into_iter()
-                .map(|e| e.experiment_id)
-                .collect(),
-        };
         let host = hostname();
         let mut marked = Vec::new();
-        for exp in exps {
-            for (dir, info) in self.run_dirs(&exp)? {
-                if info.status != RunStatus::Running || info.is_deleted() {
+        let rd = fs::read_dir(&self.inner.tmp)
+            .map_err(|e| TrackingError::io("list", &self.inner.tmp, e))?;
+        for entry in rd.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let Some(rest) = name.strip_prefix(OWNER_PREFIX) else {
+                continue;
+            };
+            let parts: Vec<&str> = rest.split('~').collect();
+            let [h, pid, start, _n] = parts[..] else {
+                continue;
+            };
+            if h != host || process_alive(pid, start) {
+                continue;
+            }
+            let text = fs::read_to_string(entry.path()).unwrap_or_default();
+            let mut all_done = true;
+            for line in text.lines() {
+                let Some((exp, run_id)) = line.split_once(' ') else {
+                    continue;
+                };
+                if experiment_id.is_some_and(|e| e != exp) {
+                    all_done = false;
                     continue;
                 }
-                let Ok(owner) = fs::read_to_string(dir.join(OWNER_FILE)) else {
-                    continue;
+                let c = match self.reload(run_id) {
+                    Ok(c) => c,
+                    Err(TrackingError::RunNotFound { .. } | TrackingError::InvalidId { .. }) => {
+                        continue;
+                    }
+                    Err(e) => return Err(e),
                 };
-                let mut parts = owner.split_whitespace();
-                let (Some(h), Some(pid), Some(start)) = (parts.next(), parts.next(), parts.next())
-                else {
-                    continue;
-                };
-                if h != host || process_alive(pid, start) {
+                if c.info.status != RunStatus::Running || c.info.is_deleted() {
                     continue;
                 }
-                let c = CachedRun {
-                    dir: dir.clone(),
-                    info: info.clone(),
-                };
-                lock(&self.inner.runs).insert(info.run_id.clone(), c.clone());
                 let why = format!("process {pid} on {h} exited without ending the run");
                 self.write_tags(&c, [(TAG_FAILURE, why.as_str())])?;
-                self.set_terminated(&info.run_id, RunStatus::Failed, now_ms())?;
-                marked.push(info.run_id);
+                self.set_terminated(run_id, RunStatus::Failed, now_ms())?;
+                marked.push(run_id.to_string());
+            }
+            if all_done {
+                let _ = fs::remove_file(entry.path());
             }
         }
         Ok(marked)
@@ -1232,6 +1288,25 @@ pub fn tracking_uri_from_env() -> String {
         .unwrap_or_else(|| "./mlruns".to_string())
 }
 
+/// A run directory's `meta.yaml`, or `None` (with a warning for a malformed one) if the
+/// directory is not a readable run: one malformed run must not hide the others, as in MLflow.
+pub(super) fn read_run_info(dir: &Path, name: &str) -> Option<RunInfo> {
+    let path = dir.join("meta.yaml");
+    // No meta.yaml: not a run directory (MLflow skips these too).
+    let text = fs::read_to_string(&path).ok()?;
+    match meta::parse_run_meta(&path, &text) {
+        Ok(info) if info.run_id == name => Some(info),
+        Ok(info) => {
+            tracing::warn!(path = %path.display(), run_id = %info.run_id, "skipping run whose meta.yaml names another run id");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "skipping malformed run");
+            None
+        }
+    }
+}
+
 /// Reads a directory of one-file-per-key values (params, tags); keys with `/` are nested.
 fn read_kv_dir(dir: &Path) -> Result<BTreeMap<String, String>, TrackingError> {
     let mut out = BTreeMap::new();
@@ -1335,12 +1410,6 @@ fn process_start(pid: &str) -> Option<String> {
     // The command name (field 2) may contain spaces; fields after it follow the last `)`.
     let after = &stat[stat.rfind(')')? + 1..];
     after.split_whitespace().nth(19).map(str::to_string)
-}
-
-fn owner_line() -> String {
-    let pid = std::process::id().to_string();
-    let start = process_start(&pid).unwrap_or_else(|| "0".into());
-    format!("{} {pid} {start}\n", hostname())
 }
 
 fn process_alive(pid: &str, start: &str) -> bool {

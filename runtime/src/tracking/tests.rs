@@ -62,6 +62,7 @@ fn run_layout_matches_mlflow() {
         .unwrap();
     assert_eq!(info.run_id.len(), 32);
     let run_dir = s.root().join(&exp.experiment_id).join(&info.run_id);
+    // MLflow's get_run requires metrics/, params/ and artifacts/ even when empty.
     for sub in ["metrics", "params", "artifacts", "tags"] {
         assert!(run_dir.join(sub).is_dir(), "{sub}");
     }
@@ -397,4 +398,25 @@ fn awkward_names_round_trip_through_yaml() {
             exp.experiment_id
         );
     }
+}
+
+#[test]
+fn a_malformed_run_does_not_hide_the_others() {
+    let (_d, s) = store();
+    let good = s.create_run("0", RunOptions::default()).unwrap();
+    let bad = s.create_run("0", RunOptions::default()).unwrap();
+    fs::write(
+        s.root().join("0").join(&bad.run_id).join("meta.yaml"),
+        "run_id: [unclosed",
+    )
+    .unwrap();
+    let runs = s.list_runs("0").unwrap();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].run_id, good.run_id);
+    let other = FileStore::open(s.root()).unwrap();
+    let err = other.get_run(&bad.run_id).unwrap_err().to_string();
+    assert!(
+        err.contains("malformed tracking file") && err.contains(&bad.run_id),
+        "{err}"
+    );
 }
