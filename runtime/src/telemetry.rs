@@ -26,6 +26,22 @@ pub const DAG_RUN_DURATION_SECONDS: &str = "oxflow_dag_run_duration_seconds";
 /// Gauge: Unix time in seconds of the last successful run of a DAG, labelled `dag`.
 pub const DAG_LAST_SUCCESS_TIMESTAMP_SECONDS: &str = "oxflow_dag_last_success_timestamp_seconds";
 
+// Drift checks (`drift::metrics` records them): bounded labels `feature` (a column of the
+// schema) and `method` (a test name).
+
+/// Drift score per feature and method (a p-value or a distance, see `method`).
+pub const DRIFT_SCORE: &str = "oxflow_drift_score";
+/// 1 when a feature drifted in the last check, else 0.
+pub const DRIFT_DETECTED: &str = "oxflow_drift_detected";
+/// Share of tested columns that drifted in the last check (0–1).
+pub const SHARE_DRIFTED_COLUMNS: &str = "oxflow_drift_share_drifted_columns";
+/// 1 when the last check found dataset drift, else 0.
+pub const DATASET_DRIFT: &str = "oxflow_drift_dataset_drift";
+/// Label of the column in per-feature gauges.
+pub const LABEL_FEATURE: &str = "feature";
+/// Label of the test in [`DRIFT_SCORE`].
+pub const LABEL_METHOD: &str = "method";
+
 /// Histogram buckets, in seconds, that suit task and DAG durations (1 ms to 1 h). Prometheus
 /// exporters need explicit buckets, or they export summaries.
 pub const DURATION_BUCKETS: &[f64] = &[
@@ -57,4 +73,5 @@ pub fn describe() {
         Unit::Seconds,
         "Unix time of the last successful DAG run."
     );
+    crate::drift::metrics::describe();
 }

@@ -1,4 +1,5 @@
-//! Gauge names of the drift module and their descriptions. Recording goes through the
+//! The drift gauges (named in [`crate::telemetry`], with every other metric) and their
+//! descriptions. Recording goes through the
 //! `metrics` facade only; the binary that wants Prometheus installs the exporter.
 //!
 //! Labels are bounded: `feature` (a column of the schema) and `method` (a test name). No run
@@ -8,18 +9,9 @@ use metrics::{describe_gauge, gauge};
 
 use super::report::DriftReport;
 
-/// Drift score per feature and method (a p-value or a distance, see `method`).
-pub const DRIFT_SCORE: &str = "oxflow_drift_score";
-/// 1 when a feature drifted in the last check, else 0.
-pub const DRIFT_DETECTED: &str = "oxflow_drift_detected";
-/// Share of tested columns that drifted in the last check (0–1).
-pub const SHARE_DRIFTED_COLUMNS: &str = "oxflow_drift_share_drifted_columns";
-/// 1 when the last check found dataset drift, else 0.
-pub const DATASET_DRIFT: &str = "oxflow_drift_dataset_drift";
-/// Label of the column in per-feature gauges.
-pub const LABEL_FEATURE: &str = "feature";
-/// Label of the test in [`DRIFT_SCORE`].
-pub const LABEL_METHOD: &str = "method";
+pub use crate::telemetry::{
+    DATASET_DRIFT, DRIFT_DETECTED, DRIFT_SCORE, LABEL_FEATURE, LABEL_METHOD, SHARE_DRIFTED_COLUMNS,
+};
 
 /// Registers the descriptions of every drift gauge with the installed recorder.
 ///
