@@ -1,7 +1,7 @@
 //! oxflow: the machine-learning operations loop in one Rust library.
 //!
-//! Pipelines are plain functions: [`task`] turns a function into a pipeline step that stays
-//! callable and unit-testable, and [`dag`] wires tasks into a graph whose edges the compiler
+//! Pipelines are plain functions: [`task`](macro@task) turns a function into a pipeline step that stays
+//! callable and unit-testable, and [`dag`](macro@dag) wires tasks into a graph whose edges the compiler
 //! type-checks. The runtime executes the graph on tokio and records every run in a tracking
 //! store laid out exactly as MLflow's file store, so `mlflow ui` and the MLflow client read it.
 //! [`experiment`] gives typed parameters; [`drift`] compares data with a reference.
