@@ -337,9 +337,14 @@ fn panicky() {
 
 #[tokio::test]
 async fn a_panic_fails_only_its_task() {
-    let report = exec::execute(&panicky().spec().unwrap(), RunConfig::in_memory())
-        .await
-        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path().join("mlruns")).unwrap();
+    let report = exec::execute(
+        &panicky().spec().unwrap(),
+        RunConfig::recorded(store.clone()),
+    )
+    .await
+    .unwrap();
     assert_eq!(report.state, DagRunState::Failed);
     let s = states(&report);
     assert_eq!(s["explode"], TaskState::Failed);
@@ -353,6 +358,12 @@ async fn a_panic_fails_only_its_task() {
     assert_eq!(
         report.task("explode_async").unwrap().error.as_deref(),
         Some("panicked: async kaboom")
+    );
+    // The panic message is in the attempt's log, for `logs <run> explode`.
+    let log = exec::load_task_log(&store, None, &report.dag_run_id, "explode").unwrap();
+    assert!(
+        log.contains("ERROR oxflow: attempt 1 failed: panicked: the model diverged"),
+        "{log}"
     );
 }
 
