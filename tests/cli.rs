@@ -76,6 +76,15 @@ fn run_records_in_mlruns_and_runs_logs_show_it() {
     );
     assert!(logs.contains("--- attempt 3"), "{logs}");
 
+    let out = run(dir.path(), &["logs", &run_id, "archiv"]);
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr.contains("no logs for task `archiv`")
+            && stderr.contains("tasks with logs: archive, fetch_labels, fit_linear"),
+        "{stderr}"
+    );
+
     let (logs, _) = text(&run(dir.path(), &["logs", &run_id, "archive"]));
     assert!(
         logs.contains(&format!("INFO oxflow::shell: archiving run {run_id}")),

@@ -62,6 +62,18 @@ pub enum RecordError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A task has no attempt logs in a DAG run.
+    #[error("no logs for task `{task}` in run `{run_id}` (under {}); tasks with logs: {}", dir.display(), if tasks.is_empty() { "none".to_owned() } else { tasks.join(", ") })]
+    NoLogs {
+        /// The DAG run.
+        run_id: String,
+        /// The task asked for.
+        task: String,
+        /// The run's log directory.
+        dir: PathBuf,
+        /// Tasks that have logs.
+        tasks: Vec<String>,
+    },
     /// The run to resume is not a DAG run of this DAG.
     #[error("run `{run_id}` is not a run of DAG `{dag}`{}", found.as_ref().map(|f| format!(" (it belongs to `{f}`)")).unwrap_or_default())]
     NotThisDag {
@@ -617,10 +629,38 @@ pub fn load_task_log(
         .join(format!("dag_id={dag}"))
         .join(format!("run_id={dag_run_id}"))
         .join(format!("task_id={task}"));
-    let entries = fs::read_dir(&dir).map_err(|source| RecordError::Log {
-        path: dir.clone(),
-        source,
-    })?;
+    let entries = match fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            // Name the tasks that do have logs in this run.
+            let run_dir = dir.parent().map(Path::to_path_buf).unwrap_or_default();
+            let mut tasks: Vec<String> = fs::read_dir(&run_dir)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| {
+                    e.ok()?
+                        .file_name()
+                        .into_string()
+                        .ok()?
+                        .strip_prefix("task_id=")
+                        .map(str::to_owned)
+                })
+                .collect();
+            tasks.sort();
+            return Err(RecordError::NoLogs {
+                run_id: dag_run_id.to_owned(),
+                task: task.to_owned(),
+                dir: run_dir,
+                tasks,
+            });
+        }
+        Err(source) => {
+            return Err(RecordError::Log {
+                path: dir.clone(),
+                source,
+            });
+        }
+    };
     let mut attempts: Vec<(u32, PathBuf)> = entries
         .filter_map(|e| e.ok())
         .filter_map(|e| {
