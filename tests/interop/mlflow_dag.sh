@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Interop check: the real MLflow client (3.17.2) reads a DAG run recorded by oxflow: the DAG run
-# as a run in the experiment named after the DAG, its nested task runs with their states, try
-# numbers, params, tags and stored outputs, including a failed run and its resume.
+# Interop check: the real MLflow client (3.17.2) reads DAG runs recorded by oxflow: the DAG run as
+# a run in the experiment named after the DAG, its nested task runs with their states, try
+# numbers, metrics, params, tags and stored outputs. Twice: (a) recorded in a file store, (b)
+# sent to a real `mlflow server` (SQLite, loopback) with `--tracking-uri http://...`.
 # Run from the repository root. Creates .ci/venv-mlflow on first use (pip, ~90 s).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -9,7 +10,21 @@ ROOT=$PWD
 VENV="$ROOT/.ci/venv-mlflow"
 PY="$VENV/bin/python"
 WORK="$(mktemp -d /tmp/oxflow-dag-interop.XXXXXX)"
-trap 'rm -rf "$WORK"' EXIT
+SERVER_PID=""
+
+stop_server() {
+    if [ -n "$SERVER_PID" ]; then
+        # The server runs in its own process group; stop the whole group.
+        kill -TERM -- "-$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 1 20); do
+            kill -0 -- "-$SERVER_PID" 2>/dev/null || break
+            sleep 0.5
+        done
+        kill -KILL -- "-$SERVER_PID" 2>/dev/null || true
+        SERVER_PID=""
+    fi
+}
+trap 'stop_server; rm -rf "$WORK"' EXIT
 
 if ! "$PY" -c 'import mlflow, sys; sys.exit(mlflow.__version__ != "3.17.2")' 2>/dev/null; then
     echo "== creating $VENV with mlflow 3.17.2"
@@ -20,11 +35,47 @@ fi
 echo "== building the quickstart pipeline"
 cargo build --quiet --example quickstart
 QS="$ROOT/target/debug/examples/quickstart"
+status=0
 
-echo "== one run of the quickstart DAG, recorded in $WORK/mlruns"
-(cd "$WORK" && "$QS" run quickstart -P rows=500 >"$WORK/run.log" 2>&1) || { cat "$WORK/run.log"; exit 1; }
-RUN_ID=$(sed -n 's/^dag `quickstart` run \([0-9a-f]*\): .*/\1/p' "$WORK/run.log")
+# run_quickstart <dir> [args...]: one run in <dir>; prints the DAG run id.
+run_quickstart() {
+    local dir=$1
+    shift
+    mkdir -p "$dir"
+    (cd "$dir" && "$QS" "$@" run quickstart -P rows=500 >"$dir/run.log" 2>&1) || { cat "$dir/run.log" >&2; return 1; }
+    sed -n 's/^dag `quickstart` run \([0-9a-f]*\): .*/\1/p' "$dir/run.log"
+}
+
+echo "== (a) a quickstart run recorded in a file store"
+RUN_ID=$(run_quickstart "$WORK/file")
 echo "   dag run $RUN_ID"
+(cd "$WORK/file" && MLFLOW_ALLOW_FILE_STORE=true "$PY" "$ROOT/tests/interop/check_dag.py" "file://$WORK/file/mlruns" "$RUN_ID") || status=1
 
-echo "== the MLflow client reads it"
-(cd "$WORK" && MLFLOW_ALLOW_FILE_STORE=true "$PY" "$ROOT/tests/interop/check_dag.py" "file://$WORK/mlruns" "$RUN_ID")
+echo "== (b) a quickstart run sent to a local mlflow server"
+port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+mkdir -p "$WORK/server"
+MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false setsid "$VENV/bin/mlflow" server \
+    --backend-store-uri "sqlite:///$WORK/server/mlflow.db" --artifacts-destination "$WORK/server/artifacts" \
+    --host 127.0.0.1 --port "$port" --workers 1 >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+disown
+URL="http://127.0.0.1:$port"
+up=0
+for _ in $(seq 1 180); do
+    if curl -fs "$URL/health" >/dev/null 2>&1; then up=1; break; fi
+    kill -0 "$SERVER_PID" 2>/dev/null || break
+    sleep 1
+done
+if [ "$up" = 1 ]; then
+    RUN_ID=$(run_quickstart "$WORK/rest" --tracking-uri "$URL")
+    echo "   dag run $RUN_ID"
+    (cd "$WORK/rest" && "$PY" "$ROOT/tests/interop/check_dag.py" "$URL" "$RUN_ID") || status=1
+    (cd "$WORK/rest" && "$QS" --tracking-uri "$URL" runs quickstart | grep -q "fetch_labels: success (try 3)") \
+        || { echo "FAIL: \`runs quickstart\` over the server"; status=1; }
+else
+    tail -20 "$WORK/server.log"
+    echo "FAIL: mlflow server did not start"
+    status=1
+fi
+stop_server
+exit $status

@@ -29,8 +29,8 @@ use clap::{Parser, Subcommand};
 use crate::dag::{self, GraphFormat};
 use crate::exec::{self, DagRunState, RunConfig};
 use crate::params::parse_override;
+use crate::tracking::TrackingStore;
 use crate::tracking::cli::TrackingCommand;
-use crate::tracking::{FileStore, TrackingStore};
 
 /// The pipeline command line.
 #[derive(Debug, Parser)]
@@ -143,18 +143,16 @@ pub enum CliError {
 }
 
 fn tracking_command(uri: Option<&str>, cmd: TrackingCommand) -> Result<ExitCode, CliError> {
-    let store = match uri {
-        Some(u) => TrackingStore::open_uri(u)?,
-        None => TrackingStore::from_env()?,
-    };
+    let store = open_store(uri)?;
     crate::tracking::cli::execute(&store, cmd, &mut std::io::stdout().lock())?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn open_store(uri: Option<&str>) -> Result<FileStore, CliError> {
+/// The store named by `--tracking-uri` or the environment: a directory, or an MLflow server.
+fn open_store(uri: Option<&str>) -> Result<TrackingStore, CliError> {
     Ok(match uri {
-        Some(u) => FileStore::open_uri(u)?,
-        None => FileStore::from_env()?,
+        Some(u) => TrackingStore::open_uri(u)?,
+        None => TrackingStore::from_env()?,
     })
 }
 

@@ -7,7 +7,7 @@ use comfy_table::Table;
 
 use crate::dag::{DagDef, DagSpec};
 use crate::exec::{TAG_DAG, TAG_STATE, TAG_TASK_ID, TAG_TRY_NUMBER};
-use crate::tracking::{FileStore, TAG_PARENT_RUN_ID, TrackingError};
+use crate::tracking::{TAG_PARENT_RUN_ID, TrackingError, TrackingStore};
 
 fn first_line(s: &str) -> &str {
     s.lines().next().unwrap_or("")
@@ -129,15 +129,19 @@ pub(crate) fn show(spec: &DagSpec) -> String {
     out
 }
 
-pub(crate) fn runs(store: &FileStore, def: &DagDef, limit: usize) -> Result<String, TrackingError> {
+pub(crate) fn runs(
+    store: &TrackingStore,
+    def: &DagDef,
+    limit: usize,
+) -> Result<String, TrackingError> {
     let Some(exp) = store.get_experiment_by_name(def.id)? else {
         return Ok(format!(
-            "dag `{}` has no recorded runs in {}\n",
-            def.id,
-            store.root().display()
+            "dag `{}` has no recorded runs in this store
+",
+            def.id
         ));
     };
-    let records = store.list_run_records(&exp.experiment_id, false)?;
+    let records = store.search_runs(&[&exp.experiment_id], "", &[], 50_000)?;
     let mut dag_runs = Vec::new();
     let mut tasks: BTreeMap<String, Vec<(String, String, String)>> = BTreeMap::new();
     for r in &records {
@@ -158,9 +162,9 @@ pub(crate) fn runs(store: &FileStore, def: &DagDef, limit: usize) -> Result<Stri
     }
     if dag_runs.is_empty() {
         return Ok(format!(
-            "dag `{}` has no recorded runs in {}\n",
-            def.id,
-            store.root().display()
+            "dag `{}` has no recorded runs in this store
+",
+            def.id
         ));
     }
     let mut t = Table::new();

@@ -27,7 +27,7 @@ use super::trigger::{Decision, UpstreamCounts, decide};
 use crate::dag::{DagDef, DagSpec, TriggerRule};
 use crate::params::ParamError;
 use crate::telemetry as t;
-use crate::tracking::{FileStore, now_ms};
+use crate::tracking::{TrackingStore, now_ms};
 
 /// How to run a DAG.
 ///
@@ -39,7 +39,7 @@ use crate::tracking::{FileStore, now_ms};
 #[derive(Default)]
 pub struct RunConfig {
     /// Where to record the run; `None` runs in memory without records (and without resume).
-    pub store: Option<FileStore>,
+    pub store: Option<TrackingStore>,
     /// Root of the Airflow-style task log tree; defaults to `logs/` beside the store.
     pub log_root: Option<PathBuf>,
     /// `key=value` overrides of the DAG's params.
@@ -60,10 +60,10 @@ impl RunConfig {
         RunConfig::default()
     }
 
-    /// Records into `store`.
-    pub fn recorded(store: FileStore) -> Self {
+    /// Records into `store`: a `FileStore`, or an MLflow server through a `TrackingStore`.
+    pub fn recorded(store: impl Into<TrackingStore>) -> Self {
         RunConfig {
-            store: Some(store),
+            store: Some(store.into()),
             ..RunConfig::default()
         }
     }

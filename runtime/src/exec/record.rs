@@ -19,7 +19,7 @@ use super::state::TaskState;
 use super::tasklog::{self, AttemptLog};
 use crate::dag::{DagSpec, OutputCodec};
 use crate::tracking::{
-    FileStore, RunOptions, RunStatus, TAG_PARENT_RUN_ID as TAG_PARENT, TrackingError, now_ms,
+    RunOptions, RunStatus, TAG_PARENT_RUN_ID as TAG_PARENT, TrackingError, TrackingStore, now_ms,
 };
 
 /// Tag naming the DAG of a DAG run and of its task runs.
@@ -86,6 +86,18 @@ pub enum RecordError {
     },
 }
 
+/// The most task runs a resume reads back (MLflow's `max_results` limit).
+const MAX_TASK_RUNS: usize = 50_000;
+
+/// Where task logs go unless configured otherwise: `logs/` beside a file store, `./logs` when
+/// runs go to an MLflow server.
+pub fn default_log_root(store: &TrackingStore) -> PathBuf {
+    match store.as_file() {
+        Some(f) => log_dir_for(f.root()),
+        None => PathBuf::from("logs"),
+    }
+}
+
 /// `logs/` beside the store's root: where task logs go unless configured otherwise.
 pub fn log_dir_for(store_root: &Path) -> PathBuf {
     let abs = std::path::absolute(store_root).unwrap_or_else(|_| store_root.to_path_buf());
@@ -134,7 +146,7 @@ pub(crate) const VISIBLE_AFTER: std::time::Duration = std::time::Duration::from_
 /// of them creates it.
 #[derive(Clone)]
 pub(crate) struct TaskRun {
-    store: FileStore,
+    store: TrackingStore,
     experiment_id: Arc<str>,
     dag_run_id: Arc<str>,
     task: Arc<str>,
@@ -154,7 +166,7 @@ impl TaskRun {
     }
 
     /// The store the run is in.
-    pub(crate) fn store(&self) -> &FileStore {
+    pub(crate) fn store(&self) -> &TrackingStore {
         &self.store
     }
 
@@ -226,7 +238,7 @@ pub(crate) struct PreviousTask {
 pub(crate) struct Recorder {
     /// The subscriber every attempt of this run logs through.
     logs: tracing::Dispatch,
-    store: FileStore,
+    store: TrackingStore,
     experiment_id: String,
     dag_id: String,
     dag_run_id: String,
@@ -234,8 +246,8 @@ pub(crate) struct Recorder {
 }
 
 impl Recorder {
-    fn log_root(store: &FileStore, log_root: Option<PathBuf>) -> Result<PathBuf, RecordError> {
-        let root = log_root.unwrap_or_else(|| log_dir_for(store.root()));
+    fn log_root(store: &TrackingStore, log_root: Option<PathBuf>) -> Result<PathBuf, RecordError> {
+        let root = log_root.unwrap_or_else(|| default_log_root(store));
         fs::create_dir_all(&root).map_err(|source| RecordError::Log {
             path: root.clone(),
             source,
@@ -245,7 +257,7 @@ impl Recorder {
 
     /// Starts a new DAG run: the parent run with its params and tags.
     pub(crate) fn start(
-        store: FileStore,
+        store: TrackingStore,
         log_root: Option<PathBuf>,
         spec: &DagSpec,
         params: &[(String, String)],
@@ -292,7 +304,7 @@ impl Recorder {
     /// Reads an earlier DAG run back: every task's run, tries and stored output. Writes nothing
     /// until every record has been read, so a corrupt record aborts with the store unchanged.
     pub(crate) fn resume(
-        store: FileStore,
+        store: TrackingStore,
         log_root: Option<PathBuf>,
         spec: &DagSpec,
         dag_run_id: &str,
@@ -315,11 +327,10 @@ impl Recorder {
             .enumerate()
             .map(|(i, n)| (n.id.as_str(), i))
             .collect();
-        for info in store.list_runs(&experiment_id)? {
-            let record = store.get_run(&info.run_id)?;
-            if record.tags.get(TAG_PARENT).map(String::as_str) != Some(dag_run_id) {
-                continue;
-            }
+        // The DAG run's task runs: MLflow's search grammar works for the file store and a server.
+        let filter = format!("tags.`{TAG_PARENT}` = '{dag_run_id}'");
+        for record in store.search_runs(&[&experiment_id], &filter, &[], MAX_TASK_RUNS)? {
+            let info = &record.info;
             let Some(&i) = record
                 .tags
                 .get(TAG_TASK_ID)
@@ -340,20 +351,24 @@ impl Recorder {
                     spec.nodes[i].options.persist,
                 ) {
                     (true, Some(codec), true) => {
-                        let file = store.artifact_path(&info.run_id, XCOM_ARTIFACT)?;
-                        match fs::read(&file) {
+                        // Where the output is, for messages: the file, or the artifact's URI.
+                        let place = match store.as_file() {
+                            Some(f) => f.artifact_path(&info.run_id, XCOM_ARTIFACT)?,
+                            None => PathBuf::from(format!("runs:/{}/{XCOM_ARTIFACT}", info.run_id)),
+                        };
+                        match store.read_artifact(&info.run_id, XCOM_ARTIFACT) {
                             Ok(bytes) => Some((codec.decode)(&bytes).map_err(|reason| {
                                 RecordError::Corrupt {
-                                    file: file.clone(),
+                                    file: place.clone(),
                                     reason,
                                 }
                             })?),
                             // Success recorded but no output stored (persisted off, or the
                             // process died between the two writes): rerun the task.
-                            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                            Err(TrackingError::ArtifactNotFound { .. }) => None,
                             Err(e) => {
                                 return Err(RecordError::Corrupt {
-                                    file,
+                                    file: place,
                                     reason: e.to_string(),
                                 });
                             }
@@ -611,11 +626,12 @@ fn log_event(log: Option<&AttemptLog>, f: impl FnOnce()) {
 
 /// Every attempt log of `task` in DAG run `dag_run_id`, concatenated with a header per attempt.
 pub fn load_task_log(
-    store: &FileStore,
+    store: impl Into<TrackingStore>,
     log_root: Option<&Path>,
     dag_run_id: &str,
     task: &str,
 ) -> Result<String, RecordError> {
+    let store = store.into();
     let parent = store.get_run(dag_run_id)?;
     let Some(dag) = parent.tags.get(TAG_DAG) else {
         return Err(RecordError::NotThisDag {
@@ -624,7 +640,7 @@ pub fn load_task_log(
             found: None,
         });
     };
-    let root = log_root.map_or_else(|| log_dir_for(store.root()), Path::to_path_buf);
+    let root = log_root.map_or_else(|| default_log_root(&store), Path::to_path_buf);
     let dir = root
         .join(format!("dag_id={dag}"))
         .join(format!("run_id={dag_run_id}"))

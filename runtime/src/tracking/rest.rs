@@ -629,8 +629,17 @@ impl RestStore {
             body["run_name"] = json!(n);
         }
         let v = self.inner.post("runs/create", body)?;
-        let info = parse_info(&v["run"]["info"])?;
+        let mut info = parse_info(&v["run"]["info"])?;
         lock(&self.inner.artifact_uris).insert(info.run_id.clone(), info.artifact_uri.clone());
+        // The REST API creates runs RUNNING and empty: upload the artifacts, then end the run.
+        for (rel, bytes) in &opts.artifacts {
+            self.log_artifact_bytes(&info.run_id, rel, bytes)?;
+        }
+        if let Some((status, end)) = opts.end {
+            self.update_run(&info.run_id, Some(status), Some(end))?;
+            info.status = status;
+            info.end_time_ms = Some(end);
+        }
         Ok(info)
     }
 
