@@ -12,11 +12,15 @@ use super::record::TaskRun;
 /// let ctx = TaskContext::for_test("etl", "extract");
 /// assert_eq!((ctx.dag_id(), ctx.task_id(), ctx.try_number()), ("etl", "extract", 1));
 /// ```
+// The fields are held directly (the strings are shared `Arc`s), not behind one `Arc` of their
+// own: one allocation less per attempt, freed on another thread, which the allocator's lock
+// made a measurable share of a no-op task's cost.
 #[derive(Clone)]
 pub struct TaskContext {
-    inner: Arc<ContextInner>,
+    inner: ContextInner,
 }
 
+#[derive(Clone)]
 struct ContextInner {
     dag_id: Arc<str>,
     dag_run_id: Arc<str>,
@@ -49,7 +53,7 @@ impl TaskContext {
         log_path: Option<PathBuf>,
     ) -> Self {
         TaskContext {
-            inner: Arc::new(ContextInner {
+            inner: ContextInner {
                 dag_id,
                 dag_run_id,
                 task_id,
@@ -57,7 +61,7 @@ impl TaskContext {
                 max_tries,
                 task_run,
                 log_path,
-            }),
+            },
         }
     }
 

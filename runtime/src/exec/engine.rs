@@ -472,9 +472,9 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
             let try_number = nodes[i].try_number;
             let max_tries = node.options.retries + 1;
             emit_task!(node.id, TaskState::Queued, try_number, None);
-            nodes[i].started_ms = now_ms();
             let (task_run, log_path, log) = match &recorder {
                 Some(rec) => {
+                    nodes[i].started_ms = now_ms();
                     let attempt = rec.attempt_started(&task_runs[i], try_number)?;
                     visible.push_back((tokio::time::Instant::now() + VISIBLE_AFTER, i, try_number));
                     (
@@ -564,7 +564,11 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
         let deadline = visible.front().map(|v| v.0);
         let completion = match synthetic.pop_front() {
             Some(c) => Some(c),
+            // Nothing else to wait for: skip building the select below, on the hot path of a
+            // run in memory.
+            None if cancel.is_none() && deadline.is_none() => rx.recv().await,
             None => tokio::select! {
+                biased;
                 c = rx.recv() => c,
                 () = async {
                     match cancel.as_mut() {
