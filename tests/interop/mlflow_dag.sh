@@ -6,31 +6,11 @@
 # Run from the repository root. Creates .ci/venv-mlflow on first use (pip, ~90 s).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ROOT=$PWD
-VENV="$ROOT/.ci/venv-mlflow"
-PY="$VENV/bin/python"
+source tests/interop/lib/mlflow.bash
 WORK="$(mktemp -d /tmp/oxflow-dag-interop.XXXXXX)"
-SERVER_PID=""
-
-stop_server() {
-    if [ -n "$SERVER_PID" ]; then
-        # The server runs in its own process group; stop the whole group.
-        kill -TERM -- "-$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 1 20); do
-            kill -0 -- "-$SERVER_PID" 2>/dev/null || break
-            sleep 0.5
-        done
-        kill -KILL -- "-$SERVER_PID" 2>/dev/null || true
-        SERVER_PID=""
-    fi
-}
 trap 'stop_server; rm -rf "$WORK"' EXIT
 
-if ! "$PY" -c 'import mlflow, sys; sys.exit(mlflow.__version__ != "3.17.2")' 2>/dev/null; then
-    echo "== creating $VENV with mlflow 3.17.2"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet mlflow==3.17.2
-fi
+ensure_mlflow_venv
 
 echo "== building the quickstart pipeline"
 cargo build --quiet --example quickstart
@@ -52,28 +32,15 @@ echo "   dag run $RUN_ID"
 (cd "$WORK/file" && MLFLOW_ALLOW_FILE_STORE=true "$PY" "$ROOT/tests/interop/check_dag.py" "file://$WORK/file/mlruns" "$RUN_ID") || status=1
 
 echo "== (b) a quickstart run sent to a local mlflow server"
-port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 mkdir -p "$WORK/server"
-MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false setsid "$VENV/bin/mlflow" server \
-    --backend-store-uri "sqlite:///$WORK/server/mlflow.db" --artifacts-destination "$WORK/server/artifacts" \
-    --host 127.0.0.1 --port "$port" --workers 1 >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-disown
-URL="http://127.0.0.1:$port"
-up=0
-for _ in $(seq 1 180); do
-    if curl -fs "$URL/health" >/dev/null 2>&1; then up=1; break; fi
-    kill -0 "$SERVER_PID" 2>/dev/null || break
-    sleep 1
-done
-if [ "$up" = 1 ]; then
+if start_server "$WORK/server.log" --backend-store-uri "sqlite:///$WORK/server/mlflow.db" \
+        --artifacts-destination "$WORK/server/artifacts"; then
     RUN_ID=$(run_quickstart "$WORK/rest" --tracking-uri "$URL")
     echo "   dag run $RUN_ID"
     (cd "$WORK/rest" && "$PY" "$ROOT/tests/interop/check_dag.py" "$URL" "$RUN_ID") || status=1
     (cd "$WORK/rest" && "$QS" --tracking-uri "$URL" runs quickstart | grep -q "fetch_labels: success (try 3)") \
         || { echo "FAIL: \`runs quickstart\` over the server"; status=1; }
 else
-    tail -20 "$WORK/server.log"
     echo "FAIL: mlflow server did not start"
     status=1
 fi

@@ -9,57 +9,17 @@
 # Run from the repository root. Creates .ci/venv-mlflow on first use (pip, ~90 s).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ROOT=$PWD
-VENV="$ROOT/.ci/venv-mlflow"
-PY="$VENV/bin/python"
-SERVER_PID=""
+source tests/interop/lib/mlflow.bash
 WORK="$(mktemp -d /tmp/oxflow-interop.XXXXXX)"
-
-stop_server() {
-    if [ -n "$SERVER_PID" ]; then
-        # The server runs in its own process group; stop the whole group.
-        kill -TERM -- "-$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 1 20); do
-            kill -0 -- "-$SERVER_PID" 2>/dev/null || break
-            sleep 0.5
-        done
-        kill -KILL -- "-$SERVER_PID" 2>/dev/null || true
-        SERVER_PID=""
-    fi
-}
 
 cleanup() {
     stop_server
     rm -rf "$WORK"
 }
 
-# start_server <log> <mlflow server args...>: starts `mlflow server` on a free loopback port in
-# its own process group and waits for /health; sets URL. Returns non-zero if it does not start.
-start_server() {
-    local log=$1
-    shift
-    local port
-    port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false setsid "$VENV/bin/mlflow" server "$@" \
-        --host 127.0.0.1 --port "$port" --workers 1 >"$log" 2>&1 &
-    SERVER_PID=$!
-    disown
-    URL="http://127.0.0.1:$port"
-    for _ in $(seq 1 180); do
-        if curl -fs "$URL/health" >/dev/null 2>&1; then return 0; fi
-        kill -0 "$SERVER_PID" 2>/dev/null || break
-        sleep 1
-    done
-    tail -20 "$log"
-    return 1
-}
 trap cleanup EXIT
 
-if ! "$PY" -c 'import mlflow, sys; sys.exit(mlflow.__version__ != "3.17.2")' 2>/dev/null; then
-    echo "== creating $VENV with mlflow 3.17.2"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet mlflow==3.17.2
-fi
+ensure_mlflow_venv
 
 echo "== building the writer"
 cargo build --quiet --example tracking_interop
