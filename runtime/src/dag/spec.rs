@@ -2,7 +2,7 @@
 //! graph the executor runs ([`DagSpec`]).
 
 use std::any::{Any, TypeId};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fmt;
 
 use super::options::{ResolvedOptions, TaskOptions};
@@ -303,15 +303,6 @@ impl DagSpec {
     /// The node with this task id.
     pub fn node_index(&self, id: &str) -> Option<usize> {
         self.nodes.iter().position(|n| n.id == id)
-    }
-
-    /// Task id of each node, by index.
-    pub fn ids(&self) -> HashMap<usize, &str> {
-        self.nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (i, n.id.as_str()))
-            .collect()
     }
 
     /// Every node downstream of `roots`, the roots included, in topological order.
