@@ -17,7 +17,7 @@ use super::entities::{
     ArtifactEntry, Experiment, Metric, RunInfo, RunOptions, RunRecord, RunStatus,
 };
 use super::filter::{Filter, OrderBy};
-use super::search::{MAX_SEARCH_RESULTS, ViewType};
+use super::search::{ViewType, check_max_results};
 use super::validation::{
     self as v, MAX_METRICS_PER_BATCH, MAX_PARAMS_TAGS_PER_BATCH, artifact_segments,
 };
@@ -881,13 +881,7 @@ impl RestStore {
         max_results: usize,
         view: ViewType,
     ) -> Result<Vec<RunRecord>, TrackingError> {
-        if max_results == 0 || max_results > MAX_SEARCH_RESULTS {
-            return Err(TrackingError::InvalidArgument {
-                what: "max_results",
-                value: max_results.to_string(),
-                reason: format!("must be between 1 and {MAX_SEARCH_RESULTS}"),
-            });
-        }
+        check_max_results(max_results)?;
         Filter::parse(filter)?;
         for o in order_by {
             OrderBy::parse(o)?;

@@ -28,6 +28,19 @@ pub enum ViewType {
 /// Most results one search may return (MLflow's `SEARCH_MAX_RESULTS_THRESHOLD`).
 pub const MAX_SEARCH_RESULTS: usize = 50_000;
 
+/// Refuses a `max_results` outside 1..=[`MAX_SEARCH_RESULTS`], as MLflow does; shared by the
+/// file store and the REST store.
+pub(crate) fn check_max_results(max_results: usize) -> Result<(), TrackingError> {
+    if max_results == 0 || max_results > MAX_SEARCH_RESULTS {
+        return Err(TrackingError::InvalidArgument {
+            what: "max_results",
+            value: max_results.to_string(),
+            reason: format!("must be between 1 and {MAX_SEARCH_RESULTS}"),
+        });
+    }
+    Ok(())
+}
+
 /// A run under evaluation; params, tags and metrics are read one file at a time, on demand.
 struct Candidate {
     dir: PathBuf,
@@ -272,13 +285,7 @@ impl FileStore {
         max_results: usize,
         view: ViewType,
     ) -> Result<Vec<RunRecord>, TrackingError> {
-        if max_results == 0 || max_results > MAX_SEARCH_RESULTS {
-            return Err(TrackingError::InvalidArgument {
-                what: "max_results",
-                value: max_results.to_string(),
-                reason: format!("must be between 1 and {MAX_SEARCH_RESULTS}"),
-            });
-        }
+        check_max_results(max_results)?;
         let filter = Filter::parse(filter)?;
         let mut orders = order_by
             .iter()
