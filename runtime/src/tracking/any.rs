@@ -170,6 +170,30 @@ impl TrackingStore {
         }
     }
 
+    /// Runs `f` as one unit of writes. On a SQL store the writes inside share one transaction
+    /// (one commit instead of one per call); on the file and REST stores `f` simply runs. The
+    /// executor's recorder groups the records of many tasks this way.
+    ///
+    /// ```
+    /// use oxflow_runtime::tracking::{RunOptions, TrackingStore};
+    /// # let dir = tempfile::tempdir()?;
+    /// let store = TrackingStore::open_uri(&dir.path().display().to_string())?;
+    /// let exp = store.get_or_create_experiment("e")?;
+    /// let ids = store.batch(|| {
+    ///     let a = store.create_run(&exp.experiment_id, RunOptions::default())?;
+    ///     let b = store.create_run(&exp.experiment_id, RunOptions::default())?;
+    ///     Ok([a.run_id, b.run_id])
+    /// })?;
+    /// assert_ne!(ids[0], ids[1]);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn batch<T>(
+        &self,
+        f: impl FnOnce() -> Result<T, TrackingError>,
+    ) -> Result<T, TrackingError> {
+        f()
+    }
+
     /// The file store, if this is one.
     pub fn as_file(&self) -> Option<&FileStore> {
         match self {
