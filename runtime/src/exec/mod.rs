@@ -23,6 +23,7 @@ mod record;
 mod state;
 mod tasklog;
 pub mod trigger;
+pub mod xcom;
 
 pub use context::TaskContext;
 pub use engine::{
