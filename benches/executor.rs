@@ -46,6 +46,7 @@ fn dag(id: &'static str, nodes: Vec<NodeDef>) -> &'static DagDef {
         schedule: None,
         tags: &[],
         max_active_tasks: None,
+        dagrun_timeout: None,
         defaults: TaskOptions::EMPTY,
         params: None,
         nodes: leak(nodes),

@@ -6,8 +6,8 @@ mod options;
 
 pub(crate) use errors::Errors;
 pub(crate) use options::{
-    Site, TASK_OPTIONS, TaskOptionArgs, example, literal, option_value, parse_task_option,
-    set_once, set_once_id, task_options_tokens,
+    Site, TASK_OPTIONS, TaskOptionArgs, example, literal, option_value, parse_duration,
+    parse_task_option, set_once, set_once_id, task_options_tokens,
 };
 
 /// Skips the value of an option that was reported as unknown (`= value` or `(...)`), so the

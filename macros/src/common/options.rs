@@ -129,6 +129,7 @@ pub(crate) fn example(name: &str) -> &'static str {
         "schedule" => "\"@daily\"",
         "params" => "MyParams",
         "max_active_tasks" => "4",
+        "dagrun_timeout" => "\"1h\"",
         "tags" => "[\"ml\"]",
         _ => "...",
     }

@@ -5,11 +5,12 @@ use syn::parse::Parser;
 use syn::{Expr, Lit, LitStr, Token, Type};
 
 use crate::common::{
-    Errors, Site, TASK_OPTIONS, TaskOptionArgs, example, literal, option_value, parse_task_option,
-    set_once, skip_option_value,
+    Errors, Site, TASK_OPTIONS, TaskOptionArgs, example, literal, option_value, parse_duration,
+    parse_task_option, set_once, skip_option_value,
 };
 
-const KEYWORDS: &str = "id, description, schedule, params, max_active_tasks, tags, default_args";
+const KEYWORDS: &str =
+    "id, description, schedule, params, max_active_tasks, dagrun_timeout, tags, default_args";
 
 /// Airflow's schedule presets.
 const PRESETS: &[&str] = &[
@@ -30,6 +31,7 @@ pub(crate) struct DagArgs {
     pub(crate) schedule: Option<(String, Span)>,
     pub(crate) params: Option<(Type, Span)>,
     pub(crate) max_active_tasks: Option<(usize, Span)>,
+    pub(crate) dagrun_timeout: Option<(std::time::Duration, Span)>,
     pub(crate) tags: Option<(Vec<String>, Span)>,
     pub(crate) defaults: TaskOptionArgs,
 }
@@ -76,6 +78,7 @@ impl DagArgs {
             schedule: None,
             params: None,
             max_active_tasks: None,
+            dagrun_timeout: None,
             tags: None,
             defaults: TaskOptionArgs::default(),
         };
@@ -154,6 +157,21 @@ impl DagArgs {
                             set_once(&mut out.max_active_tasks, n, span, Site::Dag, &name, errors);
                         }
                         _ => errors.spanned(&expr, "`#[dag(max_active_tasks = ...)]` expects a whole number of at least 1, such as 4"),
+                    }
+                }
+                "dagrun_timeout" => {
+                    let Some(expr) = option_value(&meta, Site::Dag, &name, errors)? else {
+                        return Ok(());
+                    };
+                    match literal(&expr) {
+                        Some(Lit::Str(s)) => match parse_duration(s, Site::Dag, &name) {
+                            Ok(d) if !d.is_zero() => {
+                                set_once(&mut out.dagrun_timeout, d, span, Site::Dag, &name, errors)
+                            }
+                            Ok(_) => errors.spanned(s, "`#[dag(dagrun_timeout = ...)]` must be longer than zero, such as \"1h\""),
+                            Err(e) => errors.push(e),
+                        },
+                        _ => errors.spanned(&expr, "`#[dag(dagrun_timeout = ...)]` expects a duration in a string, such as \"1h\""),
                     }
                 }
                 "tags" => {

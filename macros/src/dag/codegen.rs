@@ -58,6 +58,13 @@ pub(crate) fn generate(
         Some((n, _)) => quote!(::core::option::Option::Some(#n)),
         None => quote!(::core::option::Option::None),
     };
+    let dagrun_timeout = match &args.dagrun_timeout {
+        Some((d, _)) => {
+            let nanos = d.as_nanos() as u64;
+            quote!(::core::option::Option::Some(::core::time::Duration::from_nanos(#nanos)))
+        }
+        None => quote!(::core::option::Option::None),
+    };
     let defaults = task_options_tokens(&args.defaults);
     let params = match &args.params {
         // Spanned at the user's type: a type that is not a parameter set is reported there.
@@ -160,6 +167,7 @@ pub(crate) fn generate(
                 schedule: #schedule,
                 tags: &[#(#tags),*],
                 max_active_tasks: #max_active,
+                dagrun_timeout: #dagrun_timeout,
                 defaults: #defaults,
                 params: #params,
                 nodes: &[#(#nodes),*],

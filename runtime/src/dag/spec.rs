@@ -125,6 +125,9 @@ pub struct DagDef {
     pub tags: &'static [&'static str],
     /// How many tasks may run at once; `None` means no limit.
     pub max_active_tasks: Option<usize>,
+    /// How long a DAG run may take (`dagrun_timeout = "1h"`): past it, running attempts are
+    /// stopped, unfinished tasks end `skipped` and the run `failed`, as in Airflow.
+    pub dagrun_timeout: Option<std::time::Duration>,
     /// Default task options (`default_args(...)`).
     pub defaults: TaskOptions,
     /// The params type, if the DAG takes params.
