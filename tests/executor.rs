@@ -129,9 +129,9 @@ async fn one_output_is_shared_by_every_consumer_not_copied() {
     let seen = SEEN.lock().unwrap().clone();
     assert_eq!(seen.len(), 2);
     assert_eq!(seen[0], seen[1], "both consumers read the same buffer");
-    assert_eq!(
-        seen[0],
-        report.output::<Vec<u8>>("big").unwrap().as_ptr() as usize
+    assert!(
+        report.output::<Vec<u8>>("big").is_none(),
+        "freed once both readers finished"
     );
 }
 
@@ -1097,4 +1097,740 @@ async fn a_running_task_shows_in_the_store_while_it_runs() {
             .unwrap(),
         b"1"
     );
+}
+
+// ---------------------------------------------------------------- resume keeps the run's params
+
+#[oxflow::experiment(name = "resume_knobs")]
+#[derive(Debug)]
+struct ResumeKnobs {
+    /// A number the tasks read.
+    #[param(default = 1)]
+    n: u32,
+}
+
+static N_CONSUMER_BREAKS: AtomicBool = AtomicBool::new(true);
+
+#[task]
+fn produce_n(params: &Params<ResumeKnobs>) -> u32 {
+    params.n
+}
+
+#[task]
+fn use_n(x: &u32, params: &Params<ResumeKnobs>) -> Result<(u32, u32), String> {
+    if N_CONSUMER_BREAKS.load(Ordering::SeqCst) {
+        return Err("not yet".into());
+    }
+    Ok((*x, params.n))
+}
+
+#[dag(params = ResumeKnobs)]
+fn resume_with_params() {
+    let a = produce_n();
+    use_n(&a);
+}
+
+#[tokio::test]
+async fn a_resumed_run_keeps_the_params_it_started_with() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path().join("mlruns")).unwrap();
+    let spec = resume_with_params().spec().unwrap();
+    let first = exec::execute(&spec, RunConfig::recorded(store.clone()).param("n", "7"))
+        .await
+        .unwrap();
+    assert_eq!(first.state, DagRunState::Failed);
+
+    // An override on resume would compute with other params than the stored outputs: refused.
+    let err = exec::execute(
+        &spec,
+        RunConfig::recorded(store.clone())
+            .resume(&first.dag_run_id)
+            .param("n", "9"),
+    )
+    .await
+    .err()
+    .expect("an override on resume is refused");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("n=9") && msg.contains("n=7") && msg.contains(&first.dag_run_id),
+        "{msg}"
+    );
+
+    N_CONSUMER_BREAKS.store(false, Ordering::SeqCst);
+    let second = exec::execute(
+        &spec,
+        RunConfig::recorded(store.clone()).resume(&first.dag_run_id),
+    )
+    .await
+    .unwrap();
+    assert_eq!(second.state, DagRunState::Success);
+    assert!(second.task("produce_n").unwrap().reused);
+    assert_eq!(
+        *second.output::<(u32, u32)>("use_n").unwrap(),
+        (7, 7),
+        "the resumed task sees the params of the run it continues"
+    );
+}
+
+// ---------------------------------------------------------------- resume gives fresh retries
+
+static RESUMED_TRIES: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+static RESUMED_SUCCEEDS_ON: AtomicUsize = AtomicUsize::new(usize::MAX);
+
+#[task(retries = 2, retry_delay = "10ms")]
+fn fails_a_while(ctx: &TaskContext) -> Result<u32, String> {
+    RESUMED_TRIES.lock().unwrap().push(ctx.try_number());
+    if ctx.try_number() as usize >= RESUMED_SUCCEEDS_ON.load(Ordering::SeqCst) {
+        Ok(ctx.try_number())
+    } else {
+        Err(format!("try {} failed", ctx.try_number()))
+    }
+}
+
+#[dag]
+fn retried_on_resume() {
+    fails_a_while();
+}
+
+#[tokio::test]
+async fn a_resumed_task_gets_its_retries_again_and_try_numbers_keep_counting() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path().join("mlruns")).unwrap();
+    let spec = retried_on_resume().spec().unwrap();
+    let first = exec::execute(&spec, RunConfig::recorded(store.clone()))
+        .await
+        .unwrap();
+    assert_eq!(first.state, DagRunState::Failed);
+    assert_eq!(*RESUMED_TRIES.lock().unwrap(), [1, 2, 3]);
+
+    // Succeeds on its third try of the resumed run (try number 6), like Airflow after a clear.
+    RESUMED_SUCCEEDS_ON.store(6, Ordering::SeqCst);
+    let second = exec::execute(
+        &spec,
+        RunConfig::recorded(store.clone()).resume(&first.dag_run_id),
+    )
+    .await
+    .unwrap();
+    assert_eq!(*RESUMED_TRIES.lock().unwrap(), [1, 2, 3, 4, 5, 6]);
+    assert_eq!(second.state, DagRunState::Success);
+    let t = second.task("fails_a_while").unwrap();
+    assert_eq!((t.state, t.tries), (TaskState::Success, 6));
+    let exp = store
+        .get_experiment_by_name("retried_on_resume")
+        .unwrap()
+        .unwrap();
+    let run = store
+        .list_run_records(&exp.experiment_id, false)
+        .unwrap()
+        .into_iter()
+        .find(|r| r.tags.get("oxflow.task_id").map(String::as_str) == Some("fails_a_while"))
+        .unwrap();
+    assert_eq!(run.tags["oxflow.try_number"], "6");
+    assert_eq!(run.tags["oxflow.state"], "success");
+    assert!(
+        !run.tags.contains_key("oxflow.error"),
+        "a task that succeeded keeps no stale error: {:?}",
+        run.tags
+    );
+}
+
+// ---------------------------------------------------------------- attempts never overlap
+
+static BODIES: AtomicUsize = AtomicUsize::new(0);
+static BODIES_PEAK: AtomicUsize = AtomicUsize::new(0);
+
+fn body_runs(ms: u64) {
+    let now = BODIES.fetch_add(1, Ordering::SeqCst) + 1;
+    BODIES_PEAK.fetch_max(now, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(ms));
+    BODIES.fetch_sub(1, Ordering::SeqCst);
+}
+
+#[task(timeout = "100ms", retries = 1, retry_delay = "10ms")]
+fn overruns() {
+    body_runs(400);
+}
+
+#[task]
+fn waits_for_a_slot() {
+    body_runs(10);
+}
+
+#[dag(max_active_tasks = 1)]
+fn one_at_a_time() {
+    overruns();
+    waits_for_a_slot();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_timed_out_body_still_running_holds_its_slot_and_blocks_its_retry() {
+    let start = Instant::now();
+    let report = exec::execute(&one_at_a_time().spec().unwrap(), RunConfig::in_memory())
+        .await
+        .unwrap();
+    let t = report.task("overruns").unwrap();
+    assert_eq!((t.state, t.tries), (TaskState::Failed, 2));
+    assert_eq!(t.error.as_deref(), Some("timed out after 100ms"));
+    assert_eq!(
+        report.task("waits_for_a_slot").unwrap().state,
+        TaskState::Success
+    );
+    assert_eq!(
+        BODIES_PEAK.load(Ordering::SeqCst),
+        1,
+        "max_active_tasks = 1 counts bodies still running after their timeout"
+    );
+    // The first body (400 ms), then the retry's timeout (100 ms): the run does not wait for
+    // the abandoned second body.
+    assert!(
+        start.elapsed() >= Duration::from_millis(500),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[task(timeout = "100ms")]
+async fn hogs_its_thread() -> u32 {
+    // Blocks the worker instead of awaiting: the timeout cannot interrupt it.
+    std::thread::sleep(Duration::from_millis(300));
+    1
+}
+
+#[dag]
+fn hog() {
+    hogs_its_thread();
+}
+
+#[tokio::test]
+async fn an_async_task_that_blocks_past_its_timeout_is_timed_out() {
+    let report = exec::execute(&hog().spec().unwrap(), RunConfig::in_memory())
+        .await
+        .unwrap();
+    let t = report.task("hogs_its_thread").unwrap();
+    assert_eq!(t.state, TaskState::Failed);
+    assert_eq!(t.error.as_deref(), Some("timed out after 100ms"));
+    assert_eq!(report.state, DagRunState::Failed);
+}
+
+// ---------------------------------------------------------------- skipped inputs
+
+#[task(trigger = "all_failed")]
+fn only_after_failure() -> u32 {
+    1
+}
+
+#[task(trigger = "none_failed")]
+fn reads_skipped(x: &u32) -> u32 {
+    *x
+}
+
+#[dag]
+fn skipped_input() {
+    let ok = ok_task();
+    let v = only_after_failure();
+    ok >> v;
+    reads_skipped(&v);
+}
+
+#[tokio::test]
+async fn a_consumer_of_a_skipped_output_is_skipped_and_the_run_succeeds() {
+    let report = exec::execute(&skipped_input().spec().unwrap(), RunConfig::in_memory())
+        .await
+        .unwrap();
+    let s = states(&report);
+    assert_eq!(s["only_after_failure"], TaskState::Skipped);
+    assert_eq!(s["reads_skipped"], TaskState::Skipped);
+    assert_eq!(report.state, DagRunState::Success, "no task failed");
+}
+
+#[task(trigger = "all_done")]
+fn needs_the_number(x: &u32) -> u32 {
+    *x
+}
+
+#[dag]
+fn all_done_by_reference() {
+    let m = no_number();
+    needs_the_number(&m);
+}
+
+#[tokio::test]
+async fn an_all_done_task_whose_input_failed_says_how_to_run_without_it() {
+    let report = exec::execute(
+        &all_done_by_reference().spec().unwrap(),
+        RunConfig::in_memory(),
+    )
+    .await
+    .unwrap();
+    let t = report.task("needs_the_number").unwrap();
+    assert_eq!(t.state, TaskState::UpstreamFailed);
+    let err = t.error.as_deref().unwrap();
+    assert!(
+        err.contains("`x`") && err.contains("no_number") && err.contains("Option<&"),
+        "{err}"
+    );
+}
+
+// ---------------------------------------------------------------- outputs round-trip exactly
+
+static FLOATS_CONSUMER_BREAKS: AtomicBool = AtomicBool::new(true);
+
+#[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+struct Odd {
+    nan: f64,
+    maybe: Option<f64>,
+    none: Option<f64>,
+    infs: Vec<f32>,
+    tiny: f64,
+}
+
+#[task]
+fn odd_floats() -> Odd {
+    Odd {
+        nan: f64::NAN,
+        maybe: Some(f64::NAN),
+        none: None,
+        infs: vec![f32::INFINITY, f32::NEG_INFINITY, -0.0],
+        tiny: 5e-324,
+    }
+}
+
+#[task]
+fn check_floats(o: &Odd) -> Result<String, String> {
+    if FLOATS_CONSUMER_BREAKS.load(Ordering::SeqCst) {
+        return Err("not yet".into());
+    }
+    Ok(format!("{o:?}"))
+}
+
+#[dag]
+fn floats() {
+    let o = odd_floats();
+    check_floats(&o);
+}
+
+#[tokio::test]
+async fn nan_and_infinities_survive_storage_and_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path().join("mlruns")).unwrap();
+    let spec = floats().spec().unwrap();
+    let first = exec::execute(&spec, RunConfig::recorded(store.clone()))
+        .await
+        .unwrap();
+    assert_eq!(first.state, DagRunState::Failed);
+    FLOATS_CONSUMER_BREAKS.store(false, Ordering::SeqCst);
+    let second = exec::execute(
+        &spec,
+        RunConfig::recorded(store.clone()).resume(&first.dag_run_id),
+    )
+    .await
+    .unwrap();
+    assert_eq!(second.state, DagRunState::Success);
+    assert!(second.task("odd_floats").unwrap().reused);
+    assert_eq!(
+        second.output::<String>("check_floats").unwrap(),
+        "Odd { nan: NaN, maybe: Some(NaN), none: None, infs: [inf, -inf, -0.0], tiny: 5e-324 }"
+    );
+}
+
+// ---------------------------------------------------------------- outputs are freed
+
+const CHUNK: usize = 48 << 20;
+
+#[task]
+fn chunk_first() -> Vec<u8> {
+    vec![1; CHUNK]
+}
+
+#[task]
+fn chunk_next(x: &Vec<u8>) -> Vec<u8> {
+    vec![x[0].wrapping_add(1); CHUNK]
+}
+
+#[dag]
+fn chunk_chain() {
+    let a = chunk_first();
+    #[task_id = "c2"]
+    let b = chunk_next(&a);
+    #[task_id = "c3"]
+    let c = chunk_next(&b);
+    #[task_id = "c4"]
+    let d = chunk_next(&c);
+    #[task_id = "c5"]
+    let e = chunk_next(&d);
+    #[task_id = "c6"]
+    chunk_next(&e);
+}
+
+/// Peak resident memory of this process (`VmHWM`), in bytes.
+fn peak_rss() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let kb: usize = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap();
+    kb * 1024
+}
+
+#[tokio::test]
+async fn an_output_is_freed_once_its_last_consumer_is_done() {
+    let rss_now = || {
+        let statm = std::fs::read_to_string("/proc/self/statm").unwrap();
+        statm
+            .split_whitespace()
+            .nth(1)
+            .unwrap()
+            .parse::<usize>()
+            .unwrap()
+            * 4096
+    };
+    // Reset the peak to the current size (Linux: "5" resets VmHWM).
+    std::fs::write("/proc/self/clear_refs", "5").unwrap();
+    let before = rss_now();
+    let report = exec::execute(&chunk_chain().spec().unwrap(), RunConfig::in_memory())
+        .await
+        .unwrap();
+    let peak = peak_rss().saturating_sub(before);
+    assert_eq!(report.state, DagRunState::Success);
+    assert_eq!(report.output::<Vec<u8>>("c6").unwrap()[0], 6);
+    // A task's input and its output: two chunks at a time, not six.
+    assert!(
+        peak < 3 * CHUNK,
+        "peak {} MiB for six {} MiB outputs",
+        peak >> 20,
+        CHUNK >> 20
+    );
+}
+
+// ---------------------------------------------------------------- resume and skips, changed types
+
+static AFTER_SKIP_CALLS: AtomicUsize = AtomicUsize::new(0);
+static LATE_BREAKS: AtomicBool = AtomicBool::new(true);
+
+#[task(trigger = "none_failed")]
+fn runs_after_a_skip() {
+    AFTER_SKIP_CALLS.fetch_add(1, Ordering::SeqCst);
+}
+
+#[task]
+fn breaks_first_time() -> Result<(), String> {
+    if LATE_BREAKS.load(Ordering::SeqCst) {
+        Err("first time".into())
+    } else {
+        Ok(())
+    }
+}
+
+#[dag]
+fn skip_then_resume() {
+    let ok = ok_task();
+    let skipped = only_after_failure();
+    ok >> skipped;
+    skipped >> runs_after_a_skip();
+    breaks_first_time();
+}
+
+#[tokio::test]
+async fn resume_does_not_rerun_what_succeeded_downstream_of_a_skip() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path().join("mlruns")).unwrap();
+    let spec = skip_then_resume().spec().unwrap();
+    let first = exec::execute(&spec, RunConfig::recorded(store.clone()))
+        .await
+        .unwrap();
+    assert_eq!(first.state, DagRunState::Failed);
+    assert_eq!(
+        first.task("runs_after_a_skip").unwrap().state,
+        TaskState::Success
+    );
+    LATE_BREAKS.store(false, Ordering::SeqCst);
+    let second = exec::execute(
+        &spec,
+        RunConfig::recorded(store.clone()).resume(&first.dag_run_id),
+    )
+    .await
+    .unwrap();
+    assert_eq!(second.state, DagRunState::Success);
+    assert_eq!(AFTER_SKIP_CALLS.load(Ordering::SeqCst), 1, "not rerun");
+    let s = states(&second);
+    assert_eq!(s["only_after_failure"], TaskState::Skipped);
+    assert_eq!(s["runs_after_a_skip"], TaskState::Success);
+    assert!(second.task("runs_after_a_skip").unwrap().reused);
+}
+
+#[task]
+fn value_as_number() -> u32 {
+    7
+}
+
+#[task]
+fn value_as_text() -> String {
+    "seven".into()
+}
+
+#[task]
+fn typed_consumer_breaks(_x: &()) -> Result<(), String> {
+    Err("always".into())
+}
+
+fn typed_dag(value: &'static oxflow::dag::TaskDef) -> &'static oxflow::dag::DagDef {
+    use oxflow::dag::{DagDef, InputDef, NodeDef, TaskOptions};
+    static UNIT: oxflow::dag::TaskDef = <ok_task as exec::Task>::DEF;
+    static CONSUMER: oxflow::dag::TaskDef = <typed_consumer_breaks as exec::Task>::DEF;
+    static EDGE: [InputDef; 1] = [InputDef {
+        node: 1,
+        element: None,
+        project: None,
+    }];
+    let nodes: &'static [NodeDef] = Box::leak(Box::new([
+        NodeDef {
+            id: Some("typed_value"),
+            task: value,
+            inputs: &[],
+            after: &[],
+        },
+        NodeDef {
+            id: None,
+            task: &UNIT,
+            inputs: &[],
+            after: &[],
+        },
+        NodeDef {
+            id: None,
+            task: &CONSUMER,
+            inputs: &EDGE,
+            after: &[],
+        },
+    ]));
+    Box::leak(Box::new(DagDef {
+        id: "typed",
+        description: "",
+        schedule: None,
+        tags: &[],
+        max_active_tasks: None,
+        dagrun_timeout: None,
+        defaults: TaskOptions::EMPTY,
+        params: None,
+        nodes,
+        file: file!(),
+        line: line!(),
+    }))
+}
+
+#[tokio::test]
+async fn resume_after_an_output_type_changed_reruns_the_task_and_says_why() {
+    static NUMBER: oxflow::dag::TaskDef = <value_as_number as exec::Task>::DEF;
+    static TEXT: oxflow::dag::TaskDef = <value_as_text as exec::Task>::DEF;
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path().join("mlruns")).unwrap();
+    let first = exec::execute(
+        &typed_dag(&NUMBER).spec().unwrap(),
+        RunConfig::recorded(store.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(first.task("typed_value").unwrap().state, TaskState::Success);
+    let events = std::sync::Arc::new(Mutex::new(Vec::new()));
+    let seen = events.clone();
+    let second = exec::execute(
+        &typed_dag(&TEXT).spec().unwrap(),
+        RunConfig::recorded(store.clone())
+            .resume(&first.dag_run_id)
+            .on_event(move |e| seen.lock().unwrap().push(e.clone())),
+    )
+    .await
+    .expect("a changed output type is no corrupt record");
+    let t = second.task("typed_value").unwrap();
+    assert!(!t.reused);
+    assert_eq!(second.output::<String>("typed_value").unwrap(), "seven");
+    let reason = events
+        .lock()
+        .unwrap()
+        .iter()
+        .find_map(|e| match e {
+            exec::ExecEvent::Rerun { task, reason } if task == "typed_value" => {
+                Some(reason.clone())
+            }
+            _ => None,
+        })
+        .expect("a Rerun event for typed_value");
+    assert!(
+        reason.contains("u32") && reason.contains("String"),
+        "{reason}"
+    );
+}
+
+// ---------------------------------------------------------------- one process per DAG run
+
+#[task]
+async fn holds_the_run() {
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+}
+
+#[dag]
+fn held() {
+    holds_the_run();
+}
+
+#[tokio::test]
+async fn resuming_a_run_another_live_process_executes_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path().join("mlruns")).unwrap();
+    let spec = held().spec().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let tx = Mutex::new(tx);
+    let running = tokio::spawn({
+        let (store, spec) = (store.clone(), spec.clone());
+        async move {
+            exec::execute(
+                &spec,
+                RunConfig::recorded(store).on_event(move |e| {
+                    if let exec::ExecEvent::Started { dag_run_id, .. } = e {
+                        let _ = tx.lock().unwrap().send(dag_run_id.clone());
+                    }
+                }),
+            )
+            .await
+            .unwrap()
+        }
+    });
+    let run_id = tokio::task::spawn_blocking(move || rx.recv().unwrap())
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let err = exec::execute(&spec, RunConfig::recorded(store.clone()).resume(&run_id))
+        .await
+        .err()
+        .expect("refused while the first process runs it");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!("pid {}", std::process::id())) && msg.contains(&run_id),
+        "{msg}"
+    );
+    let report = running.await.unwrap();
+    assert_eq!(report.state, DagRunState::Success);
+    assert_eq!(report.task("holds_the_run").unwrap().tries, 1);
+}
+
+// ---------------------------------------------------------------- DAG-run timeout
+
+static OUTLIVED: AtomicBool = AtomicBool::new(false);
+
+#[task]
+async fn outlives_the_run() {
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    OUTLIVED.store(true, Ordering::SeqCst);
+}
+
+#[task]
+fn never_reached() {}
+
+#[dag(dagrun_timeout = "300ms")]
+fn bounded() {
+    let l = outlives_the_run();
+    l >> never_reached();
+}
+
+#[tokio::test]
+async fn a_dag_run_past_its_timeout_fails_and_its_attempts_are_killed() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path().join("mlruns")).unwrap();
+    let start = Instant::now();
+    let report = exec::execute(
+        &bounded().spec().unwrap(),
+        RunConfig::recorded(store.clone()),
+    )
+    .await
+    .unwrap();
+    assert!(
+        start.elapsed() < Duration::from_secs(2),
+        "{:?}",
+        start.elapsed()
+    );
+    assert_eq!(report.state, DagRunState::Failed);
+    let s = states(&report);
+    // Airflow's rule: unfinished task instances of a timed-out DAG run are skipped.
+    assert_eq!(s["outlives_the_run"], TaskState::Skipped);
+    assert_eq!(s["never_reached"], TaskState::Skipped);
+    assert!(
+        report
+            .task("outlives_the_run")
+            .unwrap()
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("timed out after 300ms")
+    );
+    assert!(!OUTLIVED.load(Ordering::SeqCst));
+    assert_eq!(
+        store.get_run(&report.dag_run_id).unwrap().info.status,
+        RunStatus::Failed
+    );
+}
+
+// ---------------------------------------------------------------- a failing store
+
+static STORE_ROOT: Mutex<Option<std::path::PathBuf>> = Mutex::new(None);
+static SIBLING_DONE: AtomicBool = AtomicBool::new(false);
+
+#[task]
+fn loses_its_record(run: &mut Run) -> u32 {
+    // Takes the task's own run away, so recording its success fails.
+    let root = STORE_ROOT.lock().unwrap().clone().unwrap();
+    let exp = run.info().experiment_id.clone();
+    let dir = root.join(exp).join(run.id());
+    std::fs::rename(&dir, root.with_file_name("gone")).unwrap();
+    std::fs::write(&dir, b"not a run").unwrap();
+    1
+}
+
+#[task]
+async fn long_sibling() {
+    tokio::time::sleep(Duration::from_secs(20)).await;
+    SIBLING_DONE.store(true, Ordering::SeqCst);
+}
+
+#[dag]
+fn fragile_store() {
+    loses_its_record();
+    long_sibling();
+}
+
+#[tokio::test]
+async fn a_recording_failure_stops_the_attempts_and_fails_the_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("mlruns");
+    let store = FileStore::open(&root).unwrap();
+    *STORE_ROOT.lock().unwrap() = Some(root);
+    let start = Instant::now();
+    let err = exec::execute(
+        &fragile_store().spec().unwrap(),
+        RunConfig::recorded(store.clone()),
+    )
+    .await
+    .err()
+    .expect("the recording failure is reported");
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(!SIBLING_DONE.load(Ordering::SeqCst));
+    assert!(
+        err.to_string().contains("loses_its_record"),
+        "the error names the task whose record failed: {err}"
+    );
+    let exp = store
+        .get_experiment_by_name("fragile_store")
+        .unwrap()
+        .unwrap();
+    let parent = store
+        .list_run_records(&exp.experiment_id, false)
+        .unwrap()
+        .into_iter()
+        .find(|r| r.tags.contains_key("oxflow.dag_run_id"))
+        .unwrap();
+    assert_eq!(parent.info.status, RunStatus::Failed);
+    assert_eq!(parent.tags["oxflow.state"], "failed");
 }

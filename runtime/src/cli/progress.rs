@@ -90,6 +90,9 @@ impl Progress {
                     self.inner.dag
                 ));
             }
+            ExecEvent::Rerun { task, reason } => {
+                self.line(format!("{task}: runs again: {reason}"));
+            }
             ExecEvent::Task {
                 task,
                 state,

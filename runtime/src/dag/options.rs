@@ -6,7 +6,9 @@ use std::time::Duration;
 
 /// When a task may run, given the states of its upstream tasks: Airflow's trigger rules.
 ///
-/// "Failed" counts both `failed` and `upstream_failed` upstreams, as in Airflow.
+/// Each rule decides as Airflow 3 does ([`crate::exec::trigger`] says where oxflow departs).
+/// "Failed" counts both `failed` and `upstream_failed` upstreams, as in Airflow, except in
+/// `one_done`.
 ///
 /// ```
 /// use oxflow_runtime::dag::TriggerRule;
@@ -22,13 +24,14 @@ pub enum TriggerRule {
     AllFailed,
     /// Every upstream finished, whatever its state.
     AllDone,
-    /// Every upstream finished and at least one succeeded.
+    /// Every upstream finished and at least one succeeded; skipped as soon as one upstream was
+    /// skipped (Airflow 3 does not count skipped upstreams as done for this rule).
     AllDoneMinOneSuccess,
     /// At least one upstream succeeded; runs without waiting for the others.
     OneSuccess,
     /// At least one upstream failed; runs without waiting for the others.
     OneFailed,
-    /// At least one upstream succeeded or failed.
+    /// At least one upstream succeeded or failed (`upstream_failed` does not count).
     OneDone,
     /// No upstream failed (successes and skips only).
     NoneFailed,
@@ -38,7 +41,8 @@ pub enum TriggerRule {
     NoneSkipped,
     /// Every upstream was skipped.
     AllSkipped,
-    /// Runs whatever its upstreams did, once the tasks whose outputs it reads are finished.
+    /// Runs whatever its upstreams did, without waiting for them, except for the tasks whose
+    /// outputs it reads.
     Always,
 }
 

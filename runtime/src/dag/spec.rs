@@ -6,20 +6,25 @@ use std::collections::BTreeSet;
 use std::fmt;
 
 use super::options::{ResolvedOptions, TaskOptions};
+use crate::exec::xcom::CodecError;
 use crate::exec::{InvokeFn, TaskOutput};
 use crate::params::{ParamError, ParamSpec};
 
 /// Projects one element out of a tuple output (`let (a, b) = split(..)` in a DAG body).
 pub type ProjectFn = fn(&(dyn Any + Send + Sync)) -> Option<&(dyn Any + Send + Sync)>;
 
-/// Turns a task's output into bytes (serde JSON) and back, so a run stores it as an artifact and
-/// a resumed run reuses it.
+/// Turns a task's output into bytes (JSON with `NaN` and infinities, see
+/// [`crate::exec::xcom`]) and back, so a run stores it as an artifact and a resumed run reuses
+/// it.
 #[derive(Clone, Copy)]
 pub struct OutputCodec {
     /// Serialises an output of the task's type.
-    pub encode: fn(&(dyn Any + Send + Sync)) -> Result<Vec<u8>, String>,
+    pub encode: fn(&(dyn Any + Send + Sync)) -> Result<Vec<u8>, CodecError>,
     /// Deserialises bytes written by `encode`.
-    pub decode: fn(&[u8]) -> Result<TaskOutput, String>,
+    pub decode: fn(&[u8]) -> Result<TaskOutput, CodecError>,
+    /// The output type's name, stored beside the output: a resume whose task now returns
+    /// another type reruns it instead of misreading the stored value.
+    pub type_name: fn() -> &'static str,
 }
 
 impl fmt::Debug for OutputCodec {

@@ -11,7 +11,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use super::context::TaskContext;
-use super::state::TaskError;
+use super::{state::TaskError, xcom::CodecError};
 use crate::dag::{OutputCodec, ParamsDef, ProjectFn};
 use crate::params::{ParamSet, Params};
 use crate::tracking::Run;
@@ -113,6 +113,9 @@ pub struct Invocation {
     pub(crate) params: Option<TaskOutput>,
     pub(crate) run: RunSlot,
     pub(crate) log: Option<super::tasklog::AttemptLog>,
+    /// Dropped where the body ends, so the executor knows when a sync body outlives a timeout.
+    #[expect(dead_code, reason = "held for its `Drop`, never read")]
+    pub(crate) body: Option<super::executor::BodyWatch>,
 }
 
 impl Invocation {
@@ -244,24 +247,24 @@ pub trait Persist: serde::Serialize + serde::de::DeserializeOwned + Send + Sync 
 #[diagnostic::do_not_recommend]
 impl<T: serde::Serialize + serde::de::DeserializeOwned + Send + Sync + 'static> Persist for T {}
 
-fn encode<T: Persist>(value: &(dyn Any + Send + Sync)) -> Result<Vec<u8>, String> {
+fn encode<T: Persist>(value: &(dyn Any + Send + Sync)) -> Result<Vec<u8>, CodecError> {
     let value = value
         .downcast_ref::<T>()
-        .ok_or_else(|| format!("output is not a `{}`", type_name::<T>()))?;
-    serde_json::to_vec(value).map_err(|e| e.to_string())
+        .ok_or_else(|| CodecError::Encode(format!("output is not a `{}`", type_name::<T>())))?;
+    super::xcom::to_vec(value)
 }
 
-fn decode<T: Persist>(bytes: &[u8]) -> Result<TaskOutput, String> {
-    serde_json::from_slice::<T>(bytes)
-        .map(|v| Arc::new(v) as TaskOutput)
-        .map_err(|e| e.to_string())
+fn decode<T: Persist>(bytes: &[u8]) -> Result<TaskOutput, CodecError> {
+    let value: T = super::xcom::from_slice(bytes)?;
+    Ok(Arc::new(value))
 }
 
-/// JSON encoding of a task's output type.
+/// JSON (with `NaN` and infinities) of the output; its type name is stored beside it.
 pub const fn codec<T: Persist>() -> OutputCodec {
     OutputCodec {
         encode: encode::<T>,
         decode: decode::<T>,
+        type_name: type_name::<T>,
     }
 }
 

@@ -4,8 +4,14 @@
 //! tokio's blocking pool so they never stall the async workers. Each attempt may time out, fail
 //! or panic without affecting other tasks; failed attempts are retried with backoff; trigger
 //! rules decide what runs after a failure. Outputs are shared between consumers through `Arc`,
-//! never copied, and (unless `persist = false`) stored as JSON artifacts of the task's run so
-//! [`RunConfig::resume`] reruns only what did not succeed.
+//! never copied, freed once their last reader has finished, and (unless `persist = false`)
+//! stored as JSON artifacts of the task's run ([`xcom`]) so [`RunConfig::resume`] reruns only
+//! what did not succeed.
+//!
+//! Inside, deciding and running are apart: a scheduler (trigger rules, retries, states; no I/O)
+//! hands attempts to an executor (tokio tasks in this process), and each task transition goes
+//! once to the recorder (an actor on its own thread that batches writes to the store),
+//! telemetry and the progress display.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), oxflow_runtime::exec::ExecError> {
@@ -16,26 +22,32 @@
 //! # Ok(()) }
 //! ```
 
+mod config;
 mod context;
-mod engine;
+mod executor;
 mod invoke;
 mod record;
+mod recorder;
+mod report;
+mod run;
+mod scheduler;
 mod state;
 mod tasklog;
+mod transition;
 pub mod trigger;
 pub mod xcom;
 
+pub use config::{EventCallback, ExecError, ResolvedParams, RunConfig, resolve_params};
 pub use context::TaskContext;
-pub use engine::{
-    DagRunReport, DagRunState, EventCallback, ExecError, ExecEvent, ResolvedParams, RunConfig,
-    TaskReport, execute, resolve_params,
-};
 pub use invoke::{InputValue, Inputs, Invocation, InvokeFn, RunSlot, Task, TaskFuture, TaskOutput};
 pub use record::{
-    RecordError, TAG_DAG, TAG_DAG_RUN_ID, TAG_ERROR, TAG_STATE, TAG_TASK_ID, TAG_TRY_NUMBER,
-    XCOM_ARTIFACT, default_log_root, load_task_log, log_dir_for,
+    RecordError, TAG_DAG, TAG_DAG_RUN_ID, TAG_ERROR, TAG_HOST, TAG_OUTPUT_TYPE, TAG_PID, TAG_STATE,
+    TAG_TASK_ID, TAG_TRY_NUMBER, XCOM_ARTIFACT, default_log_root, load_task_log, log_dir_for,
 };
+pub use report::{DagRunReport, DagRunState, TaskReport};
+pub use run::execute;
 pub use state::{TaskError, TaskState};
+pub use transition::ExecEvent;
 
 #[doc(hidden)]
 pub mod __support {

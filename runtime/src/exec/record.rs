@@ -13,10 +13,11 @@ use std::fs::{self, OpenOptions};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::engine::DagRunState;
 use super::invoke::TaskOutput;
+use super::report::DagRunState;
 use super::state::TaskState;
 use super::tasklog::{self, AttemptLog};
+use super::xcom::CodecError;
 use crate::dag::{DagSpec, OutputCodec};
 use crate::tracking::{
     RunOptions, RunStatus, TAG_PARENT_RUN_ID as TAG_PARENT, TrackingError, TrackingStore, now_ms,
@@ -34,7 +35,14 @@ pub const TAG_STATE: &str = "oxflow.state";
 pub const TAG_TRY_NUMBER: &str = "oxflow.try_number";
 /// Tag holding the last error of a task.
 pub const TAG_ERROR: &str = "oxflow.error";
-/// Artifact path of a task's stored output.
+/// Tag holding the Rust type of a task's stored output, so a resume notices a changed type.
+pub const TAG_OUTPUT_TYPE: &str = "oxflow.output_type";
+/// Tag holding the id of the process executing a DAG run.
+pub const TAG_PID: &str = "oxflow.pid";
+/// Tag holding the host of the process executing a DAG run.
+pub const TAG_HOST: &str = "oxflow.host";
+/// Artifact path of a task's stored output: JSON as Python's `json` module reads and writes it
+/// (`NaN` and `Infinity` included, see [`crate::exec::xcom`]).
 pub const XCOM_ARTIFACT: &str = "xcom/return_value.json";
 
 /// MLflow's limit on tag values.
@@ -73,6 +81,14 @@ pub enum RecordError {
         dir: PathBuf,
         /// Tasks that have logs.
         tasks: Vec<String>,
+    },
+    /// Recording one task failed.
+    #[error("recording task `{task}`: {source}")]
+    Task {
+        /// The task.
+        task: String,
+        /// What failed.
+        source: Box<RecordError>,
     },
     /// The run to resume is not a DAG run of this DAG.
     #[error("run `{run_id}` is not a run of DAG `{dag}`{}", found.as_ref().map(|f| format!(" (it belongs to `{f}`)")).unwrap_or_default())]
@@ -131,12 +147,6 @@ fn status_for(state: TaskState) -> RunStatus {
     }
 }
 
-/// What one attempt needs from the record.
-pub(crate) struct AttemptRecord {
-    pub(crate) log_path: PathBuf,
-    pub(crate) log: AttemptLog,
-}
-
 /// How long an attempt runs before its task run is written as RUNNING, if it has not ended by
 /// then.
 pub(crate) const VISIBLE_AFTER: std::time::Duration = std::time::Duration::from_secs(1);
@@ -179,6 +189,20 @@ impl TaskRun {
         started_ms: i64,
         artifacts: Vec<(String, Vec<u8>)>,
     ) -> Result<String, TrackingError> {
+        self.create_with(state, try_number, error, None, end, started_ms, artifacts)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn create_with(
+        &self,
+        state: TaskState,
+        try_number: u32,
+        error: Option<&str>,
+        output_type: Option<&str>,
+        end: Option<(RunStatus, i64)>,
+        started_ms: i64,
+        artifacts: Vec<(String, Vec<u8>)>,
+    ) -> Result<String, TrackingError> {
         // The DAG and DAG run ids are the parent's tags: every tag is one more file to create,
         // and creating files is most of the cost of recording a task.
         let mut tags = vec![
@@ -188,6 +212,9 @@ impl TaskRun {
         ];
         if let Some(e) = error {
             tags.push((TAG_ERROR.to_owned(), clip(e).to_owned()));
+        }
+        if let Some(t) = output_type {
+            tags.push((TAG_OUTPUT_TYPE.to_owned(), t.to_owned()));
         }
         let run = self.store.create_run(
             &self.experiment_id,
@@ -230,19 +257,218 @@ impl TaskRun {
 pub(crate) struct PreviousTask {
     pub(crate) run_id: String,
     pub(crate) tries: u32,
-    /// The stored output, when the task succeeded and its output was persisted.
-    pub(crate) output: Option<TaskOutput>,
+    /// The state it ended in (`None` if the tag is missing or unknown).
+    pub(crate) state: Option<TaskState>,
+    /// The stored output (`Ok(None)` when none was stored), or why it cannot be reused.
+    pub(crate) output: Result<Option<TaskOutput>, String>,
+    /// Whether its run carries an `oxflow.error` tag.
+    pub(crate) error_tagged: bool,
+}
+
+/// An earlier DAG run, read back for resume. Reading writes nothing.
+pub(crate) struct PreviousRun {
+    pub(crate) run_id: String,
+    pub(crate) experiment_id: String,
+    /// The params the run was started with.
+    pub(crate) params: Vec<(String, String)>,
+    /// The process executing it, if the run is marked running: (pid, host).
+    pub(crate) running_in: Option<(u32, String)>,
+    /// One entry per node of the DAG.
+    pub(crate) tasks: Vec<Option<PreviousTask>>,
+}
+
+/// This machine's name, as recorded on the DAG runs it executes.
+pub(crate) fn host_name() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
+
+/// Whether process `pid` of this machine is alive.
+pub(crate) fn process_alive(pid: u32) -> bool {
+    use nix::errno::Errno;
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Ok(()) | Err(Errno::EPERM) => true,
+        Err(_) => false,
+    }
+}
+
+/// Reads an earlier DAG run back: its params, the process executing it, every task's run,
+/// tries, state and stored output. Writes nothing, so a corrupt record aborts with the store
+/// unchanged.
+pub(crate) fn read_run(
+    store: &TrackingStore,
+    spec: &DagSpec,
+    dag_run_id: &str,
+) -> Result<PreviousRun, RecordError> {
+    let dag = spec.def;
+    let parent = store.get_run(dag_run_id)?;
+    let found = parent.tags.get(TAG_DAG).cloned();
+    if found.as_deref() != Some(dag.id) {
+        return Err(RecordError::NotThisDag {
+            run_id: dag_run_id.to_owned(),
+            dag: dag.id.to_owned(),
+            found,
+        });
+    }
+    let running_in = match (
+        parent.info.status,
+        parent.tags.get(TAG_PID).and_then(|p| p.parse().ok()),
+        parent.tags.get(TAG_HOST),
+    ) {
+        (RunStatus::Running, Some(pid), Some(host)) => Some((pid, host.clone())),
+        _ => None,
+    };
+    let experiment_id = parent.info.experiment_id.clone();
+    let mut tasks: Vec<Option<PreviousTask>> = (0..spec.nodes.len()).map(|_| None).collect();
+    let index: HashMap<&str, usize> = spec
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id.as_str(), i))
+        .collect();
+    // The DAG run's task runs: MLflow's search grammar works for the file store and a server.
+    let filter = format!("tags.`{TAG_PARENT}` = '{dag_run_id}'");
+    for record in store.search_runs(&[&experiment_id], &filter, &[], MAX_TASK_RUNS)? {
+        let info = &record.info;
+        let Some(&i) = record
+            .tags
+            .get(TAG_TASK_ID)
+            .and_then(|t| index.get(t.as_str()))
+        else {
+            continue; // a task since removed from the DAG
+        };
+        let tries = record
+            .tags
+            .get(TAG_TRY_NUMBER)
+            .and_then(|t| t.parse().ok())
+            .unwrap_or(0);
+        let state = record
+            .tags
+            .get(TAG_STATE)
+            .and_then(|s| s.parse::<TaskState>().ok());
+        let node = &spec.nodes[i];
+        let output = match (state, node.task.codec, node.options.persist) {
+            (Some(TaskState::Success), Some(codec), true) => {
+                read_output(store, &info.run_id, codec, record.tags.get(TAG_OUTPUT_TYPE))?
+            }
+            _ => Ok(None),
+        };
+        tasks[i] = Some(PreviousTask {
+            run_id: info.run_id.clone(),
+            tries,
+            state,
+            output,
+            error_tagged: record.tags.contains_key(TAG_ERROR),
+        });
+    }
+    Ok(PreviousRun {
+        run_id: dag_run_id.to_owned(),
+        experiment_id,
+        params: parent.params.into_iter().collect(),
+        running_in,
+        tasks,
+    })
+}
+
+/// A task's stored output: `Ok(Err(reason))` when it no longer fits the task (its type
+/// changed), an error when the record itself is damaged.
+fn read_output(
+    store: &TrackingStore,
+    run_id: &str,
+    codec: OutputCodec,
+    stored_type: Option<&String>,
+) -> Result<Result<Option<TaskOutput>, String>, RecordError> {
+    let now = (codec.type_name)();
+    if let Some(was) = stored_type
+        && was != now
+    {
+        return Ok(Err(format!(
+            "its output type changed from `{was}` to `{now}`"
+        )));
+    }
+    // Where the output is, for messages: the file, or the artifact's URI.
+    let place = match store.as_file() {
+        Some(f) => f.artifact_path(run_id, XCOM_ARTIFACT)?,
+        None => PathBuf::from(format!("runs:/{run_id}/{XCOM_ARTIFACT}")),
+    };
+    match store.read_artifact(run_id, XCOM_ARTIFACT) {
+        Ok(bytes) => match (codec.decode)(&bytes) {
+            Ok(v) => Ok(Ok(Some(v))),
+            // Well-formed JSON of another shape: the type changed under the same name.
+            Err(CodecError::Data(reason)) => Ok(Err(format!(
+                "its stored output no longer reads as `{now}` ({reason})"
+            ))),
+            Err(e) => Err(RecordError::Corrupt {
+                file: place,
+                reason: e.to_string(),
+            }),
+        },
+        // Success recorded but no output stored (persisted off, or the process died between
+        // the two writes): rerun the task if something needs it.
+        Err(TrackingError::ArtifactNotFound { .. }) => Ok(Ok(None)),
+        Err(e) => Err(RecordError::Corrupt {
+            file: place,
+            reason: e.to_string(),
+        }),
+    }
+}
+
+/// Where the attempts of one DAG run log: the run's subscriber and the log tree.
+pub(crate) struct AttemptLogs {
+    dispatch: tracing::Dispatch,
+    root: PathBuf,
+    dag_id: String,
+    dag_run_id: String,
+}
+
+impl AttemptLogs {
+    /// Opens the log of attempt `try_number` of `task`, and writes its first line.
+    pub(crate) fn open(
+        &self,
+        task: &str,
+        try_number: u32,
+    ) -> Result<(PathBuf, AttemptLog), RecordError> {
+        let log_path =
+            attempt_log_path(&self.root, &self.dag_id, &self.dag_run_id, task, try_number);
+        let log_err = |source| RecordError::Log {
+            path: log_path.clone(),
+            source,
+        };
+        if let Some(dir) = log_path.parent() {
+            fs::create_dir_all(dir).map_err(log_err)?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .map_err(log_err)?;
+        let log = AttemptLog {
+            span: tasklog::attempt_span(&self.dispatch, file),
+            dispatch: self.dispatch.clone(),
+        };
+        log.in_scope(|| {
+            tracing::info!(
+                target: "oxflow",
+                "starting attempt {try_number} of task `{task}` (dag `{}`, run `{}`)",
+                self.dag_id,
+                self.dag_run_id
+            )
+        });
+        Ok((log_path, log))
+    }
 }
 
 /// Writes one DAG run.
 pub(crate) struct Recorder {
-    /// The subscriber every attempt of this run logs through.
-    logs: tracing::Dispatch,
     store: TrackingStore,
     experiment_id: String,
-    dag_id: String,
     dag_run_id: String,
-    log_root: PathBuf,
+    logs: Arc<AttemptLogs>,
 }
 
 impl Recorder {
@@ -253,6 +479,26 @@ impl Recorder {
             source,
         })?;
         Ok(root)
+    }
+
+    fn new(
+        store: TrackingStore,
+        experiment_id: String,
+        dag: &str,
+        dag_run_id: String,
+        root: PathBuf,
+    ) -> Recorder {
+        Recorder {
+            logs: Arc::new(AttemptLogs {
+                dispatch: tasklog::run_dispatch(),
+                root,
+                dag_id: dag.to_owned(),
+                dag_run_id: dag_run_id.clone(),
+            }),
+            store,
+            experiment_id,
+            dag_run_id,
+        }
     }
 
     /// Starts a new DAG run: the parent run with its params and tags.
@@ -268,6 +514,8 @@ impl Recorder {
         let mut tags = vec![
             (TAG_DAG.to_owned(), dag.id.to_owned()),
             (TAG_STATE.to_owned(), "running".to_owned()),
+            (TAG_PID.to_owned(), std::process::id().to_string()),
+            (TAG_HOST.to_owned(), host_name()),
         ];
         if !dag.tags.is_empty() {
             tags.push(("oxflow.dag_tags".to_owned(), dag.tags.join(",")));
@@ -291,109 +539,46 @@ impl Recorder {
         for (k, v) in params {
             store.log_param(&run.run_id, k, v)?;
         }
-        Ok(Recorder {
-            logs: tasklog::run_dispatch(),
+        Ok(Recorder::new(
             store,
-            experiment_id: experiment.experiment_id,
-            dag_id: dag.id.to_owned(),
-            dag_run_id: run.run_id,
+            experiment.experiment_id,
+            dag.id,
+            run.run_id,
             log_root,
-        })
+        ))
     }
 
-    /// Reads an earlier DAG run back: every task's run, tries and stored output. Writes nothing
-    /// until every record has been read, so a corrupt record aborts with the store unchanged.
-    pub(crate) fn resume(
+    /// Takes an earlier DAG run over: marks it running in this process.
+    pub(crate) fn reopen(
         store: TrackingStore,
         log_root: Option<PathBuf>,
         spec: &DagSpec,
-        dag_run_id: &str,
-    ) -> Result<(Recorder, Vec<Option<PreviousTask>>), RecordError> {
-        let dag = spec.def;
-        let parent = store.get_run(dag_run_id)?;
-        let found = parent.tags.get(TAG_DAG).cloned();
-        if found.as_deref() != Some(dag.id) {
-            return Err(RecordError::NotThisDag {
-                run_id: dag_run_id.to_owned(),
-                dag: dag.id.to_owned(),
-                found,
-            });
-        }
-        let experiment_id = parent.info.experiment_id.clone();
-        let mut previous: Vec<Option<PreviousTask>> = (0..spec.nodes.len()).map(|_| None).collect();
-        let index: HashMap<&str, usize> = spec
-            .nodes
-            .iter()
-            .enumerate()
-            .map(|(i, n)| (n.id.as_str(), i))
-            .collect();
-        // The DAG run's task runs: MLflow's search grammar works for the file store and a server.
-        let filter = format!("tags.`{TAG_PARENT}` = '{dag_run_id}'");
-        for record in store.search_runs(&[&experiment_id], &filter, &[], MAX_TASK_RUNS)? {
-            let info = &record.info;
-            let Some(&i) = record
-                .tags
-                .get(TAG_TASK_ID)
-                .and_then(|t| index.get(t.as_str()))
-            else {
-                continue; // a task since removed from the DAG
-            };
-            let tries = record
-                .tags
-                .get(TAG_TRY_NUMBER)
-                .and_then(|t| t.parse().ok())
-                .unwrap_or(0);
-            let succeeded = record.tags.get(TAG_STATE).map(String::as_str) == Some("success");
-            let output =
-                match (
-                    succeeded,
-                    spec.nodes[i].task.codec,
-                    spec.nodes[i].options.persist,
-                ) {
-                    (true, Some(codec), true) => {
-                        // Where the output is, for messages: the file, or the artifact's URI.
-                        let place = match store.as_file() {
-                            Some(f) => f.artifact_path(&info.run_id, XCOM_ARTIFACT)?,
-                            None => PathBuf::from(format!("runs:/{}/{XCOM_ARTIFACT}", info.run_id)),
-                        };
-                        match store.read_artifact(&info.run_id, XCOM_ARTIFACT) {
-                            Ok(bytes) => Some((codec.decode)(&bytes).map_err(|reason| {
-                                RecordError::Corrupt {
-                                    file: place.clone(),
-                                    reason,
-                                }
-                            })?),
-                            // Success recorded but no output stored (persisted off, or the
-                            // process died between the two writes): rerun the task.
-                            Err(TrackingError::ArtifactNotFound { .. }) => None,
-                            Err(e) => {
-                                return Err(RecordError::Corrupt {
-                                    file: place,
-                                    reason: e.to_string(),
-                                });
-                            }
-                        }
-                    }
-                    _ => None,
-                };
-            previous[i] = Some(PreviousTask {
-                run_id: info.run_id.clone(),
-                tries,
-                output,
-            });
-        }
+        previous: &PreviousRun,
+    ) -> Result<Recorder, RecordError> {
         let log_root = Self::log_root(&store, log_root)?;
-        store.set_tags(dag_run_id, &[(TAG_STATE, "running")])?;
-        store.update_run(dag_run_id, Some(RunStatus::Running), None)?;
-        let rec = Recorder {
-            logs: tasklog::run_dispatch(),
+        let id = &previous.run_id;
+        let pid = std::process::id().to_string();
+        let host = host_name();
+        store.set_tags(
+            id,
+            &[(TAG_STATE, "running"), (TAG_PID, &pid), (TAG_HOST, &host)],
+        )?;
+        store.update_run(id, Some(RunStatus::Running), None)?;
+        Ok(Recorder::new(
             store,
-            experiment_id,
-            dag_id: dag.id.to_owned(),
-            dag_run_id: dag_run_id.to_owned(),
+            previous.experiment_id.clone(),
+            spec.def.id,
+            id.clone(),
             log_root,
-        };
-        Ok((rec, previous))
+        ))
+    }
+
+    pub(crate) fn store(&self) -> &TrackingStore {
+        &self.store
+    }
+
+    pub(crate) fn logs(&self) -> Arc<AttemptLogs> {
+        self.logs.clone()
     }
 
     pub(crate) fn dag_run_id(&self) -> &str {
@@ -416,8 +601,9 @@ impl Recorder {
         &self,
         run: &TaskRun,
         state: TaskState,
+        try_number: u32,
         error: Option<&str>,
-    ) -> Result<(), RecordError> {
+    ) -> Result<(), TrackingError> {
         let now = now_ms();
         let mut id = run.lock();
         match &*id {
@@ -433,7 +619,7 @@ impl Recorder {
             None => {
                 let created = run.create(
                     state,
-                    0,
+                    try_number,
                     error,
                     Some((status_for(state), now)),
                     now,
@@ -445,72 +631,45 @@ impl Recorder {
         Ok(())
     }
 
-    /// Opens an attempt's log. The task's run is written only when the attempt ends, or when it
-    /// has been running for [`VISIBLE_AFTER`] (the executor calls [`TaskRun::ensure_running`]),
-    /// or when the task asks for its `&mut Run`: a quick task then costs one atomic write of a
-    /// complete run instead of a write at start and rewrites at the end.
+    /// Shows a new attempt on a task run that already exists (a retry, or a task of a resumed
+    /// run). A task's run is otherwise written only when the attempt ends, or when it has been
+    /// running for [`VISIBLE_AFTER`], or when the task asks for its `&mut Run`: a quick task then
+    /// costs one atomic write of a complete run instead of a write at start and rewrites at the
+    /// end.
     pub(crate) fn attempt_started(
         &self,
         run: &TaskRun,
         try_number: u32,
-    ) -> Result<AttemptRecord, RecordError> {
+        _started_ms: i64,
+    ) -> Result<(), TrackingError> {
         if let Some(id) = &*run.lock() {
-            // A retry, or a task of a resumed run: its run exists; show the new attempt.
             let try_text = try_number.to_string();
             self.store
                 .set_tags(id, &[(TAG_STATE, "running"), (TAG_TRY_NUMBER, &try_text)])?;
             self.store.update_run(id, Some(RunStatus::Running), None)?;
         }
-        let task = &*run.task;
-        let log_path = attempt_log_path(
-            &self.log_root,
-            &self.dag_id,
-            &self.dag_run_id,
-            task,
-            try_number,
-        );
-        let log_err = |source| RecordError::Log {
-            path: log_path.clone(),
-            source,
-        };
-        if let Some(dir) = log_path.parent() {
-            fs::create_dir_all(dir).map_err(log_err)?;
-        }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(log_err)?;
-        let log = AttemptLog {
-            span: tasklog::attempt_span(&self.logs, file),
-            dispatch: self.logs.clone(),
-        };
-        log.in_scope(|| {
-            tracing::info!(
-                target: "oxflow",
-                "starting attempt {try_number} of task `{task}` (dag `{}`, run `{}`)",
-                self.dag_id,
-                self.dag_run_id
-            )
-        });
-        Ok(AttemptRecord { log_path, log })
+        Ok(())
     }
 
-    /// Records a successful attempt and stores the output.
+    /// Records a successful attempt and stores the output, with its type. A task run that
+    /// carried the error of an earlier attempt loses it. Returns whether the run now carries an
+    /// error tag (an output that could not be stored).
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn attempt_succeeded(
         &self,
         log: Option<&AttemptLog>,
         run: &TaskRun,
         try_number: u32,
         started_ms: i64,
-        output: &TaskOutput,
+        output: Option<&TaskOutput>,
         codec: Option<OutputCodec>,
-    ) -> Result<(), RecordError> {
+        error_tagged: bool,
+    ) -> Result<bool, TrackingError> {
         let mut stored = None;
         let mut encode_error = None;
-        if let Some(codec) = codec {
+        if let (Some(codec), Some(output)) = (codec, output) {
             match (codec.encode)(&**output) {
-                Ok(bytes) => stored = Some(bytes),
+                Ok(bytes) => stored = Some((bytes, (codec.type_name)())),
                 Err(e) => {
                     log_event(
                         log,
@@ -523,28 +682,35 @@ impl Recorder {
         log_event(log, || tracing::info!(target: "oxflow", "task succeeded"));
         let now = now_ms();
         let mut id = run.lock();
+        let try_text = try_number.to_string();
         match &*id {
             Some(existing) => {
-                if let Some(bytes) = &stored {
+                let mut tags = vec![(TAG_STATE, "success"), (TAG_TRY_NUMBER, try_text.as_str())];
+                if let Some((bytes, type_name)) = &stored {
                     self.store
                         .log_artifact_bytes(existing, XCOM_ARTIFACT, bytes)?;
+                    tags.push((TAG_OUTPUT_TYPE, type_name));
                 }
-                let mut tags = vec![(TAG_STATE, "success")];
-                if let Some(e) = &encode_error {
-                    tags.push((TAG_ERROR, clip(e)));
+                match &encode_error {
+                    Some(e) => tags.push((TAG_ERROR, clip(e))),
+                    // The error of an earlier attempt no longer describes the task.
+                    None if error_tagged => self.store.delete_tag(existing, TAG_ERROR)?,
+                    None => {}
                 }
                 self.store.set_tags(existing, &tags)?;
                 self.store
                     .set_terminated(existing, RunStatus::Finished, now)?;
             }
             None => {
-                let artifacts = stored
-                    .map(|b| vec![(XCOM_ARTIFACT.to_owned(), b)])
-                    .unwrap_or_default();
-                let created = run.create(
+                let (artifacts, type_name) = match stored {
+                    Some((b, t)) => (vec![(XCOM_ARTIFACT.to_owned(), b)], Some(t)),
+                    None => (Vec::new(), None),
+                };
+                let created = run.create_with(
                     TaskState::Success,
                     try_number,
                     encode_error.as_deref(),
+                    type_name,
                     Some((RunStatus::Finished, now)),
                     started_ms,
                     artifacts,
@@ -552,7 +718,7 @@ impl Recorder {
                 *id = Some(created);
             }
         }
-        Ok(())
+        Ok(encode_error.is_some())
     }
 
     /// Records a failed attempt: its error goes to the log and the task run's tags.
@@ -566,16 +732,16 @@ impl Recorder {
         state: TaskState,
         error: &str,
         killed: bool,
-    ) -> Result<(), RecordError> {
+    ) -> Result<(), TrackingError> {
         log_event(
             log,
             || tracing::error!(target: "oxflow", "attempt {try_number} failed: {error}"),
         );
         let now = now_ms();
         let end = match (state, killed) {
-            (TaskState::Failed, true) => Some((RunStatus::Killed, now)),
-            (TaskState::Failed, false) => Some((RunStatus::Failed, now)),
-            _ => None, // up_for_retry: the task run goes on
+            (TaskState::UpForRetry, _) => None, // the task run goes on
+            (_, true) => Some((RunStatus::Killed, now)),
+            (state, false) => Some((status_for(state), now)),
         };
         let mut id = run.lock();
         match &*id {

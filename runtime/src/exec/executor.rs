@@ -1,0 +1,236 @@
+//! Running attempts, separate from deciding which to run.
+//!
+//! The scheduler decides (trigger rules, retries, states) and hands each attempt it starts to
+//! an [`Executor`]; the executor runs it and reports its end as an [`Event`] on the run's
+//! channel. [`LocalExecutor`] runs attempts as tokio tasks in this process (sync tasks on the
+//! blocking pool); an executor that hands attempts to workers elsewhere implements the same
+//! trait.
+
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::{Duration, Instant};
+
+use futures_util::FutureExt;
+use tokio::sync::mpsc::UnboundedSender;
+use tracing::Instrument;
+use tracing::instrument::WithSubscriber;
+
+use super::context::TaskContext;
+use super::invoke::{InputValue, Inputs, Invocation, RunSlot, TaskOutput, panic_message};
+use super::record::{AttemptLogs, RecordError, TaskRun};
+use super::state::TaskError;
+use super::tasklog::AttemptLog;
+use crate::dag::TaskDef;
+
+/// One attempt the scheduler decided to start.
+pub(crate) struct Attempt {
+    pub(crate) node: usize,
+    pub(crate) task: &'static TaskDef,
+    pub(crate) dag_id: Arc<str>,
+    pub(crate) dag_run_id: Arc<str>,
+    pub(crate) task_id: Arc<str>,
+    pub(crate) try_number: u32,
+    pub(crate) max_tries: u32,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) inputs: Vec<InputValue>,
+    pub(crate) params: Option<TaskOutput>,
+    /// The task's run and where its attempts log, when the run is recorded.
+    pub(crate) record: Option<AttemptRecording>,
+}
+
+/// What an attempt of a recorded run needs.
+pub(crate) struct AttemptRecording {
+    pub(crate) task_run: TaskRun,
+    pub(crate) logs: Arc<AttemptLogs>,
+    pub(crate) started_ms: i64,
+}
+
+/// The end of an attempt, as the executor reports it.
+pub(crate) struct AttemptEnd {
+    pub(crate) node: usize,
+    pub(crate) try_number: u32,
+    pub(crate) result: Result<TaskOutput, TaskError>,
+    pub(crate) elapsed: Duration,
+    /// The task's body is still running although the attempt has ended (a sync body past its
+    /// timeout: a thread cannot be stopped). [`Event::BodyEnded`] follows when it returns.
+    pub(crate) body_running: bool,
+    pub(crate) log: Option<AttemptLog>,
+}
+
+/// What reaches the scheduling loop.
+pub(crate) enum Event {
+    /// An attempt ended.
+    Attempt(AttemptEnd),
+    /// The body of an attempt that had already ended (timed out) returned.
+    BodyEnded { node: usize, try_number: u32 },
+    /// The recorder could not write; the run must stop.
+    RecordFailed(RecordError),
+}
+
+/// Runs the attempts a scheduler starts.
+pub(crate) trait Executor {
+    /// Starts an attempt; its end comes back as [`Event::Attempt`].
+    fn start(&mut self, attempt: Attempt);
+
+    /// Forgets the attempt of `node`, whose end the scheduler has received.
+    fn ended(&mut self, node: usize);
+
+    /// Stops every running attempt and returns once each has been dropped, so its clean-up
+    /// (a shell task's process group kill) has run. A sync body cannot be stopped: it is
+    /// abandoned, still running.
+    fn stop_all(&mut self) -> impl Future<Output = ()> + Send;
+}
+
+/// Runs attempts as tokio tasks of this process.
+pub(crate) struct LocalExecutor {
+    events: UnboundedSender<Event>,
+    handles: Vec<Option<tokio::task::JoinHandle<()>>>,
+}
+
+impl LocalExecutor {
+    pub(crate) fn new(tasks: usize, events: UnboundedSender<Event>) -> Self {
+        LocalExecutor {
+            events,
+            handles: (0..tasks).map(|_| None).collect(),
+        }
+    }
+}
+
+const BODY_ENDED: u8 = 1;
+const RESULT_SENT: u8 = 2;
+
+/// Tells the loop when a sync task's body returns, if its attempt was reported before that.
+/// It travels inside the [`Invocation`], so it is dropped where the body ends: on the blocking
+/// thread after a sync body returns (or unwinds).
+pub(crate) struct BodyWatch {
+    state: Arc<AtomicU8>,
+    node: usize,
+    try_number: u32,
+    events: UnboundedSender<Event>,
+}
+
+impl Drop for BodyWatch {
+    fn drop(&mut self) {
+        if self.state.fetch_or(BODY_ENDED, Ordering::AcqRel) & RESULT_SENT != 0 {
+            let _ = self.events.send(Event::BodyEnded {
+                node: self.node,
+                try_number: self.try_number,
+            });
+        }
+    }
+}
+
+impl Executor for LocalExecutor {
+    fn start(&mut self, attempt: Attempt) {
+        let events = self.events.clone();
+        let node = attempt.node;
+        let try_number = attempt.try_number;
+        // Only a sync body can outlive its attempt; an async one is dropped with it.
+        let watch = (!attempt.task.is_async).then(|| Arc::new(AtomicU8::new(0)));
+        let body = watch.as_ref().map(|state| BodyWatch {
+            state: state.clone(),
+            node,
+            try_number,
+            events: events.clone(),
+        });
+        // The attempt reports back through the channel itself, panic or not: cheaper than
+        // polling a join handle per task.
+        let run = async move {
+            let start = Instant::now();
+            let (log, log_path, source) = match &attempt.record {
+                Some(r) => match r.logs.open(&attempt.task_id, try_number) {
+                    Ok((path, log)) => (
+                        Some(log),
+                        Some(path),
+                        Some((r.task_run.clone(), try_number, r.started_ms)),
+                    ),
+                    Err(e) => {
+                        let _ = events.send(Event::RecordFailed(e));
+                        return;
+                    }
+                },
+                None => (None, None, None),
+            };
+            let ctx = TaskContext::new(
+                attempt.dag_id,
+                attempt.dag_run_id,
+                attempt.task_id,
+                try_number,
+                attempt.max_tries,
+                source.as_ref().map(|(r, _, _)| r.clone()),
+                log_path,
+            );
+            let inv = Invocation {
+                inputs: Inputs::new(attempt.inputs, attempt.task.inputs),
+                ctx,
+                params: attempt.params,
+                run: RunSlot { source, run: None },
+                log: log.clone(),
+                body,
+            };
+            let fut = (attempt.task.invoke)(inv);
+            let timeout = attempt.timeout;
+            let timed = async move {
+                let result = match timeout {
+                    Some(limit) => match tokio::time::timeout(limit, fut).await {
+                        Ok(r) => r,
+                        Err(_) => Err(TaskError::TimedOut { after: limit }),
+                    },
+                    None => fut.await,
+                };
+                // An async task that blocks its thread instead of awaiting cannot be
+                // interrupted; past its limit it still timed out.
+                match (timeout, result) {
+                    (Some(limit), Ok(_)) if start.elapsed() > limit => {
+                        Err(TaskError::TimedOut { after: limit })
+                    }
+                    (_, r) => r,
+                }
+            };
+            let caught = AssertUnwindSafe(timed).catch_unwind();
+            let result = match &log {
+                Some(l) => {
+                    caught
+                        .instrument(l.span.clone())
+                        .with_subscriber(l.dispatch.clone())
+                        .await
+                }
+                None => caught.await,
+            };
+            let result = result.unwrap_or_else(|payload| {
+                Err(TaskError::Panicked {
+                    message: panic_message(payload),
+                })
+            });
+            let body_running = watch.is_some_and(|state| {
+                state.fetch_or(RESULT_SENT, Ordering::AcqRel) & BODY_ENDED == 0
+            });
+            let _ = events.send(Event::Attempt(AttemptEnd {
+                node,
+                try_number,
+                result,
+                elapsed: start.elapsed(),
+                body_running,
+                log,
+            }));
+        };
+        self.handles[node] = Some(tokio::spawn(run));
+    }
+
+    fn ended(&mut self, node: usize) {
+        self.handles[node] = None;
+    }
+
+    async fn stop_all(&mut self) {
+        let running: Vec<_> = self.handles.iter_mut().filter_map(Option::take).collect();
+        for h in &running {
+            h.abort();
+        }
+        for h in running {
+            // Resolves once the attempt's future has been dropped (or had already ended).
+            let _ = h.await;
+        }
+    }
+}

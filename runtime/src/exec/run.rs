@@ -1,0 +1,386 @@
+//! One DAG run from start to end: open (or take over) its record, plan a resume, drive the
+//! scheduler until nothing is left to wait for, finish the record, report.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures_util::FutureExt;
+
+use super::config::{ExecError, RunConfig, resolve_params};
+use super::executor::{Event, Executor, LocalExecutor};
+use super::record::{self, PreviousRun, Recorder, TaskRun, host_name, process_alive};
+use super::recorder::{self, TaskRecord};
+use super::report::{DagRunReport, DagRunState, TaskReport};
+use super::scheduler::{Scheduler, Start, Stop};
+use super::state::TaskState;
+use super::transition::{ExecEvent, Observers};
+use crate::dag::DagSpec;
+use crate::telemetry as t;
+
+/// Runs a DAG to completion.
+///
+/// The scheduling loop runs as a task of its own on the current tokio runtime, whatever thread
+/// awaits this future: attempts it spawns then start on the same worker (tokio's LIFO slot) and
+/// wake it there, with no thread hand-off per task.
+///
+/// When the run stops early (the [`RunConfig::cancel`] signal, the DAG's `dagrun_timeout`, a
+/// store that fails), this returns only after every running attempt has been dropped, so a
+/// shell task's process group is killed before the caller can exit.
+pub async fn execute(spec: &DagSpec, cfg: RunConfig) -> Result<DagRunReport, ExecError> {
+    let spec = spec.clone();
+    match tokio::spawn(async move { run(&spec, cfg).await }).await {
+        Ok(result) => result,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(_) => Err(ExecError::Aborted),
+    }
+}
+
+/// Which tasks a resume reruns: those that did not succeed or get skipped, those whose stored
+/// output cannot be used any more, and everything downstream of them; plus any task whose
+/// output was not stored but that a rerun task reads. Skipped tasks stay skipped, so what
+/// succeeded downstream of them is not rerun.
+fn plan_resume(spec: &DagSpec, previous: &mut PreviousRun) -> (Vec<Start>, Vec<(usize, String)>) {
+    let n = spec.nodes.len();
+    let mut reasons: Vec<(usize, String)> = Vec::new();
+    let mut roots: Vec<usize> = Vec::new();
+    for (i, prev) in previous.tasks.iter().enumerate() {
+        match prev {
+            Some(p) if p.state == Some(TaskState::Skipped) => {}
+            Some(p) if p.state == Some(TaskState::Success) => {
+                if let Err(why) = &p.output {
+                    reasons.push((i, why.clone()));
+                    roots.push(i);
+                }
+            }
+            _ => roots.push(i),
+        }
+    }
+    let mut redo = vec![false; n];
+    loop {
+        for i in spec.downstream_closure(&roots) {
+            redo[i] = true;
+        }
+        // A rerun task reads its inputs: an upstream kept without a stored output runs too.
+        let mut more = Vec::new();
+        for (i, node) in spec.nodes.iter().enumerate() {
+            if !redo[i] {
+                continue;
+            }
+            for input in &node.inputs {
+                let u = input.node;
+                let stored = previous.tasks[u]
+                    .as_ref()
+                    .is_some_and(|p| matches!(p.output, Ok(Some(_))));
+                if !redo[u] && !stored && !more.contains(&u) {
+                    let kept_skipped = previous.tasks[u]
+                        .as_ref()
+                        .is_some_and(|p| p.state == Some(TaskState::Skipped));
+                    if !kept_skipped {
+                        reasons.push((
+                            u,
+                            format!(
+                                "its output was not stored, and `{}` needs it",
+                                spec.nodes[i].id
+                            ),
+                        ));
+                        more.push(u);
+                    }
+                }
+            }
+        }
+        if more.is_empty() {
+            break;
+        }
+        roots = more;
+    }
+    let starts = previous
+        .tasks
+        .iter_mut()
+        .enumerate()
+        .map(|(i, prev)| {
+            let tries = prev.as_ref().map_or(0, |p| p.tries);
+            match prev {
+                Some(p) if !redo[i] => Start::Kept {
+                    state: p.state.unwrap_or(TaskState::Success),
+                    tries,
+                    output: std::mem::replace(&mut p.output, Ok(None)).ok().flatten(),
+                },
+                _ => Start::Fresh { tries },
+            }
+        })
+        .collect();
+    reasons.sort_by_key(|r| r.0);
+    reasons.dedup_by_key(|r| r.0);
+    (starts, reasons)
+}
+
+/// Refuses to take over a run another live process is executing.
+fn check_not_running(previous: &PreviousRun) -> Result<(), ExecError> {
+    let Some((pid, host)) = &previous.running_in else {
+        return Ok(());
+    };
+    let here = host_name();
+    let (alive, checked) = if *host == here {
+        (*pid == std::process::id() || process_alive(*pid), true)
+    } else {
+        (true, false)
+    };
+    if alive {
+        return Err(ExecError::RunInProgress {
+            run_id: previous.run_id.clone(),
+            pid: *pid,
+            host: host.clone(),
+            checked,
+        });
+    }
+    Ok(())
+}
+
+async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecError> {
+    let started = Instant::now();
+    let dag = spec.def;
+    let n = spec.nodes.len();
+    let task_ids: Arc<[Arc<str>]> = spec
+        .nodes
+        .iter()
+        .map(|n| Arc::from(n.id.as_str()))
+        .collect();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
+
+    // Open or take over the record before any task runs, so a bad store, a corrupt record or
+    // a refused resume stops the run with nothing written.
+    let mut starts: Vec<Start> = (0..n).map(|_| Start::Fresh { tries: 0 }).collect();
+    let mut reruns = Vec::new();
+    let (params, recorder) = match (&cfg.store, &cfg.resume) {
+        (None, Some(_)) => return Err(ExecError::ResumeNeedsStore),
+        (None, None) => (resolve_params(dag, &cfg.params)?.0, None),
+        (Some(store), None) => {
+            let (value, pairs) = resolve_params(dag, &cfg.params)?;
+            let rec = Recorder::start(store.clone(), cfg.log_root.take(), spec, &pairs)?;
+            let runs = (0..n).map(|_| None).collect();
+            (value, Some((rec, runs)))
+        }
+        (Some(store), Some(run_id)) => {
+            let mut previous = record::read_run(store, spec, run_id)?;
+            if !cfg.params.is_empty() {
+                return Err(ExecError::ResumeWithParams {
+                    run_id: run_id.clone(),
+                    given: std::mem::take(&mut cfg.params),
+                    stored: previous.params.clone(),
+                });
+            }
+            check_not_running(&previous)?;
+            // The stored outputs were computed with the run's own params: so are the reruns.
+            let (value, _) = resolve_params(dag, &previous.params)?;
+            (starts, reruns) = plan_resume(spec, &mut previous);
+            let rec = Recorder::reopen(store.clone(), cfg.log_root.take(), spec, &previous)?;
+            let runs: Vec<Option<(String, bool)>> = previous
+                .tasks
+                .into_iter()
+                .map(|p| p.map(|p| (p.run_id, p.error_tagged)))
+                .collect();
+            (value, Some((rec, runs)))
+        }
+    };
+    let dag_run_id = match &recorder {
+        Some((r, _)) => r.dag_run_id().to_owned(),
+        None => uuid::Uuid::new_v4().simple().to_string(),
+    };
+    let (recording, handle) = match recorder {
+        Some((rec, runs)) => {
+            let (task_runs, records): (Vec<TaskRun>, Vec<TaskRecord>) = spec
+                .nodes
+                .iter()
+                .zip(runs)
+                .map(|(node, prev)| {
+                    let (id, error_tagged) = prev.map_or((None, false), |(id, e)| (Some(id), e));
+                    let run = rec.task_run(&node.id, id);
+                    (run.clone(), TaskRecord { run, error_tagged })
+                })
+                .unzip();
+            let logs = rec.logs();
+            let handle = recorder::spawn(rec, spec, records, tx.clone());
+            (Some((task_runs, logs)), Some(handle))
+        }
+        None => (None, None),
+    };
+    let observers = Observers::new(dag.id, task_ids.clone(), cfg.on_event.clone(), handle);
+    let limit = cfg
+        .max_active_tasks
+        .or(dag.max_active_tasks)
+        .unwrap_or(usize::MAX);
+    let mut sched = Scheduler::new(
+        spec,
+        starts,
+        &dag_run_id,
+        params,
+        limit,
+        dag.dagrun_timeout,
+        recording,
+        observers,
+        task_ids,
+    );
+    let reused = sched.nodes.iter().filter(|n| n.reused).count();
+    sched.observers.event(|| ExecEvent::Started {
+        dag_run_id: dag_run_id.clone(),
+        tasks: n,
+        reused,
+    });
+    for (i, reason) in reruns {
+        sched.observers.event(|| ExecEvent::Rerun {
+            task: spec.nodes[i].id.clone(),
+            reason,
+        });
+    }
+
+    let mut exec = LocalExecutor::new(n, tx);
+    let record_error = drive(&mut sched, &mut exec, &mut rx, cfg.cancel.take()).await;
+
+    let state = sched.outcome();
+    if let Some(rec) = sched.observers.take_recorder() {
+        rec.finish(state).await;
+    }
+    // A failure the recorder reported while finishing.
+    let record_error = record_error.or_else(|| {
+        std::iter::from_fn(|| rx.try_recv().ok()).find_map(|e| match e {
+            Event::RecordFailed(e) => Some(e),
+            _ => None,
+        })
+    });
+    let duration = started.elapsed();
+    metrics::counter!(t::DAG_RUNS_TOTAL, "dag" => dag.id, "state" => state.to_string())
+        .increment(1);
+    metrics::histogram!(t::DAG_RUN_DURATION_SECONDS, "dag" => dag.id)
+        .record(duration.as_secs_f64());
+    if let Some(e) = record_error {
+        return Err(ExecError::Record(e));
+    }
+    if state == DagRunState::Success {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs_f64();
+        metrics::gauge!(t::DAG_LAST_SUCCESS_TIMESTAMP_SECONDS, "dag" => dag.id).set(now);
+    }
+    Ok(report(spec, sched, dag_run_id, state, duration))
+}
+
+/// The loop: decide, start, wait for what comes next. Returns the recording failure that
+/// stopped the run, if one did.
+async fn drive(
+    sched: &mut Scheduler,
+    exec: &mut LocalExecutor,
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<Event>,
+    mut cancel: Option<std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>>,
+) -> Option<record::RecordError> {
+    let mut record_error = None;
+    loop {
+        sched.decide_pending();
+        // An interrupt that came while events were handled stops the run before anything
+        // else starts (the first poll also installs a signal handler before the first task).
+        if let Some(signal) = cancel.as_mut()
+            && signal.as_mut().now_or_never().is_some()
+        {
+            cancel = None;
+            sched.stop(Stop::Interrupted);
+            exec.stop_all().await;
+            continue;
+        }
+        sched.start_ready(exec);
+        if sched.is_done() {
+            break;
+        }
+        let deadline = sched.next_deadline();
+        let woke = match (&mut cancel, deadline) {
+            // Nothing but attempts to wait for: skip building the select below, on the hot
+            // path of a run in memory.
+            (None, None) => rx.recv().await.map(Wake::Event),
+            (c, d) => tokio::select! {
+                biased;
+                // The interrupt first: after Ctrl-C no completion starts another task.
+                () = async {
+                    match c.as_mut() {
+                        Some(signal) => signal.await,
+                        None => std::future::pending().await,
+                    }
+                } => Some(Wake::Cancel),
+                () = async {
+                    match d {
+                        Some(d) => tokio::time::sleep_until(d).await,
+                        None => std::future::pending().await,
+                    }
+                } => Some(Wake::Timer),
+                e = rx.recv() => e.map(Wake::Event),
+            },
+        };
+        let stop = match woke {
+            None => break, // every sender is gone: nothing can report any more
+            Some(Wake::Cancel) => {
+                cancel = None;
+                Some(Stop::Interrupted)
+            }
+            Some(Wake::Timer) => sched.on_timers(tokio::time::Instant::now()),
+            Some(Wake::Event(e)) => {
+                let mut stop = None;
+                let mut next = Some(e);
+                // Everything already queued, before deciding again.
+                while let Some(e) = next.take().or_else(|| rx.try_recv().ok()) {
+                    match e {
+                        Event::RecordFailed(err) => {
+                            record_error.get_or_insert(err);
+                            stop = Some(Stop::RecordFailed);
+                        }
+                        e => sched.on_event(e, exec),
+                    }
+                }
+                stop
+            }
+        };
+        if let Some(why) = stop {
+            sched.stop(why);
+            exec.stop_all().await;
+        }
+    }
+    record_error
+}
+
+enum Wake {
+    Cancel,
+    Timer,
+    Event(Event),
+}
+
+fn report(
+    spec: &DagSpec,
+    sched: Scheduler,
+    dag_run_id: String,
+    state: DagRunState,
+    duration: std::time::Duration,
+) -> DagRunReport {
+    let tasks = spec
+        .nodes
+        .iter()
+        .zip(&sched.nodes)
+        .map(|(s, n)| TaskReport {
+            id: s.id.clone(),
+            state: n.state,
+            tries: n.try_number,
+            reused: n.reused,
+            error: n.error.clone(),
+        })
+        .collect();
+    DagRunReport {
+        dag_id: spec.def.id.to_owned(),
+        dag_run_id,
+        state,
+        tasks,
+        duration,
+        ids: spec
+            .nodes
+            .iter()
+            .enumerate()
+            .map(|(i, n)| (n.id.clone(), i))
+            .collect(),
+        outputs: sched.nodes.into_iter().map(|n| n.output).collect(),
+    }
+}
