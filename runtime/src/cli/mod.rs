@@ -23,6 +23,8 @@ mod show;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use clap::{Parser, Subcommand};
 
@@ -168,13 +170,35 @@ fn code_number(code: ExitCode) -> i32 {
         0
     } else if code == ExitCode::from(130) {
         130
+    } else if code == ExitCode::from(143) {
+        143
     } else {
         1
     }
 }
 
+const SIGINT: i32 = 2;
+const SIGTERM: i32 = 15;
+
+/// Waits for Ctrl-C (SIGINT) or SIGTERM; returns which came.
+async fn stop_signal() -> i32 {
+    use tokio::signal::unix::{SignalKind, signal};
+    match (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) {
+        (Ok(mut int), Ok(mut term)) => tokio::select! {
+            _ = int.recv() => SIGINT,
+            _ = term.recv() => SIGTERM,
+        },
+        // No handler could be installed: the default action (exit) stays.
+        _ => std::future::pending().await,
+    }
+}
+
 /// Runs a parsed command line; returns the process exit code (0 success, 1 failure, 130
-/// interrupted; `drift` returns 1 for drift found with `--fail-on-drift` and 2 for errors).
+/// interrupted by Ctrl-C, 143 stopped by SIGTERM; `drift` returns 1 for drift found with
+/// `--fail-on-drift` and 2 for errors).
 /// Errors are printed to stderr.
 pub fn run_cli(cli: Cli) -> ExitCode {
     match dispatch(cli) {
@@ -229,20 +253,28 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
                 .map_err(|e| CliError::Other(format!("cannot start the tokio runtime: {e}")))?;
             let display = progress::Progress::new(&spec);
             let events = display.clone();
-            cfg = cfg.on_event(move |e| events.event(e)).cancel_on(async {
-                if tokio::signal::ctrl_c().await.is_err() {
-                    std::future::pending::<()>().await
-                }
-            });
+            // Ctrl-C and SIGTERM (`kill`, a container stopping) both stop the run cleanly; the
+            // exit code says which: 130 or 143.
+            let signal = Arc::new(AtomicI32::new(0));
+            let seen = signal.clone();
+            cfg = cfg
+                .on_event(move |e| events.event(e))
+                .cancel_on(async move {
+                    seen.store(stop_signal().await, Ordering::SeqCst);
+                });
             let report = runtime.block_on(exec::execute(&spec, cfg));
-            // A sync task killed by Ctrl-C may still be running on a blocking thread: do not
-            // wait for it; the run is already recorded as KILLED.
+            // Every async attempt has been dropped (its process group killed); a sync task
+            // killed by the signal may still be running on a blocking thread: do not wait for
+            // it, the run is already recorded as KILLED.
             runtime.shutdown_background();
             let report = report?;
             display.finish(&report);
             Ok(match report.state {
                 DagRunState::Success => ExitCode::SUCCESS,
                 DagRunState::Failed => ExitCode::FAILURE,
+                DagRunState::Killed if signal.load(Ordering::SeqCst) == SIGTERM => {
+                    ExitCode::from(143)
+                }
                 DagRunState::Killed => ExitCode::from(130),
             })
         }
