@@ -18,7 +18,9 @@ use tracing::Instrument;
 use tracing::instrument::WithSubscriber;
 
 use super::context::TaskContext;
-use super::invoke::{InputValue, Inputs, Invocation, RunSlot, TaskOutput, panic_message};
+use super::invoke::{
+    InputValue, Inputs, Invocation, RunSlot, TaskFuture, TaskOutput, panic_message,
+};
 use super::record::{AttemptLogs, RecordError, TaskRun};
 use super::state::TaskError;
 use super::tasklog::AttemptLog;
@@ -101,6 +103,86 @@ impl LocalExecutor {
 const BODY_ENDED: u8 = 1;
 const RESULT_SENT: u8 = 2;
 
+/// Builds the attempt's [`Invocation`] and calls the task's generated `invoke`.
+fn invoke(
+    attempt: Attempt,
+    log: Option<(AttemptLog, std::path::PathBuf)>,
+    source: Option<(TaskRun, u32, i64)>,
+    body: Option<BodyWatch>,
+) -> TaskFuture {
+    let (log, log_path) = match log {
+        Some((l, p)) => (Some(l), Some(p)),
+        None => (None, None),
+    };
+    let ctx = TaskContext::new(
+        attempt.dag_id,
+        attempt.dag_run_id,
+        attempt.task_id,
+        attempt.try_number,
+        attempt.max_tries,
+        source.as_ref().map(|(r, _, _)| r.clone()),
+        log_path,
+    );
+    (attempt.task.invoke)(Invocation {
+        inputs: Inputs::new(attempt.inputs, attempt.task.inputs),
+        ctx,
+        params: attempt.params,
+        run: RunSlot { source, run: None },
+        log,
+        body,
+    })
+}
+
+/// Runs one attempt to its end and reports it, panic or not (cheaper than polling a join
+/// handle per task).
+async fn run_attempt(
+    fut: TaskFuture,
+    node: usize,
+    try_number: u32,
+    timeout: Option<Duration>,
+    watch: Option<Arc<AtomicU8>>,
+    log: Option<AttemptLog>,
+    events: UnboundedSender<Event>,
+) {
+    let start = Instant::now();
+    let timed = async move {
+        let result = match timeout {
+            // Boxed: the timer is large, and the attempt's future stays small without one.
+            Some(limit) => match Box::pin(tokio::time::timeout(limit, fut)).await {
+                Ok(r) => r,
+                Err(_) => Err(TaskError::TimedOut { after: limit }),
+            },
+            None => fut.await,
+        };
+        // An async task that blocks its thread instead of awaiting cannot be interrupted;
+        // past its limit it still timed out.
+        match (timeout, result) {
+            (Some(limit), Ok(_)) if start.elapsed() > limit => {
+                Err(TaskError::TimedOut { after: limit })
+            }
+            (_, r) => r,
+        }
+    };
+    let result = AssertUnwindSafe(timed)
+        .catch_unwind()
+        .await
+        .unwrap_or_else(|payload| {
+            Err(TaskError::Panicked {
+                message: panic_message(payload),
+            })
+        });
+    let body_running =
+        watch.is_some_and(|state| state.fetch_or(RESULT_SENT, Ordering::AcqRel) & BODY_ENDED == 0);
+    let _ = events.send(Event::Attempt(AttemptEnd {
+        node,
+        try_number,
+        result,
+        elapsed: start.elapsed(),
+        body_running,
+        log,
+    }));
+}
+
 /// Tells the loop when a sync task's body returns, if its attempt was reported before that.
 /// It travels inside the [`Invocation`], so it is dropped where the body ends: on the blocking
 /// thread after a sync body returns (or unwinds).
@@ -123,7 +205,7 @@ impl Drop for BodyWatch {
 }
 
 impl Executor for LocalExecutor {
-    fn start(&mut self, attempt: Attempt) {
+    fn start(&mut self, mut attempt: Attempt) {
         let events = self.events.clone();
         let node = attempt.node;
         let try_number = attempt.try_number;
@@ -135,88 +217,36 @@ impl Executor for LocalExecutor {
             try_number,
             events: events.clone(),
         });
-        // The attempt reports back through the channel itself, panic or not: cheaper than
-        // polling a join handle per task.
-        let run = async move {
-            let start = Instant::now();
-            let (log, log_path, source) = match &attempt.record {
-                Some(r) => match r.logs.open(&attempt.task_id, try_number) {
-                    Ok((path, log)) => (
-                        Some(log),
-                        Some(path),
-                        Some((r.task_run.clone(), try_number, r.started_ms)),
-                    ),
+        let handle = match attempt.record.take() {
+            // In memory the task's future is made here, so the spawned future stays small:
+            // with 10,000 attempts in flight its size shows in the allocator.
+            None => {
+                let timeout = attempt.timeout;
+                let fut = invoke(attempt, None, None, body);
+                tokio::spawn(run_attempt(
+                    fut, node, try_number, timeout, watch, None, events,
+                ))
+            }
+            // Opening the attempt's log is I/O: it happens in the attempt, not in the loop.
+            Some(record) => tokio::spawn(async move {
+                let (path, log) = match record.logs.open(&attempt.task_id, try_number) {
+                    Ok(opened) => opened,
                     Err(e) => {
                         let _ = events.send(Event::RecordFailed(e));
                         return;
                     }
-                },
-                None => (None, None, None),
-            };
-            let ctx = TaskContext::new(
-                attempt.dag_id,
-                attempt.dag_run_id,
-                attempt.task_id,
-                try_number,
-                attempt.max_tries,
-                source.as_ref().map(|(r, _, _)| r.clone()),
-                log_path,
-            );
-            let inv = Invocation {
-                inputs: Inputs::new(attempt.inputs, attempt.task.inputs),
-                ctx,
-                params: attempt.params,
-                run: RunSlot { source, run: None },
-                log: log.clone(),
-                body,
-            };
-            let fut = (attempt.task.invoke)(inv);
-            let timeout = attempt.timeout;
-            let timed = async move {
-                let result = match timeout {
-                    Some(limit) => match tokio::time::timeout(limit, fut).await {
-                        Ok(r) => r,
-                        Err(_) => Err(TaskError::TimedOut { after: limit }),
-                    },
-                    None => fut.await,
                 };
-                // An async task that blocks its thread instead of awaiting cannot be
-                // interrupted; past its limit it still timed out.
-                match (timeout, result) {
-                    (Some(limit), Ok(_)) if start.elapsed() > limit => {
-                        Err(TaskError::TimedOut { after: limit })
-                    }
-                    (_, r) => r,
-                }
-            };
-            let caught = AssertUnwindSafe(timed).catch_unwind();
-            let result = match &log {
-                Some(l) => {
-                    caught
-                        .instrument(l.span.clone())
-                        .with_subscriber(l.dispatch.clone())
-                        .await
-                }
-                None => caught.await,
-            };
-            let result = result.unwrap_or_else(|payload| {
-                Err(TaskError::Panicked {
-                    message: panic_message(payload),
-                })
-            });
-            let body_running = watch.is_some_and(|state| {
-                state.fetch_or(RESULT_SENT, Ordering::AcqRel) & BODY_ENDED == 0
-            });
-            let _ = events.send(Event::Attempt(AttemptEnd {
-                node,
-                try_number,
-                result,
-                elapsed: start.elapsed(),
-                body_running,
-                log,
-            }));
+                let source = (record.task_run, try_number, record.started_ms);
+                let timeout = attempt.timeout;
+                let fut = invoke(attempt, Some((log.clone(), path)), Some(source), body);
+                let (span, dispatch) = (log.span.clone(), log.dispatch.clone());
+                run_attempt(fut, node, try_number, timeout, watch, Some(log), events)
+                    .instrument(span)
+                    .with_subscriber(dispatch)
+                    .await
+            }),
         };
-        self.handles[node] = Some(tokio::spawn(run));
+        self.handles[node] = Some(handle);
     }
 
     fn ended(&mut self, node: usize) {
