@@ -53,7 +53,6 @@ pub(crate) struct Node {
     pub(crate) output: Option<TaskOutput>,
     pub(crate) error: Option<String>,
     started_ms: i64,
-    started_at: Option<Instant>,
     /// An attempt's body still runs after its attempt ended (timed out): it holds a slot and
     /// the next attempt waits for it.
     body_running: bool,
@@ -163,7 +162,6 @@ impl Scheduler {
                     output,
                     error: None,
                     started_ms: 0,
-                    started_at: None,
                     body_running: false,
                     retry_due: false,
                     reused: frozen,
@@ -305,9 +303,8 @@ impl Scheduler {
             let try_number = n.try_number;
             // Like Airflow's clear: a resumed task gets its retries again.
             let max_tries = n.first_try + node.options.retries;
-            let now = Instant::now();
-            n.started_at = Some(now);
             let record = self.recording.as_ref().map(|(runs, logs)| {
+                let now = Instant::now();
                 n.started_ms = now_ms();
                 self.visible.push_back((now + VISIBLE_AFTER, i, try_number));
                 AttemptRecording {
@@ -385,7 +382,7 @@ impl Scheduler {
             started_ms: n.started_ms,
             elapsed: Some(end.elapsed),
             output,
-            log: end.log.clone(),
+            log: end.log.as_deref().cloned(),
             killed,
         };
         let try_number = n.try_number;
@@ -393,7 +390,9 @@ impl Scheduler {
             Ok(output) => {
                 self.active -= 1;
                 let keep = self.consumers[i].is_empty() || n.readers_left > 0;
-                let facts = facts(Some(output.clone()), false);
+                // The recorder stores the output; nothing else needs it in the transition.
+                let recorded = self.observers.recorder().is_some();
+                let facts = facts(recorded.then(|| output.clone()), false);
                 if keep {
                     n.output = Some(output);
                 }
@@ -541,7 +540,14 @@ impl Scheduler {
             let attempt = match n.state {
                 TaskState::Running => Some(AttemptFacts {
                     started_ms: n.started_ms,
-                    elapsed: Some(n.started_at.map_or(Duration::ZERO, |t| t.elapsed())),
+                    // Known when recorded; in memory no clock is read per attempt.
+                    elapsed: Some(if n.started_ms > 0 {
+                        Duration::from_millis(
+                            u64::try_from(now_ms() - n.started_ms).unwrap_or_default(),
+                        )
+                    } else {
+                        Duration::ZERO
+                    }),
                     output: None,
                     log: None,
                     killed: true,
