@@ -9,7 +9,7 @@
 //! `<log root>/dag_id=<dag>/run_id=<run>/task_id=<task>/attempt=<n>.log`.
 
 use std::collections::HashMap;
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
@@ -427,39 +427,26 @@ pub(crate) struct AttemptLogs {
 }
 
 impl AttemptLogs {
-    /// Opens the log of attempt `try_number` of `task`, and writes its first line.
-    pub(crate) fn open(
-        &self,
-        task: &str,
-        try_number: u32,
-    ) -> Result<(PathBuf, AttemptLog), RecordError> {
+    /// The log of attempt `try_number` of `task`: no I/O, the file is created with its first
+    /// line.
+    pub(crate) fn open(&self, task: &str, try_number: u32) -> (PathBuf, AttemptLog) {
         let log_path =
             attempt_log_path(&self.root, &self.dag_id, &self.dag_run_id, task, try_number);
-        let log_err = |source| RecordError::Log {
-            path: log_path.clone(),
-            source,
-        };
-        if let Some(dir) = log_path.parent() {
-            fs::create_dir_all(dir).map_err(log_err)?;
-        }
-        let file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&log_path)
-            .map_err(log_err)?;
-        let log = AttemptLog {
-            span: tasklog::attempt_span(&self.dispatch, file),
-            dispatch: self.dispatch.clone(),
-        };
-        log.in_scope(|| {
-            tracing::info!(
-                target: "oxflow",
+        let header = tasklog::line(
+            &tracing::Level::INFO,
+            "oxflow",
+            &format!(
                 "starting attempt {try_number} of task `{task}` (dag `{}`, run `{}`)",
-                self.dag_id,
-                self.dag_run_id
-            )
-        });
-        Ok((log_path, log))
+                self.dag_id, self.dag_run_id
+            ),
+        );
+        let file = Arc::new(tasklog::LazyFile::new(log_path.clone(), header));
+        let log = AttemptLog {
+            span: tasklog::attempt_span(&self.dispatch, file.clone()),
+            dispatch: self.dispatch.clone(),
+            file,
+        };
+        (log_path, log)
     }
 }
 
@@ -674,12 +661,12 @@ impl Recorder {
                     log_event(
                         log,
                         || tracing::warn!(target: "oxflow", "output not stored: {e}"),
-                    );
+                    )?;
                     encode_error = Some(format!("output not stored: {e}"));
                 }
             }
         }
-        log_event(log, || tracing::info!(target: "oxflow", "task succeeded"));
+        log_event(log, || tracing::info!(target: "oxflow", "task succeeded"))?;
         let now = now_ms();
         let mut id = run.lock();
         let try_text = try_number.to_string();
@@ -736,7 +723,7 @@ impl Recorder {
         log_event(
             log,
             || tracing::error!(target: "oxflow", "attempt {try_number} failed: {error}"),
-        );
+        )?;
         let now = now_ms();
         let end = match (state, killed) {
             (TaskState::UpForRetry, _) => None, // the task run goes on
@@ -783,11 +770,17 @@ impl Recorder {
     }
 }
 
-/// Writes the executor's own line about an attempt to the attempt's log.
-fn log_event(log: Option<&AttemptLog>, f: impl FnOnce()) {
+/// Writes the executor's own line about an attempt to the attempt's log; an error if the log
+/// file cannot be written.
+fn log_event(log: Option<&AttemptLog>, f: impl FnOnce()) -> Result<(), TrackingError> {
     if let Some(l) = log {
         l.in_scope(f);
+        // The line went through the layer, which cannot report; check the file here.
+        l.file
+            .write(b"")
+            .map_err(|e| TrackingError::io("write the task log", l.file.path(), e))?;
     }
+    Ok(())
 }
 
 /// Every attempt log of `task` in DAG run `dag_run_id`, concatenated with a header per attempt.

@@ -6,10 +6,15 @@
 //! new `Dispatch` makes tracing rebuild the interest of every callsite across all live
 //! dispatchers, which is quadratic in the number of running tasks (10,000 fan-out tasks spent
 //! most of their time there).
+//!
+//! The file is created on the first line written to it, by whichever thread writes first: for
+//! a quick task that logs nothing itself, that is the recorder writing how the attempt ended,
+//! so starting an attempt does no I/O.
 
 use std::fmt::Write as _;
-use std::fs::File;
+use std::fs::{File, OpenOptions};
 use std::io::Write as _;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use tracing::field::{Field, Visit};
@@ -18,8 +23,63 @@ use tracing_subscriber::Registry;
 use tracing_subscriber::layer::{Context, Layer, Layered, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 
-/// The open log file of one attempt, stored on its span.
-struct AttemptFile(Arc<Mutex<File>>);
+/// The log file of one attempt, stored on its span.
+struct AttemptFile(Arc<LazyFile>);
+
+/// A log file created with its first line (the attempt's header line) on first write.
+pub(crate) struct LazyFile {
+    path: PathBuf,
+    header: String,
+    file: Mutex<Option<File>>,
+}
+
+impl LazyFile {
+    /// A log at `path` whose first line will be `header`.
+    pub(crate) fn new(path: PathBuf, header: String) -> LazyFile {
+        LazyFile {
+            path,
+            header,
+            file: Mutex::new(None),
+        }
+    }
+
+    /// Appends `text`, creating the file (and its directory) first if needed.
+    pub(crate) fn write(&self, text: &[u8]) -> std::io::Result<()> {
+        let mut slot = self
+            .file
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if slot.is_none() {
+            if let Some(dir) = self.path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let mut file = OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&self.path)?;
+            file.write_all(self.header.as_bytes())?;
+            *slot = Some(file);
+        }
+        match slot.as_mut() {
+            Some(f) => f.write_all(text),
+            None => Ok(()),
+        }
+    }
+
+    /// The file's path.
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.path
+    }
+}
+
+/// One log line as the layer writes it.
+pub(crate) fn line(level: &Level, target: &str, message: &str) -> String {
+    format!(
+        "{} {:>5} {target}: {message}\n",
+        humantime::format_rfc3339_micros(std::time::SystemTime::now()),
+        level
+    )
+}
 
 /// Routes events to the log file of the attempt they happen in; INFO and above.
 pub(crate) struct AttemptLogLayer;
@@ -71,17 +131,11 @@ where
             let mut line = Line::default();
             event.record(&mut line);
             let meta = event.metadata();
-            let text = format!(
-                "{} {:>5} {}: {}{}\n",
-                humantime::format_rfc3339_micros(std::time::SystemTime::now()),
-                meta.level(),
-                meta.target(),
-                line.message,
-                line.fields
-            );
-            if let Ok(mut f) = file.lock() {
-                let _ = f.write_all(text.as_bytes());
-            }
+            line.message.push_str(&line.fields);
+            let text = self::line(meta.level(), meta.target(), &line.message);
+            // A file that cannot be created loses the task's own lines; the recorder's line
+            // about the attempt reports the error.
+            let _ = file.write(text.as_bytes());
             return;
         }
     }
@@ -93,7 +147,7 @@ pub(crate) fn run_dispatch() -> Dispatch {
 }
 
 /// Opens an attempt's span on `dispatch`, writing to `file`.
-pub(crate) fn attempt_span(dispatch: &Dispatch, file: File) -> Span {
+pub(crate) fn attempt_span(dispatch: &Dispatch, file: Arc<LazyFile>) -> Span {
     let span = tracing::dispatcher::with_default(
         dispatch,
         || tracing::info_span!(target: "oxflow", "attempt"),
@@ -101,8 +155,7 @@ pub(crate) fn attempt_span(dispatch: &Dispatch, file: File) -> Span {
     if let (Some(id), Some(sub)) = (span.id(), dispatch.downcast_ref::<RunSubscriber>())
         && let Some(data) = sub.span(&id)
     {
-        data.extensions_mut()
-            .insert(AttemptFile(Arc::new(Mutex::new(file))));
+        data.extensions_mut().insert(AttemptFile(file));
     }
     span
 }
@@ -112,6 +165,7 @@ pub(crate) fn attempt_span(dispatch: &Dispatch, file: File) -> Span {
 pub(crate) struct AttemptLog {
     pub(crate) dispatch: Dispatch,
     pub(crate) span: Span,
+    pub(crate) file: Arc<LazyFile>,
 }
 
 impl AttemptLog {
