@@ -22,6 +22,12 @@ use serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 use serde::ser::{self, Serialize};
 
 /// Why an output could not be written or read back.
+///
+/// ```
+/// use oxflow_runtime::exec::xcom::{self, CodecError};
+/// assert!(matches!(xcom::from_slice::<u32>(b"[1,"), Err(CodecError::Syntax { .. })));
+/// assert!(matches!(xcom::from_slice::<u32>(b"\"seven\""), Err(CodecError::Data(_))));
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodecError {
     /// The value cannot be written as JSON (a map key that is not a string or a number, or the
@@ -55,6 +61,11 @@ impl de::Error for CodecError {
 }
 
 /// Writes `value` as JSON, with `NaN`, `Infinity` and `-Infinity` for non-finite floats.
+///
+/// ```
+/// let bytes = oxflow_runtime::exec::xcom::to_vec(&vec![1.5, f64::NEG_INFINITY]).unwrap();
+/// assert_eq!(bytes, b"[1.5,-Infinity]");
+/// ```
 pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
     let mut out = Vec::with_capacity(64);
     value.serialize(&mut Writer { out: &mut out })?;
@@ -62,7 +73,24 @@ pub fn to_vec<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
 }
 
 /// Reads a value written by [`to_vec`] (or any JSON, with Python's non-finite literals).
+///
+/// ```
+/// let v: Option<f64> = oxflow_runtime::exec::xcom::from_slice(b"NaN").unwrap();
+/// assert!(v.is_some_and(f64::is_nan));
+/// ```
 pub fn from_slice<T: de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    match parse::<T>(bytes) {
+        // A type mismatch may be met before a damage further on: damage wins, so a cut-short
+        // file is never taken for a value of another type.
+        Err(CodecError::Data(reason)) => match parse::<de::IgnoredAny>(bytes) {
+            Err(e @ CodecError::Syntax { .. }) => Err(e),
+            _ => Err(CodecError::Data(reason)),
+        },
+        other => other,
+    }
+}
+
+fn parse<T: de::DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     let mut p = Parser {
         input: bytes,
         pos: 0,
@@ -870,7 +898,8 @@ impl<'de> de::Deserializer<'de> for &mut Parser<'de> {
     }
 
     fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, CodecError> {
-        de::IgnoredAny::deserialize(&mut *self)?;
+        // Reads the value (so damage is still found) and drops it.
+        self.deserialize_any(de::IgnoredAny)?;
         visitor.visit_unit()
     }
 
@@ -1218,6 +1247,16 @@ mod tests {
             let value = (x, v, s, Some(1u8), None::<u8>);
             prop_assert_eq!(to_vec(&value).unwrap(), serde_json::to_vec(&value).unwrap());
         }
+    }
+
+    #[test]
+    fn fields_a_type_no_longer_has_are_skipped() {
+        #[derive(serde::Deserialize)]
+        struct Fewer {
+            b: f64,
+        }
+        let v: Fewer = from_slice(br#"{"a":[1,{"x":NaN}],"b":-Infinity,"c":"s"}"#).unwrap();
+        assert_eq!(v.b, f64::NEG_INFINITY);
     }
 
     #[test]
