@@ -29,6 +29,7 @@ mod invoke;
 mod record;
 mod recorder;
 mod report;
+mod resume;
 mod run;
 mod scheduler;
 mod state;

@@ -1,5 +1,5 @@
-//! Recording a DAG run in the tracking store (DESIGN.md §3), task logs in Airflow's layout,
-//! and reading a run back to resume it.
+//! Recording a DAG run in the tracking store (DESIGN.md §3) and task logs in Airflow's
+//! layout; reading a run back for resume is [`super::resume`].
 //!
 //! A DAG run is a run in the experiment named after the DAG, tagged `oxflow.dag`,
 //! `oxflow.dag_run_id` and `oxflow.state`, with the params logged; each task instance is a nested
@@ -8,20 +8,17 @@
 //! Outputs are the task run's artifact `xcom/return_value.json`. Logs go to
 //! `<log root>/dag_id=<dag>/run_id=<run>/task_id=<task>/attempt=<n>.log`.
 
-use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::invoke::TaskOutput;
 use super::report::DagRunState;
+use super::resume::{PreviousRun, host_name};
 use super::state::TaskState;
 use super::tasklog::{self, AttemptLog};
-use super::xcom::CodecError;
 use crate::dag::{DagSpec, OutputCodec};
-use crate::tracking::{
-    RunOptions, RunStatus, TAG_PARENT_RUN_ID as TAG_PARENT, TrackingError, TrackingStore, now_ms,
-};
+use crate::tracking::{RunOptions, RunStatus, TrackingError, TrackingStore, now_ms};
 
 /// Tag naming the DAG of a DAG run and of its task runs.
 pub const TAG_DAG: &str = "oxflow.dag";
@@ -101,9 +98,6 @@ pub enum RecordError {
         found: Option<String>,
     },
 }
-
-/// The most task runs a resume reads back (MLflow's `max_results` limit).
-const MAX_TASK_RUNS: usize = 50_000;
 
 /// Where task logs go unless configured otherwise: `logs/` beside a file store, `./logs` when
 /// runs go to an MLflow server.
@@ -250,171 +244,6 @@ impl TaskRun {
         )?;
         *id = Some(created.clone());
         Ok(created)
-    }
-}
-
-/// A task of an earlier run, read back for resume.
-pub(crate) struct PreviousTask {
-    pub(crate) run_id: String,
-    pub(crate) tries: u32,
-    /// The state it ended in (`None` if the tag is missing or unknown).
-    pub(crate) state: Option<TaskState>,
-    /// The stored output (`Ok(None)` when none was stored), or why it cannot be reused.
-    pub(crate) output: Result<Option<TaskOutput>, String>,
-    /// Whether its run carries an `oxflow.error` tag.
-    pub(crate) error_tagged: bool,
-}
-
-/// An earlier DAG run, read back for resume. Reading writes nothing.
-pub(crate) struct PreviousRun {
-    pub(crate) run_id: String,
-    pub(crate) experiment_id: String,
-    /// The params the run was started with.
-    pub(crate) params: Vec<(String, String)>,
-    /// The process executing it, if the run is marked running: (pid, host).
-    pub(crate) running_in: Option<(u32, String)>,
-    /// One entry per node of the DAG.
-    pub(crate) tasks: Vec<Option<PreviousTask>>,
-}
-
-/// This machine's name, as recorded on the DAG runs it executes.
-pub(crate) fn host_name() -> String {
-    nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_else(|| "localhost".to_owned())
-}
-
-/// Whether process `pid` of this machine is alive.
-pub(crate) fn process_alive(pid: u32) -> bool {
-    use nix::errno::Errno;
-    let Ok(pid) = i32::try_from(pid) else {
-        return false;
-    };
-    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
-        Ok(()) | Err(Errno::EPERM) => true,
-        Err(_) => false,
-    }
-}
-
-/// Reads an earlier DAG run back: its params, the process executing it, every task's run,
-/// tries, state and stored output. Writes nothing, so a corrupt record aborts with the store
-/// unchanged.
-pub(crate) fn read_run(
-    store: &TrackingStore,
-    spec: &DagSpec,
-    dag_run_id: &str,
-) -> Result<PreviousRun, RecordError> {
-    let dag = spec.def;
-    let parent = store.get_run(dag_run_id)?;
-    let found = parent.tags.get(TAG_DAG).cloned();
-    if found.as_deref() != Some(dag.id) {
-        return Err(RecordError::NotThisDag {
-            run_id: dag_run_id.to_owned(),
-            dag: dag.id.to_owned(),
-            found,
-        });
-    }
-    let running_in = match (
-        parent.info.status,
-        parent.tags.get(TAG_PID).and_then(|p| p.parse().ok()),
-        parent.tags.get(TAG_HOST),
-    ) {
-        (RunStatus::Running, Some(pid), Some(host)) => Some((pid, host.clone())),
-        _ => None,
-    };
-    let experiment_id = parent.info.experiment_id.clone();
-    let mut tasks: Vec<Option<PreviousTask>> = (0..spec.nodes.len()).map(|_| None).collect();
-    let index: HashMap<&str, usize> = spec
-        .nodes
-        .iter()
-        .enumerate()
-        .map(|(i, n)| (n.id.as_str(), i))
-        .collect();
-    // The DAG run's task runs: MLflow's search grammar works for the file store and a server.
-    let filter = format!("tags.`{TAG_PARENT}` = '{dag_run_id}'");
-    for record in store.search_runs(&[&experiment_id], &filter, &[], MAX_TASK_RUNS)? {
-        let info = &record.info;
-        let Some(&i) = record
-            .tags
-            .get(TAG_TASK_ID)
-            .and_then(|t| index.get(t.as_str()))
-        else {
-            continue; // a task since removed from the DAG
-        };
-        let tries = record
-            .tags
-            .get(TAG_TRY_NUMBER)
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(0);
-        let state = record
-            .tags
-            .get(TAG_STATE)
-            .and_then(|s| s.parse::<TaskState>().ok());
-        let node = &spec.nodes[i];
-        let output = match (state, node.task.codec, node.options.persist) {
-            (Some(TaskState::Success), Some(codec), true) => {
-                read_output(store, &info.run_id, codec, record.tags.get(TAG_OUTPUT_TYPE))?
-            }
-            _ => Ok(None),
-        };
-        tasks[i] = Some(PreviousTask {
-            run_id: info.run_id.clone(),
-            tries,
-            state,
-            output,
-            error_tagged: record.tags.contains_key(TAG_ERROR),
-        });
-    }
-    Ok(PreviousRun {
-        run_id: dag_run_id.to_owned(),
-        experiment_id,
-        params: parent.params.into_iter().collect(),
-        running_in,
-        tasks,
-    })
-}
-
-/// A task's stored output: `Ok(Err(reason))` when it no longer fits the task (its type
-/// changed), an error when the record itself is damaged.
-fn read_output(
-    store: &TrackingStore,
-    run_id: &str,
-    codec: OutputCodec,
-    stored_type: Option<&String>,
-) -> Result<Result<Option<TaskOutput>, String>, RecordError> {
-    let now = (codec.type_name)();
-    if let Some(was) = stored_type
-        && was != now
-    {
-        return Ok(Err(format!(
-            "its output type changed from `{was}` to `{now}`"
-        )));
-    }
-    // Where the output is, for messages: the file, or the artifact's URI.
-    let place = match store.as_file() {
-        Some(f) => f.artifact_path(run_id, XCOM_ARTIFACT)?,
-        None => PathBuf::from(format!("runs:/{run_id}/{XCOM_ARTIFACT}")),
-    };
-    match store.read_artifact(run_id, XCOM_ARTIFACT) {
-        Ok(bytes) => match (codec.decode)(&bytes) {
-            Ok(v) => Ok(Ok(Some(v))),
-            // Well-formed JSON of another shape: the type changed under the same name.
-            Err(CodecError::Data(reason)) => Ok(Err(format!(
-                "its stored output no longer reads as `{now}` ({reason})"
-            ))),
-            Err(e) => Err(RecordError::Corrupt {
-                file: place,
-                reason: e.to_string(),
-            }),
-        },
-        // Success recorded but no output stored (persisted off, or the process died between
-        // the two writes): rerun the task if something needs it.
-        Err(TrackingError::ArtifactNotFound { .. }) => Ok(Ok(None)),
-        Err(e) => Err(RecordError::Corrupt {
-            file: place,
-            reason: e.to_string(),
-        }),
     }
 }
 

@@ -8,11 +8,11 @@ use futures_util::FutureExt;
 
 use super::config::{ExecError, RunConfig, resolve_params};
 use super::executor::{Event, Executor, LocalExecutor};
-use super::record::{self, PreviousRun, Recorder, TaskRun, host_name, process_alive};
+use super::record::{self, Recorder, TaskRun};
 use super::recorder::{self, TaskRecord};
 use super::report::{DagRunReport, DagRunState, TaskReport};
+use super::resume::{self, check_not_running, plan_resume};
 use super::scheduler::{Scheduler, Start, Stop};
-use super::state::TaskState;
 use super::transition::{ExecEvent, Observers};
 use crate::dag::DagSpec;
 use crate::telemetry as t;
@@ -33,107 +33,6 @@ pub async fn execute(spec: &DagSpec, cfg: RunConfig) -> Result<DagRunReport, Exe
         Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
         Err(_) => Err(ExecError::Aborted),
     }
-}
-
-/// Which tasks a resume reruns: those that did not succeed or get skipped, those whose stored
-/// output cannot be used any more, and everything downstream of them; plus any task whose
-/// output was not stored but that a rerun task reads. Skipped tasks stay skipped, so what
-/// succeeded downstream of them is not rerun.
-fn plan_resume(spec: &DagSpec, previous: &mut PreviousRun) -> (Vec<Start>, Vec<(usize, String)>) {
-    let n = spec.nodes.len();
-    let mut reasons: Vec<(usize, String)> = Vec::new();
-    let mut roots: Vec<usize> = Vec::new();
-    for (i, prev) in previous.tasks.iter().enumerate() {
-        match prev {
-            Some(p) if p.state == Some(TaskState::Skipped) => {}
-            Some(p) if p.state == Some(TaskState::Success) => {
-                if let Err(why) = &p.output {
-                    reasons.push((i, why.clone()));
-                    roots.push(i);
-                }
-            }
-            _ => roots.push(i),
-        }
-    }
-    let mut redo = vec![false; n];
-    loop {
-        for i in spec.downstream_closure(&roots) {
-            redo[i] = true;
-        }
-        // A rerun task reads its inputs: an upstream kept without a stored output runs too.
-        let mut more = Vec::new();
-        for (i, node) in spec.nodes.iter().enumerate() {
-            if !redo[i] {
-                continue;
-            }
-            for input in &node.inputs {
-                let u = input.node;
-                let stored = previous.tasks[u]
-                    .as_ref()
-                    .is_some_and(|p| matches!(p.output, Ok(Some(_))));
-                if !redo[u] && !stored && !more.contains(&u) {
-                    let kept_skipped = previous.tasks[u]
-                        .as_ref()
-                        .is_some_and(|p| p.state == Some(TaskState::Skipped));
-                    if !kept_skipped {
-                        reasons.push((
-                            u,
-                            format!(
-                                "its output was not stored, and `{}` needs it",
-                                spec.nodes[i].id
-                            ),
-                        ));
-                        more.push(u);
-                    }
-                }
-            }
-        }
-        if more.is_empty() {
-            break;
-        }
-        roots = more;
-    }
-    let starts = previous
-        .tasks
-        .iter_mut()
-        .enumerate()
-        .map(|(i, prev)| {
-            let tries = prev.as_ref().map_or(0, |p| p.tries);
-            match prev {
-                Some(p) if !redo[i] => Start::Kept {
-                    state: p.state.unwrap_or(TaskState::Success),
-                    tries,
-                    output: std::mem::replace(&mut p.output, Ok(None)).ok().flatten(),
-                },
-                _ => Start::Fresh { tries },
-            }
-        })
-        .collect();
-    reasons.sort_by_key(|r| r.0);
-    reasons.dedup_by_key(|r| r.0);
-    (starts, reasons)
-}
-
-/// Refuses to take over a run another live process is executing.
-fn check_not_running(previous: &PreviousRun) -> Result<(), ExecError> {
-    let Some((pid, host)) = &previous.running_in else {
-        return Ok(());
-    };
-    let here = host_name();
-    let (alive, checked) = if *host == here {
-        (*pid == std::process::id() || process_alive(*pid), true)
-    } else {
-        (true, false)
-    };
-    if alive {
-        return Err(ExecError::RunInProgress {
-            run_id: previous.run_id.clone(),
-            pid: *pid,
-            host: host.clone(),
-            checked,
-        });
-    }
-    Ok(())
 }
 
 async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecError> {
@@ -161,7 +60,7 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
             (value, Some((rec, runs)))
         }
         (Some(store), Some(run_id)) => {
-            let mut previous = record::read_run(store, spec, run_id)?;
+            let mut previous = resume::read_run(store, spec, run_id)?;
             if !cfg.params.is_empty() {
                 return Err(ExecError::ResumeWithParams {
                     run_id: run_id.clone(),
