@@ -241,6 +241,19 @@ fn processes_with(needle: &str) -> Vec<String> {
 #[test]
 fn ctrl_c_and_sigterm_leave_no_shell_child_running() {
     let dir = tempfile::tempdir().unwrap();
+    // The race shows on a busy machine (the survivors were first seen beside builds): keep
+    // the cores busy while the signals come.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let spinners: Vec<_> = (0..3)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    std::hint::spin_loop();
+                }
+            })
+        })
+        .collect();
     for rep in 0..20 {
         // A unique duration marks this repetition's `sleep` processes.
         // (ending in 1: the param prints as the shortest decimal, without trailing zeros)
@@ -302,6 +315,10 @@ fn ctrl_c_and_sigterm_leave_no_shell_child_running() {
             stdout.contains("sync    | failed | 1     | killed: the DAG run was interrupted"),
             "{stdout}"
         );
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for s in spinners {
+        s.join().unwrap();
     }
     let runs = Command::new(example("nightly"))
         .args(["runs", "nightly", "--limit", "2"])
