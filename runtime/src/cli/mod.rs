@@ -13,11 +13,13 @@
 //! my-pipelines drift --reference a.csv --current b.csv   data drift report
 //! ```
 //!
-//! The standalone `oxflow` binary runs the same command line.
+//! The standalone `oxflow` binary runs the same command line. An experiment binary
+//! (`#[experiment] fn train(..)`) gets its own, smaller one: [`run_experiment`].
 //!
 //! The store is `--tracking-uri`, else `OXFLOW_TRACKING_URI`, else `MLFLOW_TRACKING_URI`, else
 //! `./mlruns`.
 
+mod experiment;
 mod progress;
 mod show;
 
@@ -31,6 +33,8 @@ use crate::exec::{self, DagRunState, RunConfig};
 use crate::params::parse_override;
 use crate::tracking::TrackingStore;
 use crate::tracking::cli::TrackingCommand;
+
+pub use experiment::run_experiment;
 
 /// The pipeline command line.
 #[derive(Debug, Parser)]
