@@ -33,6 +33,7 @@ mod rest;
 mod run;
 mod search;
 mod store;
+mod user;
 pub mod validation;
 
 pub use any::TrackingStore;
