@@ -16,10 +16,17 @@ use crate::drift::error::DriftError;
 /// `N/A`, `NaN`, `nan`, `null`, `NULL`, `None` are missing values. `types` overrides the
 /// inference per column.
 ///
+/// A file must hold a header row and at least one data row. A header that reads as a single
+/// column whose name contains `;` or a tab is refused ([`DriftError::SuspectDelimiter`]): the
+/// file is almost surely separated by that character, so set `delimiter`.
+///
 /// ```
 /// use oxflow_runtime::drift::{ColumnKind, CsvOptions};
-/// let opts = CsvOptions::default().with_type("zip", ColumnKind::Categorical);
+/// let opts = CsvOptions::default()
+///     .with_type("zip", ColumnKind::Categorical)
+///     .with_delimiter(b';');
 /// assert_eq!(opts.types["zip"], ColumnKind::Categorical);
+/// assert_eq!(opts.delimiter, b';');
 /// ```
 #[derive(Debug, Clone)]
 pub struct CsvOptions {
@@ -42,6 +49,12 @@ impl CsvOptions {
     /// Forces the type of one column.
     pub fn with_type(mut self, column: impl Into<String>, kind: ColumnKind) -> Self {
         self.types.insert(column.into(), kind);
+        self
+    }
+
+    /// Sets the field delimiter.
+    pub fn with_delimiter(mut self, delimiter: u8) -> Self {
+        self.delimiter = delimiter;
         self
     }
 }
@@ -107,6 +120,22 @@ pub(super) fn read_csv_partials(
         .from_path(path)
         .map_err(csv_err)?;
     let headers = rdr.headers().map_err(csv_err)?.clone();
+    if headers.is_empty() {
+        return Err(DriftError::EmptyFile {
+            path: path.to_path_buf(),
+        });
+    }
+    if let [only] = headers.iter().collect::<Vec<_>>()[..]
+        && let Some(found) = [';', '\t']
+            .into_iter()
+            .find(|&c| c != char::from(options.delimiter) && only.contains(c))
+    {
+        return Err(DriftError::SuspectDelimiter {
+            path: path.to_path_buf(),
+            header: only.to_string(),
+            found,
+        });
+    }
     let mut seen = std::collections::HashSet::new();
     let mut builders: Vec<ColumnBuilder> = Vec::with_capacity(headers.len());
     for h in headers.iter() {
@@ -129,6 +158,11 @@ pub(super) fn read_csv_partials(
         for (b, text) in builders.iter_mut().zip(rec.iter()) {
             b.push_text(text, row)?;
         }
+    }
+    if row == 0 {
+        return Err(DriftError::NoRows {
+            path: path.to_path_buf(),
+        });
     }
     Ok(builders.into_iter().map(ColumnBuilder::finish).collect())
 }
@@ -160,6 +194,33 @@ mod tests {
         };
         assert_eq!(m.labels(), ["3", "x"]);
         assert_eq!(m.missing(), 1);
+    }
+
+    #[test]
+    fn files_without_data_or_with_another_delimiter_are_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let o = CsvOptions::default();
+        let empty = write(&dir, "empty.csv", "");
+        assert!(matches!(
+            Dataset::read_csv(&empty, &o),
+            Err(DriftError::EmptyFile { path }) if path == empty
+        ));
+        let header = write(&dir, "header.csv", "x,y\n");
+        assert!(matches!(
+            Dataset::read_csv(&header, &o),
+            Err(DriftError::NoRows { path }) if path == header
+        ));
+        let semi = write(&dir, "semi.csv", "x;y\n1;2\n");
+        let e = Dataset::read_csv(&semi, &o).unwrap_err();
+        assert!(
+            matches!(&e, DriftError::SuspectDelimiter { header, found: ';', .. } if header == "x;y"),
+            "{e}"
+        );
+        let ds = Dataset::read_csv(&semi, &o.clone().with_delimiter(b';')).unwrap();
+        assert_eq!(ds.names().collect::<Vec<_>>(), ["x", "y"]);
+        // One column without a delimiter-like character is a fine single-column file.
+        let one = write(&dir, "one.csv", "x\n1\n");
+        assert_eq!(Dataset::read_csv(&one, &o).unwrap().n_rows(), 1);
     }
 
     #[test]
