@@ -185,6 +185,7 @@ fn placeholder() -> ColumnDrift {
         statistic: None,
         drift_detected: false,
         skipped: None,
+        all_missing: false,
         reference: empty_summary(0),
         current: empty_summary(0),
         new_categories: Vec::new(),
@@ -267,7 +268,22 @@ fn column_drift(
         }
     };
     d.role = role;
+    if !o.skip_all_missing {
+        drift_if_all_missing(&mut d);
+    }
     d
+}
+
+/// A column the reference has values for and the current data has none (a feature that
+/// stopped arriving) drifted: its missing share went to 100%. No test can run on it.
+fn drift_if_all_missing(d: &mut ColumnDrift) {
+    if d.skipped.is_some() && d.reference.used > 0 && d.current.rows > 0 && d.current.used == 0 {
+        d.skipped = None;
+        d.score = None;
+        d.statistic = None;
+        d.drift_detected = true;
+        d.all_missing = true;
+    }
 }
 
 #[cfg(test)]
@@ -279,20 +295,46 @@ mod tests {
     }
 
     #[test]
-    fn all_missing_column_is_skipped_with_reason() {
+    fn a_column_missing_from_the_current_data_drifts_unless_skipped() {
         let r = ds(vec![
             Column::numerical("x", vec![1.0, 2.0, 3.0]),
+            Column::categorical("c", ["a", "b", "a"]),
             Column::numerical("y", vec![1.0, 2.0, 3.0]),
         ]);
         let c = ds(vec![
             Column::numerical("x", vec![f64::NAN; 3]),
+            Column::categorical_opt::<&str>("c", [None, None, None]),
             Column::numerical("y", vec![1.0, 2.0, 3.0]),
         ]);
         let rep = detect(&r, &c, &DriftOptions::default()).unwrap();
+        for name in ["x", "c"] {
+            let col = rep.column(name).unwrap();
+            assert!(col.all_missing && col.drift_detected, "{name}");
+            assert_eq!((col.score, col.skipped.as_deref()), (None, None), "{name}");
+        }
+        assert_eq!(rep.dataset.number_of_columns, 3);
+        assert_eq!(rep.dataset.number_of_drifted_columns, 2);
+        assert!(rep.dataset.dataset_drift);
+        assert!(
+            rep.to_metrics()
+                .contains(&("drift.x.detected".to_string(), 1.0))
+        );
+
+        let skip = DriftOptions {
+            skip_all_missing: true,
+            ..Default::default()
+        };
+        let rep = detect(&r, &c, &skip).unwrap();
         let x = rep.column("x").unwrap();
         assert_eq!(x.score, None);
+        assert!(!x.all_missing && !x.drift_detected);
         assert!(x.skipped.as_deref().unwrap().contains("`x`"));
         assert_eq!(rep.dataset.number_of_columns, 1);
+
+        // A reference without values gives nothing to compare with: skipped either way.
+        let rep = detect(&c, &r, &DriftOptions::default()).unwrap();
+        assert!(rep.column("x").unwrap().skipped.is_some());
+        assert!(!rep.dataset.dataset_drift);
     }
 
     #[test]

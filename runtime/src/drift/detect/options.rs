@@ -40,6 +40,10 @@ pub struct DriftOptions {
     pub threads: usize,
     /// Bins of numerical columns for `psi` and `jensenshannon` (default: Evidently's).
     pub binning: Binning,
+    /// A column with values in the reference and none in the current data (every current value
+    /// missing: a feature that stopped arriving) counts as drifted unless this is set; then it
+    /// is skipped like a column no test can run on.
+    pub skip_all_missing: bool,
 }
 
 /// How numerical values are binned for the `psi` and `jensenshannon` tests.
@@ -76,6 +80,7 @@ impl Default for DriftOptions {
             threshold: None,
             threads: 0,
             binning: Binning::Sturges,
+            skip_all_missing: false,
         }
     }
 }
