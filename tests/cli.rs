@@ -1,15 +1,16 @@
-//! The command line of a pipeline binary, driven as a user would: the quickstart example.
+//! The command line driven as a user would: a pipeline binary (the quickstart example), an
+//! experiment binary (the train_experiment example) and the standalone `oxflow` binary.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
-fn quickstart() -> PathBuf {
+fn example(name: &str) -> PathBuf {
     // `cargo test` builds the examples next to the test binaries' `deps/` directory.
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap();
     let bin = dir
         .join("examples")
-        .join(format!("quickstart{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.exists(),
         "{} is missing: build the examples first",
@@ -18,15 +19,39 @@ fn quickstart() -> PathBuf {
     bin
 }
 
-fn run(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(quickstart())
-        .args(args)
+fn quickstart() -> PathBuf {
+    example("quickstart")
+}
+
+/// A command in `cwd` with the store and log settings of the environment removed.
+fn command(bin: impl AsRef<std::ffi::OsStr>, cwd: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(bin);
+    c.args(args)
         .current_dir(cwd)
         .env_remove("OXFLOW_TRACKING_URI")
         .env_remove("MLFLOW_TRACKING_URI")
-        .env_remove("OXFLOW_LOG_DIR")
+        .env_remove("OXFLOW_LOG_DIR");
+    c
+}
+
+fn run(cwd: &Path, args: &[&str]) -> Output {
+    command(quickstart(), cwd, args).output().unwrap()
+}
+
+fn oxflow(cwd: &Path, args: &[&str]) -> Output {
+    command(env!("CARGO_BIN_EXE_oxflow"), cwd, args)
         .output()
         .unwrap()
+}
+
+/// The DAG run id in the output of `run quickstart`.
+fn dag_run_id(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("dag `quickstart` run "))
+        .and_then(|l| l.split(':').next())
+        .unwrap_or_else(|| panic!("no run id in {stdout}"))
+        .to_owned()
 }
 
 fn text(o: &Output) -> (String, String) {
@@ -43,12 +68,7 @@ fn run_records_in_mlruns_and_runs_logs_show_it() {
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("fetch_labels | success | 3"), "{stdout}");
-    let run_id = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("dag `quickstart` run "))
-        .and_then(|l| l.split(':').next())
-        .unwrap()
-        .to_owned();
+    let run_id = dag_run_id(&stdout);
     // Not a terminal: plain progress lines on stderr.
     assert!(
         stderr
@@ -78,7 +98,7 @@ fn run_records_in_mlruns_and_runs_logs_show_it() {
 
     let out = run(dir.path(), &["logs", &run_id, "archiv"]);
     let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr.contains("no logs for task `archiv`")
             && stderr.contains("tasks with logs: archive, fetch_labels, fit_linear"),
@@ -145,7 +165,7 @@ fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
     for (args, want) in cases {
         let out = run(dir.path(), args);
         let (_, stderr) = text(&out);
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(stderr.contains(want), "{args:?}: {stderr}");
     }
     assert!(
@@ -160,7 +180,7 @@ fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
         &["--tracking-uri", "file/mlruns", "run", "quickstart"],
     );
     let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr.starts_with("error: ")
             && stderr.contains("file/mlruns")
@@ -206,4 +226,138 @@ fn ctrl_c_stops_the_run_and_records_it_killed() {
         runs.contains("| killed ") && runs.contains("generate: failed (try 1)"),
         "{runs}"
     );
+}
+
+/// Runs `bin args` with stdout (and, if `stderr_too`, stderr) writing into a pipe whose reading
+/// end is already closed, as `| head -1` leaves it; returns the exit status and what the
+/// command wrote to stderr when that was captured.
+fn into_closed_pipe(
+    bin: impl AsRef<std::ffi::OsStr>,
+    cwd: &Path,
+    args: &[&str],
+    stderr_too: bool,
+) -> (Option<i32>, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut c = command(bin, cwd, args);
+    c.stdout(writer.try_clone().unwrap());
+    if stderr_too {
+        c.stderr(writer);
+    } else {
+        drop(writer);
+        c.stderr(Stdio::piped());
+    }
+    let out = c.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (stdout, _) = text(&run(d, &["run", "quickstart", "-P", "rows=300"]));
+    let run_id = dag_run_id(&stdout);
+    let ox = env!("CARGO_BIN_EXE_oxflow");
+    std::fs::write(d.join("ref.csv"), "x,c\n1,a\n2,b\n3,a\n").unwrap();
+    let q = quickstart();
+    let cases: [(&std::ffi::OsStr, &[&str]); 8] = [
+        (ox.as_ref(), &["runs", "show", &run_id]),
+        (ox.as_ref(), &["runs", "list", "-e", "quickstart"]),
+        (ox.as_ref(), &["logs", &run_id, "fetch_labels"]),
+        (
+            ox.as_ref(),
+            &["drift", "--reference", "ref.csv", "--current", "ref.csv"],
+        ),
+        (ox.as_ref(), &["--help"]),
+        (q.as_ref(), &["list"]),
+        (q.as_ref(), &["show", "quickstart"]),
+        (q.as_ref(), &["runs", "quickstart"]),
+    ];
+    for (bin, args) in cases {
+        let (code, stderr) = into_closed_pipe(bin, d, args, false);
+        assert_eq!((code, stderr.as_str()), (Some(0), ""), "{args:?}");
+    }
+    // A run still runs to its end and is recorded, whatever happens to its output.
+    let (code, _) = into_closed_pipe(&q, d, &["run", "quickstart", "-P", "rows=300"], true);
+    assert_eq!(code, Some(0));
+    let (runs, _) = text(&run(d, &["runs", "quickstart"]));
+    assert_eq!(runs.matches("| success ").count(), 2, "{runs}");
+    // And `drift --fail-on-drift` still says what it found.
+    std::fs::write(d.join("cur.csv"), "x,c\n,a\n,b\n,a\n").unwrap();
+    let (code, stderr) = into_closed_pipe(
+        ox,
+        d,
+        &[
+            "drift",
+            "--reference",
+            "ref.csv",
+            "--current",
+            "cur.csv",
+            "--fail-on-drift",
+        ],
+        false,
+    );
+    assert_eq!((code, stderr.as_str()), (Some(1), ""));
+}
+
+#[test]
+fn order_by_errors_are_labelled_as_order_by_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = oxflow(
+        d,
+        &[
+            "runs",
+            "list",
+            "-e",
+            "Default",
+            "--order-by",
+            "metrics.acc DOWN",
+        ],
+    );
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.starts_with("error: invalid order_by clause: expected ASC or DESC"),
+        "{stderr}"
+    );
+    let out = oxflow(
+        d,
+        &[
+            "runs",
+            "list",
+            "-e",
+            "Default",
+            "--filter",
+            "metrics.acc ~ 1",
+        ],
+    );
+    assert!(
+        text(&out).1.starts_with("error: invalid search filter: "),
+        "{:?}",
+        text(&out)
+    );
+}
+
+#[test]
+fn tables_share_one_ascii_style() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let boxed = |s: &str| s.chars().any(|c| ('\u{2500}'..='\u{257f}').contains(&c));
+    for args in [
+        &["show", "quickstart"][..],
+        &["list"],
+        &["run", "quickstart", "-P", "rows=300"],
+        &["runs", "quickstart"],
+        &["experiments", "list"],
+    ] {
+        let (stdout, _) = text(&run(d, args));
+        assert!(
+            stdout.contains("+-") && !boxed(&stdout),
+            "{args:?}: {stdout}"
+        );
+    }
 }

@@ -2,66 +2,50 @@
 //! Run)` expands to calls [`run_experiment`].
 
 use std::fmt::Display;
+use std::process::ExitCode;
 
+use super::Exit;
+use super::output::{eprint_line, print_line};
 use crate::params::{ParamSet, help_text, parse_override};
+use crate::tracking::{Run, RunOptions, RunStatus, TrackingStore};
 
 /// The entry point `#[experiment] fn train(params: P, run: &mut Run)` expands to: parses
-/// `-P key=value` overrides from the command line (`--help` lists the parameters), opens the
-/// store from the environment, starts a run in `experiment`, logs the parameters, runs `body`,
-/// and ends the run FINISHED, FAILED (error or panic) or KILLED (Ctrl-C).
+/// `-P key=value` overrides from the command line (`--help` lists the parameters and the exit
+/// statuses), opens the store from the environment, starts a run in `experiment`, logs the
+/// parameters, runs `body`, and ends the run FINISHED, FAILED (error or panic) or KILLED
+/// (Ctrl-C).
+///
+/// Exit statuses ([`Exit`]): 0 finished, 1 `body` returned an error, 2 bad arguments or a
+/// store that cannot be opened (no run is started), 101 `body` panicked, 130 Ctrl-C.
+///
+/// ```no_run
+/// use oxflow_runtime::tracking::{Run, TrackingError};
+/// # #[derive(Debug)] struct P;
+/// # impl oxflow_runtime::params::ParamSet for P {
+/// #     fn defaults() -> Self { P }
+/// #     fn schema() -> &'static [oxflow_runtime::params::ParamSpec] { &[] }
+/// #     fn set(&mut self, k: &str, _: &str) -> Result<(), oxflow_runtime::params::ParamError> { Err(oxflow_runtime::params::ParamError::unknown::<P>(k)) }
+/// #     fn validate(&self) -> Result<(), oxflow_runtime::params::ParamError> { Ok(()) }
+/// #     fn to_pairs(&self) -> Vec<(String, String)> { Vec::new() }
+/// # }
+/// fn train(_params: P, run: &mut Run) -> Result<(), TrackingError> {
+///     run.log_metric("accuracy", 0.9)
+/// }
+/// fn main() -> std::process::ExitCode {
+///     oxflow_runtime::cli::run_experiment::<P, _, _>("iris", "train", train)
+/// }
+/// ```
 pub fn run_experiment<P: ParamSet, T, E: Display>(
     experiment: &str,
     program: &str,
-    body: fn(P, &mut crate::tracking::Run) -> Result<T, E>,
-) -> std::process::ExitCode {
-    use std::process::ExitCode;
-
-    use crate::tracking::{Run, RunOptions, RunStatus, TrackingStore};
-
-    let mut overrides = Vec::new();
-    let mut args = std::env::args().skip(1);
-    while let Some(arg) = args.next() {
-        let kv = match arg.as_str() {
-            "-h" | "--help" => {
-                println!(
-                    "usage: {program} [-P key=value]...\n\nparameters of experiment `{experiment}`:\n{}",
-                    help_text(P::schema())
-                );
-                return ExitCode::SUCCESS;
-            }
-            "-P" | "--param" => match args.next() {
-                Some(kv) => kv,
-                None => {
-                    eprintln!("error: {arg} needs key=value");
-                    return ExitCode::from(2);
-                }
-            },
-            other => match other
-                .strip_prefix("-P")
-                .or_else(|| other.strip_prefix("--param="))
-            {
-                Some(kv) => kv.to_string(),
-                None => {
-                    eprintln!(
-                        "error: unexpected argument `{other}`; usage: {program} [-P key=value]..."
-                    );
-                    return ExitCode::from(2);
-                }
-            },
-        };
-        match parse_override(&kv) {
-            Ok(pair) => overrides.push(pair),
-            Err(e) => {
-                eprintln!("error: {e}");
-                return ExitCode::from(2);
-            }
-        }
-    }
-    let params = match P::from_overrides(&overrides) {
-        Ok(p) => p,
+    body: fn(P, &mut Run) -> Result<T, E>,
+) -> ExitCode {
+    let params = match parse_args::<P>(experiment, program, std::env::args().skip(1)) {
+        Ok(Some(p)) => p,
+        Ok(None) => return Exit::Success.into(),
         Err(e) => {
-            eprintln!("error: {e}");
-            return ExitCode::from(2);
+            eprint_line(format_args!("error: {e}"));
+            return Exit::Error.into();
         }
     };
     let started = TrackingStore::from_env().and_then(|store| {
@@ -72,44 +56,90 @@ pub fn run_experiment<P: ParamSet, T, E: Display>(
     let (store, mut run) = match started {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("error: cannot start a run in experiment `{experiment}`: {e}");
-            return ExitCode::FAILURE;
+            eprint_line(format_args!(
+                "error: cannot start a run in experiment `{experiment}`: {e}"
+            ));
+            return Exit::Error.into();
         }
     };
-    watch_ctrl_c(store, run.id().to_string());
+    let run_id = run.id().to_string();
+    watch_ctrl_c(store, run_id.clone());
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(params, &mut run)));
-    match outcome {
-        Ok(Ok(_)) => match run.end(RunStatus::Finished) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e}");
-                ExitCode::FAILURE
-            }
-        },
+    let (status, exit) = match outcome {
+        Ok(Ok(_)) => (RunStatus::Finished, Exit::Success),
         Ok(Err(e)) => {
             let msg = e.to_string();
-            eprintln!("error: {msg}");
+            eprint_line(format_args!("error: {msg}"));
             let short: String = msg
                 .chars()
                 .take(crate::tracking::validation::MAX_TAG_VALUE_LENGTH)
                 .collect();
             let _ = run.set_tag("oxflow.error", &short);
-            if let Err(e) = run.end(RunStatus::Failed) {
-                eprintln!("error: {e}");
-            }
-            ExitCode::FAILURE
+            (RunStatus::Failed, Exit::Failure)
         }
-        Err(_) => {
-            if let Err(e) = run.end(RunStatus::Failed) {
-                eprintln!("error: {e}");
-            }
-            ExitCode::from(101)
-        }
+        Err(_) => (RunStatus::Failed, Exit::Panicked),
+    };
+    if let Err(e) = run.end(status) {
+        eprint_line(format_args!("error: cannot end run {run_id}: {e}"));
+        return Exit::Error.into();
     }
+    exit.into()
+}
+
+/// A command line an experiment binary refuses.
+#[derive(Debug, thiserror::Error)]
+enum ArgError {
+    /// `-P` at the end, without its value.
+    #[error("{flag} needs key=value")]
+    MissingValue { flag: String },
+    /// Anything but `-P` and `--help`.
+    #[error("unexpected argument `{arg}`; usage: {program} [-P key=value]...")]
+    Unexpected { arg: String, program: String },
+    /// A malformed, unknown, mistyped or out-of-range parameter.
+    #[error(transparent)]
+    Param(#[from] crate::params::ParamError),
+}
+
+/// The parameters the command line sets, or `None` when it asked for `--help` (printed).
+fn parse_args<P: ParamSet>(
+    experiment: &str,
+    program: &str,
+    mut args: impl Iterator<Item = String>,
+) -> Result<Option<P>, ArgError> {
+    let mut overrides = Vec::new();
+    while let Some(arg) = args.next() {
+        let kv = match arg.as_str() {
+            "-h" | "--help" => {
+                let _ = print_line(format_args!(
+                    "usage: {program} [-P key=value]...\n\nparameters of experiment `{experiment}`:\n{}\n{}",
+                    help_text(P::schema()),
+                    super::exit::EXPERIMENT_HELP
+                ));
+                return Ok(None);
+            }
+            "-P" | "--param" => args
+                .next()
+                .ok_or_else(|| ArgError::MissingValue { flag: arg.clone() })?,
+            other => match other
+                .strip_prefix("-P")
+                .or_else(|| other.strip_prefix("--param="))
+            {
+                Some(kv) => kv.to_string(),
+                None => {
+                    return Err(ArgError::Unexpected {
+                        arg: other.to_string(),
+                        program: program.to_string(),
+                    });
+                }
+            },
+        };
+        overrides.push(parse_override(&kv)?);
+    }
+    Ok(Some(P::from_overrides(&overrides)?))
 }
 
 /// On Ctrl-C, ends the run KILLED and exits with status 130.
-fn watch_ctrl_c(store: crate::tracking::TrackingStore, run_id: String) {
+fn watch_ctrl_c(store: TrackingStore, run_id: String) {
     let spawned = std::thread::Builder::new()
         .name("oxflow-ctrl-c".into())
         .spawn(move || {
@@ -120,12 +150,8 @@ fn watch_ctrl_c(store: crate::tracking::TrackingStore, run_id: String) {
                 return;
             };
             if rt.block_on(tokio::signal::ctrl_c()).is_ok() {
-                let _ = store.set_terminated(
-                    &run_id,
-                    crate::tracking::RunStatus::Killed,
-                    crate::tracking::now_ms(),
-                );
-                eprintln!("interrupted: run {run_id} ended KILLED");
+                let _ = store.set_terminated(&run_id, RunStatus::Killed, crate::tracking::now_ms());
+                eprint_line(format_args!("interrupted: run {run_id} ended KILLED"));
                 std::process::exit(130);
             }
         });

@@ -140,18 +140,20 @@ pub struct RunsListArgs {
 /// ```
 pub fn main() -> std::process::ExitCode {
     match run(TrackingCli::parse()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => crate::cli::Exit::Success.into(),
         Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            crate::cli::Exit::Error.into()
         }
     }
 }
 
-/// Runs a tracking command, printing to stdout.
+/// Runs a tracking command, printing to stdout (a closed pipe ends the output quietly).
 pub fn run(cli: TrackingCli) -> Result<(), TrackingError> {
-    let stdout = std::io::stdout();
-    run_to(cli, &mut stdout.lock())
+    run_to(
+        cli,
+        &mut crate::cli::QuietPipe::new(std::io::stdout().lock()),
+    )
 }
 
 /// Runs a tracking command, printing to `out`.
@@ -168,9 +170,7 @@ fn w(out: &mut dyn Write, text: impl std::fmt::Display) -> Result<(), TrackingEr
 }
 
 fn table(header: Vec<String>) -> Table {
-    let mut t = Table::new();
-    t.set_header(header);
-    t
+    crate::cli::table(header)
 }
 
 /// Runs a command against an open store.
