@@ -304,6 +304,85 @@ fn a_closed_pipe_ends_the_output_quietly() {
 }
 
 #[test]
+fn runs_list_shows_the_hierarchy_and_delete_takes_task_runs_along() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (stdout, stderr) = text(&run(d, &["run", "quickstart", "-P", "rows=300"]));
+        assert!(stdout.contains(": success in "), "{stdout}{stderr}");
+        ids.push(dag_run_id(&stdout));
+    }
+    let rows = |table: &str| -> Vec<String> {
+        table
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| Run ID"))
+            .map(str::to_owned)
+            .collect()
+    };
+
+    // By default: the DAG runs, not their 9 task runs each.
+    let (list, _) = text(&oxflow(d, &["runs", "list", "-e", "quickstart"]));
+    let top = rows(&list);
+    assert_eq!(top.len(), 2, "{list}");
+    assert!(ids.iter().all(|id| list.contains(id.as_str())), "{list}");
+    assert!(
+        list.ends_with("2 run(s); nested runs not listed: --all lists them\n"),
+        "{list}"
+    );
+
+    // --all: every run, each task run naming its DAG run in the Parent column.
+    let (all, _) = text(&oxflow(d, &["runs", "list", "-e", "quickstart", "--all"]));
+    assert!(
+        all.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("| Run ID                           | Name")
+            && all.lines().nth(1).unwrap().contains("| Parent "),
+        "{all}"
+    );
+    let all_rows = rows(&all);
+    assert_eq!(all_rows.len(), 20, "{all}");
+    for id in &ids {
+        assert_eq!(
+            all_rows.iter().filter(|r| r.contains(id.as_str())).count(),
+            10,
+            "the DAG run and its 9 task runs: {all}"
+        );
+    }
+
+    // Deleting a DAG run deletes its task runs; restoring brings them all back.
+    let out = oxflow(d, &["runs", "delete", &ids[0]]);
+    assert_eq!(
+        text(&out).0,
+        format!("deleted run {} and 9 nested run(s)\n", ids[0])
+    );
+    let (all, _) = text(&oxflow(d, &["runs", "list", "-e", "quickstart", "--all"]));
+    assert_eq!(rows(&all).len(), 10, "{all}");
+    assert!(!all.contains(ids[0].as_str()), "{all}");
+    let (deleted, _) = text(&oxflow(
+        d,
+        &[
+            "runs",
+            "list",
+            "-e",
+            "quickstart",
+            "--all",
+            "--view",
+            "deleted",
+        ],
+    ));
+    assert_eq!(rows(&deleted).len(), 10, "{deleted}");
+    let out = oxflow(d, &["runs", "restore", &ids[0]]);
+    assert_eq!(
+        text(&out).0,
+        format!("restored run {} and 9 nested run(s)\n", ids[0])
+    );
+    let (all, _) = text(&oxflow(d, &["runs", "list", "-e", "quickstart", "--all"]));
+    assert_eq!(rows(&all).len(), 20, "{all}");
+}
+
+#[test]
 fn order_by_errors_are_labelled_as_order_by_errors() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
