@@ -304,6 +304,57 @@ fn a_closed_pipe_ends_the_output_quietly() {
 }
 
 #[test]
+fn the_standalone_binary_says_where_pipelines_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (help, _) = text(&oxflow(d, &["--help"]));
+    assert!(
+        help.contains(
+            "Pipelines live in your own binary: a crate whose `main` calls `oxflow::main()`"
+        ),
+        "{help}"
+    );
+    assert!(
+        help.contains("run          Run a DAG: `cargo run -- run <dag>` in your pipeline binary"),
+        "{help}"
+    );
+    let cases: [(&[&str], &str); 5] = [
+        (&["list"], "run `cargo run -- list` in its crate"),
+        (
+            &["show", "iris"],
+            "run `cargo run -- show iris` in its crate",
+        ),
+        (
+            &["graph", "iris"],
+            "run `cargo run -- graph iris` in its crate",
+        ),
+        (&["run", "iris"], "run `cargo run -- run iris` in its crate"),
+        (
+            &["runs", "iris"],
+            "`oxflow runs list --experiment iris --all` lists its recorded runs here",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = oxflow(d, args);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr.starts_with("error: the `oxflow` command defines no DAGs: pipelines live in your own binary, whose `main` calls `oxflow::main()`")
+                && stderr.contains(want),
+            "{args:?}: {stderr}"
+        );
+    }
+    let (version, _) = text(&oxflow(d, &["--version"]));
+    assert_eq!(version, format!("oxflow {}\n", env!("CARGO_PKG_VERSION")));
+    // A pipeline binary keeps its DAG commands.
+    let (help, _) = text(&run(d, &["--help"]));
+    assert!(
+        help.contains("List every DAG in this binary") && !help.contains("your own binary"),
+        "{help}"
+    );
+}
+
+#[test]
 fn runs_list_shows_the_hierarchy_and_delete_takes_task_runs_along() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

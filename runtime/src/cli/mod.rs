@@ -13,7 +13,8 @@
 //! my-pipelines drift --reference a.csv --current b.csv   data drift report
 //! ```
 //!
-//! The standalone `oxflow` binary runs the same command line. An experiment binary
+//! The standalone `oxflow` binary ([`Program::Standalone`]) runs the same command line without
+//! DAGs of its own: its DAG commands say where pipelines live. An experiment binary
 //! (`#[experiment] fn train(..)`) gets its own, smaller one: [`run_experiment`].
 //!
 //! The store is `--tracking-uri`, else `OXFLOW_TRACKING_URI`, else `MLFLOW_TRACKING_URI`, else
@@ -29,7 +30,7 @@ mod table;
 
 use std::path::PathBuf;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::dag::{self, GraphFormat};
 use crate::exec::{self, DagRunState, RunConfig};
@@ -52,6 +53,71 @@ Exit status:
   1    the DAG run failed (a task ended failed or upstream_failed)
   2    error before the run: bad arguments or -P params, unknown DAG, a store that cannot be opened
   130  interrupted (Ctrl-C); the run is recorded as killed";
+
+const STANDALONE_ABOUT: &str = "oxflow: tracked runs and experiments, task logs and data drift";
+
+const STANDALONE_LONG_ABOUT: &str = "\
+oxflow: tracked runs and experiments, task logs and data drift
+
+Pipelines live in your own binary: a crate whose `main` calls `oxflow::main()` gets this
+command line with the DAGs it defines (`cargo run -- list`, `cargo run -- run <dag>`; in
+oxflow's repository, `cargo run --example quickstart -- list`). This `oxflow` command defines
+no DAGs: it reads what those binaries recorded (`runs`, `experiments`, `logs`) and compares
+data (`drift`).";
+
+/// Which binary runs the command line.
+///
+/// ```
+/// use oxflow_runtime::cli::Program;
+/// let help = Program::Standalone.command().render_long_help().to_string();
+/// assert!(help.contains("oxflow::main()"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Program {
+    /// A pipeline binary: its `main` calls `oxflow::main()` and it defines DAGs.
+    #[default]
+    Pipelines,
+    /// The standalone `oxflow` command: tracking, logs and drift, no DAGs of its own.
+    Standalone,
+}
+
+impl Program {
+    /// The clap command: [`Cli`]'s, with the standalone binary's explanations where it
+    /// differs.
+    pub fn command(self) -> clap::Command {
+        let cmd = Cli::command();
+        match self {
+            Program::Pipelines => cmd,
+            Program::Standalone => {
+                let mut cmd = cmd
+                    .about(STANDALONE_ABOUT)
+                    .long_about(STANDALONE_LONG_ABOUT);
+                // The DAG commands stay listed, to say where they work.
+                for (name, about) in [
+                    (
+                        "list",
+                        "List DAGs: `cargo run -- list` in your pipeline binary",
+                    ),
+                    (
+                        "show",
+                        "Show a DAG: `cargo run -- show <dag>` in your pipeline binary",
+                    ),
+                    (
+                        "graph",
+                        "Print a graph: `cargo run -- graph <dag>` in your pipeline binary",
+                    ),
+                    (
+                        "run",
+                        "Run a DAG: `cargo run -- run <dag>` in your pipeline binary",
+                    ),
+                ] {
+                    cmd = cmd.mut_subcommand(name, |c| c.about(about));
+                }
+                cmd
+            }
+        }
+    }
+}
 
 /// The pipeline command line.
 #[derive(Debug, Parser)]
@@ -213,6 +279,18 @@ pub enum CliError {
     /// The output could not be written (a closed pipe is not an error).
     #[error("cannot write the output: {0}")]
     Output(#[source] std::io::Error),
+    /// A DAG command in the standalone `oxflow` binary, which has no DAGs.
+    #[error(
+        "the `oxflow` command defines no DAGs: pipelines live in your own binary, whose `main` \
+         calls `oxflow::main()`; run `cargo run -- {command}` in its crate (in oxflow's \
+         repository: `cargo run --example quickstart -- list`){hint}"
+    )]
+    NoDags {
+        /// The command as the user would type it in their binary, e.g. `run iris`.
+        command: String,
+        /// More to say for this command (may be empty).
+        hint: String,
+    },
     /// Anything else, with its explanation.
     #[error("{0}")]
     Other(String),
@@ -242,7 +320,23 @@ fn open_store(uri: Option<&str>) -> Result<TrackingStore, CliError> {
 /// Parses the process's arguments, runs the command and exits with its status ([`Exit`]):
 /// the `main` of a pipeline binary.
 pub fn main() {
-    run_cli(Cli::parse()).exit()
+    main_as(Program::Pipelines)
+}
+
+/// The `main` of the standalone `oxflow` command: the same command line, with help and errors
+/// that say pipelines live in the user's own binary.
+pub fn standalone_main() {
+    main_as(Program::Standalone)
+}
+
+/// Parses the process's arguments for `program`, runs the command and exits with its status.
+pub fn main_as(program: Program) -> ! {
+    let matches = program.command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    run_cli(program, cli).exit()
 }
 
 /// Runs a parsed command line and returns how it ended ([`Exit`]: 0 success, 1 a failed DAG
@@ -251,12 +345,12 @@ pub fn main() {
 ///
 /// ```no_run
 /// use clap::Parser;
-/// use oxflow_runtime::cli::{Cli, Exit, run_cli};
+/// use oxflow_runtime::cli::{Cli, Exit, Program, run_cli};
 /// let cli = Cli::parse_from(["my-pipelines", "list"]);
-/// assert_eq!(run_cli(cli), Exit::Success);
+/// assert_eq!(run_cli(Program::Pipelines, cli), Exit::Success);
 /// ```
-pub fn run_cli(cli: Cli) -> Exit {
-    match dispatch(cli) {
+pub fn run_cli(program: Program, cli: Cli) -> Exit {
+    match dispatch(program, cli) {
         Ok(code) => code,
         Err(e) => {
             output::eprint_line(format_args!("error: {e}"));
@@ -265,11 +359,23 @@ pub fn run_cli(cli: Cli) -> Exit {
     }
 }
 
-fn dispatch(cli: Cli) -> Result<Exit, CliError> {
+/// The error a DAG command gets in the standalone binary.
+fn no_dags(command: String, hint: String) -> CliError {
+    CliError::NoDags { command, hint }
+}
+
+fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
     let top_uri = cli.tracking_uri;
     let top_logs = cli.log_dir;
     let uri = |s: &StoreArgs| s.tracking_uri.clone().or_else(|| top_uri.clone());
+    let standalone = program == Program::Standalone;
     match cli.command {
+        Command::List if standalone => Err(no_dags("list".into(), String::new())),
+        Command::Show { dag } if standalone => Err(no_dags(format!("show {dag}"), String::new())),
+        Command::Graph { dag, .. } if standalone => {
+            Err(no_dags(format!("graph {dag}"), String::new()))
+        }
+        Command::Run { dag, .. } if standalone => Err(no_dags(format!("run {dag}"), String::new())),
         Command::List => {
             output::print(show::list(&dag::registered()))?;
             Ok(Exit::Success)
@@ -335,6 +441,10 @@ fn dispatch(cli: Cli) -> Result<Exit, CliError> {
             store,
             ..
         }) => tracking_command(uri(&store).as_deref(), TrackingCommand::Runs(cmd)),
+        Command::Runs(RunsArgs { dag: Some(dag), .. }) if standalone => Err(no_dags(
+            format!("runs {dag}"),
+            format!("; `oxflow runs list --experiment {dag} --all` lists its recorded runs here"),
+        )),
         Command::Runs(RunsArgs {
             dag: Some(dag),
             limit,
@@ -380,8 +490,8 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_command_line_is_well_formed() {
-        use clap::CommandFactory;
-        Cli::command().debug_assert();
+    fn both_command_lines_are_well_formed() {
+        Program::Pipelines.command().debug_assert();
+        Program::Standalone.command().debug_assert();
     }
 }
