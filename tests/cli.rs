@@ -434,6 +434,56 @@ fn runs_list_shows_the_hierarchy_and_delete_takes_task_runs_along() {
 }
 
 #[test]
+fn an_experiment_prints_its_run_and_records_the_system_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut c = command(example("train_experiment"), d, &["-P", "n_trees=50"]);
+    for var in ["USER", "LOGNAME", "LNAME", "USERNAME"] {
+        c.env_remove(var);
+    }
+    let out = c.output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let run_id = lines[0]
+        .strip_prefix("run ")
+        .and_then(|l| l.strip_suffix(" in experiment `iris`: FINISHED"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(run_id.len(), 32, "{stdout}");
+    assert!(
+        lines[1].starts_with(
+            "see it in MLflow's UI: MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri /"
+        ),
+        "{stdout}"
+    );
+
+    let id = Command::new("id").arg("-un").output().unwrap();
+    let account = String::from_utf8_lossy(&id.stdout).trim().to_owned();
+    let (show, _) = text(&oxflow(d, &["runs", "show", run_id]));
+    let user = show
+        .lines()
+        .find(|l| l.starts_with("| mlflow.user "))
+        .unwrap_or_else(|| panic!("{show}"));
+    assert_eq!(
+        user.split('|').nth(2).map(str::trim),
+        Some(account.as_str()),
+        "{show}"
+    );
+
+    // A failing experiment says so with status 1; bad params are errors, status 2.
+    let out = command(example("train_experiment"), d, &["-P", "fail=true"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("error: asked to fail") && stdout.contains(": FAILED\n"));
+    let out = command(example("train_experiment"), d, &["-P", "trees=1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
 fn order_by_errors_are_labelled_as_order_by_errors() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
@@ -469,6 +519,55 @@ fn order_by_errors_are_labelled_as_order_by_errors() {
         text(&out).1.starts_with("error: invalid search filter: "),
         "{:?}",
         text(&out)
+    );
+}
+
+#[test]
+fn a_run_ends_with_the_command_that_shows_it_in_mlflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (stdout, _) = text(&run(d, &["run", "quickstart", "-P", "rows=300"]));
+    let last = stdout.lines().last().unwrap();
+    let root = last
+        .strip_prefix(
+            "see it in MLflow's UI: MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri ",
+        )
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(
+        Path::new(root).canonicalize().unwrap(),
+        d.join("mlruns").canonicalize().unwrap()
+    );
+    // The store's root, wherever the store is.
+    std::fs::create_dir(d.join("elsewhere")).unwrap();
+    let (stdout, _) = text(&run(
+        &d.join("elsewhere"),
+        &[
+            "run",
+            "quickstart",
+            "-P",
+            "rows=300",
+            "--tracking-uri",
+            "../other runs",
+        ],
+    ));
+    assert!(
+        stdout.ends_with(&format!(
+            "--backend-store-uri '{}'\n",
+            d.canonicalize().unwrap().join("other runs").display()
+        )),
+        "{stdout}"
+    );
+    // Nothing to look at without a record.
+    let (stdout, _) = text(&run(
+        d,
+        &["run", "quickstart", "-P", "rows=300", "--no-record"],
+    ));
+    assert!(!stdout.contains("MLflow"), "{stdout}");
+
+    let (help, _) = text(&run(d, &["run", "--help"]));
+    assert!(
+        help.contains("Its last line of output is the\nexact command that shows it in MLflow's UI; that command depends on the store"),
+        "{help}"
     );
 }
 

@@ -13,7 +13,7 @@ use crate::tracking::{Run, RunOptions, RunStatus, TrackingStore};
 /// `-P key=value` overrides from the command line (`--help` lists the parameters and the exit
 /// statuses), opens the store from the environment, starts a run in `experiment`, logs the
 /// parameters, runs `body`, and ends the run FINISHED, FAILED (error or panic) or KILLED
-/// (Ctrl-C).
+/// (Ctrl-C). It then prints the run id and the command that shows the run in MLflow's UI.
 ///
 /// Exit statuses ([`Exit`]): 0 finished, 1 `body` returned an error, 2 bad arguments or a
 /// store that cannot be opened (no run is started), 101 `body` panicked, 130 Ctrl-C.
@@ -63,7 +63,7 @@ pub fn run_experiment<P: ParamSet, T, E: Display>(
         }
     };
     let run_id = run.id().to_string();
-    watch_ctrl_c(store, run_id.clone());
+    watch_ctrl_c(store.clone(), run_id.clone());
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(params, &mut run)));
     let (status, exit) = match outcome {
         Ok(Ok(_)) => (RunStatus::Finished, Exit::Success),
@@ -83,8 +83,22 @@ pub fn run_experiment<P: ParamSet, T, E: Display>(
         eprint_line(format_args!("error: cannot end run {run_id}: {e}"));
         return Exit::Error.into();
     }
+    // Where to look, last: the run id and the exact command for this store.
+    let _ = print_line(format_args!(
+        "run {run_id} in experiment `{experiment}`: {status}"
+    ));
+    let _ = print_line(format_args!(
+        "see it in MLflow's UI: {}",
+        store.ui_command()
+    ));
     exit.into()
 }
+
+/// Where the run goes and how to look at it, for `--help`.
+const RECORDED_HELP: &str = "\
+the run is recorded in the tracking store: OXFLOW_TRACKING_URI, else MLFLOW_TRACKING_URI, else
+the default store in the working directory. The last line printed is the command that shows the
+run in MLflow's UI (the command depends on the store).";
 
 /// A command line an experiment binary refuses.
 #[derive(Debug, thiserror::Error)]
@@ -111,8 +125,9 @@ fn parse_args<P: ParamSet>(
         let kv = match arg.as_str() {
             "-h" | "--help" => {
                 let _ = print_line(format_args!(
-                    "usage: {program} [-P key=value]...\n\nparameters of experiment `{experiment}`:\n{}\n{}",
+                    "usage: {program} [-P key=value]...\n\nparameters of experiment `{experiment}`:\n{}\n{}\n\n{}",
                     help_text(P::schema()),
+                    RECORDED_HELP,
                     super::exit::EXPERIMENT_HELP
                 ));
                 return Ok(None);

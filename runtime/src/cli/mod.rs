@@ -48,6 +48,10 @@ const TRACKING_URI_HELP: &str = "Tracking store: a directory or `file://` URI, o
     in the working directory)";
 
 const RUN_AFTER_HELP: &str = "\
+The run is recorded in the tracking store (see --tracking-uri). Its last line of output is the
+exact command that shows it in MLflow's UI; that command depends on the store (a local store
+is opened with `mlflow ui`, an MLflow server shows it at its own URL).
+
 Exit status:
   0    the DAG run succeeded
   1    the DAG run failed (a task ended failed or upstream_failed)
@@ -406,9 +410,12 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
             }
             // Bad params are rejected before the store is touched.
             exec::resolve_params(spec.def, &cfg.params)?;
+            let mut ui = None;
             if !no_record {
                 // Opening checks the store is writable, before any task runs.
-                cfg.store = Some(open_store(uri(&store).as_deref())?);
+                let store = open_store(uri(&store).as_deref())?;
+                ui = Some(store.ui_command());
+                cfg.store = Some(store);
                 cfg.log_root = logs.log_dir.or(top_logs);
             }
             cfg.resume = resume;
@@ -430,6 +437,9 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
             runtime.shutdown_background();
             let report = report?;
             display.finish(&report)?;
+            if let Some(ui) = ui {
+                output::print_line(format_args!("see it in MLflow's UI: {ui}"))?;
+            }
             Ok(match report.state {
                 DagRunState::Success => Exit::Success,
                 DagRunState::Failed => Exit::Failure,
