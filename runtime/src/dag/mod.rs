@@ -16,7 +16,7 @@ mod render;
 mod spec;
 
 pub use options::{ResolvedOptions, TaskOptions, TriggerRule, TriggerRuleParseError};
-pub use render::GraphFormat;
+pub use render::{GraphFormat, GraphFormatParseError};
 pub use spec::{
     BuildParams, DagDef, DagError, DagRegistration, DagSpec, InputDef, InputParam, NodeDef,
     NodeSpec, OutputCodec, ParamsDef, ParamsType, ProjectFn, TaskDef, find, registered,

@@ -34,7 +34,7 @@ pub use record::{
     RecordError, TAG_DAG, TAG_DAG_RUN_ID, TAG_ERROR, TAG_STATE, TAG_TASK_ID, TAG_TRY_NUMBER,
     XCOM_ARTIFACT, default_log_root, load_task_log, log_dir_for,
 };
-pub use state::{TaskError, TaskState};
+pub use state::{TaskError, TaskState, TaskStateParseError};
 
 #[doc(hidden)]
 pub mod __support {

@@ -81,17 +81,29 @@ impl fmt::Display for TaskState {
     }
 }
 
+/// A task state name that is not one of Airflow's.
+///
+/// ```
+/// use oxflow_runtime::exec::TaskState;
+/// let e = "done".parse::<TaskState>().unwrap_err();
+/// assert_eq!(e.given, "done");
+/// assert!(e.to_string().contains("expected one of: none, scheduled"));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown task state `{given}`; expected one of: {}", TaskState::ALL.map(TaskState::as_str).join(", "))]
+pub struct TaskStateParseError {
+    /// The name that was given.
+    pub given: String,
+}
+
 impl FromStr for TaskState {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = TaskStateParseError;
+    fn from_str(s: &str) -> Result<Self, TaskStateParseError> {
         TaskState::ALL
             .into_iter()
             .find(|t| t.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown task state `{s}`; expected one of: {}",
-                    TaskState::ALL.map(TaskState::as_str).join(", ")
-                )
+            .ok_or_else(|| TaskStateParseError {
+                given: s.to_owned(),
             })
     }
 }
