@@ -305,6 +305,290 @@ async fn retries_wait_with_backoff_and_timeouts_fail_the_attempt() {
     );
 }
 
+// ---------------------------------------------------------------- what a task returns
+
+/// A `Result` under a name that does not end in `Result`.
+type Fallible<T> = Result<T, String>;
+use std::result::Result as Outcome;
+
+#[task]
+fn fails_through_alias() -> Fallible<u32> {
+    Err("alias error".into())
+}
+
+#[task]
+fn succeeds_through_alias() -> Fallible<u32> {
+    Ok(5)
+}
+
+#[task]
+fn fails_through_renamed_import() -> Outcome<u32, String> {
+    Err("renamed error".into())
+}
+
+#[task]
+async fn fails_with_io_result() -> std::io::Result<u32> {
+    Err(std::io::Error::other("disk gone"))
+}
+
+/// A plain value that happens to be an `Option`: never a failure.
+#[task]
+fn plain_none() -> Option<u32> {
+    None
+}
+
+#[task]
+fn after_alias(x: &u32) -> u32 {
+    x + 1
+}
+
+#[dag]
+fn fallible_by_type() {
+    fails_through_alias();
+    let ok = succeeds_through_alias();
+    after_alias(&ok);
+    fails_through_renamed_import();
+    fails_with_io_result();
+    plain_none();
+}
+
+#[tokio::test]
+async fn an_err_fails_the_attempt_whatever_the_result_type_is_called() {
+    let report = exec::execute(&fallible_by_type().spec().unwrap(), RunConfig::in_memory())
+        .await
+        .unwrap();
+    let s = states(&report);
+    for (task, error) in [
+        ("fails_through_alias", "alias error"),
+        ("fails_through_renamed_import", "renamed error"),
+        ("fails_with_io_result", "disk gone"),
+    ] {
+        assert_eq!(s[task], TaskState::Failed, "{task}");
+        assert_eq!(report.task(task).unwrap().error.as_deref(), Some(error));
+    }
+    // The output of an alias-typed task is its `Ok` value, read as such downstream.
+    assert_eq!(*report.output::<u32>("succeeds_through_alias").unwrap(), 5);
+    assert_eq!(*report.output::<u32>("after_alias").unwrap(), 6);
+    assert_eq!(s["plain_none"], TaskState::Success);
+    assert_eq!(report.output::<Option<u32>>("plain_none"), Some(&None));
+}
+
+/// An error with a cause, as thiserror's `#[source]` makes one.
+#[derive(Debug)]
+struct LoadError {
+    file: &'static str,
+    cause: std::io::Error,
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot load {}", self.file)
+    }
+}
+
+impl std::error::Error for LoadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
+    }
+}
+
+#[task]
+fn load_rows() -> Result<Vec<u8>, LoadError> {
+    Err(LoadError {
+        file: "rows.csv",
+        cause: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+    })
+}
+
+#[dag]
+fn chained_error() {
+    load_rows();
+}
+
+#[tokio::test]
+async fn a_task_error_keeps_its_causes() {
+    let report = exec::execute(&chained_error().spec().unwrap(), RunConfig::in_memory())
+        .await
+        .unwrap();
+    let t = report.task("load_rows").unwrap();
+    assert_eq!(t.state, TaskState::Failed);
+    assert_eq!(
+        t.error.as_deref(),
+        Some("cannot load rows.csv: no such file")
+    );
+}
+
+// ---------------------------------------------------------------- skip and fail from a task
+
+static SKIPPER_CALLS: AtomicUsize = AtomicUsize::new(0);
+static FAILER_CALLS: AtomicUsize = AtomicUsize::new(0);
+static WRAPPED_FAIL_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[task(retries = 3, retry_delay = "10ms")]
+fn nothing_new() -> Result<u32, exec::Skip> {
+    SKIPPER_CALLS.fetch_add(1, Ordering::SeqCst);
+    Err(exec::Skip::new("no new rows today"))
+}
+
+#[task]
+fn after_nothing_new(x: &u32) -> u32 {
+    *x
+}
+
+#[task(trigger = "none_failed")]
+fn join_after_skip() -> String {
+    "ran".into()
+}
+
+/// A task's own error type that carries a `Skip` as its source.
+#[derive(Debug)]
+enum StepError {
+    Skipped(exec::Skip),
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("step did not run")
+    }
+}
+
+impl std::error::Error for StepError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StepError::Skipped(s) => Some(s),
+        }
+    }
+}
+
+#[task]
+fn skips_through_source() -> Result<(), StepError> {
+    Err(StepError::Skipped(exec::Skip::new("holiday")))
+}
+
+#[task(retries = 3, retry_delay = "10ms")]
+fn bad_input() -> Result<u32, exec::Fail> {
+    FAILER_CALLS.fetch_add(1, Ordering::SeqCst);
+    Err(exec::Fail::new("the input file is empty"))
+}
+
+#[task(retries = 3, retry_delay = "10ms")]
+fn bad_input_boxed() -> Result<u32, Box<dyn std::error::Error + Send + Sync>> {
+    WRAPPED_FAIL_CALLS.fetch_add(1, Ordering::SeqCst);
+    let cause = std::io::Error::other("permission denied");
+    Err(Box::new(exec::Fail::because("no credentials", cause)))
+}
+
+#[dag]
+fn skip_and_fail() {
+    let n = nothing_new();
+    after_nothing_new(&n);
+    n >> join_after_skip();
+    skips_through_source();
+    bad_input();
+    bad_input_boxed();
+}
+
+#[tokio::test]
+async fn a_task_can_skip_itself_or_fail_without_retry() {
+    let report = exec::execute(&skip_and_fail().spec().unwrap(), RunConfig::in_memory())
+        .await
+        .unwrap();
+    let s = states(&report);
+
+    let skipped = report.task("nothing_new").unwrap();
+    assert_eq!((skipped.state, skipped.tries), (TaskState::Skipped, 1));
+    assert_eq!(
+        SKIPPER_CALLS.load(Ordering::SeqCst),
+        1,
+        "a skip is not retried"
+    );
+    assert_eq!(skipped.error.as_deref(), Some("skipped: no new rows today"));
+    // The skip propagates like any skip: all_success skips, none_failed runs.
+    assert_eq!(s["after_nothing_new"], TaskState::Skipped);
+    assert_eq!(s["join_after_skip"], TaskState::Success);
+    assert_eq!(s["skips_through_source"], TaskState::Skipped);
+
+    let failed = report.task("bad_input").unwrap();
+    assert_eq!((failed.state, failed.tries), (TaskState::Failed, 1));
+    assert_eq!(
+        FAILER_CALLS.load(Ordering::SeqCst),
+        1,
+        "a fail is not retried"
+    );
+    assert_eq!(failed.error.as_deref(), Some("the input file is empty"));
+    let boxed = report.task("bad_input_boxed").unwrap();
+    assert_eq!((boxed.state, boxed.tries), (TaskState::Failed, 1));
+    assert_eq!(WRAPPED_FAIL_CALLS.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        boxed.error.as_deref(),
+        Some("no credentials: permission denied")
+    );
+    assert_eq!(report.state, DagRunState::Failed);
+}
+
+#[tokio::test]
+async fn a_dag_run_whose_tasks_only_skip_succeeds() {
+    #[task]
+    fn quiet_day() -> Result<u32, exec::Skip> {
+        Err(exec::Skip::new("quiet day"))
+    }
+    #[dag]
+    fn only_skips() {
+        let n = quiet_day();
+        after_nothing_new(&n);
+    }
+    let report = exec::execute(&only_skips().spec().unwrap(), RunConfig::in_memory())
+        .await
+        .unwrap();
+    assert_eq!(report.state, DagRunState::Success);
+    let s = states(&report);
+    assert_eq!(s["quiet_day"], TaskState::Skipped);
+    assert_eq!(s["after_nothing_new"], TaskState::Skipped);
+}
+
+// ---------------------------------------------------------------- optional inputs by value
+
+#[task]
+fn labels() -> Vec<String> {
+    vec!["a".into(), "b".into()]
+}
+
+#[task]
+fn no_labels() -> Result<Vec<String>, String> {
+    Err("labelling service down".into())
+}
+
+#[task(trigger = "all_done")]
+fn count_labels(got: Option<Vec<String>>, missing: Option<Vec<String>>) -> (usize, bool) {
+    (
+        got.map_or(0, |mut v| {
+            v.push("mine".into());
+            v.len()
+        }),
+        missing.is_none(),
+    )
+}
+
+#[dag]
+fn optional_by_value() {
+    let l = labels();
+    let m = no_labels();
+    count_labels(l, m);
+}
+
+#[tokio::test]
+async fn an_option_by_value_is_a_copy_or_none_when_the_upstream_failed() {
+    let report = exec::execute(&optional_by_value().spec().unwrap(), RunConfig::in_memory())
+        .await
+        .unwrap();
+    assert_eq!(
+        report.output::<(usize, bool)>("count_labels"),
+        Some(&(3, true))
+    );
+    // The consumer changed its own copy, not the shared output.
+    assert_eq!(report.output::<Vec<String>>("labels").unwrap().len(), 2);
+}
+
 // ---------------------------------------------------------------- panics
 
 #[task]

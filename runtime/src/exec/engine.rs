@@ -675,23 +675,34 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
                     Err(err) => {
                         let was_killed = killed || matches!(err, TaskError::Killed);
                         let err = if killed { TaskError::Killed } else { err };
-                        let message = err.to_string();
-                        let retry = !was_killed && try_number <= node.options.retries;
-                        let state = if retry {
+                        // The task's own error with its causes, as anyhow's `{:#}` shows them.
+                        let message = err.chain();
+                        // A `Skip` ends the task skipped; a `Fail` (like an interrupt) is not
+                        // retried.
+                        let skipped = matches!(err, TaskError::Skip { .. });
+                        let retry = err.is_retryable() && try_number <= node.options.retries;
+                        let state = if skipped {
+                            TaskState::Skipped
+                        } else if retry {
                             TaskState::UpForRetry
                         } else {
                             TaskState::Failed
                         };
                         if let Some(rec) = &recorder {
-                            rec.attempt_failed(
-                                logs[i].take().as_ref(),
-                                &task_runs[i],
-                                try_number,
-                                nodes[i].started_ms,
-                                state,
-                                &message,
-                                was_killed,
-                            )?;
+                            if skipped {
+                                logs[i] = None;
+                                rec.task_not_run(&task_runs[i], state, Some(&message))?;
+                            } else {
+                                rec.attempt_failed(
+                                    logs[i].take().as_ref(),
+                                    &task_runs[i],
+                                    try_number,
+                                    nodes[i].started_ms,
+                                    state,
+                                    &message,
+                                    was_killed,
+                                )?;
+                            }
                         }
                         nodes[i].state = state;
                         emit_task!(node.id, state, try_number, Some(message.clone()));
@@ -707,7 +718,7 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
                             aborts[i] = Some(timer.abort_handle());
                             outstanding += 1;
                         } else {
-                            metrics::counter!(t::TASK_RUNS_TOTAL, "dag" => dag_id, "task" => label(i), "state" => "failed").increment(1);
+                            metrics::counter!(t::TASK_RUNS_TOTAL, "dag" => dag_id, "task" => label(i), "state" => state.as_str()).increment(1);
                             if !killed {
                                 propagate(spec, &consumers, &mut nodes, i, &mut work);
                             }

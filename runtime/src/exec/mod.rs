@@ -34,12 +34,16 @@ pub use record::{
     RecordError, TAG_DAG, TAG_DAG_RUN_ID, TAG_ERROR, TAG_STATE, TAG_TASK_ID, TAG_TRY_NUMBER,
     XCOM_ARTIFACT, default_log_root, load_task_log, log_dir_for,
 };
-pub use state::{TaskError, TaskState};
+pub use state::{BoxError, Fail, Skip, TaskError, TaskState, TaskStateParseError};
 
 #[doc(hidden)]
 pub mod __support {
     pub use super::invoke::{
-        NoParams, UsesParams, codec, failed, output, params_def, params_ref, run_async,
-        run_blocking, run_mut, type_id_of, uses_params,
+        CalledDag, CloneInput, ContextArg, DAG_IS_NOT_A_TASK, DagMarker, ErrorIsBoxable,
+        ErrorIsDisplay, InjectedUnderAnotherName, InputIsData, InputIsInjected, InputType,
+        NoParams, OutputType, OutputValue, ParamsArg, Probe, ReturnsResult, ReturnsValue, RunArg,
+        Split, UsesParams, clone_input, codec, codec_from, codec_of, context, downcast_output,
+        id_repeats, input_needs_success, output, output_value, params_def, params_ref, probe,
+        retry_cap_below_delay, run_async, run_blocking, run_mut, type_id_of, uses_params,
     };
 }
