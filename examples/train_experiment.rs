@@ -3,8 +3,9 @@
 //! ```text
 //! cargo run --example train_experiment -- -P n_trees=200 -P test_fraction=0.25
 //! cargo run --example train_experiment -- --help
-//! MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri ./mlruns   # look at the run
 //! ```
+//!
+//! It prints the run id and, last, the command that shows the run in MLflow's UI.
 
 use oxflow::tracking::Run;
 

@@ -59,8 +59,10 @@ pub mod prelude {
 
 /// Runs the command line of a pipeline binary: `list`, `show`, `graph`, `run`, `runs`, `logs`.
 ///
-/// Call it from `main` of a binary that defines DAGs; it exits the process with a non-zero code
-/// when the command fails.
+/// Call it from `main` of a binary that defines DAGs; it exits the process with the command's
+/// status ([`cli::Exit`]: 0 success, 1 a failed DAG run, 2 an error, 130 interrupted by Ctrl-C,
+/// 143 stopped by SIGTERM). The standalone `oxflow` binary runs the same command line without
+/// DAGs of its own ([`cli::standalone_main`]).
 ///
 /// ```no_run
 /// // the whole `main` of a pipeline binary:

@@ -1,15 +1,16 @@
-//! The command line of a pipeline binary, driven as a user would: the quickstart example.
+//! The command line driven as a user would: a pipeline binary (the quickstart example), an
+//! experiment binary (the train_experiment example) and the standalone `oxflow` binary.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 
-fn quickstart() -> PathBuf {
+fn example(name: &str) -> PathBuf {
     // `cargo test` builds the examples next to the test binaries' `deps/` directory.
     let exe = std::env::current_exe().unwrap();
     let dir = exe.parent().unwrap().parent().unwrap();
     let bin = dir
         .join("examples")
-        .join(format!("quickstart{}", std::env::consts::EXE_SUFFIX));
+        .join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.exists(),
         "{} is missing: build the examples first",
@@ -18,15 +19,39 @@ fn quickstart() -> PathBuf {
     bin
 }
 
-fn run(cwd: &Path, args: &[&str]) -> Output {
-    Command::new(quickstart())
-        .args(args)
+fn quickstart() -> PathBuf {
+    example("quickstart")
+}
+
+/// A command in `cwd` with the store and log settings of the environment removed.
+fn command(bin: impl AsRef<std::ffi::OsStr>, cwd: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new(bin);
+    c.args(args)
         .current_dir(cwd)
         .env_remove("OXFLOW_TRACKING_URI")
         .env_remove("MLFLOW_TRACKING_URI")
-        .env_remove("OXFLOW_LOG_DIR")
+        .env_remove("OXFLOW_LOG_DIR");
+    c
+}
+
+fn run(cwd: &Path, args: &[&str]) -> Output {
+    command(quickstart(), cwd, args).output().unwrap()
+}
+
+fn oxflow(cwd: &Path, args: &[&str]) -> Output {
+    command(env!("CARGO_BIN_EXE_oxflow"), cwd, args)
         .output()
         .unwrap()
+}
+
+/// The DAG run id in the output of `run quickstart`.
+fn dag_run_id(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("dag `quickstart` run "))
+        .and_then(|l| l.split(':').next())
+        .unwrap_or_else(|| panic!("no run id in {stdout}"))
+        .to_owned()
 }
 
 fn text(o: &Output) -> (String, String) {
@@ -43,12 +68,7 @@ fn run_records_in_mlruns_and_runs_logs_show_it() {
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("fetch_labels | success | 3"), "{stdout}");
-    let run_id = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("dag `quickstart` run "))
-        .and_then(|l| l.split(':').next())
-        .unwrap()
-        .to_owned();
+    let run_id = dag_run_id(&stdout);
     // Not a terminal: plain progress lines on stderr.
     assert!(
         stderr
@@ -78,7 +98,7 @@ fn run_records_in_mlruns_and_runs_logs_show_it() {
 
     let out = run(dir.path(), &["logs", &run_id, "archiv"]);
     let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr.contains("no logs for task `archiv`")
             && stderr.contains("tasks with logs: archive, fetch_labels, fit_linear"),
@@ -91,7 +111,8 @@ fn run_records_in_mlruns_and_runs_logs_show_it() {
         &["run", "quickstart", "--resume", &run_id, "-P", "rows=9"],
     );
     let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(1));
+    // An error before anything ran: status 2, not a failed run's 1.
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr.starts_with("error: ") && stderr.contains("rows=9") && stderr.contains("rows=300"),
         "{stderr}"
@@ -157,7 +178,7 @@ fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
     for (args, want) in cases {
         let out = run(dir.path(), args);
         let (_, stderr) = text(&out);
-        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(stderr.contains(want), "{args:?}: {stderr}");
     }
     assert!(
@@ -172,7 +193,7 @@ fn bad_input_gets_a_clear_error_and_a_failing_exit_code() {
         &["--tracking-uri", "file/mlruns", "run", "quickstart"],
     );
     let (_, stderr) = text(&out);
-    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr.starts_with("error: ")
             && stderr.contains("file/mlruns")
@@ -219,10 +240,6 @@ fn ctrl_c_stops_the_run_and_records_it_killed() {
         runs.contains("| killed ") && runs.contains("generate: failed (try 1)"),
         "{runs}"
     );
-}
-
-fn example(name: &str) -> PathBuf {
-    quickstart().with_file_name(format!("{name}{}", std::env::consts::EXE_SUFFIX))
 }
 
 /// Processes whose command line contains `needle`.
@@ -333,4 +350,377 @@ fn ctrl_c_and_sigterm_leave_no_shell_child_running() {
         "SIGTERM leaves no run RUNNING: {runs}"
     );
     assert_eq!(runs.matches("| killed ").count(), 2, "{runs}");
+    // `--help` says what the two statuses mean.
+    let (help, _) = text(
+        &command(example("nightly"), dir.path(), &["run", "--help"])
+            .output()
+            .unwrap(),
+    );
+    assert!(
+        help.contains("130  interrupted (Ctrl-C)") && help.contains("143  stopped by SIGTERM"),
+        "{help}"
+    );
+}
+
+/// Runs `bin args` with stdout (and, if `stderr_too`, stderr) writing into a pipe whose reading
+/// end is already closed, as `| head -1` leaves it; returns the exit status and what the
+/// command wrote to stderr when that was captured.
+fn into_closed_pipe(
+    bin: impl AsRef<std::ffi::OsStr>,
+    cwd: &Path,
+    args: &[&str],
+    stderr_too: bool,
+) -> (Option<i32>, String) {
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut c = command(bin, cwd, args);
+    c.stdout(writer.try_clone().unwrap());
+    if stderr_too {
+        c.stderr(writer);
+    } else {
+        drop(writer);
+        c.stderr(Stdio::piped());
+    }
+    let out = c.output().unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (stdout, _) = text(&run(d, &["run", "quickstart", "-P", "rows=300"]));
+    let run_id = dag_run_id(&stdout);
+    let ox = env!("CARGO_BIN_EXE_oxflow");
+    std::fs::write(d.join("ref.csv"), "x,c\n1,a\n2,b\n3,a\n").unwrap();
+    let q = quickstart();
+    let cases: [(&std::ffi::OsStr, &[&str]); 8] = [
+        (ox.as_ref(), &["runs", "show", &run_id]),
+        (ox.as_ref(), &["runs", "list", "-e", "quickstart"]),
+        (ox.as_ref(), &["logs", &run_id, "fetch_labels"]),
+        (
+            ox.as_ref(),
+            &["drift", "--reference", "ref.csv", "--current", "ref.csv"],
+        ),
+        (ox.as_ref(), &["--help"]),
+        (q.as_ref(), &["list"]),
+        (q.as_ref(), &["show", "quickstart"]),
+        (q.as_ref(), &["runs", "quickstart"]),
+    ];
+    for (bin, args) in cases {
+        let (code, stderr) = into_closed_pipe(bin, d, args, false);
+        assert_eq!((code, stderr.as_str()), (Some(0), ""), "{args:?}");
+    }
+    // A run still runs to its end and is recorded, whatever happens to its output.
+    let (code, _) = into_closed_pipe(&q, d, &["run", "quickstart", "-P", "rows=300"], true);
+    assert_eq!(code, Some(0));
+    let (runs, _) = text(&run(d, &["runs", "quickstart"]));
+    assert_eq!(runs.matches("| success ").count(), 2, "{runs}");
+    // And `drift --fail-on-drift` still says what it found.
+    std::fs::write(d.join("cur.csv"), "x,c\n,a\n,b\n,a\n").unwrap();
+    let (code, stderr) = into_closed_pipe(
+        ox,
+        d,
+        &[
+            "drift",
+            "--reference",
+            "ref.csv",
+            "--current",
+            "cur.csv",
+            "--fail-on-drift",
+        ],
+        false,
+    );
+    assert_eq!((code, stderr.as_str()), (Some(1), ""));
+}
+
+#[test]
+fn the_standalone_binary_says_where_pipelines_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (help, _) = text(&oxflow(d, &["--help"]));
+    assert!(
+        help.contains(
+            "Pipelines live in your own binary: a crate whose `main` calls `oxflow::main()`"
+        ),
+        "{help}"
+    );
+    assert!(
+        help.contains("run          Run a DAG: `cargo run -- run <dag>` in your pipeline binary"),
+        "{help}"
+    );
+    let cases: [(&[&str], &str); 5] = [
+        (&["list"], "run `cargo run -- list` in its crate"),
+        (
+            &["show", "iris"],
+            "run `cargo run -- show iris` in its crate",
+        ),
+        (
+            &["graph", "iris"],
+            "run `cargo run -- graph iris` in its crate",
+        ),
+        (&["run", "iris"], "run `cargo run -- run iris` in its crate"),
+        (
+            &["runs", "iris"],
+            "`oxflow runs list --experiment iris --all` lists its recorded runs here",
+        ),
+    ];
+    for (args, want) in cases {
+        let out = oxflow(d, args);
+        let (_, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr.starts_with("error: the `oxflow` command defines no DAGs: pipelines live in your own binary, whose `main` calls `oxflow::main()`")
+                && stderr.contains(want),
+            "{args:?}: {stderr}"
+        );
+    }
+    let (version, _) = text(&oxflow(d, &["--version"]));
+    assert_eq!(version, format!("oxflow {}\n", env!("CARGO_PKG_VERSION")));
+    // A pipeline binary keeps its DAG commands.
+    let (help, _) = text(&run(d, &["--help"]));
+    assert!(
+        help.contains("List every DAG in this binary") && !help.contains("your own binary"),
+        "{help}"
+    );
+}
+
+#[test]
+fn runs_list_shows_the_hierarchy_and_delete_takes_task_runs_along() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut ids = Vec::new();
+    for _ in 0..2 {
+        let (stdout, stderr) = text(&run(d, &["run", "quickstart", "-P", "rows=300"]));
+        assert!(stdout.contains(": success in "), "{stdout}{stderr}");
+        ids.push(dag_run_id(&stdout));
+    }
+    let rows = |table: &str| -> Vec<String> {
+        table
+            .lines()
+            .filter(|l| l.starts_with("| ") && !l.starts_with("| Run ID"))
+            .map(str::to_owned)
+            .collect()
+    };
+
+    // By default: the DAG runs, not their 9 task runs each.
+    let (list, _) = text(&oxflow(d, &["runs", "list", "-e", "quickstart"]));
+    let top = rows(&list);
+    assert_eq!(top.len(), 2, "{list}");
+    assert!(ids.iter().all(|id| list.contains(id.as_str())), "{list}");
+    assert!(
+        list.ends_with("2 run(s); nested runs not listed: --all lists them\n"),
+        "{list}"
+    );
+
+    // --all: every run, each task run naming its DAG run in the Parent column.
+    let (all, _) = text(&oxflow(d, &["runs", "list", "-e", "quickstart", "--all"]));
+    assert!(
+        all.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("| Run ID                           | Name")
+            && all.lines().nth(1).unwrap().contains("| Parent "),
+        "{all}"
+    );
+    let all_rows = rows(&all);
+    assert_eq!(all_rows.len(), 20, "{all}");
+    for id in &ids {
+        assert_eq!(
+            all_rows.iter().filter(|r| r.contains(id.as_str())).count(),
+            10,
+            "the DAG run and its 9 task runs: {all}"
+        );
+    }
+
+    // Deleting a DAG run deletes its task runs; restoring brings them all back.
+    let out = oxflow(d, &["runs", "delete", &ids[0]]);
+    assert_eq!(
+        text(&out).0,
+        format!("deleted run {} and 9 nested run(s)\n", ids[0])
+    );
+    let (all, _) = text(&oxflow(d, &["runs", "list", "-e", "quickstart", "--all"]));
+    assert_eq!(rows(&all).len(), 10, "{all}");
+    assert!(!all.contains(ids[0].as_str()), "{all}");
+    let (deleted, _) = text(&oxflow(
+        d,
+        &[
+            "runs",
+            "list",
+            "-e",
+            "quickstart",
+            "--all",
+            "--view",
+            "deleted",
+        ],
+    ));
+    assert_eq!(rows(&deleted).len(), 10, "{deleted}");
+    let out = oxflow(d, &["runs", "restore", &ids[0]]);
+    assert_eq!(
+        text(&out).0,
+        format!("restored run {} and 9 nested run(s)\n", ids[0])
+    );
+    let (all, _) = text(&oxflow(d, &["runs", "list", "-e", "quickstart", "--all"]));
+    assert_eq!(rows(&all).len(), 20, "{all}");
+}
+
+#[test]
+fn an_experiment_prints_its_run_and_records_the_system_account() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let mut c = command(example("train_experiment"), d, &["-P", "n_trees=50"]);
+    for var in ["USER", "LOGNAME", "LNAME", "USERNAME"] {
+        c.env_remove(var);
+    }
+    let out = c.output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    let run_id = lines[0]
+        .strip_prefix("run ")
+        .and_then(|l| l.strip_suffix(" in experiment `iris`: FINISHED"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(run_id.len(), 32, "{stdout}");
+    assert!(
+        lines[1].starts_with(
+            "see it in MLflow's UI: MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri /"
+        ),
+        "{stdout}"
+    );
+
+    let id = Command::new("id").arg("-un").output().unwrap();
+    let account = String::from_utf8_lossy(&id.stdout).trim().to_owned();
+    let (show, _) = text(&oxflow(d, &["runs", "show", run_id]));
+    let user = show
+        .lines()
+        .find(|l| l.starts_with("| mlflow.user "))
+        .unwrap_or_else(|| panic!("{show}"));
+    assert_eq!(
+        user.split('|').nth(2).map(str::trim),
+        Some(account.as_str()),
+        "{show}"
+    );
+
+    // A failing experiment says so with status 1; bad params are errors, status 2.
+    let out = command(example("train_experiment"), d, &["-P", "fail=true"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr.contains("error: asked to fail") && stdout.contains(": FAILED\n"));
+    let out = command(example("train_experiment"), d, &["-P", "trees=1"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn order_by_errors_are_labelled_as_order_by_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let out = oxflow(
+        d,
+        &[
+            "runs",
+            "list",
+            "-e",
+            "Default",
+            "--order-by",
+            "metrics.acc DOWN",
+        ],
+    );
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.starts_with("error: invalid order_by clause: expected ASC or DESC"),
+        "{stderr}"
+    );
+    let out = oxflow(
+        d,
+        &[
+            "runs",
+            "list",
+            "-e",
+            "Default",
+            "--filter",
+            "metrics.acc ~ 1",
+        ],
+    );
+    assert!(
+        text(&out).1.starts_with("error: invalid search filter: "),
+        "{:?}",
+        text(&out)
+    );
+}
+
+#[test]
+fn a_run_ends_with_the_command_that_shows_it_in_mlflow() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let (stdout, _) = text(&run(d, &["run", "quickstart", "-P", "rows=300"]));
+    let last = stdout.lines().last().unwrap();
+    let root = last
+        .strip_prefix(
+            "see it in MLflow's UI: MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri ",
+        )
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert_eq!(
+        Path::new(root).canonicalize().unwrap(),
+        d.join("mlruns").canonicalize().unwrap()
+    );
+    // The store's root, wherever the store is.
+    std::fs::create_dir(d.join("elsewhere")).unwrap();
+    let (stdout, _) = text(&run(
+        &d.join("elsewhere"),
+        &[
+            "run",
+            "quickstart",
+            "-P",
+            "rows=300",
+            "--tracking-uri",
+            "../other runs",
+        ],
+    ));
+    assert!(
+        stdout.ends_with(&format!(
+            "--backend-store-uri '{}'\n",
+            d.canonicalize().unwrap().join("other runs").display()
+        )),
+        "{stdout}"
+    );
+    // Nothing to look at without a record.
+    let (stdout, _) = text(&run(
+        d,
+        &["run", "quickstart", "-P", "rows=300", "--no-record"],
+    ));
+    assert!(!stdout.contains("MLflow"), "{stdout}");
+
+    let (help, _) = text(&run(d, &["run", "--help"]));
+    assert!(
+        help.contains("Its last line of output is the\nexact command that shows it in MLflow's UI; that command depends on the store"),
+        "{help}"
+    );
+}
+
+#[test]
+fn tables_share_one_ascii_style() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let boxed = |s: &str| s.chars().any(|c| ('\u{2500}'..='\u{257f}').contains(&c));
+    for args in [
+        &["show", "quickstart"][..],
+        &["list"],
+        &["run", "quickstart", "-P", "rows=300"],
+        &["runs", "quickstart"],
+        &["experiments", "list"],
+    ] {
+        let (stdout, _) = text(&run(d, args));
+        assert!(
+            stdout.contains("+-") && !boxed(&stdout),
+            "{args:?}: {stdout}"
+        );
+    }
 }

@@ -1,8 +1,7 @@
 //! Behaviour tests of drift detection: what a user observes through `oxflow::drift`.
 
-use std::process::ExitCode;
-
 use clap::Parser;
+use oxflow::cli::Exit;
 use oxflow::drift::cli::{DriftArgs, run};
 use oxflow::drift::stream::{Adwin, Ddm, Detection, DriftDetector, Kswin, PageHinkley};
 use oxflow::drift::{
@@ -80,7 +79,7 @@ fn cli_writes_json_and_html_and_fails_on_drift() {
         "--fail-on-drift".as_ref(),
     ])
     .drift;
-    assert_eq!(run(&args).unwrap(), ExitCode::from(1));
+    assert_eq!(run(&args).unwrap(), Exit::Failure);
     let report = DriftReport::from_json(&std::fs::read_to_string(&json).unwrap()).unwrap();
     let age = report.column("age").unwrap();
     assert_eq!(

@@ -5,6 +5,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use oxflow::dag::TriggerRule;
 use oxflow::exec::{self, DagRunState, RunConfig, TaskState};
 use oxflow::prelude::*;
 use oxflow::tracking::{FileStore, RunStatus};
@@ -303,6 +304,364 @@ async fn retries_wait_with_backoff_and_timeouts_fail_the_attempt() {
         "{:?}",
         start.elapsed()
     );
+}
+
+// ---------------------------------------------------------------- what a task returns
+
+/// A `Result` under a name that does not end in `Result`.
+type Fallible<T> = Result<T, String>;
+use std::result::Result as Outcome;
+
+#[task]
+fn fails_through_alias() -> Fallible<u32> {
+    Err("alias error".into())
+}
+
+#[task]
+fn succeeds_through_alias() -> Fallible<u32> {
+    Ok(5)
+}
+
+#[task]
+fn fails_through_renamed_import() -> Outcome<u32, String> {
+    Err("renamed error".into())
+}
+
+#[task]
+async fn fails_with_io_result() -> std::io::Result<u32> {
+    Err(std::io::Error::other("disk gone"))
+}
+
+/// A plain value that happens to be an `Option`: never a failure.
+#[task]
+fn plain_none() -> Option<u32> {
+    None
+}
+
+#[task]
+fn after_alias(x: &u32) -> u32 {
+    x + 1
+}
+
+#[dag]
+fn fallible_by_type() {
+    fails_through_alias();
+    let ok = succeeds_through_alias();
+    after_alias(&ok);
+    fails_through_renamed_import();
+    fails_with_io_result();
+    plain_none();
+}
+
+#[tokio::test]
+async fn an_err_fails_the_attempt_whatever_the_result_type_is_called() {
+    let report = exec::execute(&fallible_by_type().spec().unwrap(), RunConfig::in_memory())
+        .await
+        .unwrap();
+    let s = states(&report);
+    for (task, error) in [
+        ("fails_through_alias", "alias error"),
+        ("fails_through_renamed_import", "renamed error"),
+        ("fails_with_io_result", "disk gone"),
+    ] {
+        assert_eq!(s[task], TaskState::Failed, "{task}");
+        assert_eq!(report.task(task).unwrap().error.as_deref(), Some(error));
+    }
+    // The output of an alias-typed task is its `Ok` value, read as such downstream (and freed
+    // once read).
+    assert_eq!(s["succeeds_through_alias"], TaskState::Success);
+    assert_eq!(*report.output::<u32>("after_alias").unwrap(), 6);
+    assert_eq!(s["plain_none"], TaskState::Success);
+    assert_eq!(report.output::<Option<u32>>("plain_none"), Some(&None));
+}
+
+/// An error with a cause, as thiserror's `#[source]` makes one.
+#[derive(Debug)]
+struct LoadError {
+    file: &'static str,
+    cause: std::io::Error,
+}
+
+impl std::fmt::Display for LoadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot load {}", self.file)
+    }
+}
+
+impl std::error::Error for LoadError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        Some(&self.cause)
+    }
+}
+
+#[task]
+fn load_rows() -> Result<Vec<u8>, LoadError> {
+    Err(LoadError {
+        file: "rows.csv",
+        cause: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+    })
+}
+
+#[dag]
+fn chained_error() {
+    load_rows();
+}
+
+#[tokio::test]
+async fn a_task_error_keeps_its_causes() {
+    let report = exec::execute(&chained_error().spec().unwrap(), RunConfig::in_memory())
+        .await
+        .unwrap();
+    let t = report.task("load_rows").unwrap();
+    assert_eq!(t.state, TaskState::Failed);
+    assert_eq!(
+        t.error.as_deref(),
+        Some("cannot load rows.csv: no such file")
+    );
+}
+
+// ---------------------------------------------------------------- skip and fail from a task
+
+static SKIPPER_CALLS: AtomicUsize = AtomicUsize::new(0);
+static FAILER_CALLS: AtomicUsize = AtomicUsize::new(0);
+static WRAPPED_FAIL_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[task(retries = 3, retry_delay = "10ms")]
+fn nothing_new() -> Result<u32, exec::Skip> {
+    SKIPPER_CALLS.fetch_add(1, Ordering::SeqCst);
+    Err(exec::Skip::new("no new rows today"))
+}
+
+#[task]
+fn after_nothing_new(x: &u32) -> u32 {
+    *x
+}
+
+#[task(trigger = "none_failed")]
+fn join_after_skip() -> String {
+    "ran".into()
+}
+
+/// A task's own error type that carries a `Skip` as its source.
+#[derive(Debug)]
+enum StepError {
+    Skipped(exec::Skip),
+}
+
+impl std::fmt::Display for StepError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("step did not run")
+    }
+}
+
+impl std::error::Error for StepError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            StepError::Skipped(s) => Some(s),
+        }
+    }
+}
+
+#[task]
+fn skips_through_source() -> Result<(), StepError> {
+    Err(StepError::Skipped(exec::Skip::new("holiday")))
+}
+
+#[task(retries = 3, retry_delay = "10ms")]
+fn bad_input() -> Result<u32, exec::Fail> {
+    FAILER_CALLS.fetch_add(1, Ordering::SeqCst);
+    Err(exec::Fail::new("the input file is empty"))
+}
+
+#[task(retries = 3, retry_delay = "10ms")]
+fn bad_input_boxed() -> Result<u32, Box<dyn std::error::Error + Send + Sync>> {
+    WRAPPED_FAIL_CALLS.fetch_add(1, Ordering::SeqCst);
+    let cause = std::io::Error::other("permission denied");
+    Err(Box::new(exec::Fail::because("no credentials", cause)))
+}
+
+#[dag]
+fn skip_and_fail() {
+    let n = nothing_new();
+    after_nothing_new(&n);
+    n >> join_after_skip();
+    skips_through_source();
+    bad_input();
+    bad_input_boxed();
+}
+
+#[tokio::test]
+async fn a_task_can_skip_itself_or_fail_without_retry() {
+    let report = exec::execute(&skip_and_fail().spec().unwrap(), RunConfig::in_memory())
+        .await
+        .unwrap();
+    let s = states(&report);
+
+    let skipped = report.task("nothing_new").unwrap();
+    assert_eq!((skipped.state, skipped.tries), (TaskState::Skipped, 1));
+    assert_eq!(
+        SKIPPER_CALLS.load(Ordering::SeqCst),
+        1,
+        "a skip is not retried"
+    );
+    assert_eq!(skipped.error.as_deref(), Some("skipped: no new rows today"));
+    // The skip propagates like any skip: all_success skips, none_failed runs.
+    assert_eq!(s["after_nothing_new"], TaskState::Skipped);
+    assert_eq!(s["join_after_skip"], TaskState::Success);
+    assert_eq!(s["skips_through_source"], TaskState::Skipped);
+
+    let failed = report.task("bad_input").unwrap();
+    assert_eq!((failed.state, failed.tries), (TaskState::Failed, 1));
+    assert_eq!(
+        FAILER_CALLS.load(Ordering::SeqCst),
+        1,
+        "a fail is not retried"
+    );
+    assert_eq!(failed.error.as_deref(), Some("the input file is empty"));
+    let boxed = report.task("bad_input_boxed").unwrap();
+    assert_eq!((boxed.state, boxed.tries), (TaskState::Failed, 1));
+    assert_eq!(WRAPPED_FAIL_CALLS.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        boxed.error.as_deref(),
+        Some("no credentials: permission denied")
+    );
+    assert_eq!(report.state, DagRunState::Failed);
+}
+
+#[tokio::test]
+async fn a_dag_run_whose_tasks_only_skip_succeeds() {
+    #[task]
+    fn quiet_day() -> Result<u32, exec::Skip> {
+        Err(exec::Skip::new("quiet day"))
+    }
+    #[dag]
+    fn only_skips() {
+        let n = quiet_day();
+        after_nothing_new(&n);
+    }
+    let report = exec::execute(&only_skips().spec().unwrap(), RunConfig::in_memory())
+        .await
+        .unwrap();
+    assert_eq!(report.state, DagRunState::Success);
+    let s = states(&report);
+    assert_eq!(s["quiet_day"], TaskState::Skipped);
+    assert_eq!(s["after_nothing_new"], TaskState::Skipped);
+}
+
+#[task(retries = 2, retry_delay = "10ms")]
+fn holiday_check() -> Result<u32, exec::Skip> {
+    tracing::info!("looked at the calendar");
+    Err(exec::Skip::new("bank holiday"))
+}
+
+#[task(retries = 2, retry_delay = "10ms")]
+fn needs_credentials() -> Result<u32, exec::Fail> {
+    let cause = std::io::Error::other("permission denied");
+    Err(exec::Fail::because("no credentials", cause))
+}
+
+#[dag]
+fn skip_and_fail_recorded() {
+    let h = holiday_check();
+    after_nothing_new(&h);
+    needs_credentials();
+}
+
+#[tokio::test]
+async fn a_skip_and_a_fail_are_recorded_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = FileStore::open(dir.path().join("mlruns")).unwrap();
+    let report = exec::execute(
+        &skip_and_fail_recorded().spec().unwrap(),
+        RunConfig::recorded(store.clone()),
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.state, DagRunState::Failed);
+    let exp = store
+        .get_experiment_by_name("skip_and_fail_recorded")
+        .unwrap()
+        .unwrap();
+    let runs = store.list_run_records(&exp.experiment_id, false).unwrap();
+    let task = |id: &str| {
+        runs.iter()
+            .find(|r| r.tags.get("oxflow.task_id").map(String::as_str) == Some(id))
+            .unwrap_or_else(|| panic!("no run for {id}"))
+    };
+
+    // A task that skipped itself: finished, `skipped`, its reason kept, one try.
+    let skip = task("holiday_check");
+    assert_eq!(skip.info.status, RunStatus::Finished);
+    assert_eq!(skip.tags["oxflow.state"], "skipped");
+    assert_eq!(skip.tags["oxflow.error"], "skipped: bank holiday");
+    assert_eq!(skip.tags["oxflow.try_number"], "1");
+    let log = exec::load_task_log(&store, None, &report.dag_run_id, "holiday_check").unwrap();
+    assert!(
+        log.contains("looked at the calendar") && !log.contains("failed"),
+        "{log}"
+    );
+    assert_eq!(task("after_nothing_new").tags["oxflow.state"], "skipped");
+
+    // A `Fail`: failed at its first try despite its retries, its causes in the error.
+    let fail = task("needs_credentials");
+    assert_eq!(fail.info.status, RunStatus::Failed);
+    assert_eq!(fail.tags["oxflow.state"], "failed");
+    assert_eq!(fail.tags["oxflow.try_number"], "1");
+    assert_eq!(
+        fail.tags["oxflow.error"],
+        "no credentials: permission denied"
+    );
+}
+
+// ---------------------------------------------------------------- optional inputs by value
+
+#[task]
+fn labels() -> Vec<String> {
+    vec!["a".into(), "b".into()]
+}
+
+#[task]
+fn no_labels() -> Result<Vec<String>, String> {
+    Err("labelling service down".into())
+}
+
+#[task(trigger = "all_done")]
+fn count_labels(got: Option<Vec<String>>, missing: Option<Vec<String>>) -> (usize, bool) {
+    (
+        got.map_or(0, |mut v| {
+            v.push("mine".into());
+            v.len()
+        }),
+        missing.is_none(),
+    )
+}
+
+/// Reads the shared output after `count_labels` changed its copy.
+#[task]
+fn count_shared(labels: &Vec<String>) -> usize {
+    labels.len()
+}
+
+#[dag]
+fn optional_by_value() {
+    let l = labels();
+    let m = no_labels();
+    let c = count_labels(l, m);
+    let n = count_shared(&l);
+    c >> n;
+}
+
+#[tokio::test]
+async fn an_option_by_value_is_a_copy_or_none_when_the_upstream_failed() {
+    let report = exec::execute(&optional_by_value().spec().unwrap(), RunConfig::in_memory())
+        .await
+        .unwrap();
+    assert_eq!(
+        report.output::<(usize, bool)>("count_labels"),
+        Some(&(3, true))
+    );
+    // The consumer changed its own copy, not the shared output its successor reads.
+    assert_eq!(report.output::<usize>("count_shared"), Some(&2));
 }
 
 // ---------------------------------------------------------------- panics
@@ -1313,15 +1672,32 @@ async fn an_async_task_that_blocks_past_its_timeout_is_timed_out() {
 }
 
 // ---------------------------------------------------------------- skipped inputs
+//
+// `#[dag]` rejects a task whose trigger rule can run it without a `&T` input
+// (tests/ui/task/trigger_needs_optional_input.rs); a graph that has one anyway (built by hand)
+// still never fails a run in which no task failed.
 
 #[task(trigger = "all_failed")]
 fn only_after_failure() -> u32 {
     1
 }
 
-#[task(trigger = "none_failed")]
+#[task]
 fn reads_skipped(x: &u32) -> u32 {
     *x
+}
+
+/// `spec` with `task`'s trigger rule set to `rule`: a graph `#[dag]` rejects at compile time (a
+/// rule that can run a task without its `&T` input), as a `DagDef` built by hand can have it.
+fn with_trigger(spec: oxflow::dag::DagSpec, task: &str, rule: TriggerRule) -> oxflow::dag::DagSpec {
+    let mut nodes = spec.nodes.to_vec();
+    for n in nodes.iter_mut().filter(|n| n.id == task) {
+        n.options.trigger = rule;
+    }
+    oxflow::dag::DagSpec {
+        nodes: nodes.into(),
+        ..spec
+    }
 }
 
 #[dag]
@@ -1334,16 +1710,19 @@ fn skipped_input() {
 
 #[tokio::test]
 async fn a_consumer_of_a_skipped_output_is_skipped_and_the_run_succeeds() {
-    let report = exec::execute(&skipped_input().spec().unwrap(), RunConfig::in_memory())
-        .await
-        .unwrap();
+    let spec = with_trigger(
+        skipped_input().spec().unwrap(),
+        "reads_skipped",
+        TriggerRule::NoneFailed,
+    );
+    let report = exec::execute(&spec, RunConfig::in_memory()).await.unwrap();
     let s = states(&report);
     assert_eq!(s["only_after_failure"], TaskState::Skipped);
     assert_eq!(s["reads_skipped"], TaskState::Skipped);
     assert_eq!(report.state, DagRunState::Success, "no task failed");
 }
 
-#[task(trigger = "all_done")]
+#[task]
 fn needs_the_number(x: &u32) -> u32 {
     *x
 }
@@ -1356,12 +1735,12 @@ fn all_done_by_reference() {
 
 #[tokio::test]
 async fn an_all_done_task_whose_input_failed_says_how_to_run_without_it() {
-    let report = exec::execute(
-        &all_done_by_reference().spec().unwrap(),
-        RunConfig::in_memory(),
-    )
-    .await
-    .unwrap();
+    let spec = with_trigger(
+        all_done_by_reference().spec().unwrap(),
+        "needs_the_number",
+        TriggerRule::AllDone,
+    );
+    let report = exec::execute(&spec, RunConfig::in_memory()).await.unwrap();
     let t = report.task("needs_the_number").unwrap();
     assert_eq!(t.state, TaskState::UpstreamFailed);
     let err = t.error.as_deref().unwrap();

@@ -15,13 +15,18 @@ use proc_macro::TokenStream;
 /// bodies call it to add a node.
 ///
 /// Options: `id = "..."`, `retries = 3`, `retry_delay = "2s"`, `backoff = 2.0`,
-/// `max_retry_delay = "1m"`, `timeout = "5m"`, `trigger = "all_done"` (Airflow's twelve rules),
-/// `persist = false` (do not store the output, so a resumed run reruns the task).
+/// `max_retry_delay = "1m"` (not below `retry_delay`), `timeout = "5m"` (longer than zero),
+/// `trigger = "all_done"` (Airflow's twelve rules), `persist = false` (do not store the output,
+/// so a resumed run reruns the task).
 ///
-/// Arguments are inputs fed by upstream tasks (`&T` shared, `T` cloned, `Option<&T>` when the
-/// upstream may have failed), or injected: `&TaskContext`, `&Params<P>`, `&mut Run`. The return
-/// type is `T` or `Result<T, E>` with `E: Display`; `T` must be `Serialize + Deserialize` unless
-/// `persist = false`.
+/// Arguments are inputs fed by upstream tasks (`&T` shared, `T` cloned, `Option<&T>` or
+/// `Option<T>`: `None` when the upstream did not succeed), or injected: `&TaskContext`,
+/// `&Params<P>`, `&mut Run` (the only `&mut` argument). A trigger rule other than `all_success`
+/// can run the task after an upstream failed or skipped, so with one every input must be an
+/// `Option`. The return type is the output, or a `Result<T, E>` under any name (an alias,
+/// `io::Result<T>`): `T` is the output and an `Err` fails the attempt, keeping the error and its
+/// causes; `oxflow::exec::Skip` ends the task skipped and `oxflow::exec::Fail` fails it without
+/// retry. The output must be `Serialize + Deserialize` unless `persist = false`.
 ///
 /// ```text
 /// #[task(retries = 3, retry_delay = "2s", backoff = 2.0, timeout = "5m")]
@@ -37,10 +42,12 @@ pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
 /// returns the DAG's definition (`&'static DagDef`).
 ///
 /// The body holds only `let x = task(..);`, `let (a, b) = task(..);`, `task(..);` and order
-/// edges `a >> b`, `a >> [b, c]`, `[a, b] >> c`; `#[task_id = "..."]` names a call.
+/// edges `a >> b`, `a >> [b, c]`, `[a, b] >> c`; `#[task_id = "..."]` names a call. Task ids
+/// are unique in a DAG, including ids set with `#[task(id = ...)]` (checked at compile time).
 /// Options: `id`, `description` (default: the doc comment), `schedule` (a five-field cron
 /// expression or a preset such as `"@daily"`), `params = Type`, `max_active_tasks = 4`,
-/// `tags = ["ml"]`, `default_args(retries = 2, ...)` (any task option).
+/// `tags = ["ml"]`, `default_args(retries = 2, ...)` (any task option; a default `trigger` other
+/// than `all_success` needs `Option` inputs in the tasks that do not set their own).
 ///
 /// ```text
 /// #[dag(schedule = "0 3 * * *", params = TrainParams, max_active_tasks = 4)]

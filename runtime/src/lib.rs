@@ -38,8 +38,9 @@ pub mod __macro_support {
     pub use crate::exec::{Invocation, Task, TaskFuture, TaskOutput};
     pub use inventory;
     // #[experiment]
+    pub use crate::cli::run_experiment;
     pub use crate::params::{
-        NamedExperiment, ParamError, ParamSet, ParamSpec, ParamValue, check_range, run_experiment,
+        NamedExperiment, ParamError, ParamSet, ParamSpec, ParamValue, check_range,
     };
     pub use serde;
 }

@@ -1,30 +1,14 @@
-//! Pieces shared by the macros: error collection and the task options both `#[task]` and
-//! `#[dag(default_args(...))]` accept.
+//! Pieces shared by the macros: error collection, the option table every attribute is parsed
+//! against, and the task options both `#[task]` and `#[dag(default_args(...))]` accept.
 
+pub(crate) mod attr;
 mod errors;
 mod options;
 
 pub(crate) use errors::Errors;
 pub(crate) use options::{
-    Site, TASK_OPTIONS, TaskOptionArgs, example, literal, option_value, parse_duration,
-    parse_task_option, set_once, set_once_id, task_options_tokens,
+    TaskOptionArgs, check_retry_delays, duration_tokens, task_options_tokens,
 };
-
-/// Skips the value of an option that was reported as unknown (`= value` or `(...)`), so the
-/// options after it are still checked.
-pub(crate) fn skip_option_value(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<()> {
-    if meta.input.peek(syn::Token![=]) {
-        let _: syn::Expr = meta.value()?.parse()?;
-    } else if meta.input.peek(syn::token::Paren) {
-        let _ = meta.parse_nested_meta(|inner| {
-            if inner.input.peek(syn::Token![=]) {
-                let _: syn::Expr = inner.value()?.parse()?;
-            }
-            Ok(())
-        });
-    }
-    Ok(())
-}
 
 /// Parses the item a function attribute is on; anything else gets `message`, with the item
 /// emitted unchanged so other code still sees it.
@@ -36,4 +20,70 @@ pub(crate) fn parse_fn_item(
         let e = syn::Error::new_spanned(&item, message).to_compile_error();
         quote::quote!(#item #e)
     })
+}
+
+/// A type as a user would write it, for messages: `Vec<f64>`, not `Vec < f64 >`.
+pub(crate) fn type_text(ty: &syn::Type) -> String {
+    let text = quote::ToTokens::to_token_stream(ty).to_string();
+    let mut out = String::with_capacity(text.len());
+    let chars: Vec<char> = text.chars().collect();
+    for (i, &c) in chars.iter().enumerate() {
+        let prev = i.checked_sub(1).map(|j| chars[j]);
+        let next = chars.get(i + 1).copied();
+        // Drop the spaces `to_string` puts around `<`, `>`, `&`, `::` and before `,`.
+        if c == ' '
+            && (matches!(prev, Some('<' | '&' | ':' | '('))
+                || matches!(next, Some('<' | '>' | ',' | ':' | ')')))
+        {
+            continue;
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Levenshtein distance, for suggesting the name that was probably meant.
+pub(crate) fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(cur)
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn types_are_shown_as_written() {
+        for text in [
+            "Vec<f64>",
+            "&Option<&str>",
+            "std::io::Result<u32>",
+            "(u32, String)",
+            "&'a [u8]",
+            "HashMap<String, Vec<u8>>",
+        ] {
+            let ty: syn::Type = syn::parse_str(text).unwrap();
+            assert_eq!(super::type_text(&ty), text);
+        }
+    }
+
+    #[test]
+    fn edit_distance_counts_single_character_edits() {
+        assert_eq!(super::edit_distance("retries", "retries"), 0);
+        assert_eq!(super::edit_distance("retires", "retries"), 2);
+        assert_eq!(super::edit_distance("timeot", "timeout"), 1);
+        assert_eq!(super::edit_distance("", "abc"), 3);
+    }
 }

@@ -10,7 +10,7 @@ use quote::{ToTokens, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{BinOp, Expr, ExprCall, ItemFn, Lit, Meta, Pat, Stmt};
 
-use crate::common::Errors;
+use crate::common::{Errors, edit_distance};
 
 pub(crate) struct DagBody {
     pub(crate) nodes: Vec<Node>,
@@ -41,6 +41,8 @@ pub(crate) struct InputRef {
     pub(crate) node: usize,
     /// The tuple element, for handles bound by `let (a, b) = ..`.
     pub(crate) element: Option<usize>,
+    /// The argument as written, where a diagnostic about this edge goes.
+    pub(crate) span: Span,
 }
 
 pub(crate) struct OrderEdge {
@@ -75,6 +77,41 @@ pub(crate) fn alias(index: usize, span: Span) -> syn::Ident {
     syn::Ident::new(&format!("__oxflow_task_{index}"), span)
 }
 
+/// Airflow's `a << b` (`a` after `b`): oxflow writes edges in the order tasks run.
+fn reversed_edge_message(b: &syn::ExprBinary) -> String {
+    let mut operands = Vec::new();
+    let mut cur = strip(&Expr::Binary(b.clone())).clone();
+    while let Expr::Binary(inner) = &cur {
+        if !matches!(inner.op, BinOp::Shl(_)) {
+            break;
+        }
+        operands.push(quote::ToTokens::to_token_stream(&*inner.right).to_string());
+        cur = strip(&inner.left).clone();
+    }
+    operands.push(quote::ToTokens::to_token_stream(&cur).to_string());
+    format!(
+        "`<<` is not supported in a `#[dag]` body: edges read in the order tasks run, with `>>`; write `{}`",
+        operands.join(" >> ")
+    )
+}
+
+/// Why `name`, which no task call bound, cannot be a task argument. `binding` is the name a
+/// `let` could give it, for a plain identifier.
+fn not_a_handle(name: &str, binding: Option<&str>) -> String {
+    let last = name.rsplit("::").next().unwrap_or(name);
+    let constant = last.chars().any(|c| c.is_ascii_uppercase())
+        && !last.chars().any(|c| c.is_ascii_lowercase());
+    if constant {
+        return format!(
+            "`{name}` is not a task handle: a `#[dag]` body passes only task outputs; pass constants and settings through the DAG's params (`#[dag(params = ...)]`) and read them with `&Params<..>` in the task"
+        );
+    }
+    let example = binding.unwrap_or("x");
+    format!(
+        "`{name}` is not a task handle: a task argument is the output of a task called earlier in this body, such as `let {example} = some_task(..);`; pass constants and settings through the DAG's params (`#[dag(params = ...)]`)"
+    )
+}
+
 /// Every name a pattern binds, for poisoning.
 fn bound_names(pat: &Pat, out: &mut Vec<String>) {
     match pat {
@@ -105,7 +142,7 @@ fn strip(expr: &Expr) -> &Expr {
 }
 
 /// `#[task_id = "..."]` on a statement.
-fn task_id_attr(attrs: &[syn::Attribute], errors: &mut Errors) -> Option<(String, Span)> {
+fn task_id_attr(attrs: &[syn::Attribute], errors: &Errors) -> Option<(String, Span)> {
     let mut id = None;
     for attr in attrs {
         if !attr.path().is_ident("task_id") {
@@ -118,7 +155,7 @@ fn task_id_attr(attrs: &[syn::Attribute], errors: &mut Errors) -> Option<(String
         match &attr.meta {
             Meta::NameValue(nv) => match &nv.value {
                 Expr::Lit(l) => match &l.lit {
-                    Lit::Str(s) if crate::task::is_valid_id(&s.value()) => {
+                    Lit::Str(s) if crate::common::attr::is_valid_id(&s.value()) => {
                         if id.is_some() {
                             errors.spanned(attr, "`#[task_id]` given twice; keep one");
                         }
@@ -142,33 +179,13 @@ fn task_id_attr(attrs: &[syn::Attribute], errors: &mut Errors) -> Option<(String
 
 /// Attributes inside a `>>` statement: syn hangs a statement's attributes on its leftmost
 /// operand, where they would otherwise be dropped without a word.
-fn reject_attrs(attrs: &[syn::Attribute], errors: &mut Errors) {
+fn reject_attrs(attrs: &[syn::Attribute], errors: &Errors) {
     for attr in attrs {
         errors.spanned(
             attr,
             "`#[task_id]` names a task call; put it on `let x = task(..);` or `task(..);`, not inside a `>>` edge",
         );
     }
-}
-
-/// Levenshtein distance, for suggesting a handle that was probably meant.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                prev
-            } else {
-                1 + prev.min(row[j]).min(cur)
-            };
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 impl Builder {
@@ -185,7 +202,7 @@ impl Builder {
     }
 
     /// A handle named by `expr` (`x` or `&x`), or an error naming what is wrong.
-    fn handle(&self, expr: &Expr, errors: &mut Errors) -> Option<(Handle, bool)> {
+    fn handle(&self, expr: &Expr, errors: &Errors) -> Option<(Handle, bool)> {
         let (inner, by_ref) = match strip(expr) {
             Expr::Reference(r) if r.mutability.is_none() => (strip(&r.expr), true),
             e => (e, false),
@@ -205,9 +222,7 @@ impl Builder {
                             Some(similar) => {
                                 format!("`{name}` is not a task handle; did you mean `{similar}`?")
                             }
-                            None => format!(
-                                "`{name}` is not a task handle; bind a task's output first: `let {name} = some_task(..);`"
-                            ),
+                            None => not_a_handle(&name, Some(&name)),
                         };
                         errors.spanned(p, message);
                         None
@@ -215,7 +230,38 @@ impl Builder {
                 }
             }
             Expr::Call(_) => {
-                errors.spanned(expr, "bind this task call with `let` and pass the handle: `let x = task(..);` then `other(&x)`");
+                errors.spanned(expr, "a task argument is the handle of an upstream task, not a call: bind a task call with `let x = task(..);` and pass `&x`; other code goes inside a `#[task]`");
+                None
+            }
+            Expr::Field(f) => {
+                let message = match (&f.member, strip(&f.base)) {
+                    (syn::Member::Unnamed(i), Expr::Path(base)) => {
+                        let base = quote::ToTokens::to_token_stream(base).to_string();
+                        format!(
+                            "a tuple output is taken apart where it is bound, not with `.{}`: `let (a, b) = task(..);`, then pass `&a`; `{base}` is one handle for the whole tuple",
+                            i.index
+                        )
+                    }
+                    _ => "a task input receives an upstream's whole output, not a field of it: pass the handle, or add a `#[task]` that picks the field".to_owned(),
+                };
+                errors.spanned(expr, message);
+                None
+            }
+            Expr::MethodCall(m) => {
+                errors.spanned(
+                    expr,
+                    format!(
+                        "a handle is not a value in the `#[dag]` body, so `.{}()` cannot be called on it: pass the handle (`x` or `&x`) and call `{}` inside the task",
+                        m.method, m.method
+                    ),
+                );
+                None
+            }
+            Expr::Path(p) if p.qself.is_none() => {
+                let name = quote::ToTokens::to_token_stream(p)
+                    .to_string()
+                    .replace(' ', "");
+                errors.spanned(expr, not_a_handle(&name, None));
                 None
             }
             _ => {
@@ -230,7 +276,7 @@ impl Builder {
         &mut self,
         call: &ExprCall,
         id: Option<(String, Span)>,
-        errors: &mut Errors,
+        errors: &Errors,
     ) -> Option<(usize, TokenStream)> {
         let path = match strip(&call.func) {
             Expr::Path(p) if p.qself.is_none() => p.path.clone(),
@@ -249,6 +295,12 @@ impl Builder {
                 Some((h, _)) => inputs.push(InputRef {
                     node: h.node,
                     element: h.element,
+                    // The handle itself: on stable a span cannot cover `&x`, and `&` alone
+                    // says little.
+                    span: match strip(arg) {
+                        Expr::Reference(r) => r.expr.span(),
+                        e => e.span(),
+                    },
                 }),
                 None => ok = false,
             }
@@ -302,12 +354,18 @@ impl Builder {
             #[allow(non_camel_case_types)]
             type #alias = #path;
         });
-        let witness = quote_spanned!(span=> #sig #arg_tokens);
+        // The handle's type is the task's output type: `T` of a `Result<T, E>`, which only a
+        // dispatch on the returned value can find (see `oxflow_runtime::exec::invoke`).
+        let witness = quote_spanned! {span=>
+            ::oxflow::__private::output_value(
+                (&&::oxflow::__private::probe(&#sig #arg_tokens)).output_type(),
+            )
+        };
         Some((index, witness))
     }
 
     /// The nodes an operand of `>>` stands for: a handle, a call, or a list of either.
-    fn operand(&mut self, expr: &Expr, errors: &mut Errors) -> Option<Vec<usize>> {
+    fn operand(&mut self, expr: &Expr, errors: &Errors) -> Option<Vec<usize>> {
         let attrs: &[syn::Attribute] = match strip(expr) {
             Expr::Path(e) => &e.attrs,
             Expr::Reference(e) => &e.attrs,
@@ -350,7 +408,7 @@ impl Builder {
         }
     }
 
-    fn chain(&mut self, expr: &Expr, errors: &mut Errors) {
+    fn chain(&mut self, expr: &Expr, errors: &Errors) {
         // `a >> b >> c` parses as `(a >> b) >> c`: flatten the left spine.
         let mut operands = Vec::new();
         let mut cur = strip(expr);
@@ -403,7 +461,7 @@ impl Builder {
         }
     }
 
-    fn bind(&mut self, pat: &Pat, node: usize, errors: &mut Errors) {
+    fn bind(&mut self, pat: &Pat, node: usize, errors: &Errors) {
         match pat {
             Pat::Ident(p) if p.by_ref.is_none() && p.subpat.is_none() => {
                 self.handle_for(
@@ -449,7 +507,7 @@ impl Builder {
         self.handles.insert(name, handle);
     }
 
-    fn stmt(&mut self, stmt: &Stmt, errors: &mut Errors) {
+    fn stmt(&mut self, stmt: &Stmt, errors: &Errors) {
         match stmt {
             Stmt::Local(local) => {
                 let id = task_id_attr(&local.attrs, errors);
@@ -491,6 +549,9 @@ impl Builder {
                     }
                 }
                 Expr::Binary(b) if matches!(b.op, BinOp::Shr(_)) => self.chain(expr, errors),
+                Expr::Binary(b) if matches!(b.op, BinOp::Shl(_)) => {
+                    errors.spanned(expr, reversed_edge_message(b))
+                }
                 other => errors.spanned(other, UNSUPPORTED),
             },
             Stmt::Item(item) => errors.spanned(item, UNSUPPORTED),
@@ -500,7 +561,7 @@ impl Builder {
 }
 
 impl DagBody {
-    pub(crate) fn from_item(item: &ItemFn, errors: &mut Errors) -> DagBody {
+    pub(crate) fn from_item(item: &ItemFn, errors: &Errors) -> DagBody {
         let mut b = Builder {
             nodes: Vec::new(),
             order_edges: Vec::new(),

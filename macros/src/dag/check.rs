@@ -9,7 +9,7 @@ use super::ast::DagBody;
 use crate::common::Errors;
 
 /// Runs every check; returns the nodes in topological order when the graph has no cycle.
-pub(crate) fn check(item: &ItemFn, body: &DagBody, errors: &mut Errors) -> Option<Vec<usize>> {
+pub(crate) fn check(item: &ItemFn, body: &DagBody, errors: &Errors) -> Option<Vec<usize>> {
     check_signature(item, errors);
     check_not_empty(item, body, errors);
     check_unique_task_ids(body, errors);
@@ -17,7 +17,7 @@ pub(crate) fn check(item: &ItemFn, body: &DagBody, errors: &mut Errors) -> Optio
 }
 
 /// The DAG function only wires tasks: `fn name()` with no arguments, generics or return type.
-fn check_signature(item: &ItemFn, errors: &mut Errors) {
+fn check_signature(item: &ItemFn, errors: &Errors) {
     let sig = &item.sig;
     if !sig.inputs.is_empty() {
         errors.spanned(&sig.inputs, "a `#[dag]` function takes no arguments; declare run-time values with `#[dag(params = MyParams)]`");
@@ -40,7 +40,7 @@ fn check_signature(item: &ItemFn, errors: &mut Errors) {
 }
 
 /// A DAG has at least one task: `#[dag] fn empty() {}` is a mistake.
-fn check_not_empty(item: &ItemFn, body: &DagBody, errors: &mut Errors) {
+fn check_not_empty(item: &ItemFn, body: &DagBody, errors: &Errors) {
     if body.nodes.is_empty() && item.block.stmts.is_empty() {
         errors.spanned(
             &item.sig.ident,
@@ -50,7 +50,7 @@ fn check_not_empty(item: &ItemFn, body: &DagBody, errors: &mut Errors) {
 }
 
 /// Task ids are unique: calling `train` twice needs `#[task_id = "train_2"]` on one call.
-fn check_unique_task_ids(body: &DagBody, errors: &mut Errors) {
+fn check_unique_task_ids(body: &DagBody, errors: &Errors) {
     let mut seen: HashMap<&str, usize> = HashMap::new();
     for (i, node) in body.nodes.iter().enumerate() {
         if let Some(&first) = seen.get(node.id.as_str()) {
@@ -76,7 +76,7 @@ fn check_unique_task_ids(body: &DagBody, errors: &mut Errors) {
 /// Order edges may not close a cycle: `a >> b; b >> a;`. Returns a topological order (Kahn's
 /// algorithm, taking the earliest-written ready node first, so the order stays close to the
 /// body's).
-fn check_acyclic(body: &DagBody, errors: &mut Errors) -> Option<Vec<usize>> {
+fn check_acyclic(body: &DagBody, errors: &Errors) -> Option<Vec<usize>> {
     let n = body.nodes.len();
     let mut succ: Vec<Vec<usize>> = vec![Vec::new(); n];
     let mut indegree = vec![0usize; n];
@@ -137,4 +137,120 @@ fn check_acyclic(body: &DagBody, errors: &mut Errors) -> Option<Vec<usize>> {
         None => errors.at(body.nodes[start].span, message),
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors_of(item: ItemFn) -> (Option<Vec<usize>>, Vec<String>) {
+        let errors = Errors::default();
+        let body = DagBody::from_item(&item, &errors);
+        let order = check(&item, &body, &errors);
+        let messages = match errors.finish() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        };
+        (order, messages)
+    }
+
+    #[test]
+    fn order_edges_give_a_topological_order() {
+        let (order, errors) = errors_of(syn::parse_quote! {
+            fn pipeline() {
+                let b = second();
+                let a = first();
+                a >> b;
+            }
+        });
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(order, Some(vec![1, 0]));
+    }
+
+    #[test]
+    fn a_cycle_is_named_at_the_edge_that_closes_it() {
+        let (order, errors) = errors_of(syn::parse_quote! {
+            fn pipeline() {
+                let a = first();
+                let b = second();
+                a >> b;
+                b >> a;
+            }
+        });
+        assert_eq!(order, None);
+        assert_eq!(
+            errors,
+            ["cycle in `#[dag]`: first >> second >> first; remove or reverse this `>>` edge"]
+        );
+    }
+
+    #[test]
+    fn a_task_called_twice_needs_an_id_of_its_own() {
+        let (_, errors) = errors_of(syn::parse_quote! {
+            fn pipeline() {
+                load();
+                load();
+                #[task_id = "load_eu"]
+                load();
+            }
+        });
+        assert_eq!(
+            errors,
+            [
+                "duplicate task id `load` in this `#[dag]`; give this call its own id: `#[task_id = \"load_2\"] let x = load(..);`"
+            ]
+        );
+    }
+
+    #[test]
+    fn airflow_upstream_edges_are_rewritten_in_the_message() {
+        let (_, errors) = errors_of(syn::parse_quote! {
+            fn pipeline() {
+                let a = first();
+                let b = second();
+                let c = third();
+                c << b << a;
+            }
+        });
+        assert_eq!(
+            errors,
+            [
+                "`<<` is not supported in a `#[dag]` body: edges read in the order tasks run, with `>>`; write `a >> b >> c`"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_argument_that_is_not_a_handle_says_what_to_pass() {
+        let (_, errors) = errors_of(syn::parse_quote! {
+            fn pipeline() {
+                let parts = split();
+                train(&parts.0);
+                train(&LIMIT);
+                train(parts.clone());
+            }
+        });
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(
+            errors[0].starts_with("a tuple output is taken apart where it is bound, not with `.0`")
+        );
+        assert!(
+            errors[1].starts_with(
+                "`LIMIT` is not a task handle: a `#[dag]` body passes only task outputs"
+            )
+        );
+        assert!(errors[2].starts_with(
+            "a handle is not a value in the `#[dag]` body, so `.clone()` cannot be called on it"
+        ));
+    }
+
+    #[test]
+    fn a_dag_function_only_wires_tasks() {
+        let (_, errors) = errors_of(syn::parse_quote! {
+            async fn pipeline(x: u32) -> u32 {
+                load();
+            }
+        });
+        assert_eq!(errors.len(), 3, "{errors:?}");
+    }
 }

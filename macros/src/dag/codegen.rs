@@ -10,7 +10,7 @@ use syn::ItemFn;
 
 use super::args::DagArgs;
 use super::ast::{DagBody, alias};
-use crate::common::task_options_tokens;
+use crate::common::{duration_tokens, task_options_tokens};
 
 fn doc_text(item: &ItemFn) -> String {
     let mut lines = Vec::new();
@@ -60,8 +60,8 @@ pub(crate) fn generate(
     };
     let dagrun_timeout = match &args.dagrun_timeout {
         Some((d, _)) => {
-            let nanos = d.as_nanos() as u64;
-            quote!(::core::option::Option::Some(::core::time::Duration::from_nanos(#nanos)))
+            let d = duration_tokens(*d);
+            quote!(::core::option::Option::Some(#d))
         }
         None => quote!(::core::option::Option::None),
     };
@@ -76,6 +76,10 @@ pub(crate) fn generate(
         None => quote!(::core::option::Option::None),
     };
 
+    let traits = quote! {
+        #[allow(unused_imports)]
+        use ::oxflow::__private::{ReturnsResult as _, ReturnsValue as _};
+    };
     // Position of each original node in the generated (topological) order.
     let mut position = vec![0usize; body.nodes.len()];
     for (p, &i) in order.iter().enumerate() {
@@ -106,10 +110,13 @@ pub(crate) fn generate(
                     // One projection per tuple element, however many tasks consume it.
                     if projected.insert((input.node, e)) { projections.push(quote! {
                         fn #f(
-                            v: &(dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync),
+                            __oxflow_output: &(dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync),
                         ) -> ::core::option::Option<&(dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync)> {
-                            v.downcast_ref::<<#upstream as ::oxflow::__private::Task>::Output>()
-                                .map(|t| &t.#index as &(dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync))
+                            #traits
+                            // The output type is found by dispatch on the task's return type.
+                            let __oxflow_type = (&&::oxflow::__private::Probe::<<#upstream as ::oxflow::__private::Task>::Return>::new()).output_type();
+                            ::oxflow::__private::downcast_output(__oxflow_output, __oxflow_type)
+                                .map(|__oxflow_tuple| &__oxflow_tuple.#index as &(dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync))
                         }
                     }); }
                     quote! {
@@ -143,6 +150,8 @@ pub(crate) fn generate(
     });
     let witness = &body.witness;
     let aliases = &body.aliases;
+    let const_checks = const_checks(args, body);
+    let doc = format!("`{ident}` is a `#[dag]`: a DAG body cannot call it like a task.");
 
     quote! {
         #(#attrs)*
@@ -152,6 +161,7 @@ pub(crate) fn generate(
             // error at the user's argument.
             #[allow(unused_variables, unused_mut, dead_code, unreachable_code, clippy::all)]
             fn __oxflow_check_edges() {
+                #traits
                 // A fresh value of a handle's type, so a handle passed by value can feed
                 // several tasks.
                 fn __oxflow_reuse<T>(_: &T) -> T {
@@ -161,6 +171,7 @@ pub(crate) fn generate(
                 #(#params_checks)*
             }
             #(#projections)*
+            #const_checks
             static __OXFLOW_DAG: ::oxflow::__private::DagDef = ::oxflow::__private::DagDef {
                 id: #id,
                 description: #description,
@@ -179,5 +190,104 @@ pub(crate) fn generate(
             }
             &__OXFLOW_DAG
         }
+
+        #[doc = #doc]
+        #[doc(hidden)]
+        #[allow(non_camel_case_types)]
+        #vis struct #ident<__OxflowMarker = ::oxflow::__private::DagMarker> {
+            _oxflow_private: ::core::marker::PhantomData<__OxflowMarker>,
+        }
+
+        // A DAG named where a task is expected (another DAG's body calling it) is reported with
+        // `CalledDag`'s message rather than as "not a task": the impls hold only for a marker
+        // that implements it, and none does.
+        const _: () = {
+            #[automatically_derived]
+            impl<__OxflowMarker: ::oxflow::__private::CalledDag> ::oxflow::__private::Task for #ident<__OxflowMarker> {
+                type Return = ();
+                type Signature = fn();
+                const DEF: ::oxflow::__private::TaskDef = ::oxflow::__private::DAG_IS_NOT_A_TASK;
+            }
+            #[automatically_derived]
+            impl<__OxflowMarker: ::oxflow::__private::CalledDag, P> ::oxflow::__private::UsesParams<P> for #ident<__OxflowMarker> {}
+        };
     }
+}
+
+/// Checks over what the tasks declare, which the macro cannot see: `const` items whose
+/// evaluation fails, at the user's call, when a check does not hold.
+fn const_checks(args: &DagArgs, body: &DagBody) -> TokenStream {
+    let mut out = TokenStream::new();
+    let def = |i: usize| {
+        let node = &body.nodes[i];
+        let a = alias(i, syn::spanned::Spanned::span(&node.path));
+        quote!(<#a as ::oxflow::__private::Task>::DEF)
+    };
+    // Unique ids, including those a `#[task(id = ...)]` sets.
+    if body.nodes.len() > 1 {
+        let ids = body.nodes.iter().enumerate().map(|(i, node)| {
+            if node.explicit_id {
+                let id = &node.id;
+                quote!(#id)
+            } else {
+                let d = def(i);
+                quote!(#d.name)
+            }
+        });
+        let n = body.nodes.len();
+        out.extend(quote! {
+            const __OXFLOW_IDS: [&str; #n] = [#(#ids),*];
+        });
+        for (k, node) in body.nodes.iter().enumerate().skip(1) {
+            let message = format!(
+                "this call's task id is already used by an earlier task in this `#[dag]` (a `#[task(id = \"...\")]` gives both the same id); give this call its own: `#[task_id = \"{}_2\"]`",
+                node.id
+            );
+            let span = node.id_span;
+            out.extend(quote_spanned! {span=>
+                const _: () = if ::oxflow::__private::id_repeats(&__OXFLOW_IDS, #k) {
+                    ::core::panic!(#message)
+                };
+            });
+        }
+    }
+    // A default trigger rule that can run a task without an input needs optional inputs, in
+    // the tasks that leave their rule to the default.
+    if let Some((rule, _)) = args.defaults.trigger
+        && !args.defaults.trigger_needs_success()
+    {
+        for (i, node) in body.nodes.iter().enumerate() {
+            let d = def(i);
+            for (k, input) in node.inputs.iter().enumerate() {
+                let message = format!(
+                    "`#[dag(default_args(trigger = \"{rule}\"))]` can run `{}` when the upstream of this argument did not succeed, and then there is no value to pass: declare the parameter as `Option<&T>` (or `Option<T>`), or give the task a rule of its own, such as `#[task(trigger = \"all_success\")]`",
+                    node.id
+                );
+                let span = input.span;
+                out.extend(quote_spanned! {span=>
+                    const _: () = if ::oxflow::__private::input_needs_success(&#d, #k) {
+                        ::core::panic!(#message)
+                    };
+                });
+            }
+        }
+    }
+    // A retry cap below the retry delay, one of them set by `default_args`.
+    if args.defaults.retry_delay.is_some() || args.defaults.max_retry_delay.is_some() {
+        let defaults = task_options_tokens(&args.defaults);
+        for (i, node) in body.nodes.iter().enumerate() {
+            let d = def(i);
+            let message = format!(
+                "`{}` gets a `max_retry_delay` below its `retry_delay`, one from `#[task(...)]` and the other from `#[dag(default_args(...))]`; raise `max_retry_delay` or lower `retry_delay`",
+                node.id
+            );
+            let span = syn::spanned::Spanned::span(&node.path);
+            out.extend(quote_spanned! {span=>
+                const _: () = if ::oxflow::__private::retry_cap_below_delay(&#d.options, &#defaults) {
+                    ::core::panic!(#message)
+                };
+            });
+        }
+    }
+    out
 }

@@ -18,10 +18,10 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(f) => f,
         Err(tokens) => return tokens,
     };
-    let mut errors = Errors::default();
-    let args = args::DagArgs::parse(args, &mut errors);
-    let body = ast::DagBody::from_item(&item_fn, &mut errors);
-    let order = check::check(&item_fn, &body, &mut errors);
+    let errors = Errors::default();
+    let args = args::DagArgs::parse(args, &errors);
+    let body = ast::DagBody::from_item(&item_fn, &errors);
+    let order = check::check(&item_fn, &body, &errors);
     match (errors.finish(), order) {
         (Ok(()), Some(order)) => codegen::generate(&args, &item_fn, &body, &order),
         (result, _) => {

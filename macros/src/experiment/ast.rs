@@ -124,17 +124,14 @@ impl ParamStruct {
                         }
                     });
                     let Some(ident) = f.ident.clone() else { continue };
-                    let help = match pa.help.get() {
-                        Some(h) => h.value(),
-                        None => doc_text(&f.attrs),
-                    };
+                    let help = pa.help().unwrap_or_else(|| doc_text(&f.attrs));
                     let key = ident.to_string().trim_start_matches("r#").to_string();
                     fields.push(ParamField {
                         kind: kind_of(&f.ty),
                         ty: f.ty.clone(),
                         key,
-                        default: pa.default.take().map(|(e, _)| e),
-                        range: pa.range.take().map(|(r, _)| r),
+                        default: pa.default(),
+                        range: pa.range(),
                         help,
                         ident,
                     });
@@ -193,9 +190,10 @@ impl EntryFn {
                     "the first argument is the parameter struct, by value: `params: TrainParams`",
                 ),
             }
+            // `&mut _` is the tracking run; the compiler confirms the type (an alias of `Run`
+            // is fine).
             let is_run = matches!(inputs[1], syn::FnArg::Typed(pt)
-                if matches!(&*pt.ty, Type::Reference(r) if r.mutability.is_some()
-                    && last_ident(&r.elem).is_some_and(|(i, _)| i == "Run")));
+                if matches!(&*pt.ty, Type::Reference(r) if r.mutability.is_some()));
             if !is_run {
                 cx.spanned(
                     inputs[1],
@@ -203,9 +201,10 @@ impl EntryFn {
                 );
             }
         }
-        let returns_result = matches!(&item.sig.output, syn::ReturnType::Type(_, ty)
-            if last_ident(ty).is_some_and(|(i, _)| i == "Result"));
-        if !returns_result {
+        // Whether the return type is a `Result` is the compiler's to say (an alias is one
+        // too): `run_experiment` takes a `fn(..) -> Result<T, E>`. Only a missing return type is
+        // certain to be wrong.
+        if let syn::ReturnType::Default = &item.sig.output {
             cx.spanned(
                 &item.sig.ident,
                 "an `#[experiment]` function returns a `Result`, so a failure ends the run FAILED",

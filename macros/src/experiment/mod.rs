@@ -22,7 +22,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
             return quote::quote!(#input #err);
         }
     };
-    let ctxt = args::Ctxt::new();
+    let ctxt = args::Ctxt::default();
     let exp_args = args::ExperimentArgs::parse(&ctxt, args);
     match item {
         syn::Item::Struct(item) => {

@@ -2,12 +2,17 @@
 //! namespace (functions live in the value namespace, so both coexist, as Rocket's routes do)
 //! that implements `Task` with the task's constant definition, its calling adapter and a
 //! signature of its inputs that `#[dag]` uses to let rustc check every edge.
+//!
+//! What the return type means is left to the compiler: the adapter, the codec and `#[dag]`'s
+//! type check find the output type by autoref dispatch on a `Probe` of the return type (see
+//! `oxflow_runtime::exec::invoke`), so `Result` under any name fails the attempt on `Err`.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
 
 use super::args::TaskArgs;
-use super::ast::{InputMode, Output, TaskFn, TaskParam};
+use super::ast::{InputMode, TaskFn, TaskParam};
 use crate::common::task_options_tokens;
 
 pub(crate) fn generate(args: &TaskArgs, task: &TaskFn<'_>) -> TokenStream {
@@ -20,6 +25,53 @@ pub(crate) fn generate_stub(args: &TaskArgs, task: &TaskFn<'_>) -> TokenStream {
     generate_with(args, task, true)
 }
 
+/// `use` of the dispatch traits; the methods they give are found only when they are in scope.
+fn dispatch_traits() -> TokenStream {
+    quote! {
+        #[allow(unused_imports)]
+        use ::oxflow::__private::{
+            ErrorIsBoxable as _, ErrorIsDisplay as _, InputIsData as _, InputIsInjected as _,
+            ReturnsResult as _, ReturnsValue as _,
+        };
+    }
+}
+
+/// Checks that each injected argument has the type its shape promises (`&mut Run`, ...), for
+/// code that does not fetch them.
+fn injected_checks(task: &TaskFn<'_>) -> Vec<TokenStream> {
+    task.params
+        .iter()
+        .filter_map(|p| match p {
+            TaskParam::Context { ty } => {
+                Some(quote_spanned!(ty.span()=> let _ = ::oxflow::__private::context::<#ty>;))
+            }
+            TaskParam::Params { ty, .. } => {
+                Some(quote_spanned!(ty.span()=> let _ = ::oxflow::__private::params_ref::<#ty>;))
+            }
+            TaskParam::Run { ty } => {
+                Some(quote_spanned!(ty.span()=> let _ = ::oxflow::__private::run_mut::<#ty>;))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The user's function unchanged, and the checks of its injected arguments, for a task whose
+/// definition cannot be generated: its other mistakes are still reported.
+pub(crate) fn generate_unusable(task: &TaskFn<'_>) -> TokenStream {
+    let item = task.item;
+    let checks = injected_checks(task);
+    quote! {
+        #item
+        const _: () = {
+            #[allow(dead_code, clippy::all)]
+            fn __oxflow_check_arguments() {
+                #(#checks)*
+            }
+        };
+    }
+}
+
 fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream {
     let item = task.item;
     let vis = &item.vis;
@@ -28,21 +80,41 @@ fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream 
         .id
         .as_ref()
         .map_or_else(|| ident.to_string(), |(s, _)| s.clone());
-    let out_ty = task.output.ty();
+    let ret_ty = task.output.ty();
+    let shown = task.output.shown();
     let is_async = item.sig.asyncness.is_some();
     let options = task_options_tokens(&args.options);
+    let traits = dispatch_traits();
 
     let witness_tys: Vec<TokenStream> = task
         .inputs()
-        .map(|(_, ty, mode, span)| match mode {
-            InputMode::Ref | InputMode::Optional => quote_spanned!(span=> &#ty),
-            InputMode::Value => quote_spanned!(span=> #ty),
+        .map(|(_, ty, mode, written)| {
+            let span = written.span();
+            if mode.by_ref() {
+                quote_spanned!(span=> &#ty)
+            } else {
+                quote_spanned!(span=> #ty)
+            }
         })
         .collect();
     let input_params = task.inputs().map(|(name, _, mode, _)| {
-        let optional = mode == InputMode::Optional;
+        let optional = mode.optional();
         quote!(::oxflow::__private::InputParam { name: #name, optional: #optional })
     });
+    // Never run: the compiler confirms that no input is an injected type under another name.
+    let mut input_checks: Vec<TokenStream> = task
+        .inputs()
+        .map(|(_, ty, _, _)| {
+            let span = ty.span();
+            quote_spanned! {span=>
+                (&&::oxflow::__private::Probe::<#ty>::new()).check_input();
+            }
+        })
+        .collect();
+    // A stub's adapter never fetches its injected arguments, so their types are checked here.
+    if stub {
+        input_checks.extend(injected_checks(task));
+    }
 
     let mut bindings = Vec::new();
     let mut call_args = Vec::new();
@@ -56,34 +128,51 @@ fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream 
     for (i, p) in task.params.iter().enumerate() {
         let var = quote::format_ident!("__oxflow_arg{}", i);
         let fetch = match p {
-            TaskParam::Input { ty, mode, span, .. } => {
+            TaskParam::Input {
+                ty, mode, written, ..
+            } => {
                 let k = input_index;
                 input_index += 1;
+                // Spanned at the user's type: a type that cannot be an input, or a by-value input
+                // that is not `Clone`, is reported there.
+                let span = written.span();
                 match mode {
-                    InputMode::Ref => quote!(__inputs.get::<#ty>(#k)),
-                    InputMode::Optional => {
-                        quote!(::core::result::Result::Ok(__inputs.get_opt::<#ty>(#k)))
-                    }
-                    InputMode::Value => quote_spanned! {*span=>
-                        __inputs.get::<#ty>(#k).map(::core::clone::Clone::clone)
+                    InputMode::Ref => quote_spanned!(span=> __inputs.get::<#ty>(#k)),
+                    InputMode::Value => quote_spanned! {span=>
+                        __inputs.get::<#ty>(#k).map(::oxflow::__private::clone_input)
+                    },
+                    InputMode::OptionalRef => quote_spanned! {span=>
+                        ::core::result::Result::Ok(__inputs.get_opt::<#ty>(#k))
+                    },
+                    InputMode::OptionalValue => quote_spanned! {span=>
+                        ::core::result::Result::Ok(
+                            __inputs.get_opt::<#ty>(#k).map(::oxflow::__private::clone_input),
+                        )
                     },
                 }
             }
-            TaskParam::Context => quote!(::core::result::Result::Ok(__ctx)),
-            TaskParam::Params { ty } => {
+            TaskParam::Context { ty } => {
+                let span = ty.span();
+                quote_spanned!(span=> ::oxflow::__private::context::<#ty>(__ctx))
+            }
+            TaskParam::Params { ty, set } => {
                 uses_params = quote! {
                     #[automatically_derived]
-                    impl ::oxflow::__private::UsesParams<#ty> for #ident {}
+                    impl ::oxflow::__private::UsesParams<#set> for #ident {}
                 };
                 params_type = quote! {
                     ::core::option::Option::Some((
-                        ::oxflow::__private::type_id_of::<#ty>,
-                        ::core::stringify!(#ty),
+                        ::oxflow::__private::type_id_of::<#set>,
+                        ::core::stringify!(#set),
                     ))
                 };
-                quote!(::oxflow::__private::params_ref::<#ty>(__params))
+                let span = ty.span();
+                quote_spanned!(span=> ::oxflow::__private::params_ref::<#ty>(__params))
             }
-            TaskParam::Run => quote!(::oxflow::__private::run_mut(__run)),
+            TaskParam::Run { ty } => {
+                let span = ty.span();
+                quote_spanned!(span=> ::oxflow::__private::run_mut::<#ty>(__run))
+            }
             TaskParam::Invalid => unreachable!("invalid parameters stop generation"),
         };
         // `match` rather than `?`: inside the async adapter `?` would leave the error type to
@@ -97,27 +186,26 @@ fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream 
         call_args.push(var);
     }
     let await_call = if is_async { quote!(.await) } else { quote!() };
-    let convert = match &task.output {
-        Output::Result(_, err_span) => {
-            // Spanned at the error type: an error type without `Display` is reported there.
-            let failed = quote_spanned!(*err_span=> ::oxflow::__private::failed(e));
-            quote! {
-                match __r {
-                    ::core::result::Result::Ok(v) => ::core::result::Result::Ok(__oxflow_output::<#ident>(v)),
-                    ::core::result::Result::Err(e) => ::core::result::Result::Err(#failed),
-                }
-            }
-        }
-        Output::Plain(_) | Output::Unit => {
-            quote!(::core::result::Result::Ok(__oxflow_output::<#ident>(__r)))
-        }
+    // Spanned at the output and error types as written, where the compiler reports an output
+    // that is not `Send + Sync + 'static` or an error without `Display`.
+    let out_span = task.output.output_span(ident.span());
+    let err_span = task.output.error_span(ident.span());
+    let wrap_output = quote_spanned!(out_span=> ::oxflow::__private::output(__v));
+    let wrap_error = quote_spanned! {err_span=>
+        (&&::oxflow::__private::probe(&__e)).task_error()(__e)
     };
     let body = quote! {
+        #traits
         #[allow(unused_variables, unused_mut)]
         let (__inputs, __ctx, __params, __run) = __inv.parts();
         #(#bindings)*
         let __r = #ident(#(#call_args),*) #await_call;
-        #convert
+        let __outcome = (&&::oxflow::__private::probe(&__r)).outcome();
+        #[allow(unreachable_patterns)]
+        match __outcome(__r) {
+            ::core::result::Result::Ok(__v) => ::core::result::Result::Ok(#wrap_output),
+            ::core::result::Result::Err(__e) => ::core::result::Result::Err(#wrap_error),
+        }
     };
     let adapter = if stub {
         quote!(::core::unreachable!(
@@ -139,16 +227,32 @@ fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream 
         }
     };
     let persist_off = matches!(args.options.persist, Some((false, _)));
-    let out_span = match &task.output {
-        Output::Plain(t) | Output::Result(t, _) => syn::spanned::Spanned::span(t),
-        Output::Unit => ident.span(),
-    };
     let codec = if persist_off {
         quote!(::core::option::Option::None)
     } else {
-        quote_spanned!(out_span=> ::core::option::Option::Some(::oxflow::__private::codec::<#out_ty>()))
+        // Closures, not `codec::<T>()`: only a function body can find the output type `T`.
+        let output_type = quote_spanned! {out_span=>
+            (&&::oxflow::__private::Probe::<<#ident as ::oxflow::__private::Task>::Return>::new())
+                .output_type()
+        };
+        quote! {
+            ::core::option::Option::Some(::oxflow::__private::codec_from(
+                |__v| { #traits (::oxflow::__private::codec_of(#output_type).encode)(__v) },
+                |__b| { #traits (::oxflow::__private::codec_of(#output_type).decode)(__b) },
+                || { #traits (::oxflow::__private::codec_of(#output_type).type_name)() },
+            ))
+        }
     };
     let doc = format!("The `#[task]` definition of [`{ident}()`]: used by `#[dag]`.");
+    let check_span = Span::call_site();
+    let checks = quote_spanned! {check_span=>
+        // Never called: the compiler checks each input's type in it.
+        #[allow(dead_code, clippy::all)]
+        fn __oxflow_check_inputs() {
+            #traits
+            #(#input_checks)*
+        }
+    };
 
     quote! {
         // A task's input type is its upstream's output type: `&Vec<T>` is not a style choice.
@@ -168,13 +272,13 @@ fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream 
             #[automatically_derived]
             #[diagnostic::do_not_recommend]
             impl ::oxflow::__private::Task for #ident {
-                type Output = #out_ty;
-                type Signature = fn(#(#witness_tys),*) -> #out_ty;
+                type Return = #ret_ty;
+                type Signature = fn(#(#witness_tys),*) -> #ret_ty;
                 const DEF: ::oxflow::__private::TaskDef = ::oxflow::__private::TaskDef {
                     name: #id,
                     options: #options,
                     inputs: &[#(#input_params),*],
-                    output_type: ::core::stringify!(#out_ty),
+                    output_type: #shown,
                     is_async: #is_async,
                     invoke: __oxflow_invoke,
                     codec: #codec,
@@ -184,15 +288,7 @@ fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream 
 
             #uses_params
 
-            // Generic over the task so the output's `Send + Sync + 'static` bound is taken from
-            // `Task::Output`: an output type that breaks it is reported once, at the return type,
-            // not again here.
-            #[allow(dead_code)]
-            fn __oxflow_output<T: ::oxflow::__private::Task>(
-                value: T::Output,
-            ) -> ::oxflow::__private::TaskOutput {
-                ::oxflow::__private::output(value)
-            }
+            #checks
 
             #[allow(unused_variables, unreachable_code)]
             fn __oxflow_invoke(

@@ -1,7 +1,6 @@
 //! `#[task]`: parse → typed AST → validate → generate.
 
 mod args;
-pub(crate) use args::is_valid_id;
 mod ast;
 mod check;
 mod codegen;
@@ -19,11 +18,11 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
         Ok(f) => f,
         Err(tokens) => return tokens,
     };
-    let mut option_errors = Errors::default();
-    let args = args::TaskArgs::parse(args, &mut option_errors);
-    let mut errors = Errors::default();
-    let task = ast::TaskFn::from_item(&item_fn, &mut errors);
-    check::check(&task, &mut errors);
+    let option_errors = Errors::default();
+    let args = args::TaskArgs::parse(args, &option_errors);
+    let errors = Errors::default();
+    let task = ast::TaskFn::from_item(&item_fn, &errors);
+    check::check(&task, &args, &errors);
     match (errors.finish(), option_errors.finish()) {
         (Ok(()), Ok(())) => codegen::generate(&args, &task),
         // Only options are wrong: generate the task from the valid ones, so a `#[dag]` calling
@@ -48,7 +47,8 @@ pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
                 let stub = codegen::generate_stub(&args, &task);
                 quote!(#stub #e)
             } else {
-                quote!(#item_fn #e)
+                let item = codegen::generate_unusable(&task);
+                quote!(#item #e)
             }
         }
     }

@@ -4,7 +4,7 @@
 //! my-pipelines list                         every DAG in the binary
 //! my-pipelines show iris                    tasks, options, params
 //! my-pipelines graph iris --format mermaid  the graph as Mermaid or DOT
-//! my-pipelines run iris -P n_trees=200      run it, recorded in ./mlruns
+//! my-pipelines run iris -P n_trees=200      run it, recorded in the tracking store
 //! my-pipelines run iris --resume <run id>   rerun what did not succeed
 //! my-pipelines runs iris                    recent runs and their task states
 //! my-pipelines logs <run id> train          a task's attempt logs
@@ -13,20 +13,26 @@
 //! my-pipelines drift --reference a.csv --current b.csv   data drift report
 //! ```
 //!
-//! The standalone `oxflow` binary runs the same command line.
+//! The standalone `oxflow` binary ([`Program::Standalone`]) runs the same command line without
+//! DAGs of its own: its DAG commands say where pipelines live. An experiment binary
+//! (`#[experiment] fn train(..)`) gets its own, smaller one: [`run_experiment`].
 //!
 //! The store is `--tracking-uri`, else `OXFLOW_TRACKING_URI`, else `MLFLOW_TRACKING_URI`, else
-//! `./mlruns`.
+//! the default store in the working directory. Exit statuses are [`Exit`]'s; every command's
+//! `--help` lists its own. Output goes through [`QuietPipe`], so `| head` ends it quietly.
 
+mod exit;
+mod experiment;
+mod output;
 mod progress;
 mod show;
+mod table;
 
 use std::path::PathBuf;
-use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::dag::{self, GraphFormat};
 use crate::exec::{self, DagRunState, RunConfig};
@@ -34,37 +40,142 @@ use crate::params::parse_override;
 use crate::tracking::TrackingStore;
 use crate::tracking::cli::TrackingCommand;
 
+pub use exit::Exit;
+pub use experiment::run_experiment;
+pub use output::QuietPipe;
+pub use table::table;
+
+const TRACKING_URI_HELP: &str = "Tracking store: a directory or `file://` URI, or an `http(s)://` \
+    MLflow server (default: OXFLOW_TRACKING_URI, then MLFLOW_TRACKING_URI, then the default store \
+    in the working directory)";
+
+const RUN_AFTER_HELP: &str = "\
+The run is recorded in the tracking store (see --tracking-uri). Its last line of output is the
+exact command that shows it in MLflow's UI; that command depends on the store (a local store
+is opened with `mlflow ui`, an MLflow server shows it at its own URL).
+
+Exit status:
+  0    the DAG run succeeded
+  1    the DAG run failed (a task ended failed or upstream_failed)
+  2    error before the run: bad arguments or -P params, unknown DAG, a store that cannot be opened
+  130  interrupted (Ctrl-C); the run is recorded as killed
+  143  stopped by SIGTERM (`kill`, a container stopping); the run is recorded as killed";
+
+const STANDALONE_ABOUT: &str = "oxflow: tracked runs and experiments, task logs and data drift";
+
+const STANDALONE_LONG_ABOUT: &str = "\
+oxflow: tracked runs and experiments, task logs and data drift
+
+Pipelines live in your own binary: a crate whose `main` calls `oxflow::main()` gets this
+command line with the DAGs it defines (`cargo run -- list`, `cargo run -- run <dag>`; in
+oxflow's repository, `cargo run --example quickstart -- list`). This `oxflow` command defines
+no DAGs: it reads what those binaries recorded (`runs`, `experiments`, `logs`) and compares
+data (`drift`).";
+
+/// Which binary runs the command line.
+///
+/// ```
+/// use oxflow_runtime::cli::Program;
+/// let help = Program::Standalone.command().render_long_help().to_string();
+/// assert!(help.contains("oxflow::main()"));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Program {
+    /// A pipeline binary: its `main` calls `oxflow::main()` and it defines DAGs.
+    #[default]
+    Pipelines,
+    /// The standalone `oxflow` command: tracking, logs and drift, no DAGs of its own.
+    Standalone,
+}
+
+impl Program {
+    /// The clap command: [`Cli`]'s, with the standalone binary's explanations where it
+    /// differs.
+    pub fn command(self) -> clap::Command {
+        let cmd = Cli::command();
+        match self {
+            Program::Pipelines => cmd,
+            Program::Standalone => {
+                let mut cmd = cmd
+                    .about(STANDALONE_ABOUT)
+                    .long_about(STANDALONE_LONG_ABOUT);
+                // The DAG commands stay listed, to say where they work.
+                for (name, about) in [
+                    (
+                        "list",
+                        "List DAGs: `cargo run -- list` in your pipeline binary",
+                    ),
+                    (
+                        "show",
+                        "Show a DAG: `cargo run -- show <dag>` in your pipeline binary",
+                    ),
+                    (
+                        "graph",
+                        "Print a graph: `cargo run -- graph <dag>` in your pipeline binary",
+                    ),
+                    (
+                        "run",
+                        "Run a DAG: `cargo run -- run <dag>` in your pipeline binary",
+                    ),
+                ] {
+                    cmd = cmd.mut_subcommand(name, |c| c.about(about));
+                }
+                cmd
+            }
+        }
+    }
+}
+
 /// The pipeline command line.
 #[derive(Debug, Parser)]
 #[command(
+    name = "oxflow",
     about = "oxflow: run and inspect pipelines, tracked runs and data drift",
-    version
+    version,
+    after_help = exit::HELP
 )]
 pub struct Cli {
-    /// Tracking store: a directory, a `file://` URI, or (for the tracking commands) an
-    /// `http(s)://` MLflow server (default: OXFLOW_TRACKING_URI, then MLFLOW_TRACKING_URI, then
-    /// ./mlruns).
-    #[arg(long, global = true)]
+    #[arg(long, value_name = "URI", help = TRACKING_URI_HELP)]
+    /// The tracking store, given before the command (`--tracking-uri X runs list`).
     pub tracking_uri: Option<String>,
     /// Root of the task log tree (default: `logs/` beside the store).
-    #[arg(long, global = true, env = "OXFLOW_LOG_DIR")]
+    #[arg(long, value_name = "DIR", env = "OXFLOW_LOG_DIR")]
     pub log_dir: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
 
+/// `--tracking-uri`, on the commands that use the tracking store (also accepted after them).
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct StoreArgs {
+    /// The tracking store.
+    #[arg(long, global = true, value_name = "URI", help = TRACKING_URI_HELP)]
+    pub tracking_uri: Option<String>,
+}
+
+/// `--log-dir`, on the commands that write or read task logs.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct LogArgs {
+    /// Root of the task log tree (default: `logs/` beside the store).
+    #[arg(long, value_name = "DIR", env = "OXFLOW_LOG_DIR")]
+    pub log_dir: Option<PathBuf>,
+}
+
 /// A pipeline command.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List every DAG in this binary.
+    #[command(after_help = exit::QUERY_HELP)]
     List,
     /// Show a DAG's tasks, options and params.
+    #[command(after_help = exit::QUERY_HELP)]
     Show {
         /// The DAG id.
         dag: String,
     },
     /// Print a DAG's graph.
+    #[command(after_help = exit::QUERY_HELP)]
     Graph {
         /// The DAG id.
         dag: String,
@@ -73,6 +184,7 @@ pub enum Command {
         format: GraphFormat,
     },
     /// Run a DAG and record it in the tracking store.
+    #[command(after_help = RUN_AFTER_HELP)]
     Run {
         /// The DAG id.
         dag: String,
@@ -89,21 +201,36 @@ pub enum Command {
         /// Run in memory: record nothing (no resume, no logs).
         #[arg(long, conflicts_with = "resume")]
         no_record: bool,
+        /// The tracking store.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The task logs.
+        #[command(flatten)]
+        logs: LogArgs,
     },
     /// Recent runs of a DAG with their task states (`runs <dag>`), or a tracking command
     /// (`runs list --experiment X`, `runs show ID`, `runs compare ID ID..`, `runs delete ID`, ...).
+    #[command(after_help = exit::QUERY_HELP)]
     Runs(RunsArgs),
     /// Experiments in the tracking store.
-    #[command(subcommand)]
-    Experiments(crate::tracking::cli::ExperimentsCommand),
+    #[command(after_help = exit::QUERY_HELP)]
+    Experiments(ExperimentsArgs),
     /// Compare current data with reference data: per-column drift tests and dataset drift.
+    #[command(after_help = exit::DRIFT_HELP)]
     Drift(crate::drift::cli::DriftArgs),
     /// Print the logs of a task in a DAG run, every attempt.
+    #[command(after_help = exit::QUERY_HELP)]
     Logs {
         /// The DAG run id.
         run_id: String,
         /// The task id.
         task: String,
+        /// The tracking store.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The task logs.
+        #[command(flatten)]
+        logs: LogArgs,
     },
 }
 
@@ -119,9 +246,23 @@ pub struct RunsArgs {
     /// How many DAG runs to show.
     #[arg(long, default_value_t = 10)]
     pub limit: usize,
+    /// The tracking store.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
-/// A command that failed; printed as `error: ...` with exit code 1.
+/// `experiments <tracking command>`.
+#[derive(Debug, clap::Args)]
+pub struct ExperimentsArgs {
+    /// A tracking command on experiments.
+    #[command(subcommand)]
+    pub command: crate::tracking::cli::ExperimentsCommand,
+    /// The tracking store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
+/// A command that failed; printed as `error: ...` with exit status 2.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     /// The DAG is unknown or invalid.
@@ -139,15 +280,40 @@ pub enum CliError {
     /// A `-P` override is malformed.
     #[error(transparent)]
     Param(#[from] crate::params::ParamError),
+    /// A drift check could not run: bad arguments or input, or a report not written.
+    #[error(transparent)]
+    Drift(#[from] crate::drift::DriftError),
+    /// The output could not be written (a closed pipe is not an error).
+    #[error("cannot write the output: {0}")]
+    Output(#[source] std::io::Error),
+    /// A DAG command in the standalone `oxflow` binary, which has no DAGs.
+    #[error(
+        "the `oxflow` command defines no DAGs: pipelines live in your own binary, whose `main` \
+         calls `oxflow::main()`; run `cargo run -- {command}` in its crate (in oxflow's \
+         repository: `cargo run --example quickstart -- list`){hint}"
+    )]
+    NoDags {
+        /// The command as the user would type it in their binary, e.g. `run iris`.
+        command: String,
+        /// More to say for this command (may be empty).
+        hint: String,
+    },
     /// Anything else, with its explanation.
     #[error("{0}")]
     Other(String),
 }
 
-fn tracking_command(uri: Option<&str>, cmd: TrackingCommand) -> Result<ExitCode, CliError> {
+impl From<std::io::Error> for CliError {
+    fn from(e: std::io::Error) -> Self {
+        CliError::Output(e)
+    }
+}
+
+fn tracking_command(uri: Option<&str>, cmd: TrackingCommand) -> Result<Exit, CliError> {
     let store = open_store(uri)?;
-    crate::tracking::cli::execute(&store, cmd, &mut std::io::stdout().lock())?;
-    Ok(ExitCode::SUCCESS)
+    let mut out = output::stdout();
+    crate::tracking::cli::execute(&store, cmd, &mut out)?;
+    Ok(Exit::Success)
 }
 
 /// The store named by `--tracking-uri` or the environment: a directory, or an MLflow server.
@@ -158,23 +324,26 @@ fn open_store(uri: Option<&str>) -> Result<TrackingStore, CliError> {
     })
 }
 
-/// Parses the process's arguments, runs the command and exits with its code.
+/// Parses the process's arguments, runs the command and exits with its status ([`Exit`]):
+/// the `main` of a pipeline binary.
 pub fn main() {
-    let cli = Cli::parse();
-    let code = run_cli(cli);
-    std::process::exit(code_number(code));
+    main_as(Program::Pipelines)
 }
 
-fn code_number(code: ExitCode) -> i32 {
-    if code == ExitCode::SUCCESS {
-        0
-    } else if code == ExitCode::from(130) {
-        130
-    } else if code == ExitCode::from(143) {
-        143
-    } else {
-        1
-    }
+/// The `main` of the standalone `oxflow` command: the same command line, with help and errors
+/// that say pipelines live in the user's own binary.
+pub fn standalone_main() {
+    main_as(Program::Standalone)
+}
+
+/// Parses the process's arguments for `program`, runs the command and exits with its status.
+pub fn main_as(program: Program) -> ! {
+    let matches = program.command().get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    run_cli(program, cli).exit()
 }
 
 const SIGINT: i32 = 2;
@@ -196,35 +365,56 @@ async fn stop_signal() -> i32 {
     }
 }
 
-/// Runs a parsed command line; returns the process exit code (0 success, 1 failure, 130
-/// interrupted by Ctrl-C, 143 stopped by SIGTERM; `drift` returns 1 for drift found with
-/// `--fail-on-drift` and 2 for errors).
-/// Errors are printed to stderr.
-pub fn run_cli(cli: Cli) -> ExitCode {
-    match dispatch(cli) {
+/// Runs a parsed command line and returns how it ended ([`Exit`]: 0 success, 1 a failed DAG
+/// run or drift found with `--fail-on-drift`, 2 an error, 130 interrupted by Ctrl-C, 143 stopped
+/// by SIGTERM). Errors are printed to stderr.
+///
+/// ```no_run
+/// use clap::Parser;
+/// use oxflow_runtime::cli::{Cli, Exit, Program, run_cli};
+/// let cli = Cli::parse_from(["my-pipelines", "list"]);
+/// assert_eq!(run_cli(Program::Pipelines, cli), Exit::Success);
+/// ```
+pub fn run_cli(program: Program, cli: Cli) -> Exit {
+    match dispatch(program, cli) {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e}");
-            ExitCode::FAILURE
+            output::eprint_line(format_args!("error: {e}"));
+            Exit::Error
         }
     }
 }
 
-fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
+/// The error a DAG command gets in the standalone binary.
+fn no_dags(command: String, hint: String) -> CliError {
+    CliError::NoDags { command, hint }
+}
+
+fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
+    let top_uri = cli.tracking_uri;
+    let top_logs = cli.log_dir;
+    let uri = |s: &StoreArgs| s.tracking_uri.clone().or_else(|| top_uri.clone());
+    let standalone = program == Program::Standalone;
     match cli.command {
+        Command::List if standalone => Err(no_dags("list".into(), String::new())),
+        Command::Show { dag } if standalone => Err(no_dags(format!("show {dag}"), String::new())),
+        Command::Graph { dag, .. } if standalone => {
+            Err(no_dags(format!("graph {dag}"), String::new()))
+        }
+        Command::Run { dag, .. } if standalone => Err(no_dags(format!("run {dag}"), String::new())),
         Command::List => {
-            print!("{}", show::list(&dag::registered()));
-            Ok(ExitCode::SUCCESS)
+            output::print(show::list(&dag::registered()))?;
+            Ok(Exit::Success)
         }
         Command::Show { dag } => {
             let spec = dag::find(&dag)?.spec()?;
-            print!("{}", show::show(&spec));
-            Ok(ExitCode::SUCCESS)
+            output::print(show::show(&spec))?;
+            Ok(Exit::Success)
         }
         Command::Graph { dag, format } => {
             let spec = dag::find(&dag)?.spec()?;
-            print!("{}", spec.render(format));
-            Ok(ExitCode::SUCCESS)
+            output::print(spec.render(format))?;
+            Ok(Exit::Success)
         }
         Command::Run {
             dag,
@@ -232,6 +422,8 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             resume,
             max_active_tasks,
             no_record,
+            store,
+            logs,
         } => {
             let spec = dag::find(&dag)?.spec()?;
             let mut cfg = RunConfig::in_memory();
@@ -240,10 +432,13 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             }
             // Bad params are rejected before the store is touched.
             exec::resolve_params(spec.def, &cfg.params)?;
+            let mut ui = None;
             if !no_record {
                 // Opening checks the store is writable, before any task runs.
-                cfg.store = Some(open_store(cli.tracking_uri.as_deref())?);
-                cfg.log_root = cli.log_dir;
+                let store = open_store(uri(&store).as_deref())?;
+                ui = Some(store.ui_command());
+                cfg.store = Some(store);
+                cfg.log_root = logs.log_dir.or(top_logs);
             }
             cfg.resume = resume;
             cfg.max_active_tasks = max_active_tasks;
@@ -268,44 +463,75 @@ fn dispatch(cli: Cli) -> Result<ExitCode, CliError> {
             // it, the run is already recorded as KILLED.
             runtime.shutdown_background();
             let report = report?;
-            display.finish(&report);
+            display.finish(&report)?;
+            if let Some(ui) = ui {
+                output::print_line(format_args!("see it in MLflow's UI: {ui}"))?;
+            }
             Ok(match report.state {
-                DagRunState::Success => ExitCode::SUCCESS,
-                DagRunState::Failed => ExitCode::FAILURE,
+                DagRunState::Success => Exit::Success,
+                DagRunState::Failed => Exit::Failure,
                 DagRunState::Killed if signal.load(Ordering::SeqCst) == SIGTERM => {
-                    ExitCode::from(143)
+                    Exit::Terminated
                 }
-                DagRunState::Killed => ExitCode::from(130),
+                DagRunState::Killed => Exit::Interrupted,
             })
         }
-        Command::Runs(RunsArgs { command: Some(cmd), .. }) => {
-            tracking_command(cli.tracking_uri.as_deref(), TrackingCommand::Runs(cmd))
-        }
-        Command::Runs(RunsArgs { dag: Some(dag), limit, .. }) => {
+        Command::Runs(RunsArgs {
+            command: Some(cmd),
+            store,
+            ..
+        }) => tracking_command(uri(&store).as_deref(), TrackingCommand::Runs(cmd)),
+        Command::Runs(RunsArgs { dag: Some(dag), .. }) if standalone => Err(no_dags(
+            format!("runs {dag}"),
+            format!("; `oxflow runs list --experiment {dag} --all` lists its recorded runs here"),
+        )),
+        Command::Runs(RunsArgs {
+            dag: Some(dag),
+            limit,
+            store,
+            ..
+        }) => {
             let def = dag::find(&dag)?;
-            let store = open_store(cli.tracking_uri.as_deref())?;
-            print!("{}", show::runs(&store, def, limit)?);
-            Ok(ExitCode::SUCCESS)
+            let store = open_store(uri(&store).as_deref())?;
+            output::print(show::runs(&store, def, limit)?)?;
+            Ok(Exit::Success)
         }
         Command::Runs(RunsArgs { .. }) => Err(CliError::Other(
             "`runs` needs a DAG id (`runs <dag>`) or a command (`runs list --experiment X`, `runs show ID`, ...)"
                 .into(),
         )),
-        Command::Experiments(cmd) => {
-            tracking_command(cli.tracking_uri.as_deref(), TrackingCommand::Experiments(cmd))
+        Command::Experiments(ExperimentsArgs { command, store }) => tracking_command(
+            uri(&store).as_deref(),
+            TrackingCommand::Experiments(command),
+        ),
+        // Drift has its own failure status: 1 means drift found with --fail-on-drift.
+        Command::Drift(args) => Ok(crate::drift::cli::run_to(&args, &mut output::stdout())?),
+        Command::Logs {
+            run_id,
+            task,
+            store,
+            logs,
+        } => {
+            let store = open_store(uri(&store).as_deref())?;
+            let log_dir = logs.log_dir.or(top_logs);
+            output::print(exec::load_task_log(
+                &store,
+                log_dir.as_deref(),
+                &run_id,
+                &task,
+            )?)?;
+            Ok(Exit::Success)
         }
-        // `drift` keeps its own exit codes: 1 means drift found (with --fail-on-drift), 2 an error.
-        Command::Drift(args) => Ok(crate::drift::cli::run(&args).unwrap_or_else(|e| {
-            eprintln!("error: {e}");
-            ExitCode::from(2)
-        })),
-        Command::Logs { run_id, task } => {
-            let store = open_store(cli.tracking_uri.as_deref())?;
-            print!(
-                "{}",
-                exec::load_task_log(&store, cli.log_dir.as_deref(), &run_id, &task)?
-            );
-            Ok(ExitCode::SUCCESS)
-        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_command_lines_are_well_formed() {
+        Program::Pipelines.command().debug_assert();
+        Program::Standalone.command().debug_assert();
     }
 }

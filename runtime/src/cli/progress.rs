@@ -54,7 +54,7 @@ impl Progress {
     fn line(&self, text: String) {
         match &self.inner.bar {
             Some(bar) => bar.println(text),
-            None => eprintln!("{} {text}", now()),
+            None => super::output::eprint_line(format_args!("{} {text}", now())),
         }
     }
 
@@ -146,12 +146,12 @@ impl Progress {
         }
     }
 
-    pub(crate) fn finish(&self, report: &DagRunReport) {
+    /// Prints the task table and the run's one-line outcome on stdout.
+    pub(crate) fn finish(&self, report: &DagRunReport) -> std::io::Result<()> {
         if let Some(bar) = &self.inner.bar {
             bar.finish_and_clear();
         }
-        let mut table = comfy_table::Table::new();
-        table.set_header(["task", "state", "tries", "error"]);
+        let mut table = super::table(["task", "state", "tries", "error"]);
         let interesting: Vec<_> = if report.tasks.len() > 40 {
             report
                 .tasks
@@ -179,20 +179,20 @@ impl Progress {
             table.add_row([t.id.clone(), state, t.tries.to_string(), error]);
         }
         if !interesting.is_empty() {
-            println!("{table}");
+            super::output::print_line(&table)?;
         }
         let succeeded = report
             .tasks
             .iter()
             .filter(|t| t.state == TaskState::Success)
             .count();
-        println!(
+        super::output::print_line(format_args!(
             "dag `{}` run {}: {} in {:.3}s ({succeeded}/{} tasks succeeded)",
             report.dag_id,
             report.dag_run_id,
             report.state,
             report.duration.as_secs_f64(),
             report.tasks.len()
-        );
+        ))
     }
 }

@@ -3,8 +3,6 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use comfy_table::Table;
-
 use crate::dag::{DagDef, DagSpec};
 use crate::exec::{TAG_DAG, TAG_STATE, TAG_TASK_ID, TAG_TRY_NUMBER};
 use crate::tracking::{TAG_PARENT_RUN_ID, TrackingError, TrackingStore};
@@ -17,8 +15,7 @@ pub(crate) fn list(dags: &[&'static DagDef]) -> String {
     if dags.is_empty() {
         return "this binary defines no DAGs\n".to_owned();
     }
-    let mut t = Table::new();
-    t.set_header(["dag", "tasks", "schedule", "description"]);
+    let mut t = super::table(["dag", "tasks", "schedule", "description"]);
     for d in dags {
         t.add_row([
             d.id.to_owned(),
@@ -55,8 +52,7 @@ pub(crate) fn show(spec: &DagSpec) -> String {
             .map_or_else(|| "unlimited".to_owned(), |n| n.to_string())
     );
     let _ = writeln!(out, "defined at: {}:{}", d.file, d.line);
-    let mut t = Table::new();
-    t.set_header([
+    let mut t = super::table([
         "task",
         "inputs",
         "after",
@@ -113,8 +109,7 @@ pub(crate) fn show(spec: &DagSpec) -> String {
     }
     let _ = writeln!(out, "{t}");
     if let Some(p) = d.params {
-        let mut pt = Table::new();
-        pt.set_header(["param", "type", "default", "range", "help"]);
+        let mut pt = super::table(["param", "type", "default", "range", "help"]);
         for s in (p.schema)() {
             pt.add_row([
                 s.name,
@@ -167,8 +162,7 @@ pub(crate) fn runs(
             def.id
         ));
     }
-    let mut t = Table::new();
-    t.set_header(["run id", "started", "duration", "state", "tasks"]);
+    let mut t = super::table(["run id", "started", "duration", "state", "tasks"]);
     for r in dag_runs.into_iter().take(limit) {
         let started = std::time::UNIX_EPOCH
             + std::time::Duration::from_millis(r.info.start_time_ms.max(0) as u64);

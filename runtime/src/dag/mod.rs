@@ -3,8 +3,8 @@
 //! `#[task]` describes one task as a constant [`TaskDef`]; `#[dag]` describes a whole pipeline
 //! as a `static` [`DagDef`] whose nodes point at those task definitions, and registers it with
 //! [`inventory`] so a binary can list every DAG it contains ([`registered`]). Both are computed
-//! by the compiler; at run time [`DagDef::spec`] only resolves option defaults and checks what
-//! the macros cannot see (task ids chosen with `#[task(id = ..)]` colliding, params types).
+//! by the compiler; at run time [`DagDef::spec`] resolves option defaults and checks again what
+//! `#[dag]` checks at compile time (unique task ids, params types), for a `DagDef` built by hand.
 //!
 //! ```
 //! use oxflow_runtime::dag::TriggerRule;
@@ -16,7 +16,7 @@ mod render;
 mod spec;
 
 pub use options::{ResolvedOptions, TaskOptions, TriggerRule, TriggerRuleParseError};
-pub use render::GraphFormat;
+pub use render::{GraphFormat, GraphFormatParseError};
 pub use spec::{
     BuildParams, DagDef, DagError, DagRegistration, DagSpec, InputDef, InputParam, NodeDef,
     NodeSpec, OutputCodec, ParamsDef, ParamsType, ProjectFn, TaskDef, find, registered,

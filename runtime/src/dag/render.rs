@@ -16,15 +16,29 @@ pub enum GraphFormat {
     Dot,
 }
 
+/// A graph format name other than `mermaid` or `dot`.
+///
+/// ```
+/// use oxflow_runtime::dag::GraphFormat;
+/// let e = "svg".parse::<GraphFormat>().unwrap_err();
+/// assert_eq!(e.to_string(), "unknown graph format `svg`; expected mermaid or dot");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("unknown graph format `{given}`; expected mermaid or dot")]
+pub struct GraphFormatParseError {
+    /// The name that was given.
+    pub given: String,
+}
+
 impl FromStr for GraphFormat {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
+    type Err = GraphFormatParseError;
+    fn from_str(s: &str) -> Result<Self, GraphFormatParseError> {
         match s {
             "mermaid" => Ok(GraphFormat::Mermaid),
             "dot" => Ok(GraphFormat::Dot),
-            other => Err(format!(
-                "unknown graph format `{other}`; expected mermaid or dot"
-            )),
+            other => Err(GraphFormatParseError {
+                given: other.to_owned(),
+            }),
         }
     }
 }

@@ -1,10 +1,16 @@
 //! The `oxflow drift` command: compare two CSV files, print a summary table, write JSON and
 //! HTML reports, and fail on drift when asked.
+//!
+//! Exit statuses ([`Exit`]): 0 no dataset drift (or drift without `--fail-on-drift`), 1 dataset
+//! drift with `--fail-on-drift`, 2 an error (nothing was checked: bad arguments, a missing,
+//! empty or malformed input file, a report that cannot be written).
 
-use std::path::PathBuf;
-use std::process::ExitCode;
+use std::io::Write;
+use std::path::{Path, PathBuf};
 
-use comfy_table::{Cell, Table, presets::UTF8_FULL_CONDENSED};
+use comfy_table::{Cell, Table};
+
+use crate::cli::Exit;
 
 use super::data::{ColumnKind, CsvOptions, read_csv_pair};
 use super::detect::{Binning, DriftOptions, detect};
@@ -64,9 +70,31 @@ pub struct DriftArgs {
     /// Share of drifted columns at or above which the dataset drifts.
     #[arg(long, value_name = "SHARE", default_value_t = 0.5)]
     pub drift_share: f64,
-    /// Exit with status 1 when the dataset drifts.
+    /// Exit with status 1 when the dataset drifts (errors exit with 2).
     #[arg(long)]
     pub fail_on_drift: bool,
+    /// Skip a column whose current values are all missing, instead of counting it as drifted
+    /// (a feature that stopped arriving).
+    #[arg(long)]
+    pub skip_all_missing: bool,
+    /// Field delimiter of both files: one character such as `;` or `|`, or `tab`.
+    #[arg(long, value_name = "CHAR", default_value = ",", value_parser = parse_delimiter)]
+    pub delimiter: u8,
+}
+
+/// `--delimiter`: one ASCII character, or `tab` / `\t`.
+fn parse_delimiter(s: &str) -> Result<u8, String> {
+    match s {
+        "tab" | "\\t" | "\t" => Ok(b'\t'),
+        _ => match s.as_bytes() {
+            [b] if b.is_ascii() && !b.is_ascii_alphanumeric() && *b != b'"' && *b != b'\n' => {
+                Ok(*b)
+            }
+            _ => Err(format!(
+                "expected one punctuation character such as `;` or `|`, or `tab`; got `{s}`"
+            )),
+        },
+    }
 }
 
 fn split_pair<'a>(s: &'a str, option: &str) -> Result<(&'a str, &'a str), DriftError> {
@@ -82,7 +110,7 @@ fn split_pair<'a>(s: &'a str, option: &str) -> Result<(&'a str, &'a str), DriftE
 impl DriftArgs {
     /// The CSV options these arguments describe.
     pub fn csv_options(&self) -> Result<CsvOptions, DriftError> {
-        let mut o = CsvOptions::default();
+        let mut o = CsvOptions::default().with_delimiter(self.delimiter);
         for t in &self.types {
             let (c, k) = split_pair(t, "--type")?;
             o.types.insert(c.to_string(), k.parse::<ColumnKind>()?);
@@ -95,6 +123,7 @@ impl DriftArgs {
         let mut o = DriftOptions {
             drift_share: self.drift_share,
             target: self.target.clone(),
+            skip_all_missing: self.skip_all_missing,
             ..Default::default()
         };
         for t in &self.tests {
@@ -122,8 +151,10 @@ impl DriftArgs {
     }
 }
 
-/// Runs `oxflow drift`: reads both files, checks drift, prints the summary table, writes the
-/// reports. Returns exit code 1 when `--fail-on-drift` is set and the dataset drifted.
+/// Runs `oxflow drift`, printing to stdout (a closed pipe ends the output quietly): reads both
+/// files, checks drift, prints the summary table, writes the reports. Returns [`Exit::Failure`]
+/// when `--fail-on-drift` is set and the dataset drifted, else [`Exit::Success`]; an error means
+/// nothing was checked (the command line exits 2).
 ///
 /// ```no_run
 /// use clap::Parser;
@@ -133,16 +164,50 @@ impl DriftArgs {
 ///     drift: oxflow_runtime::drift::cli::DriftArgs,
 /// }
 /// let c = Cmd::parse_from(["oxflow", "--reference", "ref.csv", "--current", "cur.csv"]);
-/// let code = oxflow_runtime::drift::cli::run(&c.drift)?;
+/// let exit = oxflow_runtime::drift::cli::run(&c.drift)?;
+/// std::process::exit(exit.code().into());
 /// # Ok::<(), oxflow_runtime::drift::DriftError>(())
 /// ```
-pub fn run(args: &DriftArgs) -> Result<ExitCode, DriftError> {
+pub fn run(args: &DriftArgs) -> Result<Exit, DriftError> {
+    run_to(
+        args,
+        &mut crate::cli::QuietPipe::new(std::io::stdout().lock()),
+    )
+}
+
+/// [`run`], printing to `out`.
+///
+/// ```
+/// use clap::Parser;
+/// #[derive(Parser)]
+/// struct Cmd {
+///     #[command(flatten)]
+///     drift: oxflow_runtime::drift::cli::DriftArgs,
+/// }
+/// # let dir = tempfile::tempdir()?;
+/// let data = dir.path().join("data.csv");
+/// std::fs::write(&data, "age,plan\n31,free\n47,pro\n52,free\n")?;
+/// let path = data.to_str().unwrap();
+/// let c = Cmd::parse_from(["oxflow", "--reference", path, "--current", path, "--fail-on-drift"]);
+/// let mut out = Vec::new();
+/// let exit = oxflow_runtime::drift::cli::run_to(&c.drift, &mut out)?;
+/// assert_eq!(exit, oxflow_runtime::cli::Exit::Success);
+/// assert!(String::from_utf8(out)?.contains("0 of 2 columns drifted"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn run_to(args: &DriftArgs, out: &mut dyn Write) -> Result<Exit, DriftError> {
     let options = args.options()?;
     let (reference, current) = read_csv_pair(&args.reference, &args.current, &args.csv_options()?)?;
     let report = detect(&reference, &current, &options)?;
     drop((reference, current));
-    println!("{}", summary_table(&report));
-    println!("{}", verdict(&report));
+    let stdout_err = |source| DriftError::Io {
+        action: "writing",
+        path: Path::new("<stdout>").to_path_buf(),
+        source,
+    };
+    writeln!(out, "{}", summary_table(&report)).map_err(stdout_err)?;
+    writeln!(out, "{}", verdict(&report)).map_err(stdout_err)?;
+    out.flush().map_err(stdout_err)?;
     if let Some(p) = &args.json {
         report.write_json(p)?;
     }
@@ -150,9 +215,9 @@ pub fn run(args: &DriftArgs) -> Result<ExitCode, DriftError> {
         report.write_html(p)?;
     }
     Ok(if args.fail_on_drift && report.dataset.dataset_drift {
-        ExitCode::from(1)
+        Exit::Failure
     } else {
-        ExitCode::SUCCESS
+        Exit::Success
     })
 }
 
@@ -187,9 +252,7 @@ pub fn verdict(report: &DriftReport) -> String {
 
 /// The terminal table: one row per column.
 pub fn summary_table(report: &DriftReport) -> Table {
-    let mut t = Table::new();
-    t.load_style(UTF8_FULL_CONDENSED);
-    t.set_header(vec![
+    let mut t = crate::cli::table([
         "column",
         "type",
         "test",
@@ -207,6 +270,9 @@ pub fn summary_table(report: &DriftReport) -> Table {
         if let Some(s) = &c.skipped {
             note.push(format!("skipped: {s}"));
         }
+        if c.all_missing {
+            note.push("every current value is missing".to_string());
+        }
         if !c.new_categories.is_empty() {
             note.push(format!("new: {}", c.new_categories.join(", ")));
         }
@@ -223,7 +289,7 @@ pub fn summary_table(report: &DriftReport) -> Table {
         t.add_row(vec![
             Cell::new(&c.column),
             Cell::new(c.kind),
-            Cell::new(c.test.name()),
+            Cell::new(if c.all_missing { "-" } else { c.test.name() }),
             Cell::new(c.score.map_or("-".into(), format_score)),
             Cell::new(format!("{}", c.threshold)),
             Cell::new(if c.drift_detected { "DRIFT" } else { "-" }),

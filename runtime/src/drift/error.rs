@@ -139,6 +139,33 @@ pub enum DriftError {
     /// A malformed command-line or option value.
     #[error("{0}")]
     InvalidArgument(String),
+    /// A CSV file without even a header row.
+    #[error("`{path}` is empty: expected a header row and at least one data row")]
+    EmptyFile {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A CSV file with a header and no data row: nothing to compare.
+    #[error("`{path}` has a header but no data rows")]
+    NoRows {
+        /// The file.
+        path: PathBuf,
+    },
+    /// A header read as one column whose name holds a `;` or a tab: the file is most likely
+    /// separated by that character, not by the delimiter in use.
+    #[error(
+        "`{path}`: the header is one column, `{header}`, which contains {}; if the file is \
+         separated by {}, pass `--delimiter {}`",
+        describe_delimiter(*found), describe_delimiter(*found), delimiter_arg(*found)
+    )]
+    SuspectDelimiter {
+        /// The file.
+        path: PathBuf,
+        /// The header as read.
+        header: String,
+        /// The character that looks like the real delimiter.
+        found: char,
+    },
     /// Reading a CSV file failed.
     #[error("reading `{path}`: {source}")]
     Csv {
@@ -171,4 +198,20 @@ pub enum DriftError {
     /// Serialising or parsing JSON failed.
     #[error("JSON: {0}")]
     Json(#[from] serde_json::Error),
+}
+
+/// How a delimiter is named in a message: "`;`", "a tab".
+pub(crate) fn describe_delimiter(c: char) -> String {
+    match c {
+        '\t' => "a tab".into(),
+        c => format!("`{c}`"),
+    }
+}
+
+/// How a delimiter is written as the value of `--delimiter`.
+pub(crate) fn delimiter_arg(c: char) -> String {
+    match c {
+        '\t' => "tab".into(),
+        c => format!("'{c}'"),
+    }
 }

@@ -350,6 +350,9 @@ impl DriftReport {
             if let Some(reason) = &c.skipped {
                 let _ = write!(h, " · skipped: {}", esc(reason));
             }
+            if c.all_missing {
+                h.push_str(" · <b>every current value is missing</b>: no test ran");
+            }
             h.push_str("</p>");
             if let Some(dist) = &c.distribution {
                 h.push_str(&plot(dist, 640.0, 190.0));

@@ -47,6 +47,9 @@ pub fn record(report: &DriftReport) {
         0.0
     });
     for c in &report.columns {
+        if c.all_missing {
+            gauge!(DRIFT_DETECTED, LABEL_FEATURE => c.column.clone()).set(1.0);
+        }
         let Some(score) = c.score.filter(|s| s.is_finite()) else {
             continue;
         };

@@ -95,6 +95,11 @@ pub struct ColumnDrift {
     /// Why the column could not be tested (then it counts as not drifted and is left out of the
     /// share of drifted columns).
     pub skipped: Option<String>,
+    /// True when the column drifted because the reference has values and every current value
+    /// is missing (or infinite): a feature that stopped arriving. No test ran, so `score` is
+    /// `None`. See [`crate::drift::DriftOptions::skip_all_missing`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub all_missing: bool,
     /// Reference side.
     pub reference: ColumnSummary,
     /// Current side.
@@ -191,8 +196,9 @@ impl DriftReport {
 
     /// Metrics for a tracking run, with MLflow-valid keys: `drift.share_of_drifted_columns`,
     /// `drift.number_of_drifted_columns`, `drift.dataset_drift` (0/1), and per tested column
-    /// `drift.<column>.<test>` (the score) and `drift.<column>.detected` (0/1). Characters MLflow
-    /// rejects in a key are replaced by `_`.
+    /// `drift.<column>.<test>` (the score) and `drift.<column>.detected` (0/1); a column whose
+    /// current values are all missing gets `drift.<column>.detected` = 1 and no score.
+    /// Characters MLflow rejects in a key are replaced by `_`.
     pub fn to_metrics(&self) -> Vec<(String, f64)> {
         let mut out = vec![
             (
@@ -209,10 +215,13 @@ impl DriftReport {
             ),
         ];
         for c in &self.columns {
+            let name = metric_key_part(&c.column);
+            if c.all_missing {
+                out.push((format!("drift.{name}.detected"), 1.0));
+            }
             let Some(score) = c.score.filter(|s| s.is_finite()) else {
                 continue;
             };
-            let name = metric_key_part(&c.column);
             out.push((format!("drift.{name}.{}", c.test.name()), score));
             out.push((
                 format!("drift.{name}.detected"),

@@ -687,7 +687,9 @@ mod tests {
             // Bernoulli(0.1) errors from a fixed-seed generator.
             let mut rng = Kswin::new(0.005, 100, 30, 7);
             let n = (0..5000)
-                .filter(|_| d.update((rng.next_u64() % 10 == 0) as u8 as f64) == Detection::Drift)
+                .filter(|_| {
+                    d.update(rng.next_u64().is_multiple_of(10) as u8 as f64) == Detection::Drift
+                })
                 .count();
             assert_eq!(n, 0, "detector {k}");
         }

@@ -5,14 +5,17 @@
 //! function, and returns the output type-erased as a [`TaskOutput`].
 
 use std::any::{Any, TypeId, type_name};
+use std::convert::Infallible;
 use std::fmt::Display;
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 use std::sync::Arc;
 
 use super::context::TaskContext;
-use super::{state::TaskError, xcom::CodecError};
-use crate::dag::{OutputCodec, ParamsDef, ProjectFn};
+use super::state::{BoxError, TaskError};
+use super::xcom::CodecError;
+use crate::dag::{OutputCodec, ParamsDef, ProjectFn, TaskDef, TaskOptions};
 use crate::params::{ParamSet, Params};
 use crate::tracking::Run;
 
@@ -27,16 +30,20 @@ pub type InvokeFn = fn(Invocation) -> TaskFuture;
 
 /// A `#[task]` function, seen as a pipeline node. `#[task]` implements it on a hidden struct of
 /// the function's name; `#[dag]` uses it to find the task's definition and to type-check edges.
+///
+/// Whether the task is fallible is decided by the type it returns, not by how the type is
+/// written: `Result<T, E>` under any name (an alias, `io::Result<T>`, `use ... as`) outputs `T`
+/// and fails the attempt on `Err`; any other type is the output itself.
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a `#[task]`",
     label = "not a task",
     note = "add `#[task]` to the function, or call it from inside a task: a `#[dag]` body only wires tasks"
 )]
 pub trait Task {
-    /// The output type consumers receive.
-    type Output: Send + Sync + 'static;
+    /// The function's return type, as the compiler sees it: `T`, or `Result<T, E>`.
+    type Return;
     /// A function pointer type taking the task's inputs (injected arguments left out) and
-    /// returning its output.
+    /// returning [`Task::Return`].
     type Signature;
     /// The task's definition.
     const DEF: crate::dag::TaskDef;
@@ -74,10 +81,10 @@ impl Inputs {
     }
 
     /// The `index`th input as a `&T`.
-    pub fn get<T: 'static>(&self, index: usize) -> Result<&T, TaskError> {
+    pub fn get<T: InputType + ?Sized>(&self, index: usize) -> Result<&T, TaskError> {
         let name = self.names.get(index).map_or("?", |p| p.name);
         match self.lookup(index) {
-            Some(v) => v.downcast_ref::<T>().ok_or_else(|| {
+            Some(v) => T::from_output(v).ok_or_else(|| {
                 TaskError::Injection(format!(
                     "input `{name}` does not hold a `{}`; this is a bug in oxflow's generated code",
                     type_name::<T>()
@@ -94,8 +101,8 @@ impl Inputs {
     }
 
     /// The `index`th input, or `None` when its upstream did not succeed.
-    pub fn get_opt<T: 'static>(&self, index: usize) -> Option<&T> {
-        self.lookup(index)?.downcast_ref::<T>()
+    pub fn get_opt<T: InputType + ?Sized>(&self, index: usize) -> Option<&T> {
+        T::from_output(self.lookup(index)?)
     }
 }
 
@@ -171,17 +178,191 @@ where
     Box::pin(f(inv))
 }
 
-/// Wraps a task's return value.
-pub fn output<T: Send + Sync + 'static>(value: T) -> TaskOutput {
+/// A type a task can output: shared by its consumers across threads, so `Send + Sync +
+/// 'static`. `#[task]` asks for it on the output type.
+#[diagnostic::on_unimplemented(
+    message = "the output `{Self}` of this task cannot be shared with its consumers",
+    label = "a task output is shared between threads, so it must be `Send + Sync + 'static`",
+    note = "return an owned, thread-safe type: `Arc` rather than `Rc`, `Mutex` rather than `RefCell`, no borrowed data"
+)]
+pub trait OutputValue: Send + Sync + 'static {}
+// `do_not_recommend`: report the missing `OutputValue` rather than `Send` or `Sync`.
+#[diagnostic::do_not_recommend]
+impl<T: Send + Sync + 'static> OutputValue for T {}
+
+/// Wraps a task's output.
+pub fn output<T: OutputValue>(value: T) -> TaskOutput {
     Arc::new(value)
 }
 
-/// An error type a task may return: its `Display` text is what a failed attempt records.
-/// `#[task]` asks for this bound on `E` of a `Result<T, E>` output.
+/// A type an input parameter can take from its upstream's output: `#[task]` asks for it on the
+/// `T` of every `&T`, `T`, `Option<&T>` and `Option<T>` input.
+#[diagnostic::on_unimplemented(
+    message = "a task input cannot be a `{Self}`: it must be the type its upstream task returns",
+    label = "an upstream task cannot return a `{Self}`",
+    note = "take a reference to the upstream's output type: `&Vec<T>` rather than `&[T]`, `&String` rather than `&str`, the concrete type rather than `&dyn Trait`; an input cannot hold borrowed data"
+)]
+pub trait InputType {
+    /// The output as this type, if it is one.
+    fn from_output(output: &(dyn Any + Send + Sync)) -> Option<&Self>;
+}
+// `do_not_recommend`: report the missing `InputType` (whose message names the fix) rather than
+// `Sized` or `'static`.
+#[diagnostic::do_not_recommend]
+impl<T: Any> InputType for T {
+    fn from_output(output: &(dyn Any + Send + Sync)) -> Option<&Self> {
+        output.downcast_ref::<T>()
+    }
+}
+
+/// A cloned input: `#[task]` asks for it on the `T` of a by-value input `T` or `Option<T>`.
+#[diagnostic::on_unimplemented(
+    message = "the input `{Self}` is taken by value, so it is cloned from the upstream's output, but it does not implement `Clone`",
+    label = "`{Self}` does not implement `Clone`",
+    note = "take it by reference (`&{Self}`, or `Option<&{Self}>`), or derive `Clone` for it"
+)]
+pub trait CloneInput: Clone {}
+// `do_not_recommend`: report the missing `CloneInput` rather than `Clone`.
+#[diagnostic::do_not_recommend]
+impl<T: Clone> CloneInput for T {}
+
+/// Clones a by-value input out of the shared output.
+pub fn clone_input<T: CloneInput>(value: &T) -> T {
+    value.clone()
+}
+
+// ---------------------------------------------------------------- what a task returns
+//
+// Stable Rust cannot ask "is `R` a `Result`?" in a type position, so the generated code asks in
+// expressions, by autoref-based dispatch (dtolnay's "autoref specialization"): the method is
+// looked up on `&&Probe<R>`; the impl for `&Probe<Result<T, E>>` matches first when `R` is a
+// `Result` however it is spelled, and the impl for `Probe<R>` is found one dereference later
+// otherwise. Both traits must be in scope, which the generated code does with `use .. as _`.
+
+/// The type a value has, for dispatch on it (see the comment above).
+pub struct Probe<R: ?Sized>(PhantomData<fn() -> Box<R>>);
+
+impl<R: ?Sized> Probe<R> {
+    /// A probe of `R`.
+    pub const fn new() -> Self {
+        Probe(PhantomData)
+    }
+}
+
+impl<R: ?Sized> Default for Probe<R> {
+    fn default() -> Self {
+        Probe::new()
+    }
+}
+
+/// Hands a `Result` return value on as the outcome.
+pub type Split<T, E> = fn(Result<T, E>) -> Result<T, E>;
+
+/// A probe of the type of `value`.
+pub fn probe<R>(_value: &R) -> Probe<R> {
+    Probe::new()
+}
+
+/// The output type of a task, as a value: what [`ReturnsResult::output_type`] finds.
+pub struct OutputType<T>(PhantomData<fn() -> T>);
+
+/// How a task's return value of type `Result<T, E>` becomes its outcome: `T` is the output and
+/// `Err` fails the attempt.
+pub trait ReturnsResult {
+    /// The output type.
+    type Output;
+    /// The error type.
+    type Error;
+    /// The output type, as a value.
+    fn output_type(&self) -> OutputType<Self::Output>;
+    /// Splits the return value into output or error.
+    fn outcome(&self) -> Split<Self::Output, Self::Error>;
+}
+
+impl<T, E> ReturnsResult for &Probe<Result<T, E>> {
+    type Output = T;
+    type Error = E;
+    fn output_type(&self) -> OutputType<T> {
+        OutputType(PhantomData)
+    }
+    fn outcome(&self) -> Split<T, E> {
+        |r| r
+    }
+}
+
+/// How any other return value becomes a task's outcome: it is the output, and the attempt
+/// cannot fail.
+pub trait ReturnsValue {
+    /// The output type.
+    type Output;
+    /// The output type, as a value.
+    fn output_type(&self) -> OutputType<Self::Output>;
+    /// Wraps the return value as a successful outcome.
+    fn outcome(&self) -> fn(Self::Output) -> Result<Self::Output, Infallible>;
+}
+
+impl<R> ReturnsValue for Probe<R> {
+    type Output = R;
+    fn output_type(&self) -> OutputType<R> {
+        OutputType(PhantomData)
+    }
+    fn outcome(&self) -> fn(R) -> Result<R, Infallible> {
+        Ok
+    }
+}
+
+/// A value of the output type, for the never-run type check `#[dag]` generates.
+pub fn output_value<T>(_: OutputType<T>) -> T {
+    unreachable!("only type-checked, never run")
+}
+
+/// The output of a tuple-returning task, downcast, for projecting one element of it.
+pub fn downcast_output<T: 'static>(
+    value: &(dyn Any + Send + Sync),
+    _: OutputType<T>,
+) -> Option<&T> {
+    value.downcast_ref::<T>()
+}
+
+/// The codec of the output type; the bound is checked at the task's return type.
+pub fn codec_of<T: Persist>(_: OutputType<T>) -> OutputCodec {
+    codec::<T>()
+}
+
+/// A codec from its three functions. `#[task]` passes closures that find the output type by
+/// dispatch and call [`codec_of`]: a constant cannot name that type.
+pub const fn codec_from(
+    encode: fn(&(dyn Any + Send + Sync)) -> Result<Vec<u8>, CodecError>,
+    decode: fn(&[u8]) -> Result<TaskOutput, CodecError>,
+    type_name: fn() -> &'static str,
+) -> OutputCodec {
+    OutputCodec {
+        encode,
+        decode,
+        type_name,
+    }
+}
+
+// ---------------------------------------------------------------- what a task's `Err` becomes
+
+/// A message-only error, for error types that implement `Display` but not `Error`.
+#[derive(Debug)]
+struct Message(String);
+
+impl Display for Message {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Message {}
+
+/// An error type a task may return: an error (kept whole, with its `source()` chain), or at
+/// least `Display` (its text is kept). `#[task]` asks for this bound on `E` of a `Result<T, E>`.
 #[diagnostic::on_unimplemented(
     message = "the error type `{Self}` of this task does not implement `Display`",
     label = "an `Err` fails the attempt and its `Display` text is recorded",
-    note = "implement `std::fmt::Display` for it (thiserror's `#[derive(Error)]` does), or return an error type that has it, such as `String` or `Box<dyn std::error::Error + Send + Sync>`"
+    note = "implement `std::error::Error` for it (thiserror's `#[derive(Error)]` does), or return an error type that has it, such as `String` or `Box<dyn std::error::Error + Send + Sync>`"
 )]
 pub trait TaskErrorType: Display {}
 // `do_not_recommend`: report the missing `TaskErrorType`, whose message names the fix, rather
@@ -189,27 +370,152 @@ pub trait TaskErrorType: Display {}
 #[diagnostic::do_not_recommend]
 impl<E: Display> TaskErrorType for E {}
 
-/// Turns a task's `Err` into a failed attempt, keeping its message.
-pub fn failed<E: TaskErrorType>(error: E) -> TaskError {
-    TaskError::Failed {
-        message: error.to_string(),
+/// How an error that converts into `Box<dyn Error + Send + Sync>` (every `Error + Send + Sync`,
+/// `String`, `&str`, anyhow's and eyre's errors) fails an attempt: kept whole. Found first by
+/// the autoref dispatch the generated code does on a [`Probe`] of the error.
+pub trait ErrorIsBoxable {
+    /// The error type.
+    type Error;
+    /// Turns the error into the attempt's error.
+    fn task_error(&self) -> fn(Self::Error) -> TaskError;
+}
+
+impl<E: Into<BoxError>> ErrorIsBoxable for &Probe<E> {
+    type Error = E;
+    fn task_error(&self) -> fn(E) -> TaskError {
+        |e| TaskError::from_task_error(e.into())
     }
 }
 
+/// How any other error that implements `Display` fails an attempt: its text is kept.
+pub trait ErrorIsDisplay {
+    /// The error type.
+    type Error;
+    /// Turns the error into the attempt's error.
+    fn task_error(&self) -> fn(Self::Error) -> TaskError
+    where
+        Self::Error: TaskErrorType;
+}
+
+impl<E> ErrorIsDisplay for Probe<E> {
+    type Error = E;
+    fn task_error(&self) -> fn(E) -> TaskError
+    where
+        E: TaskErrorType,
+    {
+        |e| TaskError::Failed(Box::new(Message(e.to_string())))
+    }
+}
+
+// ---------------------------------------------------------------- injected arguments
+//
+// `#[task]` sees only the function's tokens, so it decides from the way an argument is written
+// which one is injected (`&TaskContext`, `&Params<P>`, `&mut _`). These traits make the compiler
+// confirm each decision, so a mistaken one is a compile error at the argument, never a wrong run.
+
+/// The types oxflow injects into a task.
+pub trait Injected {}
+impl Injected for TaskContext {}
+impl<P> Injected for Params<P> {}
+impl Injected for Run {}
+
+/// Never implemented: the bound the dispatch below asks for when a task input turns out to be
+/// an injected type under another name.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is injected by oxflow, so it cannot be a task input",
+    label = "written this way, the argument is read as an input from an upstream task",
+    note = "`#[task]` recognises injected arguments by how they are written: `ctx: &TaskContext`, `params: &Params<MyParams>`, `run: &mut Run` (the run needs `&mut`); an alias or a `use ... as` name hides them"
+)]
+pub trait InjectedUnderAnotherName {}
+
+/// An input whose type is injected by oxflow: a compile error (see [`InjectedUnderAnotherName`]).
+pub trait InputIsInjected {
+    /// The input's type.
+    type Input: ?Sized;
+    /// Fails to compile.
+    fn check_input(&self)
+    where
+        Self::Input: InjectedUnderAnotherName;
+}
+
+impl<T: Injected + ?Sized> InputIsInjected for &Probe<T> {
+    type Input = T;
+    fn check_input(&self)
+    where
+        T: InjectedUnderAnotherName,
+    {
+    }
+}
+
+/// An input of any other type: fine.
+pub trait InputIsData {
+    /// Compiles.
+    fn check_input(&self) {}
+}
+
+impl<T: ?Sized> InputIsData for Probe<T> {}
+
+/// The type of an argument written `&TaskContext`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not oxflow's `TaskContext`",
+    label = "`#[task]` reads `&TaskContext` as the injected task context",
+    note = "import `oxflow::exec::TaskContext` (it is in `oxflow::prelude`); a type of your own taken from an upstream task needs another name than `TaskContext`"
+)]
+pub trait ContextArg {
+    /// The context as this type.
+    fn from_context(ctx: &TaskContext) -> &Self;
+}
+
+impl ContextArg for TaskContext {
+    fn from_context(ctx: &TaskContext) -> &Self {
+        ctx
+    }
+}
+
+/// The task context, as the `&C` a task declared.
+pub fn context<C: ContextArg>(ctx: &TaskContext) -> Result<&C, TaskError> {
+    Ok(C::from_context(ctx))
+}
+
+/// The type of an argument written `&Params<P>`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not oxflow's `Params<P>`",
+    label = "`#[task]` reads `&Params<..>` as the DAG's injected params",
+    note = "import `oxflow::params::Params` (it is in `oxflow::prelude`); a type of your own taken from an upstream task needs another name than `Params`"
+)]
+pub trait ParamsArg: 'static {}
+
+impl<P: 'static> ParamsArg for Params<P> {}
+
 /// The DAG's params, as the `&Params<P>` a task declared.
-pub fn params_ref<P: 'static>(params: Option<&TaskOutput>) -> Result<&Params<P>, TaskError> {
-    params
-        .and_then(|p| p.downcast_ref::<Params<P>>())
-        .ok_or_else(|| {
-            TaskError::Injection(format!(
-                "the task takes `&Params<{}>` but the DAG run has no params of that type",
-                type_name::<P>()
-            ))
-        })
+pub fn params_ref<P: ParamsArg>(params: Option<&TaskOutput>) -> Result<&P, TaskError> {
+    params.and_then(|p| p.downcast_ref::<P>()).ok_or_else(|| {
+        TaskError::Injection(format!(
+            "the task takes `&{}` but the DAG run has no params of that type",
+            type_name::<P>()
+        ))
+    })
+}
+
+/// The type of an argument written `&mut T`: only the task's tracking run.
+#[diagnostic::on_unimplemented(
+    message = "a task cannot take `&mut {Self}`: the only `&mut` argument is the task's tracking run, `&mut Run`",
+    label = "a task input cannot be borrowed mutably",
+    note = "an input from an upstream task is shared with its other consumers: take `&{Self}`, or `{Self}` to get your own copy; to log to the task's run, take `run: &mut Run` (`oxflow::tracking::Run`, in `oxflow::prelude`)"
+)]
+pub trait RunArg {
+    /// The run as this type.
+    fn from_run(run: &mut Run) -> &mut Self;
+}
+
+impl RunArg for Run {
+    fn from_run(run: &mut Run) -> &mut Self {
+        run
+    }
 }
 
 /// The task's tracking run, for a task that takes `&mut Run`.
-pub fn run_mut(slot: &mut RunSlot) -> Result<&mut Run, TaskError> {
+pub fn run_mut<R: RunArg>(slot: &mut RunSlot) -> Result<&mut R, TaskError> {
     if slot.run.is_none() {
         let Some((task_run, try_number, started_ms)) = &slot.source else {
             return Err(TaskError::Injection(
@@ -227,6 +533,7 @@ pub fn run_mut(slot: &mut RunSlot) -> Result<&mut Run, TaskError> {
     }
     slot.run
         .as_mut()
+        .map(R::from_run)
         .ok_or_else(|| TaskError::Injection("no run".into()))
 }
 
@@ -314,3 +621,91 @@ pub const fn params_def<P: DagParams>() -> ParamsDef {
         build: build_params::<P>,
     }
 }
+
+// ---------------------------------------------------------------- checks `#[dag]` runs in constants
+//
+// What a `#[dag]` cannot see in its own tokens (the ids and options its tasks declare) it checks
+// in `const` items over the tasks' definitions: a failed check is a compile error at the call.
+
+const fn str_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// Whether `ids[k]` is also the id of an earlier node.
+///
+/// ```
+/// use oxflow_runtime::__macro_support::id_repeats;
+/// const IDS: [&str; 3] = ["load", "train", "load"];
+/// const _: () = assert!(!id_repeats(&IDS, 1) && id_repeats(&IDS, 2));
+/// ```
+pub const fn id_repeats(ids: &[&str], k: usize) -> bool {
+    let mut j = 0;
+    while j < k && j < ids.len() {
+        if k < ids.len() && str_eq(ids[j], ids[k]) {
+            return true;
+        }
+        j += 1;
+    }
+    false
+}
+
+/// Whether input `k` of `task` needs its upstream to succeed while the task leaves its trigger
+/// rule to the DAG's `default_args`: with a default rule other than `all_success` that input
+/// must be optional.
+pub const fn input_needs_success(task: &TaskDef, k: usize) -> bool {
+    task.options.trigger.is_none() && k < task.inputs.len() && !task.inputs[k].optional
+}
+
+/// Whether the options a task ends up with (its own over `defaults`) cap the retry delay below
+/// the first delay.
+pub const fn retry_cap_below_delay(task: &TaskOptions, defaults: &TaskOptions) -> bool {
+    let options = task.or(*defaults);
+    match (options.retry_delay, options.max_retry_delay) {
+        (Some(delay), Some(max)) => max.as_nanos() < delay.as_nanos(),
+        _ => false,
+    }
+}
+
+/// Never implemented: the bound under which a `#[dag]`'s hidden type is a [`Task`], so a DAG
+/// body that calls another DAG gets this message.
+#[diagnostic::on_unimplemented(
+    message = "a `#[dag]` body cannot call another `#[dag]`",
+    label = "this is a DAG, not a task",
+    note = "call that DAG's tasks here to reuse its steps, or run the two DAGs separately (`run <dag>`); a DAG body wires `#[task]` functions only"
+)]
+pub trait CalledDag {}
+
+/// The marker type a `#[dag]`'s hidden type carries; it does not implement [`CalledDag`].
+pub enum DagMarker {}
+
+fn dag_is_not_a_task(_: Invocation) -> TaskFuture {
+    Box::pin(async {
+        Err(TaskError::Injection(
+            "a `#[dag]` is not a task; this is a bug in oxflow's generated code".into(),
+        ))
+    })
+}
+
+/// The definition a `#[dag]`'s hidden type would have as a task; never used, because the
+/// compiler rejects every use of it (see [`CalledDag`]).
+pub const DAG_IS_NOT_A_TASK: TaskDef = TaskDef {
+    name: "",
+    options: TaskOptions::EMPTY,
+    inputs: &[],
+    output_type: "",
+    is_async: false,
+    invoke: dag_is_not_a_task,
+    codec: None,
+    params_type: None,
+};

@@ -47,13 +47,17 @@ pub use record::{
 };
 pub use report::{DagRunReport, DagRunState, TaskReport};
 pub use run::execute;
-pub use state::{TaskError, TaskState};
+pub use state::{BoxError, Fail, Skip, TaskError, TaskState, TaskStateParseError};
 pub use transition::ExecEvent;
 
 #[doc(hidden)]
 pub mod __support {
     pub use super::invoke::{
-        NoParams, UsesParams, codec, failed, output, params_def, params_ref, run_async,
-        run_blocking, run_mut, type_id_of, uses_params,
+        CalledDag, CloneInput, ContextArg, DAG_IS_NOT_A_TASK, DagMarker, ErrorIsBoxable,
+        ErrorIsDisplay, InjectedUnderAnotherName, InputIsData, InputIsInjected, InputType,
+        NoParams, OutputType, OutputValue, ParamsArg, Probe, ReturnsResult, ReturnsValue, RunArg,
+        Split, UsesParams, clone_input, codec, codec_from, codec_of, context, downcast_output,
+        id_repeats, input_needs_success, output, output_value, params_def, params_ref, probe,
+        retry_cap_below_delay, run_async, run_blocking, run_mut, type_id_of, uses_params,
     };
 }

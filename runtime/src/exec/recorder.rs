@@ -205,6 +205,13 @@ impl Actor {
                 task.error_tagged = tagged;
                 Ok(())
             }
+            // A task that skipped itself (`Skip`) is recorded as any task that did not run:
+            // finished, `skipped`, its reason as the error, no failure line in its log. (An
+            // attempt stopped by the DAG-run timeout also ends `skipped`, but killed.)
+            (TaskState::Skipped, Some(a)) if a.elapsed.is_some() && !a.killed => {
+                task.error_tagged |= t.error.is_some();
+                rec.task_not_run(&task.run, t.state, t.try_number, t.error.as_deref())
+            }
             (state, Some(a)) if a.elapsed.is_some() => {
                 task.error_tagged = true;
                 rec.attempt_failed(

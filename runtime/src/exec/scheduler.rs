@@ -408,12 +408,15 @@ impl Scheduler {
                 self.finished(i);
             }
             Err(err) => {
-                let message = err.to_string();
+                // The task's own error with its causes, as anyhow's `{:#}` shows them.
+                let message = err.chain();
                 let retries = self.spec.nodes[i].options.retries;
-                // Where `TaskError::Skip` and `TaskError::is_retryable` fit: a skip ends the task
-                // `skipped`, an error that must not be retried ends it `failed` at once.
-                let retry = !matches!(err, TaskError::Killed) && try_number - n.first_try < retries;
-                let state = if retry {
+                // A `Skip` ends the task `skipped`, and its downstream follows its trigger rules
+                // as after any skip; a `Fail` (like an interrupt) is not retried.
+                let retry = err.is_retryable() && try_number - n.first_try < retries;
+                let state = if matches!(err, TaskError::Skip { .. }) {
+                    TaskState::Skipped
+                } else if retry {
                     TaskState::UpForRetry
                 } else {
                     TaskState::Failed

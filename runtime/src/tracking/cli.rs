@@ -2,6 +2,10 @@
 //! `runs mark-stale`. The command line of a pipeline binary embeds [`TrackingCommand`]; [`run`]
 //! executes one.
 //!
+//! Runs nest: a DAG run's task runs, or any run started with `Run::start_child`, carry the tag
+//! `mlflow.parentRunId`. `runs list` shows top-level runs unless `--all` is given (then with a
+//! `Parent` column); `runs delete` and `runs restore` take the nested runs along.
+//!
 //! ```
 //! use oxflow_runtime::tracking::cli::{TrackingCli, run_to};
 //!
@@ -14,7 +18,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::io::Write;
 
 use clap::{Args, Parser, Subcommand};
@@ -22,8 +26,8 @@ use comfy_table::Table;
 
 use super::entities::{RunInfo, RunRecord};
 use super::filter::{Filter, OrderBy, Target};
-use super::search::ViewType;
-use super::{TrackingError, TrackingStore};
+use super::search::{MAX_SEARCH_RESULTS, ViewType};
+use super::{TAG_PARENT_RUN_ID, TrackingError, TrackingStore};
 
 /// The tracking commands with the store option, as a standalone parser.
 #[derive(Parser, Debug, Clone)]
@@ -77,7 +81,8 @@ pub enum ExperimentsCommand {
 /// `runs ...`.
 #[derive(Subcommand, Debug, Clone)]
 pub enum RunsCommand {
-    /// List runs of an experiment, optionally filtered and ordered (MLflow's search syntax).
+    /// List the top-level runs of an experiment (DAG runs, not their task runs; `--all` for
+    /// every run), optionally filtered and ordered (MLflow's search syntax).
     List(RunsListArgs),
     /// Show one run: attributes, params, latest metrics, tags, artifacts.
     Show {
@@ -90,13 +95,14 @@ pub enum RunsCommand {
         #[arg(required = true, num_args = 2..)]
         run_ids: Vec<String>,
     },
-    /// Mark runs deleted (they stay on disk and can be restored).
+    /// Mark runs deleted, with the runs nested under them (a DAG run's task runs); they stay
+    /// in the store and `runs restore` brings them back.
     Delete {
         /// Run ids.
         #[arg(required = true)]
         run_ids: Vec<String>,
     },
-    /// Restore deleted runs.
+    /// Restore deleted runs, with the deleted runs nested under them.
     Restore {
         /// Run ids.
         #[arg(required = true)]
@@ -128,6 +134,10 @@ pub struct RunsListArgs {
     /// Which runs: active (default), deleted or all.
     #[arg(long, default_value = "active", value_parser = ["active", "deleted", "all"])]
     pub view: String,
+    /// List nested runs too (a DAG run's task runs, child runs), with their parent; by default
+    /// only top-level runs are listed.
+    #[arg(long, visible_alias = "nested")]
+    pub all: bool,
 }
 
 /// Parses the process arguments as [`TrackingCli`], runs the command, prints errors to stderr
@@ -140,18 +150,20 @@ pub struct RunsListArgs {
 /// ```
 pub fn main() -> std::process::ExitCode {
     match run(TrackingCli::parse()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(()) => crate::cli::Exit::Success.into(),
         Err(e) => {
-            eprintln!("error: {e}");
-            std::process::ExitCode::FAILURE
+            let _ = writeln!(std::io::stderr(), "error: {e}");
+            crate::cli::Exit::Error.into()
         }
     }
 }
 
-/// Runs a tracking command, printing to stdout.
+/// Runs a tracking command, printing to stdout (a closed pipe ends the output quietly).
 pub fn run(cli: TrackingCli) -> Result<(), TrackingError> {
-    let stdout = std::io::stdout();
-    run_to(cli, &mut stdout.lock())
+    run_to(
+        cli,
+        &mut crate::cli::QuietPipe::new(std::io::stdout().lock()),
+    )
 }
 
 /// Runs a tracking command, printing to `out`.
@@ -168,9 +180,7 @@ fn w(out: &mut dyn Write, text: impl std::fmt::Display) -> Result<(), TrackingEr
 }
 
 fn table(header: Vec<String>) -> Table {
-    let mut t = Table::new();
-    t.set_header(header);
-    t
+    crate::cli::table(header)
 }
 
 /// Runs a command against an open store.
@@ -197,57 +207,7 @@ pub fn execute(
             }
             w(out, t)
         }
-        TrackingCommand::Runs(RunsCommand::List(args)) => {
-            let exp = resolve_experiment(store, &args.experiment)?;
-            let view = match args.view.as_str() {
-                "deleted" => ViewType::DeletedOnly,
-                "all" => ViewType::All,
-                _ => ViewType::ActiveOnly,
-            };
-            let order: Vec<&str> = args.order_by.iter().map(String::as_str).collect();
-            let runs =
-                store.search_runs_view(&[&exp], &args.filter, &order, args.max_results, view)?;
-            // Show a column for each metric, param and tag the filter or ordering mentions.
-            let mut cols: Vec<Target> = Vec::new();
-            let filter = Filter::parse(&args.filter)?;
-            let targets = filter.clauses.iter().map(|c| c.target.clone()).chain(
-                order
-                    .iter()
-                    .filter_map(|o| OrderBy::parse(o).ok())
-                    .map(|o| o.target),
-            );
-            for t in targets {
-                if matches!(t, Target::Metric(_) | Target::Param(_) | Target::Tag(_))
-                    && !cols.contains(&t)
-                {
-                    cols.push(t);
-                }
-            }
-            let mut header: Vec<String> = ["Run ID", "Name", "Status", "Started", "Duration"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
-            header.extend(cols.iter().map(|t| t.to_string()));
-            let mut t = table(header);
-            for r in &runs {
-                let mut row = info_row(&r.info);
-                for c in &cols {
-                    row.push(match c {
-                        Target::Metric(k) => r
-                            .metrics
-                            .get(k)
-                            .map(|m| fmt_num(m.value))
-                            .unwrap_or_default(),
-                        Target::Param(k) => r.params.get(k).cloned().unwrap_or_default(),
-                        Target::Tag(k) => r.tags.get(k).cloned().unwrap_or_default(),
-                        _ => String::new(),
-                    });
-                }
-                t.add_row(row);
-            }
-            w(out, t)?;
-            w(out, format!("{} run(s)", runs.len()))
-        }
+        TrackingCommand::Runs(RunsCommand::List(args)) => list_runs(store, &args, out),
         TrackingCommand::Runs(RunsCommand::Show { run_id }) => {
             let r = store.get_run(&run_id)?;
             let mut t = table(vec!["Attribute".into(), "Value".into()]);
@@ -314,15 +274,17 @@ pub fn execute(
         }
         TrackingCommand::Runs(RunsCommand::Delete { run_ids }) => {
             for id in run_ids {
-                store.delete_run(&id)?;
-                w(out, format!("deleted run {id}"))?;
+                let run = store.get_run(&id)?;
+                let nested = delete_with_nested(store, &run.info)?;
+                w(out, format!("deleted run {id}{}", nested_note(nested)))?;
             }
             Ok(())
         }
         TrackingCommand::Runs(RunsCommand::Restore { run_ids }) => {
             for id in run_ids {
-                store.restore_run(&id)?;
-                w(out, format!("restored run {id}"))?;
+                let run = store.get_run(&id)?;
+                let nested = restore_with_nested(store, &run.info)?;
+                w(out, format!("restored run {id}{}", nested_note(nested)))?;
             }
             Ok(())
         }
@@ -344,6 +306,216 @@ pub fn execute(
             }
             w(out, format!("{} stale run(s)", marked.len()))
         }
+    }
+}
+
+/// The filter that keeps top-level runs (no parent) out of a user's filter.
+const TOP_LEVEL: &str = "tags.mlflow.parentRunId IS NULL";
+
+/// `user` and `clause`, both MLflow filters (a conjunction of comparisons, so `and` joins them).
+fn and(user: &str, clause: &str) -> String {
+    if user.trim().is_empty() {
+        clause.to_string()
+    } else {
+        format!("{user} and {clause}")
+    }
+}
+
+/// `runs list`: top-level runs unless `--all`, with a column per metric, param and tag the filter
+/// or ordering names.
+fn list_runs(
+    store: &TrackingStore,
+    args: &RunsListArgs,
+    out: &mut dyn Write,
+) -> Result<(), TrackingError> {
+    // Check what the user wrote first, so an error quotes it, not the filter built from it.
+    let filter = Filter::parse(&args.filter)?;
+    let order_by = args
+        .order_by
+        .iter()
+        .map(|o| OrderBy::parse(o))
+        .collect::<Result<Vec<_>, _>>()?;
+    let exp = resolve_experiment(store, &args.experiment)?;
+    let view = match args.view.as_str() {
+        "deleted" => ViewType::DeletedOnly,
+        "all" => ViewType::All,
+        _ => ViewType::ActiveOnly,
+    };
+    let order: Vec<&str> = args.order_by.iter().map(String::as_str).collect();
+    let search = if args.all {
+        args.filter.clone()
+    } else {
+        and(&args.filter, TOP_LEVEL)
+    };
+    let runs = store.search_runs_view(&[&exp], &search, &order, args.max_results, view)?;
+    // Show a column for each metric, param and tag the filter or ordering mentions.
+    let mut cols: Vec<Target> = Vec::new();
+    let targets = filter
+        .clauses
+        .iter()
+        .map(|c| c.target.clone())
+        .chain(order_by.into_iter().map(|o| o.target));
+    for t in targets {
+        if matches!(t, Target::Metric(_) | Target::Param(_) | Target::Tag(_)) && !cols.contains(&t)
+        {
+            cols.push(t);
+        }
+    }
+    let mut header: Vec<String> = ["Run ID", "Name", "Status", "Started", "Duration"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if args.all {
+        header.insert(2, "Parent".into());
+    }
+    header.extend(cols.iter().map(|t| t.to_string()));
+    let mut t = table(header);
+    for r in &runs {
+        let mut row = info_row(&r.info);
+        if args.all {
+            row.insert(
+                2,
+                r.tags.get(TAG_PARENT_RUN_ID).cloned().unwrap_or_default(),
+            );
+        }
+        for c in &cols {
+            row.push(match c {
+                Target::Metric(k) => r
+                    .metrics
+                    .get(k)
+                    .map(|m| fmt_num(m.value))
+                    .unwrap_or_default(),
+                Target::Param(k) => r.params.get(k).cloned().unwrap_or_default(),
+                Target::Tag(k) => r.tags.get(k).cloned().unwrap_or_default(),
+                _ => String::new(),
+            });
+        }
+        t.add_row(row);
+    }
+    w(out, t)?;
+    if args.all {
+        return w(out, format!("{} run(s)", runs.len()));
+    }
+    let nested = and(&args.filter, "tags.mlflow.parentRunId IS NOT NULL");
+    let hidden = !store
+        .search_runs_view(&[&exp], &nested, &[], 1, view)?
+        .is_empty();
+    w(
+        out,
+        format!(
+            "{} run(s){}",
+            runs.len(),
+            if hidden {
+                "; nested runs not listed: --all lists them"
+            } else {
+                ""
+            }
+        ),
+    )
+}
+
+fn nested_note(n: usize) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!(" and {n} nested run(s)")
+    }
+}
+
+/// Deletes the runs nested under `parent` (depth first), then `parent`; returns how many nested
+/// runs were deleted. Children go first so that an interrupted delete, run again, finishes the
+/// job: the parent stays findable until its children are gone.
+fn delete_with_nested(store: &TrackingStore, parent: &RunInfo) -> Result<usize, TrackingError> {
+    let mut seen = HashSet::new();
+    let n = delete_children(store, parent, &mut seen)?;
+    store.delete_run(&parent.run_id)?;
+    Ok(n)
+}
+
+fn delete_children(
+    store: &TrackingStore,
+    parent: &RunInfo,
+    seen: &mut HashSet<String>,
+) -> Result<usize, TrackingError> {
+    let mut n = 0;
+    // Each pass deletes what it found, so the next finds the rest, however many there are.
+    loop {
+        let children = children_of(store, parent, ViewType::ActiveOnly)?;
+        if children.is_empty() {
+            return Ok(n);
+        }
+        for c in children {
+            still_changing(seen, &c.info.run_id, "delete")?;
+            n += delete_children(store, &c.info, seen)?;
+            store.delete_run(&c.info.run_id)?;
+            n += 1;
+        }
+    }
+}
+
+/// Restores `parent`, then the deleted runs nested under it; returns how many nested runs
+/// were restored.
+fn restore_with_nested(store: &TrackingStore, parent: &RunInfo) -> Result<usize, TrackingError> {
+    store.restore_run(&parent.run_id)?;
+    let mut seen = HashSet::new();
+    restore_children(store, parent, &mut seen)
+}
+
+fn restore_children(
+    store: &TrackingStore,
+    parent: &RunInfo,
+    seen: &mut HashSet<String>,
+) -> Result<usize, TrackingError> {
+    let mut n = 0;
+    loop {
+        let children = children_of(store, parent, ViewType::DeletedOnly)?;
+        if children.is_empty() {
+            return Ok(n);
+        }
+        for c in children {
+            still_changing(seen, &c.info.run_id, "restore")?;
+            store.restore_run(&c.info.run_id)?;
+            n += 1 + restore_children(store, &c.info, seen)?;
+        }
+    }
+}
+
+/// The runs whose parent is `parent`, in `view`.
+fn children_of(
+    store: &TrackingStore,
+    parent: &RunInfo,
+    view: ViewType,
+) -> Result<Vec<RunRecord>, TrackingError> {
+    let filter = format!(
+        "tags.mlflow.parentRunId = '{}'",
+        parent.run_id.replace('\\', "\\\\").replace('\'', "\\'")
+    );
+    store.search_runs_view(
+        &[&parent.experiment_id],
+        &filter,
+        &[],
+        MAX_SEARCH_RESULTS,
+        view,
+    )
+}
+
+/// A run met twice while walking nested runs means the store did not apply the change: stop
+/// rather than loop.
+fn still_changing(
+    seen: &mut HashSet<String>,
+    run_id: &str,
+    action: &str,
+) -> Result<(), TrackingError> {
+    if seen.insert(run_id.to_string()) {
+        Ok(())
+    } else {
+        Err(TrackingError::InvalidArgument {
+            what: "run",
+            value: run_id.to_string(),
+            reason: format!(
+                "the store still lists it after the {action}; nothing more was changed"
+            ),
+        })
     }
 }
 

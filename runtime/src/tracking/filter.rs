@@ -9,21 +9,44 @@ use std::fmt;
 /// A parse error, with the character position it refers to.
 ///
 /// ```
-/// use oxflow_runtime::tracking::filter::Filter;
+/// use oxflow_runtime::tracking::filter::{Filter, OrderBy};
 ///
 /// let err = Filter::parse("metrics.acc ~ 0.5").unwrap_err();
 /// assert_eq!(err.position, 12);
+/// assert!(err.to_string().starts_with("invalid search filter: "));
 /// assert!(err.to_string().contains("metrics.acc ~ 0.5\n"));
+/// let err = OrderBy::parse("metrics.acc DOWN").unwrap_err();
+/// assert!(err.to_string().starts_with("invalid order_by clause: "));
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("invalid search filter: {message} at position {position}\n    {input}\n    {caret}^", caret = " ".repeat(*position))]
+#[error("invalid {syntax}: {message} at position {position}\n    {input}\n    {caret}^", caret = " ".repeat(*position))]
 pub struct FilterError {
-    /// The whole filter string.
+    /// What was being parsed: a filter or an order_by clause.
+    pub syntax: Syntax,
+    /// The whole filter or clause.
     pub input: String,
     /// Character offset (from 0) of the offending token.
     pub position: usize,
     /// What is wrong there.
     pub message: String,
+}
+
+/// The two kinds of search text, named in [`FilterError`]s.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Syntax {
+    /// A search filter, `metrics.acc > 0.5 and params.opt = 'adam'`.
+    Filter,
+    /// One order_by clause, `metrics.acc DESC`.
+    OrderBy,
+}
+
+impl fmt::Display for Syntax {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Syntax::Filter => "search filter",
+            Syntax::OrderBy => "order_by clause",
+        })
+    }
 }
 
 /// What a clause compares: a metric, param, tag, run attribute or dataset field.
@@ -241,6 +264,7 @@ fn is_word_char(c: char) -> bool {
 fn lex(input: &str) -> Result<Vec<Token>, FilterError> {
     let chars: Vec<char> = input.chars().collect();
     let err = |pos: usize, msg: String| FilterError {
+        syntax: Syntax::Filter,
         input: input.to_string(),
         position: pos,
         message: msg,
@@ -375,6 +399,7 @@ struct Parser<'a> {
 impl Parser<'_> {
     fn err(&self, position: usize, message: impl Into<String>) -> FilterError {
         FilterError {
+            syntax: Syntax::Filter,
             input: self.input.to_string(),
             position,
             message: message.into(),
@@ -703,6 +728,13 @@ impl Filter {
 impl OrderBy {
     /// Parses `"<identifier> [ASC|DESC]"`.
     pub fn parse(input: &str) -> Result<OrderBy, FilterError> {
+        Self::parse_clause(input).map_err(|e| FilterError {
+            syntax: Syntax::OrderBy,
+            ..e
+        })
+    }
+
+    fn parse_clause(input: &str) -> Result<OrderBy, FilterError> {
         let toks = lex(input)?;
         let mut p = Parser {
             input,

@@ -33,6 +33,8 @@ mod rest;
 mod run;
 mod search;
 mod store;
+mod ui_hint;
+mod user;
 pub mod validation;
 
 pub use any::TrackingStore;

@@ -61,10 +61,7 @@ impl Run {
         let store: TrackingStore = store.into();
         let exp = store.get_or_create_experiment(experiment)?;
         let defaults = [
-            (
-                TAG_USER,
-                std::env::var("USER").unwrap_or_else(|_| "unknown".into()),
-            ),
+            (TAG_USER, super::user::current_user()),
             (TAG_SOURCE_NAME, source_name()),
             (TAG_SOURCE_TYPE, "LOCAL".to_string()),
         ];

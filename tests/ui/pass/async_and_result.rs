@@ -8,19 +8,28 @@ async fn fetch() -> Result<String, std::io::Error> {
     Ok("data".to_owned())
 }
 
-#[task(retries = 2, retry_delay = "1s", backoff = 2.0, max_retry_delay = "1m", timeout = "30s")]
+#[task(
+    retries = 2,
+    retry_delay = "1s",
+    backoff = 2.0,
+    max_retry_delay = "1m",
+    timeout = "30s",
+    trigger = "all_success"
+)]
 fn parse(text: &String) -> Result<usize, String> {
     Ok(text.len())
 }
 
-// A `Result` alias with the error type built in.
-#[task]
+// A `Result` alias with the error type built in. Its own rule overrides the DAG's default, so
+// it may take `&T`.
+#[task(trigger = "all_success")]
 fn count(text: &String) -> std::io::Result<usize> {
     Ok(text.lines().count())
 }
 
+// The DAG's default `none_failed` can run it after a skipped upstream: `Option<&T>`.
 #[task(persist = false)]
-async fn report(n: &usize, ctx: &TaskContext) {
+async fn report(n: Option<&usize>, ctx: &TaskContext) {
     let _ = (n, ctx.try_number());
 }
 

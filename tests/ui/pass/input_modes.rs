@@ -30,6 +30,12 @@ fn summary(total: Option<&u32>) -> String {
     }
 }
 
+// `Option<T>`: a copy, `None` when the upstream did not succeed.
+#[task(trigger = "none_failed")]
+fn maybe_sorted(data: Option<Vec<u32>>) -> usize {
+    data.map_or(0, |d| d.len())
+}
+
 #[dag]
 fn pipeline() {
     let data = load();
@@ -39,11 +45,13 @@ fn pipeline() {
     sort(data);
     summary(&total);
     sorted >> summary_again();
+    maybe_sorted(sorted);
 }
 
 #[task]
 fn summary_again() {}
 
 fn main() {
-    assert_eq!(pipeline().nodes.len(), 6);
+    assert_eq!(pipeline().nodes.len(), 7);
+    assert!(pipeline().nodes[6].task.inputs[0].optional);
 }
