@@ -10,7 +10,7 @@
 //! - rustc's own errors about a generated check (a mismatched edge, a wrong argument count, a
 //!   missing trait: `error[E....]`) change with the toolchain;
 //! - those quoting a runtime bound (`note: required by a bound in ...`, with the line of
-//!   `runtime/src/exec/invoke.rs` or `params.rs`) change when that line does.
+//!   `runtime/src/task/support.rs` or `params.rs`) change when that line does.
 //!
 //! `grep -l 'error\[E' tests/ui/*/*.stderr` and `grep -l runtime/src tests/ui/*/*.stderr` list
 //! them.

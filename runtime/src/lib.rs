@@ -14,6 +14,10 @@
 //! - [`shell`]: shell commands inside tasks (Airflow's `BashOperator`);
 //! - [`cli`]: the command line every pipeline binary gets through `oxflow::main()`;
 //! - [`error`]: the root [`Error`] every concept's error converts into.
+//!
+//! Beneath `dag` and `exec` lies what both build on: the types a task is written and generated
+//! against (`TaskDef`, `TaskOptions`, `TaskContext`, `TaskError`, the output codec), public
+//! through those two modules.
 
 pub mod cli;
 pub mod dag;
@@ -22,6 +26,7 @@ pub mod error;
 pub mod exec;
 pub mod params;
 pub mod shell;
+mod task;
 pub mod telemetry;
 pub mod tracking;
 
@@ -31,11 +36,12 @@ pub use error::Error;
 /// `oxflow::__private`. Not a public API.
 #[doc(hidden)]
 pub mod __macro_support {
-    pub use crate::dag::{
-        DagDef, DagRegistration, InputDef, InputParam, NodeDef, TaskDef, TaskOptions, TriggerRule,
+    pub use crate::dag::{DagDef, DagRegistration, InputDef, NodeDef};
+    pub use crate::task::support::*;
+    pub use crate::task::{
+        InputParam, InputType, Invocation, Persist, Task, TaskDef, TaskFuture, TaskOptions,
+        TaskOutput, TriggerRule, codec, codec_from, run_async, run_blocking,
     };
-    pub use crate::exec::__support::*;
-    pub use crate::exec::{Invocation, Task, TaskFuture, TaskOutput};
     pub use inventory;
     // #[experiment]
     pub use crate::cli::run_experiment;

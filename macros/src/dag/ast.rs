@@ -355,7 +355,7 @@ impl Builder {
             type #alias = #path;
         });
         // The handle's type is the task's output type: `T` of a `Result<T, E>`, which only a
-        // dispatch on the returned value can find (see `oxflow_runtime::exec::invoke`).
+        // dispatch on the returned value can find (see `oxflow_runtime::task::support`).
         let witness = quote_spanned! {span=>
             ::oxflow::__private::output_value(
                 (&&::oxflow::__private::probe(&#sig #arg_tokens)).output_type(),

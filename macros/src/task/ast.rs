@@ -4,7 +4,7 @@
 //! The macro sees only this function's tokens, so it classifies parameters by their shape:
 //! `&mut _` is the tracking run, `&TaskContext` the context, `&Params<P>` the DAG's params, and
 //! everything else an input fed by an upstream task. The generated code then has the compiler
-//! confirm each decision by type (see `oxflow_runtime::exec::invoke`), so an alias, a `use ..
+//! confirm each decision by type (see `oxflow_runtime::task::support`), so an alias, a `use ..
 //! as` name or a type of the user's that happens to share a name is a compile error at the
 //! argument, never a wrong run. What the return type means (fallible or not, the output type) is
 //! decided by the compiler alone.

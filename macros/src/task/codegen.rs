@@ -5,7 +5,7 @@
 //!
 //! What the return type means is left to the compiler: the adapter, the codec and `#[dag]`'s
 //! type check find the output type by autoref dispatch on a `Probe` of the return type (see
-//! `oxflow_runtime::exec::invoke`), so `Result` under any name fails the attempt on `Err`.
+//! `oxflow_runtime::task::support`), so `Result` under any name fails the attempt on `Err`.
 
 use proc_macro2::{Span, TokenStream};
 use quote::{quote, quote_spanned};

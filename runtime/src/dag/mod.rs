@@ -11,13 +11,14 @@
 //! assert_eq!("none_failed".parse::<TriggerRule>().unwrap(), TriggerRule::NoneFailed);
 //! ```
 
-mod options;
 mod render;
 mod spec;
 
-pub use options::{ResolvedOptions, TaskOptions, TriggerRule, TriggerRuleParseError};
+pub use crate::task::{
+    BuildParams, InputParam, OutputCodec, ParamsDef, ParamsType, ProjectFn, ResolvedOptions,
+    TaskDef, TaskOptions, TriggerRule, TriggerRuleParseError,
+};
 pub use render::{GraphFormat, GraphFormatParseError};
 pub use spec::{
-    BuildParams, DagDef, DagError, DagRegistration, DagSpec, InputDef, InputParam, NodeDef,
-    NodeSpec, OutputCodec, ParamsDef, ParamsType, ProjectFn, TaskDef, find, registered,
+    DagDef, DagError, DagRegistration, DagSpec, InputDef, NodeDef, NodeSpec, find, registered,
 };

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use super::invoke::TaskOutput;
 use super::record::RecordError;
-use super::transition::ExecEvent;
+use super::transition::{EventCallback, ExecEvent};
 use crate::dag::DagDef;
 use crate::params::ParamError;
+use crate::task::TaskOutput;
 use crate::tracking::TrackingStore;
 
 /// How to run a DAG.
@@ -85,9 +85,6 @@ impl RunConfig {
         self
     }
 }
-
-/// Receives every [`ExecEvent`] of a run.
-pub type EventCallback = Arc<dyn Fn(&ExecEvent) + Send + Sync>;
 
 /// A DAG run that could not start or could not be recorded.
 #[derive(Debug, thiserror::Error)]

@@ -17,14 +17,13 @@ use tokio::sync::mpsc::UnboundedSender;
 use tracing::Instrument;
 use tracing::instrument::WithSubscriber;
 
-use super::context::TaskContext;
-use super::invoke::{
-    InputValue, Inputs, Invocation, RunSlot, TaskFuture, TaskOutput, panic_message,
-};
 use super::record::{AttemptLogs, RecordError, TaskRun};
-use super::state::TaskError;
 use super::tasklog::AttemptLog;
-use crate::dag::TaskDef;
+use crate::task::{
+    AttemptRun, BodyEnd, BodyGuard, InputValue, Inputs, Invocation, RunSlot, TaskContext, TaskDef,
+    TaskError, TaskFuture, TaskOutput, TaskRunHandle, panic_message,
+};
+use crate::tracking::{Run, TrackingError};
 
 /// One attempt the scheduler decided to start.
 pub(crate) struct Attempt {
@@ -109,12 +108,12 @@ const RESULT_SENT: u8 = 2;
 /// Builds the attempt's [`Invocation`] and calls the task's generated `invoke`.
 fn invoke(
     attempt: Attempt,
-    log: Option<(AttemptLog, std::path::PathBuf)>,
-    source: Option<(TaskRun, u32, i64)>,
-    body: Option<BodyWatch>,
+    log: Option<(&AttemptLog, std::path::PathBuf)>,
+    source: Option<AttemptRun>,
+    body: Option<Arc<BodyWatch>>,
 ) -> TaskFuture {
     let (log, log_path) = match log {
-        Some((l, p)) => (Some(l), Some(p)),
+        Some((l, p)) => (Some(l.scope.clone()), Some(p)),
         None => (None, None),
     };
     let ctx = TaskContext::new(
@@ -123,7 +122,7 @@ fn invoke(
         attempt.task_id,
         attempt.try_number,
         attempt.max_tries,
-        source.as_ref().map(|(r, _, _)| r.clone()),
+        source.as_ref().map(|s| s.run.clone()),
         log_path,
     );
     (attempt.task.invoke)(Invocation {
@@ -132,7 +131,7 @@ fn invoke(
         params: attempt.params,
         run: RunSlot { source, run: None },
         log,
-        body,
+        body: body.map(|b| BodyGuard(b)),
     })
 }
 
@@ -143,7 +142,7 @@ async fn run_attempt(
     node: usize,
     try_number: u32,
     timeout: Option<Duration>,
-    watch: Option<Arc<AtomicU8>>,
+    watch: Option<Arc<BodyWatch>>,
     log: Option<AttemptLog>,
     events: UnboundedSender<Event>,
 ) {
@@ -175,7 +174,7 @@ async fn run_attempt(
             })
         });
     let body_running =
-        watch.is_some_and(|state| state.fetch_or(RESULT_SENT, Ordering::AcqRel) & BODY_ENDED == 0);
+        watch.is_some_and(|w| w.state.fetch_or(RESULT_SENT, Ordering::AcqRel) & BODY_ENDED == 0);
     let _ = events.send(Event::Attempt(AttemptEnd {
         node,
         try_number,
@@ -187,17 +186,18 @@ async fn run_attempt(
 }
 
 /// Tells the loop when a sync task's body returns, if its attempt was reported before that.
-/// It travels inside the [`Invocation`], so it is dropped where the body ends: on the blocking
-/// thread after a sync body returns (or unwinds).
-pub(crate) struct BodyWatch {
-    state: Arc<AtomicU8>,
+/// The attempt's [`Invocation`] carries it in a [`BodyGuard`], which is dropped where the body
+/// ends: on the blocking thread after a sync body returns (or unwinds).
+struct BodyWatch {
+    /// [`BODY_ENDED`] and [`RESULT_SENT`], whichever happened.
+    state: AtomicU8,
     node: usize,
     try_number: u32,
     events: UnboundedSender<Event>,
 }
 
-impl Drop for BodyWatch {
-    fn drop(&mut self) {
+impl BodyEnd for BodyWatch {
+    fn body_ended(&self) {
         if self.state.fetch_or(BODY_ENDED, Ordering::AcqRel) & RESULT_SENT != 0 {
             let _ = self.events.send(Event::BodyEnded {
                 node: self.node,
@@ -207,19 +207,32 @@ impl Drop for BodyWatch {
     }
 }
 
+impl TaskRunHandle for TaskRun {
+    fn run_id(&self) -> Option<String> {
+        self.id()
+    }
+
+    fn open(&self, try_number: u32, started_ms: i64) -> Result<Run, TrackingError> {
+        let id = self.ensure_running(try_number, started_ms)?;
+        Run::attach(self.store(), &id)
+    }
+}
+
 impl Executor for LocalExecutor {
     fn start(&mut self, mut attempt: Attempt) {
         let events = self.events.clone();
         let node = attempt.node;
         let try_number = attempt.try_number;
         // Only a sync body can outlive its attempt; an async one is dropped with it.
-        let watch = (!attempt.task.is_async).then(|| Arc::new(AtomicU8::new(0)));
-        let body = watch.as_ref().map(|state| BodyWatch {
-            state: state.clone(),
-            node,
-            try_number,
-            events: events.clone(),
+        let watch = (!attempt.task.is_async).then(|| {
+            Arc::new(BodyWatch {
+                state: AtomicU8::new(0),
+                node,
+                try_number,
+                events: events.clone(),
+            })
         });
+        let body = watch.clone();
         let timeout = attempt.timeout;
         // The task's future is made here, so the spawned future stays small: with 10,000
         // attempts in flight its size shows in the allocator. Making the log does no I/O.
@@ -232,9 +245,13 @@ impl Executor for LocalExecutor {
             }
             Some(record) => {
                 let (path, log) = record.logs.open(&attempt.task_id, try_number);
-                let source = (record.task_run, try_number, record.started_ms);
-                let fut = invoke(attempt, Some((log.clone(), path)), Some(source), body);
-                let (span, dispatch) = (log.span.clone(), log.dispatch.clone());
+                let source = AttemptRun {
+                    run: Arc::new(record.task_run),
+                    try_number,
+                    started_ms: record.started_ms,
+                };
+                let fut = invoke(attempt, Some((&log, path)), Some(source), body);
+                let (span, dispatch) = (log.scope.span.clone(), log.scope.dispatch.clone());
                 tokio::spawn(
                     run_attempt(fut, node, try_number, timeout, watch, Some(log), events)
                         .instrument(span)

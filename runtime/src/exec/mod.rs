@@ -13,6 +13,10 @@
 //! once to the recorder (an actor on its own thread that batches writes to the store),
 //! telemetry and the progress display.
 //!
+//! What a task is written against ([`TaskContext`], [`TaskError`], [`Skip`], [`Fail`],
+//! [`Invocation`], [`xcom`]) is defined beneath this module and `dag`, which share it, and is
+//! public here.
+//!
 //! ```no_run
 //! # async fn demo() -> Result<(), oxflow_runtime::exec::ExecError> {
 //! use oxflow_runtime::{dag, exec};
@@ -23,9 +27,8 @@
 //! ```
 
 mod config;
-mod context;
 mod executor;
-mod invoke;
+mod observers;
 mod record;
 mod recorder;
 mod report;
@@ -36,28 +39,18 @@ mod state;
 mod tasklog;
 mod transition;
 pub mod trigger;
-pub mod xcom;
 
-pub use config::{EventCallback, ExecError, ResolvedParams, RunConfig, resolve_params};
-pub use context::TaskContext;
-pub use invoke::{InputValue, Inputs, Invocation, InvokeFn, RunSlot, Task, TaskFuture, TaskOutput};
+pub use crate::task::xcom;
+pub use crate::task::{
+    BoxError, Fail, InputValue, Inputs, Invocation, InvokeFn, RunSlot, Skip, Task, TaskContext,
+    TaskError, TaskFuture, TaskOutput,
+};
+pub use config::{ExecError, ResolvedParams, RunConfig, resolve_params};
 pub use record::{
     RecordError, TAG_DAG, TAG_DAG_RUN_ID, TAG_ERROR, TAG_HOST, TAG_OUTPUT_TYPE, TAG_PID, TAG_STATE,
     TAG_TASK_ID, TAG_TRY_NUMBER, XCOM_ARTIFACT, default_log_root, load_task_log, log_dir_for,
 };
 pub use report::{DagRunReport, DagRunState, TaskReport};
 pub use run::execute;
-pub use state::{BoxError, Fail, Skip, TaskError, TaskState, TaskStateParseError};
-pub use transition::ExecEvent;
-
-#[doc(hidden)]
-pub mod __support {
-    pub use super::invoke::{
-        CalledDag, CloneInput, ContextArg, DAG_IS_NOT_A_TASK, DagMarker, ErrorIsBoxable,
-        ErrorIsDisplay, InjectedUnderAnotherName, InputIsData, InputIsInjected, InputType,
-        NoParams, OutputType, OutputValue, ParamsArg, Probe, ReturnsResult, ReturnsValue, RunArg,
-        Split, UsesParams, clone_input, codec, codec_from, codec_of, context, downcast_output,
-        id_repeats, input_needs_success, output, output_value, params_def, params_ref, probe,
-        retry_cap_below_delay, run_async, run_blocking, run_mut, type_id_of, uses_params,
-    };
-}
+pub use state::{TaskState, TaskStateParseError};
+pub use transition::{EventCallback, ExecEvent};

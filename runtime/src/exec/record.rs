@@ -12,12 +12,11 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::invoke::TaskOutput;
 use super::report::DagRunState;
-use super::resume::{PreviousRun, host_name};
 use super::state::TaskState;
 use super::tasklog::{self, AttemptLog};
-use crate::dag::{DagSpec, OutputCodec};
+use crate::dag::DagSpec;
+use crate::task::{LogScope, OutputCodec, TaskOutput};
 use crate::tracking::{RunOptions, RunStatus, TrackingError, TrackingStore, now_ms};
 
 /// Tag naming the DAG of a DAG run and of its task runs.
@@ -41,6 +40,14 @@ pub const TAG_HOST: &str = "oxflow.host";
 /// Artifact path of a task's stored output: JSON as Python's `json` module reads and writes it
 /// (`NaN` and `Infinity` included, see [`crate::exec::xcom`]).
 pub const XCOM_ARTIFACT: &str = "xcom/return_value.json";
+
+/// This machine's name, as recorded on the DAG runs it executes ([`TAG_HOST`]).
+pub(crate) fn host_name() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_else(|| "localhost".to_owned())
+}
 
 /// MLflow's limit on tag values.
 const MAX_TAG_VALUE: usize = 8000;
@@ -271,8 +278,10 @@ impl AttemptLogs {
         );
         let file = Arc::new(tasklog::LazyFile::new(log_path.clone(), header));
         let log = AttemptLog {
-            span: tasklog::attempt_span(&self.dispatch, file.clone()),
-            dispatch: self.dispatch.clone(),
+            scope: LogScope {
+                span: tasklog::attempt_span(&self.dispatch, file.clone()),
+                dispatch: self.dispatch.clone(),
+            },
             file,
         };
         (log_path, log)
@@ -364,15 +373,17 @@ impl Recorder {
         ))
     }
 
-    /// Takes an earlier DAG run over: marks it running in this process.
+    /// Takes an earlier DAG run (`run_id`, in experiment `experiment_id`) over: marks it running
+    /// in this process.
     pub(crate) fn reopen(
         store: TrackingStore,
         log_root: Option<PathBuf>,
         spec: &DagSpec,
-        previous: &PreviousRun,
+        run_id: &str,
+        experiment_id: &str,
     ) -> Result<Recorder, RecordError> {
         let log_root = Self::log_root(&store, log_root)?;
-        let id = &previous.run_id;
+        let id = run_id;
         let pid = std::process::id().to_string();
         let host = host_name();
         store.set_tags(
@@ -382,9 +393,9 @@ impl Recorder {
         store.update_run(id, Some(RunStatus::Running), None)?;
         Ok(Recorder::new(
             store,
-            previous.experiment_id.clone(),
+            experiment_id.to_owned(),
             spec.def.id,
-            id.clone(),
+            id.to_owned(),
             log_root,
         ))
     }

@@ -2,10 +2,11 @@
 //!
 //! The scheduling loop sends each [`Transition`] here over a channel and never waits for the
 //! store. The actor runs on a thread of its own; it drains whatever is queued and writes it as
-//! one unit ([`TrackingStore::batch`]: one transaction on a SQL store), so a burst of quick
-//! tasks costs one commit, not one per task. A write that fails reaches the loop as
-//! [`Event::RecordFailed`]; the loop then stops the run and sends [`RecordCmd::Finish`], which
-//! the actor still tries, so the DAG run ends FAILED rather than RUNNING where the store allows.
+//! one unit ([`TrackingStore::batch`](crate::tracking::TrackingStore::batch): one transaction
+//! on a SQL store), so a burst of quick tasks costs one commit, not one per task. A write that
+//! fails reaches the loop as [`Event::RecordFailed`]; the loop then stops the run and sends
+//! [`RecordCmd::Finish`], which the actor still tries, so the DAG run ends FAILED rather than
+//! RUNNING where the store allows.
 
 use std::sync::mpsc;
 

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::invoke::TaskOutput;
 use super::state::TaskState;
+use crate::task::TaskOutput;
 
 /// Final state of a DAG run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]

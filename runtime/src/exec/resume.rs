@@ -7,15 +7,15 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use super::config::ExecError;
-use super::invoke::TaskOutput;
 use super::record::{
     RecordError, TAG_DAG, TAG_ERROR, TAG_HOST, TAG_OUTPUT_TYPE, TAG_PID, TAG_STATE, TAG_TASK_ID,
-    TAG_TRY_NUMBER, XCOM_ARTIFACT,
+    TAG_TRY_NUMBER, XCOM_ARTIFACT, host_name,
 };
 use super::scheduler::Start;
 use super::state::TaskState;
-use super::xcom::CodecError;
-use crate::dag::{DagSpec, OutputCodec};
+use crate::dag::DagSpec;
+use crate::task::xcom::CodecError;
+use crate::task::{OutputCodec, TaskOutput};
 use crate::tracking::{RunStatus, TAG_PARENT_RUN_ID as TAG_PARENT, TrackingError, TrackingStore};
 
 /// The most task runs a resume reads back (MLflow's `max_results` limit).
@@ -43,14 +43,6 @@ pub(crate) struct PreviousRun {
     pub(crate) running_in: Option<(u32, String)>,
     /// One entry per node of the DAG.
     pub(crate) tasks: Vec<Option<PreviousTask>>,
-}
-
-/// This machine's name, as recorded on the DAG runs it executes.
-pub(crate) fn host_name() -> String {
-    nix::unistd::gethostname()
-        .ok()
-        .and_then(|h| h.into_string().ok())
-        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 /// Whether process `pid` of this machine is alive.

@@ -8,12 +8,13 @@ use futures_util::FutureExt;
 
 use super::config::{ExecError, RunConfig, resolve_params};
 use super::executor::{Event, Executor, LocalExecutor};
+use super::observers::Observers;
 use super::record::{self, Recorder, TaskRun};
 use super::recorder::{self, TaskRecord};
 use super::report::{DagRunReport, DagRunState, TaskReport};
 use super::resume::{self, check_not_running, plan_resume};
 use super::scheduler::{Scheduler, Start, Stop};
-use super::transition::{ExecEvent, Observers};
+use super::transition::ExecEvent;
 use crate::dag::DagSpec;
 use crate::telemetry as t;
 
@@ -72,7 +73,13 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
             // The stored outputs were computed with the run's own params: so are the reruns.
             let (value, _) = resolve_params(dag, &previous.params)?;
             (starts, reruns) = plan_resume(spec, &mut previous);
-            let rec = Recorder::reopen(store.clone(), cfg.log_root.take(), spec, &previous)?;
+            let rec = Recorder::reopen(
+                store.clone(),
+                cfg.log_root.take(),
+                spec,
+                &previous.run_id,
+                &previous.experiment_id,
+            )?;
             let runs: Vec<Option<(String, bool)>> = previous
                 .tasks
                 .into_iter()

@@ -18,13 +18,14 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::executor::{Attempt, AttemptEnd, AttemptRecording, Event, Executor};
-use super::invoke::{InputValue, TaskOutput};
+use super::observers::Observers;
 use super::record::{AttemptLogs, TaskRun, VISIBLE_AFTER};
 use super::report::DagRunState;
-use super::state::{TaskError, TaskState};
-use super::transition::{AttemptFacts, Observers, Transition};
+use super::state::TaskState;
+use super::transition::{AttemptFacts, Transition};
 use super::trigger::{Decision, UpstreamCounts, decide};
 use crate::dag::DagSpec;
+use crate::task::{InputValue, TaskError, TaskOutput};
 use crate::tracking::now_ms;
 
 /// Why a run stops before every task is decided.

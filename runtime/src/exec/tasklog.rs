@@ -23,6 +23,8 @@ use tracing_subscriber::Registry;
 use tracing_subscriber::layer::{Context, Layer, Layered, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::task::LogScope;
+
 /// The log file of one attempt, stored on its span.
 struct AttemptFile(Arc<LazyFile>);
 
@@ -160,17 +162,17 @@ pub(crate) fn attempt_span(dispatch: &Dispatch, file: Arc<LazyFile>) -> Span {
     span
 }
 
-/// Where an attempt logs: the run's subscriber and the attempt's span.
+/// Where an attempt logs: the run's subscriber and the attempt's span (what the task's own
+/// code runs in), and the file they write to.
 #[derive(Clone)]
 pub(crate) struct AttemptLog {
-    pub(crate) dispatch: Dispatch,
-    pub(crate) span: Span,
+    pub(crate) scope: LogScope,
     pub(crate) file: Arc<LazyFile>,
 }
 
 impl AttemptLog {
     /// Runs `f` with the attempt's span entered on the run's subscriber.
     pub(crate) fn in_scope<R>(&self, f: impl FnOnce() -> R) -> R {
-        tracing::dispatcher::with_default(&self.dispatch, || self.span.in_scope(f))
+        self.scope.in_scope(f)
     }
 }

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::record::TaskRun;
+use super::attempt::TaskRunHandle;
 
 /// Facts about the running task instance, injected into a task that takes `ctx: &TaskContext`.
 ///
@@ -27,7 +27,7 @@ struct ContextInner {
     task_id: Arc<str>,
     try_number: u32,
     max_tries: u32,
-    task_run: Option<TaskRun>,
+    task_run: Option<Arc<dyn TaskRunHandle>>,
     log_path: Option<PathBuf>,
 }
 
@@ -49,7 +49,7 @@ impl TaskContext {
         task_id: Arc<str>,
         try_number: u32,
         max_tries: u32,
-        task_run: Option<TaskRun>,
+        task_run: Option<Arc<dyn TaskRunHandle>>,
         log_path: Option<PathBuf>,
     ) -> Self {
         TaskContext {
@@ -108,7 +108,7 @@ impl TaskContext {
     /// A task's run is written when the attempt ends, after it has run for a second, or when the
     /// task takes `&mut Run`; before that this is `None`.
     pub fn task_run_id(&self) -> Option<String> {
-        self.inner.task_run.as_ref().and_then(TaskRun::id)
+        self.inner.task_run.as_ref().and_then(|r| r.run_id())
     }
 
     /// The attempt's log file, when the run is recorded.

@@ -1,0 +1,101 @@
+//! Everything that watches a run ([`Observers`]): each [`Transition`] the scheduler decides goes
+//! once to telemetry, the progress display and the recorder.
+
+use std::sync::Arc;
+
+use super::recorder::RecorderHandle;
+use super::state::TaskState;
+use super::transition::{EventCallback, ExecEvent, Transition};
+use crate::telemetry as t;
+
+/// Everything that watches a run.
+pub(crate) struct Observers {
+    dag_id: &'static str,
+    task_ids: Arc<[Arc<str>]>,
+    events: Option<EventCallback>,
+    recorder: Option<RecorderHandle>,
+    running: metrics::Gauge,
+}
+
+impl Observers {
+    pub(crate) fn new(
+        dag_id: &'static str,
+        task_ids: Arc<[Arc<str>]>,
+        events: Option<EventCallback>,
+        recorder: Option<RecorderHandle>,
+    ) -> Self {
+        Observers {
+            dag_id,
+            task_ids,
+            running: metrics::gauge!(t::TASKS_RUNNING, "dag" => dag_id),
+            events,
+            recorder,
+        }
+    }
+
+    pub(crate) fn recorder(&self) -> Option<&RecorderHandle> {
+        self.recorder.as_ref()
+    }
+
+    pub(crate) fn take_recorder(&mut self) -> Option<RecorderHandle> {
+        self.recorder.take()
+    }
+
+    /// Tells progress displays, without telling the recorder or telemetry.
+    pub(crate) fn event(&self, e: impl FnOnce() -> ExecEvent) {
+        if let Some(f) = &self.events {
+            f(&e());
+        }
+    }
+
+    /// A state change that nothing records (scheduled, queued).
+    pub(crate) fn progress(&self, node: usize, state: TaskState, try_number: u32) {
+        if let Some(f) = &self.events {
+            f(&ExecEvent::Task {
+                task: self.task_ids[node].to_string(),
+                state,
+                try_number,
+                error: None,
+            });
+        }
+    }
+
+    /// Feeds one transition to telemetry, progress and the recorder.
+    pub(crate) fn transition(&self, tr: Transition) {
+        // Metric labels share the ids instead of copying them per task.
+        let label = || metrics::SharedString::from(self.task_ids[tr.node].clone());
+        let dag = self.dag_id;
+        if let Some(a) = &tr.attempt {
+            match a.elapsed {
+                None => self.running.increment(1.0),
+                Some(elapsed) => {
+                    self.running.decrement(1.0);
+                    metrics::histogram!(t::TASK_DURATION_SECONDS, "dag" => dag, "task" => label())
+                        .record(elapsed.as_secs_f64());
+                }
+            }
+        }
+        match tr.state {
+            TaskState::UpForRetry => {
+                metrics::counter!(t::TASK_RETRIES_TOTAL, "dag" => dag, "task" => label())
+                    .increment(1);
+            }
+            s if s.is_finished() => {
+                metrics::counter!(t::TASK_RUNS_TOTAL, "dag" => dag, "task" => label(), "state" => s.as_str())
+                    .increment(1);
+            }
+            _ => {}
+        }
+        if let Some(f) = &self.events {
+            f(&ExecEvent::Task {
+                task: self.task_ids[tr.node].to_string(),
+                state: tr.state,
+                try_number: tr.try_number,
+                error: tr.error.clone(),
+            });
+        }
+        if let Some(r) = &self.recorder {
+            r.transition(tr);
+        }
+    }
+}
