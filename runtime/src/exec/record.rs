@@ -26,7 +26,7 @@ pub const TAG_DAG_RUN_ID: &str = "oxflow.dag_run_id";
 /// Tag holding a task run's task id.
 pub const TAG_TASK_ID: &str = "oxflow.task_id";
 /// Tag holding a task's (or the DAG run's) state.
-pub const TAG_STATE: &str = "oxflow.state";
+pub use crate::tracking::TAG_STATE;
 /// Tag holding a task's number of attempts so far.
 pub const TAG_TRY_NUMBER: &str = "oxflow.try_number";
 /// Tag holding the last error of a task.
@@ -109,10 +109,7 @@ pub enum RecordError {
 /// Where task logs go unless configured otherwise: `logs/` beside a file store, `./logs` when
 /// runs go to an MLflow server.
 pub fn default_log_root(store: &TrackingStore) -> PathBuf {
-    match store.as_file() {
-        Some(f) => log_dir_for(f.root()),
-        None => PathBuf::from("logs"),
-    }
+    store.default_log_root()
 }
 
 /// `logs/` beside the store's root: where task logs go unless configured otherwise.

@@ -4,7 +4,6 @@
 //! it) or params given with `--resume` stop before the store changes.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 
 use super::config::ExecError;
 use super::record::{
@@ -152,10 +151,7 @@ fn read_output(
         )));
     }
     // Where the output is, for messages: the file, or the artifact's URI.
-    let place = match store.as_file() {
-        Some(f) => f.artifact_path(run_id, XCOM_ARTIFACT)?,
-        None => PathBuf::from(format!("runs:/{run_id}/{XCOM_ARTIFACT}")),
-    };
+    let place = store.artifact_location(run_id, XCOM_ARTIFACT)?;
     match store.read_artifact(run_id, XCOM_ARTIFACT) {
         Ok(bytes) => match (codec.decode)(&bytes) {
             Ok(v) => Ok(Ok(Some(v))),

@@ -289,18 +289,10 @@ pub fn execute(
             Ok(())
         }
         TrackingCommand::Runs(RunsCommand::MarkStale { experiment }) => {
-            let TrackingStore::File(fs) = store else {
-                return Err(TrackingError::InvalidArgument {
-                    what: "store",
-                    value: "MLflow server".into(),
-                    reason: "finding runs of dead processes needs the file store on this machine"
-                        .into(),
-                });
-            };
             let exp = experiment
                 .map(|e| resolve_experiment(store, &e))
                 .transpose()?;
-            let marked = fs.mark_stale_runs_failed(exp.as_deref())?;
+            let marked = store.mark_stale_runs_failed(exp.as_deref())?;
             for id in &marked {
                 w(out, format!("marked run {id} FAILED"))?;
             }

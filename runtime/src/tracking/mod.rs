@@ -6,7 +6,7 @@
 //! use oxflow_runtime::tracking::{FileStore, Run, RunOptions, RunStatus};
 //!
 //! # let dir = tempfile::tempdir()?;
-//! // `FileStore::from_env()` reads OXFLOW_TRACKING_URI, then MLFLOW_TRACKING_URI, else ./mlruns.
+//! // `TrackingStore::from_env()` reads OXFLOW_TRACKING_URI, then MLFLOW_TRACKING_URI, else MLflow's default.
 //! let store = FileStore::open(dir.path().join("mlruns"))?;
 //! let mut run = Run::start(&store, "iris", RunOptions::default())?;
 //! run.log_param("n_trees", 200)?;
@@ -21,32 +21,41 @@
 //! `mlruns/<experiment id>/<run id>/{meta.yaml, params/, metrics/, tags/, artifacts/}`.
 //! Keys and values are validated with MLflow's rules before anything is written.
 
-mod any;
+mod backend;
 pub mod cli;
 mod entities;
 mod error;
 pub mod filter;
 mod fsutil;
+mod handle;
+mod impls;
 mod meta;
+mod owner;
 pub mod plot;
+mod registry;
 mod rest;
 mod run;
 mod search;
 mod store;
 mod ui_hint;
+mod uri;
 mod user;
 pub mod validation;
 
-pub use any::TrackingStore;
+pub use backend::Store;
 pub use entities::{
     ArtifactEntry, Experiment, LIFECYCLE_ACTIVE, LIFECYCLE_DELETED, Metric, RunInfo, RunOptions,
     RunRecord, RunStatus,
 };
 pub use error::TrackingError;
+pub use handle::TrackingStore;
+pub use owner::TAG_OWNER;
+pub use registry::{ModelVersion, ModelVersionQuery, NewModelVersion, RegisteredModel, Stage};
 pub use rest::RestStore;
 pub use run::Run;
 pub use search::{MAX_SEARCH_RESULTS, ViewType};
-pub use store::{FileStore, tracking_uri_from_env};
+pub use store::FileStore;
+pub use uri::{DEFAULT_SQLITE_URI, TrackingUri, default_tracking_uri, tracking_uri_from_env};
 
 /// Tag holding the run name (duplicated in `meta.yaml`).
 pub const TAG_RUN_NAME: &str = "mlflow.runName";
@@ -62,6 +71,9 @@ pub const TAG_SOURCE_TYPE: &str = "mlflow.source.type";
 pub const TAG_NOTE: &str = "mlflow.note.content";
 /// Tag set on a run marked FAILED because its process died, saying why.
 pub const TAG_FAILURE: &str = "oxflow.failure";
+/// Tag on a run the executor records: the Airflow state of the DAG run or task attempt
+/// (`running`, `success`, `failed`, `upstream_failed`, …).
+pub const TAG_STATE: &str = "oxflow.state";
 
 /// Milliseconds since the Unix epoch, now.
 ///

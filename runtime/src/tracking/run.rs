@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::fmt::Display;
 use std::path::Path;
 
-use super::any::TrackingStore;
+use super::TrackingStore;
 use super::entities::{Metric, RunInfo, RunOptions, RunRecord, RunStatus};
 use super::validation::artifact_segments;
 use super::{TAG_SOURCE_NAME, TAG_SOURCE_TYPE, TAG_USER, TrackingError, now_ms};

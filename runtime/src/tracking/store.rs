@@ -245,12 +245,6 @@ impl FileStore {
         FileStore::open(uri)
     }
 
-    /// Opens the store named by `OXFLOW_TRACKING_URI`, else `MLFLOW_TRACKING_URI`, else
-    /// `./mlruns`.
-    pub fn from_env() -> Result<FileStore, TrackingError> {
-        FileStore::open_uri(&tracking_uri_from_env())
-    }
-
     /// The store's root directory (absolute).
     pub fn root(&self) -> &Path {
         &self.inner.root
@@ -1277,15 +1271,6 @@ impl FileStore {
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
     }
-}
-
-/// The tracking URI from `OXFLOW_TRACKING_URI`, else `MLFLOW_TRACKING_URI`, else `./mlruns`.
-pub fn tracking_uri_from_env() -> String {
-    ["OXFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"]
-        .iter()
-        .filter_map(|k| std::env::var(k).ok())
-        .find(|v| !v.trim().is_empty())
-        .unwrap_or_else(|| "./mlruns".to_string())
 }
 
 /// A run directory's `meta.yaml`, or `None` (with a warning for a malformed one) if the

@@ -1,0 +1,284 @@
+//! [`Store`]: what every tracking backend implements (MLflow's file store, an MLflow server over
+//! REST, MLflow's SQLite schema, and an in-memory store for runs that are not recorded).
+//!
+//! Backends receive input that [`TrackingStore`](super::TrackingStore) has already validated
+//! with MLflow's rules, so validation lives in one place and every backend refuses the same
+//! things with the same messages. Code outside the tracking module (executor, CLI, drift
+//! logging) only ever sees the handle, never a concrete backend.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use super::TrackingError;
+use super::entities::{
+    ArtifactEntry, Experiment, Metric, RunInfo, RunOptions, RunRecord, RunStatus,
+};
+use super::registry::{ModelVersion, ModelVersionQuery, NewModelVersion, RegisteredModel, Stage};
+use super::search::ViewType;
+
+/// One tracking backend. Implemented by [`FileStore`](super::FileStore),
+/// [`RestStore`](super::RestStore), [`SqlStore`](super::SqlStore) and the in-memory store;
+/// use it through [`TrackingStore`](super::TrackingStore), which validates input once for all.
+///
+/// ```
+/// use oxflow_runtime::tracking::{Store, TrackingStore};
+/// # let dir = tempfile::tempdir()?;
+/// let store = TrackingStore::open_uri(&dir.path().join("mlruns").display().to_string())?;
+/// let backend: &dyn Store = store.backend();
+/// assert!(backend.uri().starts_with("file:///"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub trait Store: Send + Sync + fmt::Debug {
+    // ------------------------------------------------------------------ identity
+
+    /// The tracking URI this store was opened with, as MLflow would take it.
+    fn uri(&self) -> String;
+
+    /// What a user types to see this store in MLflow's UI.
+    fn ui_command(&self) -> String;
+
+    /// Where task logs go unless configured otherwise: `logs/` beside a local store, `./logs`
+    /// for a server.
+    fn default_log_root(&self) -> PathBuf;
+
+    /// Writes anything buffered (metric values) now.
+    fn flush(&self) -> Result<(), TrackingError>;
+
+    /// Runs `f` as one unit of writes: a SQL store wraps it in one transaction (one commit
+    /// instead of one per call); other stores just run it.
+    fn batch(&self, f: &mut dyn FnMut() -> Result<(), TrackingError>) -> Result<(), TrackingError> {
+        f()
+    }
+
+    // ---------------------------------------------------------------- experiments
+
+    /// All experiments (deleted ones too when asked), sorted by name.
+    fn list_experiments(&self, include_deleted: bool) -> Result<Vec<Experiment>, TrackingError>;
+    /// The experiment with this id.
+    fn get_experiment(&self, experiment_id: &str) -> Result<Experiment, TrackingError>;
+    /// The experiment with this name (active or deleted), if any.
+    fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>, TrackingError>;
+    /// The active experiment with this name, created if missing.
+    fn get_or_create_experiment(&self, name: &str) -> Result<Experiment, TrackingError>;
+    /// Sets an experiment tag.
+    fn set_experiment_tag(
+        &self,
+        experiment_id: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), TrackingError>;
+
+    // ----------------------------------------------------------------------- runs
+
+    /// Creates a run (with its tags, and, when `opts.end` is set, already ended).
+    fn create_run(&self, experiment_id: &str, opts: RunOptions) -> Result<RunInfo, TrackingError>;
+    /// A run with its params, latest metrics and tags.
+    fn get_run(&self, run_id: &str) -> Result<RunRecord, TrackingError>;
+    /// Every value of one metric, in logging order.
+    fn get_metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>, TrackingError>;
+    /// Logs a param; params are immutable (same value again is a no-op).
+    fn log_param(&self, run_id: &str, key: &str, value: &str) -> Result<(), TrackingError>;
+    /// Logs one metric value (backends may buffer it until [`Store::flush`]).
+    fn log_metric(&self, run_id: &str, metric: &Metric) -> Result<(), TrackingError>;
+    /// Logs metrics, params and tags at once.
+    fn log_batch(
+        &self,
+        run_id: &str,
+        metrics: &[Metric],
+        params: &[(String, String)],
+        tags: &[(String, String)],
+    ) -> Result<(), TrackingError>;
+    /// Sets run tags.
+    fn set_tags(&self, run_id: &str, tags: &[(&str, &str)]) -> Result<(), TrackingError>;
+    /// Removes a run tag.
+    fn delete_tag(&self, run_id: &str, key: &str) -> Result<(), TrackingError>;
+    /// Changes a run's status and end time.
+    fn update_run(
+        &self,
+        run_id: &str,
+        status: Option<RunStatus>,
+        end_time_ms: Option<i64>,
+    ) -> Result<(), TrackingError>;
+    /// Marks a run deleted.
+    fn delete_run(&self, run_id: &str) -> Result<(), TrackingError>;
+    /// Restores a deleted run.
+    fn restore_run(&self, run_id: &str) -> Result<(), TrackingError>;
+    /// Runs of these experiments matching an MLflow filter, in MLflow's order.
+    fn search_runs(
+        &self,
+        experiment_ids: &[&str],
+        filter: &str,
+        order_by: &[&str],
+        max_results: usize,
+        view: ViewType,
+    ) -> Result<Vec<RunRecord>, TrackingError>;
+
+    // ------------------------------------------------------------------ artifacts
+
+    /// Writes an artifact file.
+    fn log_artifact_bytes(
+        &self,
+        run_id: &str,
+        rel_path: &str,
+        bytes: &[u8],
+    ) -> Result<(), TrackingError>;
+    /// Reads an artifact file.
+    fn read_artifact(&self, run_id: &str, rel_path: &str) -> Result<Vec<u8>, TrackingError>;
+    /// Lists an artifact directory (`""` for the root).
+    fn list_artifacts(&self, run_id: &str, dir: &str) -> Result<Vec<ArtifactEntry>, TrackingError>;
+    /// Where an artifact is for messages: the local file when the store has one, else
+    /// `runs:/<run>/<path>`.
+    fn artifact_location(&self, run_id: &str, rel_path: &str) -> Result<PathBuf, TrackingError> {
+        Ok(PathBuf::from(format!("runs:/{run_id}/{rel_path}")))
+    }
+
+    // ------------------------------------------------------------------- registry
+
+    /// Creates a registered model.
+    #[allow(unused_variables)]
+    fn create_registered_model(
+        &self,
+        name: &str,
+        description: Option<&str>,
+        tags: &[(String, String)],
+    ) -> Result<RegisteredModel, TrackingError> {
+        Err(registry_unsupported("create_registered_model", self))
+    }
+    /// A registered model with its latest version per stage, tags and aliases.
+    #[allow(unused_variables)]
+    fn get_registered_model(&self, name: &str) -> Result<RegisteredModel, TrackingError> {
+        Err(registry_unsupported("get_registered_model", self))
+    }
+    /// Registered models, sorted by name; `name_like` is an SQL `LIKE` pattern.
+    #[allow(unused_variables)]
+    fn search_registered_models(
+        &self,
+        name_like: Option<&str>,
+    ) -> Result<Vec<RegisteredModel>, TrackingError> {
+        Err(registry_unsupported("search_registered_models", self))
+    }
+    /// Changes a registered model's description.
+    #[allow(unused_variables)]
+    fn update_registered_model(&self, name: &str, description: &str) -> Result<(), TrackingError> {
+        Err(registry_unsupported("update_registered_model", self))
+    }
+    /// Deletes a registered model with its versions, tags and aliases.
+    #[allow(unused_variables)]
+    fn delete_registered_model(&self, name: &str) -> Result<(), TrackingError> {
+        Err(registry_unsupported("delete_registered_model", self))
+    }
+    /// Sets a registered model tag.
+    #[allow(unused_variables)]
+    fn set_registered_model_tag(
+        &self,
+        name: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), TrackingError> {
+        Err(registry_unsupported("set_registered_model_tag", self))
+    }
+    /// Removes a registered model tag.
+    #[allow(unused_variables)]
+    fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<(), TrackingError> {
+        Err(registry_unsupported("delete_registered_model_tag", self))
+    }
+    /// Creates the next version of a registered model (`max + 1`, atomically).
+    #[allow(unused_variables)]
+    fn create_model_version(&self, new: &NewModelVersion) -> Result<ModelVersion, TrackingError> {
+        Err(registry_unsupported("create_model_version", self))
+    }
+    /// One model version with its tags and aliases.
+    #[allow(unused_variables)]
+    fn get_model_version(&self, name: &str, version: u64) -> Result<ModelVersion, TrackingError> {
+        Err(registry_unsupported("get_model_version", self))
+    }
+    /// Model versions matching a query, newest first.
+    #[allow(unused_variables)]
+    fn search_model_versions(
+        &self,
+        query: &ModelVersionQuery,
+    ) -> Result<Vec<ModelVersion>, TrackingError> {
+        Err(registry_unsupported("search_model_versions", self))
+    }
+    /// Changes a version's description.
+    #[allow(unused_variables)]
+    fn update_model_version(
+        &self,
+        name: &str,
+        version: u64,
+        description: &str,
+    ) -> Result<(), TrackingError> {
+        Err(registry_unsupported("update_model_version", self))
+    }
+    /// Moves a version to a stage; with `archive_existing`, other versions in that stage move to
+    /// Archived.
+    #[allow(unused_variables)]
+    fn transition_model_version_stage(
+        &self,
+        name: &str,
+        version: u64,
+        stage: Stage,
+        archive_existing: bool,
+    ) -> Result<ModelVersion, TrackingError> {
+        Err(registry_unsupported("transition_model_version_stage", self))
+    }
+    /// Deletes a model version (its aliases go with it).
+    #[allow(unused_variables)]
+    fn delete_model_version(&self, name: &str, version: u64) -> Result<(), TrackingError> {
+        Err(registry_unsupported("delete_model_version", self))
+    }
+    /// Sets a model version tag.
+    #[allow(unused_variables)]
+    fn set_model_version_tag(
+        &self,
+        name: &str,
+        version: u64,
+        key: &str,
+        value: &str,
+    ) -> Result<(), TrackingError> {
+        Err(registry_unsupported("set_model_version_tag", self))
+    }
+    /// Removes a model version tag.
+    #[allow(unused_variables)]
+    fn delete_model_version_tag(
+        &self,
+        name: &str,
+        version: u64,
+        key: &str,
+    ) -> Result<(), TrackingError> {
+        Err(registry_unsupported("delete_model_version_tag", self))
+    }
+    /// Points an alias at a version (moving it if it pointed elsewhere).
+    #[allow(unused_variables)]
+    fn set_registered_model_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: u64,
+    ) -> Result<(), TrackingError> {
+        Err(registry_unsupported("set_registered_model_alias", self))
+    }
+    /// Removes an alias.
+    #[allow(unused_variables)]
+    fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<(), TrackingError> {
+        Err(registry_unsupported("delete_registered_model_alias", self))
+    }
+    /// The version an alias points at.
+    #[allow(unused_variables)]
+    fn get_model_version_by_alias(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> Result<ModelVersion, TrackingError> {
+        Err(registry_unsupported("get_model_version_by_alias", self))
+    }
+}
+
+/// The registry operations of a backend that does not keep a registry yet.
+fn registry_unsupported(operation: &'static str, store: &(impl Store + ?Sized)) -> TrackingError {
+    TrackingError::Unsupported {
+        operation,
+        store: "this store",
+        reason: format!("the model registry is not available on {}", store.uri()),
+    }
+}
