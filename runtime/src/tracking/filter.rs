@@ -84,10 +84,13 @@ pub enum Attribute {
 }
 
 impl Attribute {
-    fn from_name(name: &str) -> Option<Attribute> {
+    /// The attribute a name spells. MLflow's filters also accept the UI's column titles
+    /// (`` `run name` ``, `` `Run name` ``, `` `Run Name` ``) for `run_name`; its `order_by` does not.
+    fn from_name(name: &str, syntax: Syntax) -> Option<Attribute> {
         Some(match name {
             "run_id" => Attribute::RunId,
-            "run_name" | "Run name" => Attribute::RunName,
+            "run_name" => Attribute::RunName,
+            "run name" | "Run name" | "Run Name" if syntax == Syntax::Filter => Attribute::RunName,
             "status" => Attribute::Status,
             "user_id" => Attribute::UserId,
             "artifact_uri" => Attribute::ArtifactUri,
@@ -390,6 +393,8 @@ fn lex(input: &str) -> Result<Vec<Token>, FilterError> {
 // ------------------------------------------------------------------ parser
 
 struct Parser<'a> {
+    /// A filter or an order_by clause: they accept slightly different attribute names.
+    syntax: Syntax,
     input: &'a str,
     toks: Vec<Token>,
     pos: usize,
@@ -456,7 +461,7 @@ impl Parser<'_> {
             _ => return Err(self.err(start, "expected a metric, param, tag or attribute name")),
         };
         let Some(key) = key else {
-            return Attribute::from_name(&entity).map(Target::Attribute).ok_or_else(|| {
+            return Attribute::from_name(&entity, self.syntax).map(Target::Attribute).ok_or_else(|| {
                 self.err(
                     start,
                     format!(
@@ -473,7 +478,7 @@ impl Parser<'_> {
             "metrics" | "metric" => Ok(Target::Metric(key)),
             "params" | "param" | "parameter" | "parameters" => Ok(Target::Param(key)),
             "tags" | "tag" => Ok(Target::Tag(key)),
-            "attributes" | "attribute" | "attr" | "run" => Attribute::from_name(&key)
+            "attributes" | "attribute" | "attr" | "run" => Attribute::from_name(&key, self.syntax)
                 .map(Target::Attribute)
                 .ok_or_else(|| {
                     self.err(
@@ -681,6 +686,7 @@ impl Filter {
     pub fn parse(input: &str) -> Result<Filter, FilterError> {
         let toks = lex(input)?;
         let mut p = Parser {
+            syntax: Syntax::Filter,
             input,
             toks,
             pos: 0,
@@ -735,8 +741,25 @@ impl OrderBy {
     }
 
     fn parse_clause(input: &str) -> Result<OrderBy, FilterError> {
+        // MLflow (sqlparse) cannot parse a clause with whitespace before or after it.
+        if input.trim() != input {
+            let at = if input.starts_with(char::is_whitespace) {
+                0
+            } else {
+                input.trim_end().chars().count()
+            };
+            return Err(FilterError {
+                syntax: Syntax::OrderBy,
+                message: "whitespace before or after an order_by clause is not allowed (MLflow \
+                          rejects it too); remove it"
+                    .into(),
+                position: at,
+                input: input.to_string(),
+            });
+        }
         let toks = lex(input)?;
         let mut p = Parser {
+            syntax: Syntax::OrderBy,
             input,
             toks,
             pos: 0,
@@ -846,6 +869,53 @@ pub fn like(pattern: &str, text: &str, case_insensitive: bool) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Checked against mlflow 3.17.2's `SearchUtils.parse_search_filter` and
+    /// `parse_order_by_for_search_runs`.
+    #[test]
+    fn run_name_spellings_and_order_by_whitespace_follow_mlflow() {
+        for f in [
+            "attributes.`run name` = 'a'",
+            "attributes.`Run name` = 'a'",
+            "attributes.`Run Name` = 'a'",
+            "`Run name` = 'a'",
+            "run_name = 'a'",
+        ] {
+            let parsed = Filter::parse(f).unwrap_or_else(|e| panic!("{f}: {e}"));
+            assert_eq!(
+                parsed.clauses[0].target,
+                Target::Attribute(Attribute::RunName),
+                "{f}"
+            );
+        }
+        for bad in ["attributes.`RUN NAME` = 'a'", "attributes.runName = 'a'"] {
+            assert!(Filter::parse(bad).is_err(), "{bad}");
+        }
+        for ok in [
+            "params.p  DESC",
+            "params.p\tDESC",
+            "metrics.m asc",
+            "params.`a b` DESC",
+            "Created",
+        ] {
+            assert!(OrderBy::parse(ok).is_ok(), "{ok:?}");
+        }
+        for bad in [
+            "params.p ",
+            " params.p",
+            "params.p DESC ",
+            "params.p\n",
+            "attributes.`run name`",
+            "`Run name`",
+            "attributes.`Run Name` DESC",
+            "params.p DESC DESC",
+        ] {
+            assert!(OrderBy::parse(bad).is_err(), "{bad:?} must be refused");
+        }
+        let err = OrderBy::parse("params.p ").unwrap_err();
+        assert_eq!(err.position, 8);
+        assert!(err.message.contains("whitespace"), "{err}");
+    }
 
     #[test]
     fn parses_mlflow_examples() {
