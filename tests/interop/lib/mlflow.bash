@@ -31,13 +31,15 @@ stop_server() {
 
 # start_server <log> <mlflow server args...>: starts `mlflow server` on a free loopback port in
 # its own process group and waits for /health; sets URL. Returns non-zero if it does not start.
+# MLFLOW_COMMAND=ui starts `mlflow ui` instead (same flags); MLFLOW_CWD sets its working directory
+# (where a plain `mlflow ui` looks for mlflow.db and ./mlruns).
 start_server() {
     local log=$1
     shift
     local port
     port=$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-    MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false setsid "$VENV/bin/mlflow" server "$@" \
-        --host 127.0.0.1 --port "$port" --workers 1 >"$log" 2>&1 &
+    (cd "${MLFLOW_CWD:-.}" && MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false exec setsid "$VENV/bin/mlflow" \
+        "${MLFLOW_COMMAND:-server}" "$@" --host 127.0.0.1 --port "$port" --workers 1 >"$log" 2>&1) &
     SERVER_PID=$!
     disown
     URL="http://127.0.0.1:$port"
