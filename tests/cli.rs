@@ -724,3 +724,33 @@ fn tables_share_one_ascii_style() {
         );
     }
 }
+
+#[test]
+fn a_silent_tracking_server_fails_in_the_time_limit_and_says_what_it_retries() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let uri = format!("http://{}", listener.local_addr().unwrap());
+    // Accepts connections and never answers.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming() {
+            held.push(s);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let t = std::time::Instant::now();
+    let out = command(
+        env!("CARGO_BIN_EXE_oxflow"),
+        dir.path(),
+        &["--tracking-uri", &uri, "experiments", "list"],
+    )
+    .env("OXFLOW_HTTP_TIMEOUT", "3")
+    .output()
+    .unwrap();
+    let took = t.elapsed();
+    let (_, err) = text(&out);
+    assert!(!out.status.success());
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+    assert!(err.contains("retrying"), "{err}");
+    assert!(err.contains(&uri), "{err}");
+    assert!(err.contains("OXFLOW_HTTP_TIMEOUT"), "{err}");
+}
