@@ -108,7 +108,7 @@ pub enum RunsCommand {
         #[arg(required = true)]
         run_ids: Vec<String>,
     },
-    /// Mark FAILED the runs left RUNNING by processes that died (file store only).
+    /// Mark FAILED the runs left RUNNING by processes on this machine that died.
     MarkStale {
         /// Only this experiment (name or id).
         #[arg(long)]

@@ -28,9 +28,9 @@ pub enum TrackingError {
         source: std::io::Error,
     },
     /// The store's directory (or a file in it) cannot be written to.
-    #[error("tracking store directory `{}` is not writable: {source}", dir.display())]
+    #[error("tracking store path `{}` is not writable: {source}", dir.display())]
     NotWritable {
-        /// The store's root directory.
+        /// The directory or file that could not be written.
         dir: PathBuf,
         /// The operating system's error.
         #[source]
@@ -267,7 +267,16 @@ pub enum TrackingError {
 }
 
 impl TrackingError {
+    /// An I/O error; a write refused for lack of permission (or on a read-only file system) is
+    /// [`TrackingError::NotWritable`] naming the path.
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        let reading = matches!(op, "read" | "list" | "stat" | "resolve");
+        if !reading && super::file::is_permission_error(&source) {
+            return TrackingError::NotWritable {
+                dir: path.into(),
+                source,
+            };
+        }
         TrackingError::Io {
             op,
             path: path.into(),

@@ -140,7 +140,7 @@ impl FileStore {
 
 /// Parses a metric file: lines `ts value [step [dataset_name dataset_digest]]`.
 pub(super) fn read_metric_file(path: &Path, key: &str) -> Result<Vec<Metric>, TrackingError> {
-    let text = fsutil::read_to_string(path)?;
+    let text = super::read_text(path)?;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {

@@ -108,7 +108,9 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 impl FileStore {
     /// Opens (creating if needed) a store rooted at `root`, with the `Default` experiment `0`.
     ///
-    /// Fails with [`TrackingError::NotWritable`] naming the directory if it cannot be written.
+    /// Reading needs read access only: a store someone else owns, or on a read-only mount, can
+    /// be listed and searched. A directory that must be created and cannot be fails with
+    /// [`TrackingError::NotWritable`]; so does every later write, naming the path.
     ///
     /// ```
     /// # let dir = tempfile::tempdir()?;
@@ -118,28 +120,20 @@ impl FileStore {
     /// ```
     pub fn open(root: impl AsRef<Path>) -> Result<FileStore, TrackingError> {
         let root = root.as_ref();
-        let not_writable = |source| TrackingError::NotWritable {
-            dir: root.to_path_buf(),
-            source,
-        };
-        fs::create_dir_all(root).map_err(not_writable)?;
+        if !root.is_dir() {
+            fs::create_dir_all(root).map_err(|source| TrackingError::NotWritable {
+                dir: root.to_path_buf(),
+                source,
+            })?;
+        }
         let root = fs::canonicalize(root).map_err(|e| TrackingError::io("resolve", root, e))?;
         let tmp = root.join(TRASH);
-        if let Err(e) = fs::create_dir(&tmp)
-            && e.kind() != std::io::ErrorKind::AlreadyExists
-        {
-            return Err(TrackingError::NotWritable {
-                dir: root,
-                source: e,
-            });
-        }
-        let probe = fsutil::tmp_name(&tmp);
-        let probe_res = fs::write(&probe, b"probe").and_then(|()| fs::remove_file(&probe));
-        if let Err(e) = probe_res {
-            return Err(TrackingError::NotWritable {
-                dir: root,
-                source: e,
-            });
+        match fs::create_dir(&tmp) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            // A store we may only read: writes will say so, naming the path.
+            Err(e) if is_permission_error(&e) => {}
+            Err(e) => return Err(TrackingError::io("create directory", &tmp, e)),
         }
         let store = FileStore {
             inner: Arc::new(Inner {
@@ -155,12 +149,17 @@ impl FileStore {
             }),
         };
         if !store.exp_dir("0").join("meta.yaml").exists() {
-            store.with_lock(|| {
+            let created = store.with_lock(|| {
                 if !store.exp_dir("0").join("meta.yaml").exists() {
                     store.create_experiment_locked("0", "Default")?;
                 }
                 Ok(())
-            })?;
+            });
+            match created {
+                // A read-only store without `Default` is still readable.
+                Err(TrackingError::NotWritable { .. }) => {}
+                other => other?,
+            }
         }
         Ok(store)
     }
@@ -275,7 +274,7 @@ impl FileStore {
         let path = dir.join("meta.yaml");
         let text = fsutil::read_to_string(&path)?;
         let mut exp = meta::parse_experiment_meta(&path, &text)?;
-        exp.tags = read_kv_dir(&dir.join("tags"))?;
+        exp.tags = read_kv_dir(&dir.join("tags"), Malformed::Fail)?;
         Ok(exp)
     }
 
@@ -426,7 +425,7 @@ impl Store for FileStore {
     fn get_run(&self, run_id: &str) -> Result<RunRecord, TrackingError> {
         self.flush()?;
         let c = self.reload(run_id)?;
-        self.read_record(&c.dir, c.info)
+        self.read_record(&c.dir, c.info, Malformed::Fail)
     }
 
     fn get_metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>, TrackingError> {
@@ -567,14 +566,57 @@ impl Store for FileStore {
     }
 }
 
+/// Whether an error means "you may not write here" (permissions, read-only file system).
+pub(crate) fn is_permission_error(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::PermissionDenied | std::io::ErrorKind::ReadOnlyFilesystem
+    )
+}
+
 /// Reads a directory of one-file-per-key values (params, tags); keys with `/` are nested.
-fn read_kv_dir(dir: &Path) -> Result<BTreeMap<String, String>, TrackingError> {
+fn read_kv_dir(
+    dir: &Path,
+    malformed: Malformed,
+) -> Result<BTreeMap<String, String>, TrackingError> {
     let mut out = BTreeMap::new();
     for (key, path) in walk_files(dir)? {
-        let val = fsutil::read_to_string(&path)?;
-        out.insert(key, val);
+        if let Some(val) = malformed.handle(read_text(&path))? {
+            out.insert(key, val);
+        }
     }
     Ok(out)
+}
+
+/// What to do with a file of the store that cannot be read or parsed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Malformed {
+    /// Fail with the error, which names the file (the record was asked for by id).
+    Fail,
+    /// Warn, naming the file, and leave the value out (a listing or a search goes on).
+    Warn,
+}
+
+impl Malformed {
+    /// `Ok(Some)` for a value, `Ok(None)` for a malformed file skipped with a warning.
+    pub(crate) fn handle<T>(self, r: Result<T, TrackingError>) -> Result<Option<T>, TrackingError> {
+        match (r, self) {
+            (Ok(v), _) => Ok(Some(v)),
+            (Err(e), Malformed::Fail) => Err(e),
+            (Err(e), Malformed::Warn) => {
+                tracing::warn!("skipping a value that cannot be read: {e}");
+                Ok(None)
+            }
+        }
+    }
+}
+
+/// A whole file as UTF-8 text; bytes that are not UTF-8 are [`TrackingError::Corrupt`] naming
+/// the file.
+pub(crate) fn read_text(path: &Path) -> Result<String, TrackingError> {
+    let bytes = fs::read(path).map_err(|e| TrackingError::io("read", path, e))?;
+    String::from_utf8(bytes)
+        .map_err(|e| TrackingError::corrupt(path, format!("not UTF-8 text: {e}")))
 }
 
 /// All files under `dir`, as (key with `/` separators, path); empty if `dir` is missing.

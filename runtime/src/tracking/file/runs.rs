@@ -5,7 +5,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use super::metrics::read_metric_file;
-use super::{CachedRun, FileStore, RESERVED_EXPERIMENT_FOLDERS, lock, read_kv_dir, walk_files};
+use super::{
+    CachedRun, FileStore, Malformed, RESERVED_EXPERIMENT_FOLDERS, lock, read_kv_dir, walk_files,
+};
 use crate::tracking::backend::Store;
 use crate::tracking::entities::{
     LIFECYCLE_ACTIVE, Metric, RunInfo, RunOptions, RunRecord, RunStatus,
@@ -156,13 +158,15 @@ impl FileStore {
         }
         for exp in self.experiment_dirs(&self.inner.root)? {
             let dir = exp.join(run_id);
-            let meta_path = dir.join("meta.yaml");
-            if let Ok(text) = fs::read_to_string(&meta_path) {
-                let info = meta::parse_run_meta(&meta_path, &text)?;
-                let c = CachedRun { dir, info };
-                lock(&self.inner.runs).insert(run_id.to_string(), c.clone());
-                return Ok(c);
+            if !dir.is_dir() {
+                continue;
             }
+            // The run's directory is here: a missing or malformed meta.yaml is an error naming
+            // it, not "run not found".
+            let info = parse_run_dir(&dir, run_id)?;
+            let c = CachedRun { dir, info };
+            lock(&self.inner.runs).insert(run_id.to_string(), c.clone());
+            return Ok(c);
         }
         Err(TrackingError::RunNotFound {
             run_id: run_id.to_string(),
@@ -227,19 +231,25 @@ impl FileStore {
         Ok(())
     }
 
-    /// A run's record from its directory: params, latest metrics and tags.
+    /// A run's record from its directory: params, latest metrics and tags. A malformed file
+    /// is an error naming it with [`Malformed::Fail`] (a run asked for by id), a warning naming
+    /// it and a record without that value with [`Malformed::Warn`] (listings and searches).
     pub(super) fn read_record(
         &self,
         dir: &Path,
         info: RunInfo,
+        malformed: Malformed,
     ) -> Result<RunRecord, TrackingError> {
-        let params = read_kv_dir(&dir.join("params"))?;
-        let tags = read_kv_dir(&dir.join("tags"))?;
+        let params = read_kv_dir(&dir.join("params"), malformed)?;
+        let tags = read_kv_dir(&dir.join("tags"), malformed)?;
         let mut metrics = BTreeMap::new();
         let mdir = dir.join("metrics");
         for (key, path) in walk_files(&mdir)? {
             let mut latest: Option<Metric> = None;
-            for m in read_metric_file(&path, &key)? {
+            let Some(values) = malformed.handle(read_metric_file(&path, &key))? else {
+                continue;
+            };
+            for m in values {
                 if latest.as_ref().is_none_or(|l| m.is_later_than(l)) {
                     latest = Some(m);
                 }
@@ -314,7 +324,10 @@ impl FileStore {
         let mut out = Vec::new();
         for entry in rd.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') || RESERVED_EXPERIMENT_FOLDERS.contains(&name.as_str()) {
+            if name.starts_with('.')
+                || RESERVED_EXPERIMENT_FOLDERS.contains(&name.as_str())
+                || !entry.file_type().is_ok_and(|t| t.is_dir())
+            {
                 continue;
             }
             out.push((entry.path(), name));
@@ -333,7 +346,7 @@ impl FileStore {
         self.run_dirs(experiment_id)?
             .into_iter()
             .filter(|(_, i)| include_deleted || !i.is_deleted())
-            .map(|(d, i)| self.read_record(&d, i))
+            .map(|(d, i)| self.read_record(&d, i, Malformed::Warn))
             .collect()
     }
 
@@ -390,20 +403,38 @@ impl FileStore {
 /// A run directory's `meta.yaml`, or `None` (with a warning for a malformed one) if the
 /// directory is not a readable run: one malformed run must not hide the others, as in MLflow.
 pub(crate) fn read_run_info(dir: &Path, name: &str) -> Option<RunInfo> {
-    let path = dir.join("meta.yaml");
-    // No meta.yaml: not a run directory (MLflow skips these too).
-    let text = fs::read_to_string(&path).ok()?;
-    match meta::parse_run_meta(&path, &text) {
-        Ok(info) if info.run_id == name => Some(info),
-        Ok(info) => {
-            tracing::warn!(path = %path.display(), run_id = %info.run_id, "skipping run whose meta.yaml names another run id");
-            None
-        }
+    match parse_run_dir(dir, name) {
+        Ok(info) => Some(info),
         Err(e) => {
-            tracing::warn!(error = %e, "skipping malformed run");
+            tracing::warn!("skipping a run that cannot be read: {e}");
             None
         }
     }
+}
+
+/// A run directory's `meta.yaml`, or an error naming the file: missing, unreadable, malformed,
+/// or naming another run.
+pub(crate) fn parse_run_dir(dir: &Path, name: &str) -> Result<RunInfo, TrackingError> {
+    let path = dir.join("meta.yaml");
+    let text = match fs::read(&path) {
+        Ok(bytes) => String::from_utf8(bytes)
+            .map_err(|e| TrackingError::corrupt(&path, format!("not UTF-8 text: {e}")))?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(TrackingError::corrupt(
+                &path,
+                "missing: the run directory has no meta.yaml",
+            ));
+        }
+        Err(e) => return Err(TrackingError::io("read", &path, e)),
+    };
+    let info = meta::parse_run_meta(&path, &text)?;
+    if info.run_id != name {
+        return Err(TrackingError::corrupt(
+            &path,
+            format!("names run `{}`, but its directory is `{name}`", info.run_id),
+        ));
+    }
+    Ok(info)
 }
 
 const ADJECTIVES: [&str; 16] = [

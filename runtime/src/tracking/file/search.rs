@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::{FileStore, read_run_info};
+use super::{FileStore, Malformed, read_run_info, read_text};
 use crate::tracking::TrackingError;
 use crate::tracking::entities::{RunInfo, RunRecord};
 use crate::tracking::filter::{Attribute, Clause, Filter, OrderBy, Target};
@@ -26,8 +26,13 @@ struct Candidate {
     tags: HashMap<String, Option<String>>,
 }
 
+/// A value file's text, `None` if absent; a file that cannot be read is a warning naming it.
 fn read_opt(path: &Path) -> Option<String> {
-    fs::read_to_string(path).ok()
+    match fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        _ => {}
+    }
+    Malformed::Warn.handle(read_text(path)).ok().flatten()
 }
 
 impl Candidate {
@@ -36,7 +41,8 @@ impl Candidate {
             return *v;
         }
         let v = if validate_key("metric", key).is_ok() {
-            read_opt(&self.dir.join("metrics").join(key)).and_then(|text| latest_value(&text))
+            let path = self.dir.join("metrics").join(key);
+            read_opt(&path).and_then(|text| latest_value(&path, &text))
         } else {
             None
         };
@@ -132,17 +138,31 @@ impl Candidate {
 }
 
 /// The latest value in a metric file: greatest (step, timestamp, value).
-fn latest_value(text: &str) -> Option<f64> {
+/// A malformed line is a warning naming the file, and the metric counts as absent (as a listing
+/// leaves it out).
+fn latest_value(path: &Path, text: &str) -> Option<f64> {
     let mut best: Option<(i64, i64, f64)> = None;
-    for line in text.lines() {
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
         let mut f = line.split(' ');
-        let (Some(ts), Some(val)) = (f.next(), f.next()) else {
-            continue;
+        let parsed = match (f.next(), f.next()) {
+            (Some(ts), Some(val)) => ts.parse::<i64>().ok().zip(fsutil::parse_python_float(val)),
+            _ => None,
         };
-        let (Ok(ts), Some(val)) = (ts.parse::<i64>(), fsutil::parse_python_float(val)) else {
-            continue;
+        let step = match f.next().map(|s| s.parse::<i64>()) {
+            None => Some(0),
+            Some(r) => r.ok(),
         };
-        let step = f.next().and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+        let (Some((ts, val)), Some(step)) = (parsed, step) else {
+            let e = TrackingError::corrupt(
+                path,
+                format!("line {}: `{line}` is not `timestamp value step`", i + 1),
+            );
+            tracing::warn!("skipping a value that cannot be read: {e}");
+            return None;
+        };
         let later = best.is_none_or(|(bs, bt, bv)| {
             (step, ts)
                 .cmp(&(bs, bt))
@@ -230,7 +250,7 @@ pub(super) fn search_runs(
     hits.truncate(max_results);
     hits.into_iter()
         .filter_map(|(_, c)| c.info.map(|info| (c.dir, info)))
-        .map(|(dir, info)| store.read_record(&dir, info))
+        .map(|(dir, info)| store.read_record(&dir, info, Malformed::Warn))
         .collect()
 }
 
