@@ -2,10 +2,12 @@
 //!
 //! One module per concern: this one opens the store and keeps experiments; [`runs`] the run
 //! directories (meta.yaml, params, tags); [`metrics`] the buffered metric files; [`artifacts`]
-//! the artifact tree; [`search`] MLflow's `search_runs` over the files.
+//! the artifact tree; [`search`] MLflow's `search_runs` over the files; [`registry`] the model
+//! registry under `models/`.
 
 mod artifacts;
 mod metrics;
+mod registry;
 mod runs;
 mod search;
 
@@ -24,6 +26,7 @@ use super::entities::{
 use super::fsutil::{self, path_to_file_uri, write_atomic};
 use super::matching::ViewType;
 use super::meta::{self, DeletedTime};
+use super::registry::{ModelVersion, ModelVersionQuery, NewModelVersion, RegisteredModel, Stage};
 use super::ui_hint::shell_quote;
 use super::validation as v;
 use super::{TrackingError, now_ms};
@@ -563,6 +566,111 @@ impl Store for FileStore {
 
     fn artifact_location(&self, run_id: &str, rel_path: &str) -> Result<PathBuf, TrackingError> {
         self.artifact_path(run_id, rel_path)
+    }
+
+    // ------------------------------------------------------------------- registry
+
+    fn create_registered_model(
+        &self,
+        name: &str,
+        description: Option<&str>,
+        tags: &[(String, String)],
+    ) -> Result<RegisteredModel, TrackingError> {
+        self.registry().create_model(name, description, tags)
+    }
+    fn get_registered_model(&self, name: &str) -> Result<RegisteredModel, TrackingError> {
+        self.registry().get_model(name)
+    }
+    fn search_registered_models(
+        &self,
+        name_like: Option<&str>,
+    ) -> Result<Vec<RegisteredModel>, TrackingError> {
+        self.registry().search_models(name_like)
+    }
+    fn update_registered_model(&self, name: &str, description: &str) -> Result<(), TrackingError> {
+        self.registry().update_model(name, description)
+    }
+    fn delete_registered_model(&self, name: &str) -> Result<(), TrackingError> {
+        self.registry().delete_model(name)
+    }
+    fn set_registered_model_tag(
+        &self,
+        name: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), TrackingError> {
+        self.registry().set_model_tag(name, key, value)
+    }
+    fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<(), TrackingError> {
+        self.registry().delete_model_tag(name, key)
+    }
+    fn create_model_version(&self, new: &NewModelVersion) -> Result<ModelVersion, TrackingError> {
+        self.registry().create_version(new)
+    }
+    fn get_model_version(&self, name: &str, version: u64) -> Result<ModelVersion, TrackingError> {
+        self.registry().get_version(name, version)
+    }
+    fn search_model_versions(
+        &self,
+        query: &ModelVersionQuery,
+    ) -> Result<Vec<ModelVersion>, TrackingError> {
+        self.registry().search_versions(query)
+    }
+    fn update_model_version(
+        &self,
+        name: &str,
+        version: u64,
+        description: &str,
+    ) -> Result<(), TrackingError> {
+        self.registry().update_version(name, version, description)
+    }
+    fn transition_model_version_stage(
+        &self,
+        name: &str,
+        version: u64,
+        stage: Stage,
+        archive_existing: bool,
+    ) -> Result<ModelVersion, TrackingError> {
+        self.registry()
+            .transition_stage(name, version, stage, archive_existing)
+    }
+    fn delete_model_version(&self, name: &str, version: u64) -> Result<(), TrackingError> {
+        self.registry().delete_version(name, version)
+    }
+    fn set_model_version_tag(
+        &self,
+        name: &str,
+        version: u64,
+        key: &str,
+        value: &str,
+    ) -> Result<(), TrackingError> {
+        self.registry().set_version_tag(name, version, key, value)
+    }
+    fn delete_model_version_tag(
+        &self,
+        name: &str,
+        version: u64,
+        key: &str,
+    ) -> Result<(), TrackingError> {
+        self.registry().delete_version_tag(name, version, key)
+    }
+    fn set_registered_model_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: u64,
+    ) -> Result<(), TrackingError> {
+        self.registry().set_alias(name, alias, version)
+    }
+    fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<(), TrackingError> {
+        self.registry().delete_alias(name, alias)
+    }
+    fn get_model_version_by_alias(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> Result<ModelVersion, TrackingError> {
+        self.registry().version_by_alias(name, alias)
     }
 }
 
