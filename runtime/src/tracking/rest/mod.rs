@@ -8,6 +8,7 @@
 
 mod http;
 mod json;
+mod registry;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -22,6 +23,7 @@ use super::entities::{
     ArtifactEntry, Experiment, Metric, RunInfo, RunOptions, RunRecord, RunStatus,
 };
 use super::matching::ViewType;
+use super::registry::{ModelVersion, ModelVersionQuery, NewModelVersion, RegisteredModel, Stage};
 use super::validation::{MAX_METRICS_PER_BATCH, MAX_PARAMS_TAGS_PER_BATCH, artifact_segments};
 use super::{TAG_PARENT_RUN_ID, TAG_RUN_NAME, TrackingError, now_ms};
 use http::{Body, Http, Method, base64, is_not_found, percent_encode_segment, server_error};
@@ -665,6 +667,110 @@ impl Store for RestStore {
             .collect();
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
+    }
+
+    // ------------------------------------------------------------------- registry
+
+    fn create_registered_model(
+        &self,
+        name: &str,
+        description: Option<&str>,
+        tags: &[(String, String)],
+    ) -> Result<RegisteredModel, TrackingError> {
+        self.create_model(name, description, tags)
+    }
+    fn get_registered_model(&self, name: &str) -> Result<RegisteredModel, TrackingError> {
+        self.get_model(name)
+    }
+    fn search_registered_models(
+        &self,
+        name_like: Option<&str>,
+    ) -> Result<Vec<RegisteredModel>, TrackingError> {
+        self.search_models(name_like)
+    }
+    fn update_registered_model(&self, name: &str, description: &str) -> Result<(), TrackingError> {
+        self.update_model(name, description)
+    }
+    fn delete_registered_model(&self, name: &str) -> Result<(), TrackingError> {
+        self.delete_model(name)
+    }
+    fn set_registered_model_tag(
+        &self,
+        name: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), TrackingError> {
+        self.set_model_tag(name, key, value)
+    }
+    fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<(), TrackingError> {
+        self.delete_model_tag(name, key)
+    }
+    fn create_model_version(&self, new: &NewModelVersion) -> Result<ModelVersion, TrackingError> {
+        self.create_version(new)
+    }
+    fn get_model_version(&self, name: &str, version: u64) -> Result<ModelVersion, TrackingError> {
+        self.get_version(name, version)
+    }
+    fn search_model_versions(
+        &self,
+        query: &ModelVersionQuery,
+    ) -> Result<Vec<ModelVersion>, TrackingError> {
+        self.search_versions(query)
+    }
+    fn update_model_version(
+        &self,
+        name: &str,
+        version: u64,
+        description: &str,
+    ) -> Result<(), TrackingError> {
+        self.update_version(name, version, description)
+    }
+    fn transition_model_version_stage(
+        &self,
+        name: &str,
+        version: u64,
+        stage: Stage,
+        archive_existing: bool,
+    ) -> Result<ModelVersion, TrackingError> {
+        self.transition_stage(name, version, stage, archive_existing)
+    }
+    fn delete_model_version(&self, name: &str, version: u64) -> Result<(), TrackingError> {
+        self.delete_version(name, version)
+    }
+    fn set_model_version_tag(
+        &self,
+        name: &str,
+        version: u64,
+        key: &str,
+        value: &str,
+    ) -> Result<(), TrackingError> {
+        self.set_version_tag(name, version, key, value)
+    }
+    fn delete_model_version_tag(
+        &self,
+        name: &str,
+        version: u64,
+        key: &str,
+    ) -> Result<(), TrackingError> {
+        self.delete_version_tag(name, version, key)
+    }
+    fn set_registered_model_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: u64,
+    ) -> Result<(), TrackingError> {
+        self.set_alias(name, alias, version)
+    }
+    fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<(), TrackingError> {
+        self.delete_alias(name, alias)
+    }
+    fn get_model_version_by_alias(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> Result<ModelVersion, TrackingError> {
+        self.version_by_alias(name, alias)
     }
 }
 
