@@ -980,3 +980,21 @@ fn runs_mark_stale_fails_the_runs_of_a_dead_process_by_their_owner_tag() {
         RunStatus::Running
     );
 }
+
+#[test]
+fn an_experiment_with_a_malformed_meta_yaml_is_reported_and_the_others_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, _) = store_with_a_run(dir.path());
+    let broken = root.join("123456789");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::write(broken.join("meta.yaml"), b"name: [unclosed\n").unwrap();
+    let uri = root.display().to_string();
+    let out = oxflow(dir.path(), &["--tracking-uri", &uri, "experiments", "list"]);
+    let (stdout, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(stdout.contains("faults"), "{stdout}");
+    assert!(
+        err.contains(&broken.join("meta.yaml").display().to_string()),
+        "{err}"
+    );
+}

@@ -275,7 +275,7 @@ impl FileStore {
 
     fn read_experiment_dir(&self, dir: &Path) -> Result<Experiment, TrackingError> {
         let path = dir.join("meta.yaml");
-        let text = fsutil::read_to_string(&path)?;
+        let text = read_text(&path)?;
         let mut exp = meta::parse_experiment_meta(&path, &text)?;
         exp.tags = read_kv_dir(&dir.join("tags"), Malformed::Fail)?;
         Ok(exp)
@@ -291,9 +291,16 @@ impl FileStore {
         for dir in dirs {
             match self.read_experiment_dir(&dir) {
                 Ok(e) => out.push(e),
-                Err(TrackingError::Io { source, .. })
-                    if source.kind() == std::io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
+                // One unreadable experiment must not hide the others; it is reported.
+                Err(TrackingError::Io { source, path, .. })
+                    if source.kind() == std::io::ErrorKind::NotFound =>
+                {
+                    tracing::warn!(
+                        "skipping an experiment that cannot be read: `{}` is missing",
+                        path.display()
+                    );
+                }
+                Err(e) => tracing::warn!("skipping an experiment that cannot be read: {e}"),
             }
         }
         out.sort_by(|a, b| {
