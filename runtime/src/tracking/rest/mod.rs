@@ -1026,4 +1026,69 @@ mod tests {
             "{msg}"
         );
     }
+
+    #[test]
+    fn registry_errors_name_the_model_version_or_alias() {
+        let (uri, h) = fake_server(vec![
+            (
+                400,
+                r#"{"error_code":"RESOURCE_ALREADY_EXISTS","message":"Registered Model (name=m) already exists."}"#,
+            ),
+            (
+                404,
+                r#"{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"Registered Model with name=m not found"}"#,
+            ),
+            (
+                404,
+                r#"{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"Model Version (name=m, version=7) not found"}"#,
+            ),
+            (
+                400,
+                r#"{"error_code":"INVALID_PARAMETER_VALUE","message":"Registered model alias prod not found."}"#,
+            ),
+            (
+                200,
+                r#"{"model_version":{"name":"m","version":"3","current_stage":"Staging","description":"","source":"s","aliases":["prod"],"tags":[{"key":"k","value":"v"}]}}"#,
+            ),
+        ]);
+        let s = RestStore::new(&uri).unwrap();
+        assert!(matches!(
+            s.create_registered_model("m", None, &[]),
+            Err(TrackingError::ModelExists { name }) if name == "m"
+        ));
+        assert!(matches!(
+            s.get_registered_model("m"),
+            Err(TrackingError::ModelNotFound { name }) if name == "m"
+        ));
+        assert!(matches!(
+            s.get_model_version("m", 7),
+            Err(TrackingError::ModelVersionNotFound { version: 7, .. })
+        ));
+        assert!(matches!(
+            s.get_model_version_by_alias("m", "prod"),
+            Err(TrackingError::AliasNotFound { alias, .. }) if alias == "prod"
+        ));
+        let v = s
+            .transition_model_version_stage("m", 3, Stage::Staging, true)
+            .unwrap();
+        assert_eq!((v.version, v.current_stage), (3, Stage::Staging));
+        assert_eq!(v.description, None);
+        assert_eq!(v.aliases, ["prod"]);
+        assert_eq!(v.tags["k"], "v");
+        let seen = h.join().unwrap();
+        assert!(
+            seen[0]
+                .0
+                .starts_with("POST /api/2.0/mlflow/registered-models/create"),
+            "{seen:?}"
+        );
+        assert!(
+            seen[2].0.contains("model-versions/get?name=m&version=7"),
+            "{seen:?}"
+        );
+        let body: serde_json::Value = serde_json::from_str(&seen[4].1).unwrap();
+        assert_eq!(body["archive_existing_versions"], true);
+        assert_eq!(body["version"], "3");
+        assert_eq!(body["stage"], "Staging");
+    }
 }
