@@ -281,6 +281,7 @@ impl FileStore {
         experiment_id: &str,
         include_deleted: bool,
     ) -> Result<Vec<RunInfo>, TrackingError> {
+        crate::tracking::validation::validate_experiment_id(experiment_id)?;
         Ok(self
             .run_dirs(experiment_id)?
             .into_iter()
@@ -313,7 +314,6 @@ impl FileStore {
         &self,
         experiment_id: &str,
     ) -> Result<Vec<(PathBuf, String)>, TrackingError> {
-        crate::tracking::validation::validate_experiment_id(experiment_id)?;
         let dir = self.exp_dir(experiment_id);
         if !dir.join("meta.yaml").exists() {
             return Err(TrackingError::ExperimentNotFound {
@@ -342,6 +342,7 @@ impl FileStore {
         experiment_id: &str,
         include_deleted: bool,
     ) -> Result<Vec<RunRecord>, TrackingError> {
+        crate::tracking::validation::validate_experiment_id(experiment_id)?;
         self.flush()?;
         self.run_dirs(experiment_id)?
             .into_iter()

@@ -11,9 +11,7 @@ use crate::tracking::TrackingError;
 use crate::tracking::entities::{RunInfo, RunRecord};
 use crate::tracking::filter::{Attribute, Clause, Filter, OrderBy, Target};
 use crate::tracking::fsutil;
-use crate::tracking::matching::{
-    SortValue, ViewType, check_max_results, cmp_num, cmp_sort, cmp_str,
-};
+use crate::tracking::matching::{SortValue, ViewType, cmp_num, cmp_sort, cmp_str};
 use crate::tracking::validation::validate_key;
 
 /// A run under evaluation; params, tags and metrics are read one file at a time, on demand.
@@ -186,7 +184,6 @@ pub(super) fn search_runs(
     max_results: usize,
     view: ViewType,
 ) -> Result<Vec<RunRecord>, TrackingError> {
-    check_max_results(max_results)?;
     let filter = Filter::parse(filter)?;
     let mut orders = order_by
         .iter()
