@@ -11,15 +11,15 @@
 
 use std::time::Instant;
 
-use oxflow::tracking::{FileStore, Metric, Run, RunOptions, RunStatus, now_ms};
+use oxflow::tracking::{FileStore, Metric, Run, RunOptions, RunStatus, TrackingStore, now_ms};
 
-fn fresh() -> (tempfile::TempDir, FileStore, String) {
+fn fresh() -> (tempfile::TempDir, TrackingStore, String) {
     let base = std::env::var("BENCH_DIR").unwrap_or_else(|_| "/tmp".into());
     let dir = tempfile::Builder::new()
         .prefix("oxbench-")
         .tempdir_in(base)
         .unwrap();
-    let store = FileStore::open(dir.path().join("mlruns")).unwrap();
+    let store = TrackingStore::from(FileStore::open(dir.path().join("mlruns")).unwrap());
     let exp = store.get_or_create_experiment("bench").unwrap();
     // Warm-up run, as the Python script does.
     let r = store
@@ -156,7 +156,7 @@ fn bench_g() -> f64 {
             .set_terminated(&r.run_id, RunStatus::Finished, now_ms())
             .unwrap();
     }
-    let reader = FileStore::open(store.root()).unwrap();
+    let reader = TrackingStore::from(FileStore::open(_d.path().join("mlruns")).unwrap());
     let t = Instant::now();
     let hits = reader
         .search_runs(

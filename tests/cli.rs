@@ -724,3 +724,277 @@ fn tables_share_one_ascii_style() {
         );
     }
 }
+
+#[test]
+fn a_silent_tracking_server_fails_in_the_time_limit_and_says_what_it_retries() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let uri = format!("http://{}", listener.local_addr().unwrap());
+    // Accepts connections and never answers.
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming() {
+            held.push(s);
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let t = std::time::Instant::now();
+    let out = command(
+        env!("CARGO_BIN_EXE_oxflow"),
+        dir.path(),
+        &["--tracking-uri", &uri, "experiments", "list"],
+    )
+    .env("OXFLOW_HTTP_TIMEOUT", "3")
+    .output()
+    .unwrap();
+    let took = t.elapsed();
+    let (_, err) = text(&out);
+    assert!(!out.status.success());
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+    assert!(err.contains("retrying"), "{err}");
+    assert!(err.contains(&uri), "{err}");
+    assert!(err.contains("OXFLOW_HTTP_TIMEOUT"), "{err}");
+}
+
+/// A store with experiment `faults` and one finished run with a param and a metric; returns
+/// the store root and the run id.
+fn store_with_a_run(dir: &Path) -> (PathBuf, String) {
+    use oxflow::tracking::{FileStore, RunOptions, RunStatus, TrackingStore, now_ms};
+    let root = dir.join("mlruns");
+    let store = TrackingStore::from(FileStore::open(&root).unwrap());
+    let exp = store.get_or_create_experiment("faults").unwrap();
+    let run = store
+        .create_run(&exp.experiment_id, RunOptions::default())
+        .unwrap();
+    store.log_param(&run.run_id, "lr", "0.1").unwrap();
+    store
+        .log_metric(&run.run_id, "acc", 0.9, now_ms(), 0)
+        .unwrap();
+    store
+        .set_terminated(&run.run_id, RunStatus::Finished, now_ms())
+        .unwrap();
+    (root, run.run_id)
+}
+
+/// The directory of a run in the store.
+fn run_dir(root: &Path, run_id: &str) -> PathBuf {
+    std::fs::read_dir(root)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path().join(run_id))
+        .find(|p| p.is_dir())
+        .unwrap()
+}
+
+#[test]
+fn a_run_with_a_missing_or_truncated_meta_yaml_is_reported() {
+    for damage in ["missing", "truncated"] {
+        let dir = tempfile::tempdir().unwrap();
+        let (root, run_id) = store_with_a_run(dir.path());
+        let meta = run_dir(&root, &run_id).join("meta.yaml");
+        if damage == "missing" {
+            std::fs::remove_file(&meta).unwrap();
+        } else {
+            let text = std::fs::read_to_string(&meta).unwrap();
+            std::fs::write(&meta, &text[..text.len() / 3]).unwrap();
+        }
+        let uri = root.display().to_string();
+        let list = oxflow(
+            dir.path(),
+            &["--tracking-uri", &uri, "runs", "list", "-e", "faults"],
+        );
+        let (_, err) = text(&list);
+        assert!(list.status.success(), "{damage}: {err}");
+        assert!(err.contains(&meta.display().to_string()), "{damage}: {err}");
+        let show = oxflow(
+            dir.path(),
+            &["--tracking-uri", &uri, "runs", "show", &run_id],
+        );
+        let (_, err) = text(&show);
+        assert!(!show.status.success(), "{damage}");
+        assert!(err.contains(&meta.display().to_string()), "{damage}: {err}");
+        assert!(
+            !err.contains("not found in the tracking store"),
+            "{damage}: {err}"
+        );
+    }
+}
+
+#[test]
+fn a_metric_file_that_is_not_utf8_is_reported_by_listings_filters_and_show() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, run_id) = store_with_a_run(dir.path());
+    let metric = run_dir(&root, &run_id).join("metrics/acc");
+    std::fs::write(&metric, b"1 0.\xff9 0\n").unwrap();
+    let uri = root.display().to_string();
+    let name = metric.display().to_string();
+    for args in [
+        vec!["runs", "list", "-e", "faults"],
+        vec!["runs", "list", "-e", "faults", "-f", "metrics.acc > 0.5"],
+    ] {
+        let mut all = vec!["--tracking-uri", uri.as_str()];
+        all.extend(args.iter().copied());
+        let out = oxflow(dir.path(), &all);
+        let (_, err) = text(&out);
+        assert!(out.status.success(), "{args:?}: {err}");
+        assert!(
+            err.contains(&name) && err.contains("UTF-8"),
+            "{args:?}: {err}"
+        );
+    }
+    let show = oxflow(
+        dir.path(),
+        &["--tracking-uri", &uri, "runs", "show", &run_id],
+    );
+    let (_, err) = text(&show);
+    assert!(!show.status.success());
+    assert!(err.contains(&name) && err.contains("UTF-8"), "{err}");
+}
+
+#[test]
+fn a_store_that_may_only_be_read_can_be_listed_and_refuses_writes_by_path() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let (root, run_id) = store_with_a_run(dir.path());
+    let uri = root.display().to_string();
+    let is_root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    // As root, permissions do not apply: run the command as `nobody`, who may read the store
+    // (0755 directories, 0644 files) but not write it. Otherwise take write permission away.
+    let as_reader = |args: &[&str]| -> Output {
+        if is_root {
+            let mut c = command("setpriv", dir.path(), &[]);
+            c.args(["--reuid=nobody", "--regid=nogroup", "--clear-groups"])
+                .arg(env!("CARGO_BIN_EXE_oxflow"))
+                .args(args);
+            c.output().unwrap()
+        } else {
+            oxflow(dir.path(), args)
+        }
+    };
+    if is_root {
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        let probe = as_reader(&["--version"]);
+        if !probe.status.success() {
+            eprintln!(
+                "skipped: cannot run the CLI as `nobody` with setpriv: {}",
+                text(&probe).1
+            );
+            return;
+        }
+    } else {
+        for e in walk(&root) {
+            let mode = if e.is_dir() { 0o555 } else { 0o444 };
+            std::fs::set_permissions(&e, std::fs::Permissions::from_mode(mode)).unwrap();
+        }
+    }
+    for args in [
+        vec!["experiments", "list"],
+        vec!["runs", "list", "-e", "faults"],
+        vec!["runs", "show", run_id.as_str()],
+    ] {
+        let mut all = vec!["--tracking-uri", uri.as_str()];
+        all.extend(args.iter().copied());
+        let out = as_reader(&all);
+        let (stdout, err) = text(&out);
+        assert!(out.status.success(), "{args:?}: {err}");
+        assert!(!err.contains("not writable"), "{args:?}: {err}");
+        assert!(
+            stdout.contains("faults") || stdout.contains(&run_id),
+            "{args:?}: {stdout}"
+        );
+    }
+    let delete = as_reader(&["--tracking-uri", &uri, "runs", "delete", &run_id]);
+    let (_, err) = text(&delete);
+    assert!(!delete.status.success());
+    assert!(err.contains("is not writable"), "{err}");
+    assert!(err.contains(&root.display().to_string()), "{err}");
+    if !is_root {
+        for e in walk(&root) {
+            let mode = if e.is_dir() { 0o755 } else { 0o644 };
+            let _ = std::fs::set_permissions(&e, std::fs::Permissions::from_mode(mode));
+        }
+    }
+}
+
+fn walk(p: &Path) -> Vec<PathBuf> {
+    let mut out = vec![p.to_path_buf()];
+    if p.is_dir() {
+        for e in std::fs::read_dir(p).unwrap().flatten() {
+            out.extend(walk(&e.path()));
+        }
+    }
+    out
+}
+
+#[test]
+fn runs_mark_stale_fails_the_runs_of_a_dead_process_by_their_owner_tag() {
+    use oxflow::tracking::{FileStore, RunOptions, RunStatus, TAG_OWNER, TrackingStore};
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("mlruns");
+    let store = TrackingStore::from(FileStore::open(&root).unwrap());
+    let exp = store.get_or_create_experiment("stale").unwrap();
+    // A process that has exited: its pid names no live process with its start time.
+    let mut child = Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "localhost".into());
+    let dead = store
+        .create_run(
+            &exp.experiment_id,
+            RunOptions {
+                tags: vec![(TAG_OWNER.into(), format!("{host}:{pid}:1"))],
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    let live = store
+        .create_run(&exp.experiment_id, RunOptions::default())
+        .unwrap();
+    let uri = root.display().to_string();
+    let out = oxflow(
+        dir.path(),
+        &[
+            "--tracking-uri",
+            &uri,
+            "runs",
+            "mark-stale",
+            "--experiment",
+            "stale",
+        ],
+    );
+    let (stdout, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(stdout.contains(&dead.run_id), "{stdout}");
+    assert!(!stdout.contains(&live.run_id), "{stdout}");
+    let reader = TrackingStore::from(FileStore::open(&root).unwrap());
+    assert_eq!(
+        reader.get_run(&dead.run_id).unwrap().info.status,
+        RunStatus::Failed
+    );
+    assert_eq!(
+        reader.get_run(&live.run_id).unwrap().info.status,
+        RunStatus::Running
+    );
+}
+
+#[test]
+fn an_experiment_with_a_malformed_meta_yaml_is_reported_and_the_others_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (root, _) = store_with_a_run(dir.path());
+    let broken = root.join("123456789");
+    std::fs::create_dir(&broken).unwrap();
+    std::fs::write(broken.join("meta.yaml"), b"name: [unclosed\n").unwrap();
+    let uri = root.display().to_string();
+    let out = oxflow(dir.path(), &["--tracking-uri", &uri, "experiments", "list"]);
+    let (stdout, err) = text(&out);
+    assert!(out.status.success(), "{err}");
+    assert!(stdout.contains("faults"), "{stdout}");
+    assert!(
+        err.contains(&broken.join("meta.yaml").display().to_string()),
+        "{err}"
+    );
+}

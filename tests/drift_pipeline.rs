@@ -4,7 +4,7 @@
 use oxflow::drift::{Column, Dataset, DriftOptions, DriftReport, detect};
 use oxflow::exec::{self, DagRunState, RunConfig, TaskState};
 use oxflow::prelude::*;
-use oxflow::tracking::FileStore;
+use oxflow::tracking::{FileStore, Store};
 
 fn sample(shift: f64, n: usize) -> Dataset {
     let values: Vec<f64> = (0..n).map(|i| (i % 97) as f64 / 9.7 + shift).collect();

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use oxflow::dag::TriggerRule;
 use oxflow::exec::{self, DagRunState, RunConfig, TaskState};
 use oxflow::prelude::*;
-use oxflow::tracking::{FileStore, RunStatus};
+use oxflow::tracking::{FileStore, RunStatus, Store};
 
 fn states(report: &exec::DagRunReport) -> BTreeMap<String, TaskState> {
     report

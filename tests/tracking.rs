@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use oxflow::tracking::{FileStore, Metric, Run, RunOptions, RunStatus, TrackingError};
+use oxflow::tracking::{
+    FileStore, Metric, Run, RunOptions, RunStatus, Store, TrackingError, TrackingStore,
+};
 use proptest::prelude::*;
 
 fn child(role: &str, store: &Path, extra: &[(&str, String)]) -> Command {
@@ -130,7 +132,7 @@ fn kill_9_during_heavy_logging_leaves_a_readable_store() {
     let flushed: i64 = fs::read_to_string(&progress).unwrap().parse().unwrap();
     let run_id = fs::read_to_string(progress.with_extension("run")).unwrap();
 
-    let store = FileStore::open(&root).unwrap();
+    let store = TrackingStore::from(FileStore::open(&root).unwrap());
     let rec = store.get_run(&run_id).unwrap();
     assert_eq!(rec.info.status, RunStatus::Running);
     assert_eq!(rec.params["kind"], "heavy");
@@ -167,7 +169,7 @@ fn kill_9_during_heavy_logging_leaves_a_readable_store() {
 #[test]
 fn live_runs_are_not_marked_stale() {
     let dir = tempfile::tempdir().unwrap();
-    let store = FileStore::open(dir.path()).unwrap();
+    let store = TrackingStore::from(FileStore::open(dir.path()).unwrap());
     let run = Run::start(&store, "live", RunOptions::default()).unwrap();
     assert!(store.mark_stale_runs_failed(None).unwrap().is_empty());
     run.end(RunStatus::Finished).unwrap();
@@ -233,13 +235,14 @@ fn snapshot(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
 #[test]
 fn bad_input_is_a_clear_error_and_the_store_is_unchanged() {
     let dir = tempfile::tempdir().unwrap();
-    let store = FileStore::open(dir.path().join("mlruns")).unwrap();
+    let file = FileStore::open(dir.path().join("mlruns")).unwrap();
+    let store = TrackingStore::from(&file);
     let mut run = Run::start(&store, "bad-input", RunOptions::default()).unwrap();
     run.log_param("lr", "0.1").unwrap();
     run.log_metric("loss", 1.0).unwrap();
     run.flush().unwrap();
     let id = run.id().to_string();
-    let before = snapshot(store.root());
+    let before = snapshot(file.root());
 
     let cases: Vec<(&str, Result<(), TrackingError>, &str)> = vec![
         (
@@ -331,7 +334,7 @@ fn bad_input_is_a_clear_error_and_the_store_is_unchanged() {
         );
     }
     store.flush().unwrap();
-    assert_eq!(snapshot(store.root()), before, "the store changed");
+    assert_eq!(snapshot(file.root()), before, "the store changed");
 }
 
 fn key_strategy() -> impl Strategy<Value = String> {
@@ -357,7 +360,7 @@ proptest! {
         prop_assume!(!name.trim().is_empty());
 
         let dir = tempfile::tempdir().unwrap();
-        let store = FileStore::open(dir.path()).unwrap();
+        let store = TrackingStore::from(FileStore::open(dir.path()).unwrap());
         let exp = store.get_or_create_experiment(&name).unwrap();
         let info = store.create_run(&exp.experiment_id, RunOptions { run_name: Some(name.clone()), ..Default::default() }).unwrap();
         for (k, v) in &params { store.log_param(&info.run_id, k, v).unwrap(); }

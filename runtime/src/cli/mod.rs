@@ -338,12 +338,25 @@ pub fn standalone_main() {
 
 /// Parses the process's arguments for `program`, runs the command and exits with its status.
 pub fn main_as(program: Program) -> ! {
+    init_warnings();
     let matches = program.command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
         Err(e) => e.exit(),
     };
     run_cli(program, cli).exit()
+}
+
+/// Shows warnings (a retried request, a malformed record skipped in a listing) on stderr,
+/// unless the program installed its own subscriber.
+fn init_warnings() {
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .without_time()
+        .with_target(false)
+        .try_init();
 }
 
 const SIGINT: i32 = 2;

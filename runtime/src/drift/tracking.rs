@@ -16,9 +16,9 @@ impl DriftReport {
     ///
     /// ```
     /// use oxflow_runtime::drift::{Column, Dataset, DriftOptions, detect};
-    /// use oxflow_runtime::tracking::{FileStore, Run, RunOptions};
+    /// use oxflow_runtime::tracking::{FileStore, Run, RunOptions, TrackingStore};
     /// # let dir = tempfile::tempdir()?;
-    /// let store = FileStore::open(dir.path())?;
+    /// let store = TrackingStore::from(FileStore::open(dir.path())?);
     /// let reference = Dataset::new(vec![Column::numerical("age", vec![30.0, 31.0, 29.0, 35.0])])?;
     /// let current = Dataset::new(vec![Column::numerical("age", vec![50.0, 52.0, 49.0, 55.0])])?;
     /// let report = detect(&reference, &current, &DriftOptions::default())?;

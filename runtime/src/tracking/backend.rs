@@ -13,8 +13,8 @@ use super::TrackingError;
 use super::entities::{
     ArtifactEntry, Experiment, Metric, RunInfo, RunOptions, RunRecord, RunStatus,
 };
+use super::matching::ViewType;
 use super::registry::{ModelVersion, ModelVersionQuery, NewModelVersion, RegisteredModel, Stage};
-use super::search::ViewType;
 
 /// One tracking backend. Implemented by [`FileStore`](super::FileStore),
 /// [`RestStore`](super::RestStore), [`SqlStore`](super::SqlStore) and the in-memory store;

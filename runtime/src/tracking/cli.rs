@@ -26,7 +26,7 @@ use comfy_table::Table;
 
 use super::entities::{RunInfo, RunRecord};
 use super::filter::{Filter, OrderBy, Target};
-use super::search::{MAX_SEARCH_RESULTS, ViewType};
+use super::matching::{MAX_SEARCH_RESULTS, ViewType};
 use super::{TAG_PARENT_RUN_ID, TrackingError, TrackingStore};
 
 /// The tracking commands with the store option, as a standalone parser.
@@ -108,7 +108,7 @@ pub enum RunsCommand {
         #[arg(required = true)]
         run_ids: Vec<String>,
     },
-    /// Mark FAILED the runs left RUNNING by processes that died (file store only).
+    /// Mark FAILED the runs left RUNNING by processes on this machine that died.
     MarkStale {
         /// Only this experiment (name or id).
         #[arg(long)]

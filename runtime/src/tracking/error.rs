@@ -27,10 +27,10 @@ pub enum TrackingError {
         #[source]
         source: std::io::Error,
     },
-    /// The store's root directory cannot be written to.
-    #[error("tracking store directory `{}` is not writable: {source}", dir.display())]
+    /// The store's directory (or a file in it) cannot be written to.
+    #[error("tracking store path `{}` is not writable: {source}", dir.display())]
     NotWritable {
-        /// The store's root directory.
+        /// The directory or file that could not be written.
         dir: PathBuf,
         /// The operating system's error.
         #[source]
@@ -207,6 +207,43 @@ pub enum TrackingError {
         /// The last transport error.
         message: String,
     },
+    /// The server at this URL answered, but not like an MLflow tracking server (an HTML page,
+    /// or a 4xx without MLflow's JSON error): the URI probably names something else.
+    #[error("the server at `{url}` did not answer like an MLflow tracking server: {detail}")]
+    NotMlflow {
+        /// The URL of the request.
+        url: String,
+        /// What came back instead.
+        detail: String,
+    },
+    /// No registered model with this name.
+    #[error("registered model `{name}` not found")]
+    ModelNotFound {
+        /// The model name.
+        name: String,
+    },
+    /// No such version of a registered model.
+    #[error("version {version} of registered model `{name}` not found")]
+    ModelVersionNotFound {
+        /// The model name.
+        name: String,
+        /// The version number.
+        version: u64,
+    },
+    /// No such alias on a registered model.
+    #[error("alias `{alias}` of registered model `{name}` not found")]
+    AliasNotFound {
+        /// The model name.
+        name: String,
+        /// The alias.
+        alias: String,
+    },
+    /// A registered model with this name already exists.
+    #[error("registered model `{name}` already exists")]
+    ModelExists {
+        /// The model name.
+        name: String,
+    },
     /// An operation the chosen store cannot do.
     #[error("{operation} is not supported by {store}: {reason}")]
     Unsupported {
@@ -230,7 +267,16 @@ pub enum TrackingError {
 }
 
 impl TrackingError {
+    /// An I/O error; a write refused for lack of permission (or on a read-only file system) is
+    /// [`TrackingError::NotWritable`] naming the path.
     pub(crate) fn io(op: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        let reading = matches!(op, "read" | "list" | "stat" | "resolve");
+        if !reading && super::file::is_permission_error(&source) {
+            return TrackingError::NotWritable {
+                dir: path.into(),
+                source,
+            };
+        }
         TrackingError::Io {
             op,
             path: path.into(),

@@ -11,9 +11,9 @@ use super::backend::Store;
 use super::entities::{
     ArtifactEntry, Experiment, Metric, RunInfo, RunOptions, RunRecord, RunStatus,
 };
+use super::matching::{MAX_SEARCH_RESULTS, ViewType, check_max_results};
 use super::owner::{self, TAG_OWNER};
 use super::registry::{ModelVersion, ModelVersionQuery, NewModelVersion, RegisteredModel, Stage};
-use super::search::{MAX_SEARCH_RESULTS, ViewType, check_max_results};
 use super::validation::{self as v, artifact_segments};
 use super::{FileStore, RestStore, TAG_FAILURE, TAG_RUN_NAME, TAG_STATE};
 

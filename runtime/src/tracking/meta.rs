@@ -52,7 +52,7 @@ struct ExperimentMetaOut<'a> {
 
 /// A string written as PyYAML writes it: plain when that is unambiguous, else single-quoted
 /// (`'0'`, `''`), and double-quoted only when it holds control characters.
-struct Py<'a>(&'a str);
+pub(crate) struct Py<'a>(pub(crate) &'a str);
 
 impl Serialize for Py<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -67,7 +67,7 @@ impl Serialize for Py<'_> {
     }
 }
 
-fn yaml<T: Serialize>(value: &T) -> String {
+pub(crate) fn yaml<T: Serialize>(value: &T) -> String {
     let mut opts = serde_saphyr::SerializerOptions::default();
     // Long one-line values (artifact URIs, names) stay plain or quoted scalars, as PyYAML
     // writes them, rather than folded blocks.
@@ -115,7 +115,7 @@ pub(crate) fn experiment_meta_yaml(exp: &Experiment) -> String {
     })
 }
 
-fn parse_map(path: &Path, text: &str) -> Result<BTreeMap<String, Value>, TrackingError> {
+pub(crate) fn parse_map(path: &Path, text: &str) -> Result<BTreeMap<String, Value>, TrackingError> {
     if let Some(m) = parse_flat(text) {
         return Ok(m);
     }
@@ -187,7 +187,7 @@ fn parse_flat(text: &str) -> Option<BTreeMap<String, Value>> {
     Some(out)
 }
 
-fn as_string(v: Option<&Value>) -> Option<String> {
+pub(crate) fn as_string(v: Option<&Value>) -> Option<String> {
     match v? {
         Value::String(s) => Some(s.clone()),
         Value::Number(n) => Some(n.to_string()),
@@ -196,7 +196,7 @@ fn as_string(v: Option<&Value>) -> Option<String> {
     }
 }
 
-fn as_i64(v: Option<&Value>) -> Option<i64> {
+pub(crate) fn as_i64(v: Option<&Value>) -> Option<i64> {
     match v? {
         Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
         Value::String(s) => s.trim().parse().ok(),

@@ -25,18 +25,17 @@ mod backend;
 pub mod cli;
 mod entities;
 mod error;
+mod file;
 pub mod filter;
 mod fsutil;
 mod handle;
-mod impls;
+mod matching;
 mod meta;
 mod owner;
 pub mod plot;
 mod registry;
 mod rest;
 mod run;
-mod search;
-mod store;
 mod ui_hint;
 mod uri;
 mod user;
@@ -48,13 +47,13 @@ pub use entities::{
     RunRecord, RunStatus,
 };
 pub use error::TrackingError;
+pub use file::FileStore;
 pub use handle::TrackingStore;
+pub use matching::{MAX_SEARCH_RESULTS, ViewType};
 pub use owner::TAG_OWNER;
 pub use registry::{ModelVersion, ModelVersionQuery, NewModelVersion, RegisteredModel, Stage};
 pub use rest::RestStore;
 pub use run::Run;
-pub use search::{MAX_SEARCH_RESULTS, ViewType};
-pub use store::FileStore;
 pub use uri::{DEFAULT_SQLITE_URI, TrackingUri, default_tracking_uri, tracking_uri_from_env};
 
 /// Tag holding the run name (duplicated in `meta.yaml`).

@@ -15,10 +15,10 @@ use super::{TAG_SOURCE_NAME, TAG_SOURCE_TYPE, TAG_USER, TrackingError, now_ms};
 /// while the thread unwinds from a panic.
 ///
 /// ```
-/// use oxflow_runtime::tracking::{FileStore, Run, RunOptions, RunStatus};
+/// use oxflow_runtime::tracking::{FileStore, Run, RunOptions, RunStatus, TrackingStore};
 ///
 /// # let dir = tempfile::tempdir()?;
-/// let store = FileStore::open(dir.path())?;
+/// let store = TrackingStore::from(FileStore::open(dir.path())?);
 /// let mut run = Run::start(&store, "iris", RunOptions::default())?;
 /// run.log_param("n_trees", 100)?;
 /// for loss in [0.9, 0.5, 0.3] {
@@ -96,9 +96,9 @@ impl Run {
     /// task's run outlives the attempt (retries continue it).
     ///
     /// ```
-    /// use oxflow_runtime::tracking::{FileStore, Run, RunOptions, RunStatus};
+    /// use oxflow_runtime::tracking::{FileStore, Run, RunOptions, RunStatus, TrackingStore};
     /// # let dir = tempfile::tempdir()?;
-    /// let store = FileStore::open(dir.path())?;
+    /// let store = TrackingStore::from(FileStore::open(dir.path())?);
     /// let owner = Run::start(&store, "e", RunOptions::default())?;
     /// drop(Run::attach(&store, owner.id())?);
     /// assert_eq!(store.get_run(owner.id())?.info.status, RunStatus::Running);

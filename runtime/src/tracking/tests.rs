@@ -5,9 +5,39 @@ use std::fs;
 
 use super::*;
 
-fn store() -> (tempfile::TempDir, FileStore) {
+/// A file store used through the validating handle, with its root at hand.
+struct S {
+    file: FileStore,
+    handle: TrackingStore,
+}
+
+impl S {
+    fn new(file: FileStore) -> S {
+        S {
+            handle: TrackingStore::from(&file),
+            file,
+        }
+    }
+
+    fn root(&self) -> &std::path::Path {
+        self.file.root()
+    }
+
+    fn artifact_path(&self, run_id: &str, rel: &str) -> Result<std::path::PathBuf, TrackingError> {
+        self.file.artifact_path(run_id, rel)
+    }
+}
+
+impl std::ops::Deref for S {
+    type Target = TrackingStore;
+    fn deref(&self) -> &TrackingStore {
+        &self.handle
+    }
+}
+
+fn store() -> (tempfile::TempDir, S) {
     let dir = tempfile::tempdir().unwrap();
-    let store = FileStore::open(dir.path().join("mlruns")).unwrap();
+    let store = S::new(FileStore::open(dir.path().join("mlruns")).unwrap());
     (dir, store)
 }
 
@@ -170,7 +200,7 @@ fn round_trip_through_get_run() {
     assert_eq!(s.list_runs(&exp.experiment_id).unwrap().len(), 2);
 
     // A second store handle (another process, in effect) reads the same.
-    let other = FileStore::open(s.root()).unwrap();
+    let other = S::new(FileStore::open(s.root()).unwrap());
     assert_eq!(
         other.get_run(&child.run_id).unwrap(),
         s.get_run(&child.run_id).unwrap()
@@ -254,7 +284,12 @@ fn invalid_input_is_refused_before_writing() {
     assert!(batch.is_err());
     let rec = s.get_run(id).unwrap();
     assert!(rec.params.is_empty() && rec.metrics.is_empty());
-    assert_eq!(rec.tags.len(), 1); // mlflow.runName only
+    // Only what `create_run` set: the run name and the owning process.
+    assert!(
+        rec.tags.keys().all(|k| k == TAG_RUN_NAME || k == TAG_OWNER),
+        "{:?}",
+        rec.tags
+    );
     assert!(s.list_artifacts(id, "").unwrap().is_empty());
     assert!(!s.root().join("escape.txt").exists());
 }
@@ -300,7 +335,7 @@ fn artifacts_round_trip() {
 fn run_handle_ends_on_drop() {
     let (_d, s) = store();
     let id = {
-        let mut run = Run::start(&s, "drop", RunOptions::default()).unwrap();
+        let mut run = Run::start(&s.handle, "drop", RunOptions::default()).unwrap();
         run.log_metric("m", 1.0).unwrap();
         run.log_metric("m", 2.0).unwrap();
         run.log_metric_at("m", 3.0, 10).unwrap();
@@ -355,7 +390,7 @@ fn experiments_are_unique_by_name_across_threads() {
 fn open_uri_accepts_paths_and_file_uris() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("a b");
-    let s = FileStore::open_uri(&format!("file://{}", p.display())).unwrap();
+    let s = S::new(FileStore::open_uri(&format!("file://{}", p.display())).unwrap());
     assert!(s.root().ends_with("a b"));
     assert!(FileStore::open_uri("http://127.0.0.1:5000").is_err());
     assert!(FileStore::open_uri("s3://bucket/x").is_err());
@@ -387,7 +422,7 @@ fn awkward_names_round_trip_through_yaml() {
                 },
             )
             .unwrap();
-        let other = FileStore::open(s.root()).unwrap();
+        let other = S::new(FileStore::open(s.root()).unwrap());
         assert_eq!(other.get_run(&info.run_id).unwrap().info.run_name, name);
         assert_eq!(
             other
@@ -413,7 +448,7 @@ fn a_malformed_run_does_not_hide_the_others() {
     let runs = s.list_runs("0").unwrap();
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].run_id, good.run_id);
-    let other = FileStore::open(s.root()).unwrap();
+    let other = S::new(FileStore::open(s.root()).unwrap());
     let err = other.get_run(&bad.run_id).unwrap_err().to_string();
     assert!(
         err.contains("malformed tracking file") && err.contains(&bad.run_id),

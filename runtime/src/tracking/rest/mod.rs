@@ -2,26 +2,34 @@
 //! tracking server's REST API (`/api/2.0/mlflow/...`).
 //!
 //! Metric values are buffered and sent with `runs/log-batch` in chunks within MLflow's limits
-//! (1000 metrics, 100 params, 100 tags, 1000 entities per request). Transient failures
-//! (connection errors, HTTP 429 and 5xx) are retried with exponential backoff; the server's
-//! `error_code` and message end up in [`TrackingError::Server`].
+//! (1000 metrics, 100 params, 100 tags, 1000 entities per request). [`http`] bounds the time
+//! of every request and retries transient failures; [`json`] holds MLflow's message shapes;
+//! [`registry`] the model registry endpoints.
 
-use std::collections::{BTreeMap, HashMap};
+mod http;
+mod json;
+mod registry;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
+use super::backend::Store;
 use super::entities::{
     ArtifactEntry, Experiment, Metric, RunInfo, RunOptions, RunRecord, RunStatus,
 };
-use super::filter::{Filter, OrderBy};
-use super::search::{ViewType, check_max_results};
-use super::validation::{
-    self as v, MAX_METRICS_PER_BATCH, MAX_PARAMS_TAGS_PER_BATCH, artifact_segments,
-};
+use super::matching::ViewType;
+use super::registry::{ModelVersion, ModelVersionQuery, NewModelVersion, RegisteredModel, Stage};
+use super::validation::{MAX_METRICS_PER_BATCH, MAX_PARAMS_TAGS_PER_BATCH, artifact_segments};
 use super::{TAG_PARENT_RUN_ID, TAG_RUN_NAME, TrackingError, now_ms};
+use http::{Body, Http, Method, base64, is_not_found, percent_encode_segment, server_error};
+use json::{
+    as_f64, as_i64, metric_json, parse_experiment, parse_info, parse_run, str_of, view_name,
+};
 
 /// Most entities (metrics + params + tags) in one `log-batch` request.
 const MAX_ENTITIES_PER_BATCH: usize = 1000;
@@ -33,9 +41,9 @@ const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
 /// `MLFLOW_TRACKING_USERNAME` + `MLFLOW_TRACKING_PASSWORD` (basic).
 ///
 /// ```no_run
-/// use oxflow_runtime::tracking::{RestStore, RunOptions, RunStatus, now_ms};
+/// use oxflow_runtime::tracking::{RestStore, RunOptions, RunStatus, TrackingStore, now_ms};
 ///
-/// let store = RestStore::new("http://127.0.0.1:5000")?;
+/// let store = TrackingStore::from(RestStore::new("http://127.0.0.1:5000")?);
 /// let exp = store.get_or_create_experiment("iris")?;
 /// let run = store.create_run(&exp.experiment_id, RunOptions::default())?;
 /// store.log_metric(&run.run_id, "accuracy", 0.93, now_ms(), 0)?;
@@ -50,17 +58,13 @@ pub struct RestStore {
 impl std::fmt::Debug for RestStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RestStore")
-            .field("base", &self.inner.base)
+            .field("base", &self.inner.http.base)
             .finish()
     }
 }
 
 struct RestInner {
-    base: String,
-    agent: ureq::Agent,
-    auth: Option<String>,
-    max_attempts: u32,
-    backoff: Duration,
+    http: Http,
     user: String,
     /// Run id -> artifact URI, learnt from create/get.
     artifact_uris: Mutex<HashMap<String, String>>,
@@ -87,264 +91,6 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
-enum Body<'a> {
-    None,
-    Json(&'a Value),
-    Bytes(&'a [u8]),
-}
-
-#[derive(Clone, Copy)]
-enum Method {
-    Get,
-    Post,
-    Put,
-}
-
-impl RestInner {
-    /// One request with retries; returns the status and body of the final answer.
-    fn request(
-        &self,
-        method: Method,
-        url: &str,
-        query: &[(&str, &str)],
-        body: Body<'_>,
-    ) -> Result<(u16, Vec<u8>), TrackingError> {
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let res = self.send_once(method, url, query, &body);
-            let retry = match &res {
-                Ok((status, _)) => matches!(status, 429 | 500 | 502 | 503 | 504),
-                Err(_) => true,
-            };
-            if !retry || attempt >= self.max_attempts {
-                return res.map_err(|message| TrackingError::Unreachable {
-                    url: url.to_string(),
-                    attempts: attempt,
-                    message,
-                });
-            }
-            let delay = self
-                .backoff
-                .saturating_mul(1 << (attempt - 1).min(6))
-                .min(Duration::from_secs(10));
-            tracing::debug!(url, attempt, ?delay, "retrying MLflow request");
-            std::thread::sleep(delay);
-        }
-    }
-
-    fn send_once(
-        &self,
-        method: Method,
-        url: &str,
-        query: &[(&str, &str)],
-        body: &Body<'_>,
-    ) -> Result<(u16, Vec<u8>), String> {
-        let resp = match method {
-            Method::Get => {
-                let mut r = self.agent.get(url);
-                for (k, val) in query {
-                    r = r.query(*k, *val);
-                }
-                if let Some(a) = &self.auth {
-                    r = r.header("Authorization", a);
-                }
-                r.call()
-            }
-            Method::Post | Method::Put => {
-                let mut r = if matches!(method, Method::Post) {
-                    self.agent.post(url)
-                } else {
-                    self.agent.put(url)
-                };
-                if let Some(a) = &self.auth {
-                    r = r.header("Authorization", a);
-                }
-                match body {
-                    Body::Json(j) => r.send_json(j),
-                    Body::Bytes(b) => r.content_type("application/octet-stream").send(*b),
-                    Body::None => r.send_empty(),
-                }
-            }
-        };
-        let mut resp = resp.map_err(|e| e.to_string())?;
-        let status = resp.status().as_u16();
-        let bytes = resp
-            .body_mut()
-            .with_config()
-            .limit(1 << 30)
-            .read_to_vec()
-            .map_err(|e| e.to_string())?;
-        Ok((status, bytes))
-    }
-
-    /// A call to `/api/2.0/mlflow/<endpoint>` with a JSON answer.
-    fn api(
-        &self,
-        method: Method,
-        endpoint: &str,
-        query: &[(&str, &str)],
-        body: Option<&Value>,
-    ) -> Result<Value, TrackingError> {
-        let url = format!("{}/api/2.0/mlflow/{endpoint}", self.base);
-        let (status, bytes) =
-            self.request(method, &url, query, body.map_or(Body::None, Body::Json))?;
-        let value: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        if (200..300).contains(&status) {
-            return Ok(if value.is_null() { json!({}) } else { value });
-        }
-        Err(TrackingError::Server {
-            endpoint: endpoint.to_string(),
-            status,
-            error_code: value["error_code"]
-                .as_str()
-                .unwrap_or("HTTP_ERROR")
-                .to_string(),
-            message: value["message"]
-                .as_str()
-                .map(str::to_string)
-                .unwrap_or_else(|| String::from_utf8_lossy(&bytes).chars().take(500).collect()),
-        })
-    }
-
-    fn post(&self, endpoint: &str, body: Value) -> Result<Value, TrackingError> {
-        self.api(Method::Post, endpoint, &[], Some(&body))
-    }
-
-    fn get(&self, endpoint: &str, query: &[(&str, &str)]) -> Result<Value, TrackingError> {
-        self.api(Method::Get, endpoint, query, None)
-    }
-}
-
-fn is_not_found(e: &TrackingError) -> bool {
-    matches!(e, TrackingError::Server { status: 404, .. })
-        || matches!(e, TrackingError::Server { error_code, .. } if error_code == "RESOURCE_DOES_NOT_EXIST")
-}
-
-/// A metric value in protobuf JSON: a number, or `"NaN"`, `"Infinity"`, `"-Infinity"`.
-fn metric_json(m: &Metric) -> Value {
-    let value = if m.value.is_nan() {
-        json!("NaN")
-    } else if m.value.is_infinite() {
-        json!(if m.value > 0.0 {
-            "Infinity"
-        } else {
-            "-Infinity"
-        })
-    } else {
-        json!(m.value)
-    };
-    json!({"key": m.key, "value": value, "timestamp": m.timestamp_ms, "step": m.step})
-}
-
-fn as_i64(v: &Value) -> Option<i64> {
-    match v {
-        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
-        Value::String(s) => s.parse().ok(),
-        _ => None,
-    }
-}
-
-fn as_f64(v: &Value) -> f64 {
-    match v {
-        Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
-        Value::String(s) => match s.as_str() {
-            "Infinity" | "inf" => f64::INFINITY,
-            "-Infinity" | "-inf" => f64::NEG_INFINITY,
-            other => other.parse().unwrap_or(f64::NAN),
-        },
-        _ => f64::NAN,
-    }
-}
-
-fn str_of(v: &Value) -> String {
-    match v {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
-fn kv_list(v: &Value) -> BTreeMap<String, String> {
-    v.as_array()
-        .map(|a| {
-            a.iter()
-                .map(|e| (str_of(&e["key"]), str_of(&e["value"])))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
-fn parse_experiment(e: &Value) -> Experiment {
-    Experiment {
-        experiment_id: str_of(&e["experiment_id"]),
-        name: str_of(&e["name"]),
-        artifact_location: str_of(&e["artifact_location"]),
-        lifecycle_stage: str_of(&e["lifecycle_stage"]),
-        creation_time_ms: as_i64(&e["creation_time"]),
-        last_update_time_ms: as_i64(&e["last_update_time"]),
-        tags: kv_list(&e["tags"]),
-    }
-}
-
-fn parse_info(i: &Value) -> Result<RunInfo, TrackingError> {
-    let run_id = if i["run_id"].is_string() {
-        str_of(&i["run_id"])
-    } else {
-        str_of(&i["run_uuid"])
-    };
-    Ok(RunInfo {
-        run_id,
-        experiment_id: str_of(&i["experiment_id"]),
-        run_name: str_of(&i["run_name"]),
-        status: if i["status"].is_null() {
-            RunStatus::Running
-        } else {
-            str_of(&i["status"]).parse()?
-        },
-        start_time_ms: as_i64(&i["start_time"]).unwrap_or(0),
-        end_time_ms: as_i64(&i["end_time"]),
-        artifact_uri: str_of(&i["artifact_uri"]),
-        lifecycle_stage: if i["lifecycle_stage"].is_null() {
-            "active".into()
-        } else {
-            str_of(&i["lifecycle_stage"])
-        },
-        user_id: str_of(&i["user_id"]),
-    })
-}
-
-fn parse_run(r: &Value) -> Result<RunRecord, TrackingError> {
-    let info = parse_info(&r["info"])?;
-    let mut metrics = BTreeMap::new();
-    for m in r["data"]["metrics"].as_array().into_iter().flatten() {
-        let key = str_of(&m["key"]);
-        metrics.insert(
-            key.clone(),
-            Metric {
-                key,
-                value: as_f64(&m["value"]),
-                timestamp_ms: as_i64(&m["timestamp"]).unwrap_or(0),
-                step: as_i64(&m["step"]).unwrap_or(0),
-            },
-        );
-    }
-    Ok(RunRecord {
-        info,
-        params: kv_list(&r["data"]["params"]),
-        metrics,
-        tags: kv_list(&r["data"]["tags"]),
-    })
-}
-
-fn view_name(view: ViewType) -> &'static str {
-    match view {
-        ViewType::ActiveOnly => "ACTIVE_ONLY",
-        ViewType::DeletedOnly => "DELETED_ONLY",
-        ViewType::All => "ALL",
-    }
-}
-
 /// Sends metrics grouped by run, in chunks of at most 1000.
 /// Sends metrics grouped by run, in chunks of at most 1000. On a failure, returns the error
 /// with the metrics not sent yet, so a transient outage loses nothing.
@@ -362,7 +108,7 @@ fn send_metrics(
     for (i, (run, metrics)) in by_run.iter().enumerate() {
         for (c, chunk) in metrics.chunks(MAX_METRICS_PER_BATCH).enumerate() {
             let body = json!({"run_id": run, "metrics": chunk.iter().map(metric_json).collect::<Vec<_>>()});
-            if let Err(e) = inner.post("runs/log-batch", body) {
+            if let Err(e) = inner.http.post("runs/log-batch", body) {
                 let mut unsent: Vec<(String, Metric)> = metrics[c * MAX_METRICS_PER_BATCH..]
                     .iter()
                     .map(|m| (run.clone(), m.clone()))
@@ -395,36 +141,6 @@ fn requeue(inner: &RestInner, e: TrackingError, unsent: Vec<(String, Metric)>) -
     e
 }
 
-fn percent_encode_segment(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn base64(input: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for c in input.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(T[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 impl RestStore {
     /// A client of the MLflow server at `uri` (`http://host:port`, optionally with a path
     /// prefix). Nothing is sent until the first call.
@@ -435,11 +151,6 @@ impl RestStore {
                 reason: "an MLflow server URI starts with http:// or https://".into(),
             });
         }
-        let agent: ureq::Agent = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(Duration::from_secs(120)))
-            .build()
-            .into();
         let env = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
         let auth = match (
             env("MLFLOW_TRACKING_TOKEN"),
@@ -454,11 +165,7 @@ impl RestStore {
         };
         Ok(RestStore {
             inner: Arc::new(RestInner {
-                base: uri.trim_end_matches('/').to_string(),
-                agent,
-                auth,
-                max_attempts: 5,
-                backoff: Duration::from_millis(200),
+                http: Http::new(uri.trim_end_matches('/').to_string(), auth)?,
                 user: env("USER")
                     .or_else(|| env("LOGNAME"))
                     .unwrap_or_else(|| "unknown".into()),
@@ -476,8 +183,8 @@ impl RestStore {
         let old = Arc::try_unwrap(self.inner);
         let inner = match old {
             Ok(mut inner) => {
-                inner.max_attempts = max_attempts.max(1);
-                inner.backoff = first_backoff;
+                inner.http.max_attempts = max_attempts.max(1);
+                inner.http.backoff = first_backoff;
                 inner
             }
             Err(shared) => {
@@ -489,244 +196,19 @@ impl RestStore {
         }
     }
 
-    /// The server's base URI.
-    pub fn uri(&self) -> &str {
-        &self.inner.base
-    }
-
-    /// Sends every buffered metric value now.
-    pub fn flush(&self) -> Result<(), TrackingError> {
-        let pending = {
-            let mut b = lock(&self.inner.buffer);
-            b.since = None;
-            std::mem::take(&mut b.metrics)
-        };
-        send_metrics(&self.inner, pending).map_err(|(e, unsent)| requeue(&self.inner, e, unsent))
-    }
-
-    /// The active experiment with this name, if any.
-    pub fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>, TrackingError> {
-        match self
-            .inner
-            .get("experiments/get-by-name", &[("experiment_name", name)])
-        {
-            Ok(v) => {
-                Ok(Some(parse_experiment(&v["experiment"]))
-                    .filter(|e| e.lifecycle_stage != "deleted"))
+    /// Sets the longest time one request may take, retries included (default: 30 s, or
+    /// `OXFLOW_HTTP_TIMEOUT` seconds). Like [`RestStore::with_retries`], call it on a fresh
+    /// store.
+    pub fn with_timeout(self, total: Duration) -> RestStore {
+        match Arc::try_unwrap(self.inner) {
+            Ok(mut inner) => {
+                inner.http.total = total;
+                RestStore {
+                    inner: Arc::new(inner),
+                }
             }
-            Err(e) if is_not_found(&e) => Ok(None),
-            Err(e) => Err(e),
+            Err(shared) => RestStore { inner: shared },
         }
-    }
-
-    /// The experiment with this id.
-    pub fn get_experiment(&self, experiment_id: &str) -> Result<Experiment, TrackingError> {
-        match self
-            .inner
-            .get("experiments/get", &[("experiment_id", experiment_id)])
-        {
-            Ok(v) => Ok(parse_experiment(&v["experiment"])),
-            Err(e) if is_not_found(&e) => Err(TrackingError::ExperimentNotFound {
-                experiment: experiment_id.to_string(),
-            }),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// The experiment named `name`, created if missing (a concurrent creation is tolerated).
-    pub fn get_or_create_experiment(&self, name: &str) -> Result<Experiment, TrackingError> {
-        v::validate_experiment_name(name)?;
-        if let Some(e) = self.get_experiment_by_name(name)? {
-            return Ok(e);
-        }
-        match self.inner.post("experiments/create", json!({"name": name})) {
-            Ok(v) => self.get_experiment(&str_of(&v["experiment_id"])),
-            Err(TrackingError::Server { error_code, .. })
-                if error_code == "RESOURCE_ALREADY_EXISTS" =>
-            {
-                self.get_experiment_by_name(name)?
-                    .ok_or_else(|| TrackingError::ExperimentDeleted {
-                        experiment: name.to_string(),
-                    })
-            }
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Every experiment (deleted ones too with `include_deleted`), sorted by name.
-    pub fn list_experiments(
-        &self,
-        include_deleted: bool,
-    ) -> Result<Vec<Experiment>, TrackingError> {
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        loop {
-            let mut body = json!({"max_results": 1000, "view_type": if include_deleted { "ALL" } else { "ACTIVE_ONLY" }});
-            if let Some(t) = &token {
-                body["page_token"] = json!(t);
-            }
-            let v = self.inner.post("experiments/search", body)?;
-            out.extend(
-                v["experiments"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .map(parse_experiment),
-            );
-            match v["next_page_token"].as_str() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => break,
-            }
-        }
-        out.sort_by(|a, b| a.name.cmp(&b.name));
-        Ok(out)
-    }
-
-    /// Sets an experiment tag.
-    pub fn set_experiment_tag(
-        &self,
-        experiment_id: &str,
-        key: &str,
-        value: &str,
-    ) -> Result<(), TrackingError> {
-        v::validate_key("tag", key)?;
-        self.inner.post(
-            "experiments/set-experiment-tag",
-            json!({"experiment_id": experiment_id, "key": key, "value": value}),
-        )?;
-        Ok(())
-    }
-
-    /// Creates a run (RUNNING) with name, tags and parent.
-    pub fn create_run(
-        &self,
-        experiment_id: &str,
-        opts: RunOptions,
-    ) -> Result<RunInfo, TrackingError> {
-        let mut tags: Vec<(String, String)> = Vec::new();
-        for (k, val) in &opts.tags {
-            v::validate_key("tag", k)?;
-            v::validate_tag_value(k, val)?;
-            tags.push((k.clone(), val.clone()));
-        }
-        if let Some(parent) = &opts.parent_run_id {
-            v::validate_run_id(parent)?;
-            tags.retain(|(k, _)| k != TAG_PARENT_RUN_ID);
-            tags.push((TAG_PARENT_RUN_ID.into(), parent.clone()));
-        }
-        let run_name = opts.run_name.or_else(|| {
-            tags.iter()
-                .find(|(k, _)| k == TAG_RUN_NAME)
-                .map(|(_, v)| v.clone())
-        });
-        let mut body = json!({
-            "experiment_id": experiment_id,
-            "user_id": self.inner.user,
-            "start_time": opts.start_time_ms.unwrap_or_else(now_ms),
-            "tags": tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>(),
-        });
-        if let Some(n) = run_name {
-            body["run_name"] = json!(n);
-        }
-        let v = self.inner.post("runs/create", body)?;
-        let mut info = parse_info(&v["run"]["info"])?;
-        lock(&self.inner.artifact_uris).insert(info.run_id.clone(), info.artifact_uri.clone());
-        // The REST API creates runs RUNNING and empty: upload the artifacts, then end the run.
-        for (rel, bytes) in &opts.artifacts {
-            self.log_artifact_bytes(&info.run_id, rel, bytes)?;
-        }
-        if let Some((status, end)) = opts.end {
-            self.update_run(&info.run_id, Some(status), Some(end))?;
-            info.status = status;
-            info.end_time_ms = Some(end);
-        }
-        Ok(info)
-    }
-
-    /// A run's metadata, params, latest metrics and tags.
-    pub fn get_run(&self, run_id: &str) -> Result<RunRecord, TrackingError> {
-        self.flush()?;
-        match self.inner.get("runs/get", &[("run_id", run_id)]) {
-            Ok(v) => {
-                let rec = parse_run(&v["run"])?;
-                lock(&self.inner.artifact_uris)
-                    .insert(rec.info.run_id.clone(), rec.info.artifact_uri.clone());
-                Ok(rec)
-            }
-            Err(e) if is_not_found(&e) => Err(TrackingError::RunNotFound {
-                run_id: run_id.to_string(),
-            }),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// Every value of one metric of a run.
-    pub fn get_metric_history(
-        &self,
-        run_id: &str,
-        key: &str,
-    ) -> Result<Vec<Metric>, TrackingError> {
-        self.flush()?;
-        let mut out = Vec::new();
-        let mut token = String::new();
-        loop {
-            let mut q = vec![
-                ("run_id", run_id),
-                ("metric_key", key),
-                ("max_results", "25000"),
-            ];
-            if !token.is_empty() {
-                q.push(("page_token", &token));
-            }
-            let v = self.inner.get("metrics/get-history", &q)?;
-            for m in v["metrics"].as_array().into_iter().flatten() {
-                out.push(Metric {
-                    key: key.to_string(),
-                    value: as_f64(&m["value"]),
-                    timestamp_ms: as_i64(&m["timestamp"]).unwrap_or(0),
-                    step: as_i64(&m["step"]).unwrap_or(0),
-                });
-            }
-            match v["next_page_token"].as_str() {
-                Some(t) if !t.is_empty() => token = t.to_string(),
-                _ => break,
-            }
-        }
-        Ok(out)
-    }
-
-    /// Logs a param (immutable on the server too).
-    pub fn log_param(&self, run_id: &str, key: &str, value: &str) -> Result<(), TrackingError> {
-        self.log_batch(run_id, &[], &[(key.to_string(), value.to_string())], &[])
-    }
-
-    /// Buffers a metric value; sent on [`RestStore::flush`], when the run ends, when 1000 are
-    /// waiting, and at least every second.
-    pub fn log_metric(
-        &self,
-        run_id: &str,
-        key: &str,
-        value: f64,
-        timestamp_ms: i64,
-        step: i64,
-    ) -> Result<(), TrackingError> {
-        v::validate_key("metric", key)?;
-        v::validate_timestamp(key, timestamp_ms)?;
-        v::validate_run_id(run_id)?;
-        let m = Metric {
-            key: key.to_string(),
-            value,
-            timestamp_ms,
-            step,
-        };
-        let due = {
-            let mut b = lock(&self.inner.buffer);
-            b.metrics.push((run_id.to_string(), m));
-            let since = *b.since.get_or_insert_with(Instant::now);
-            b.metrics.len() >= MAX_METRICS_PER_BATCH || since.elapsed() >= FLUSH_INTERVAL
-        };
-        self.start_flusher();
-        if due { self.flush() } else { Ok(()) }
     }
 
     fn start_flusher(&self) {
@@ -755,181 +237,6 @@ impl RestStore {
         }
     }
 
-    /// Logs metrics, params and tags, validated first, then sent in chunks within MLflow's
-    /// limits.
-    pub fn log_batch(
-        &self,
-        run_id: &str,
-        metrics: &[Metric],
-        params: &[(String, String)],
-        tags: &[(String, String)],
-    ) -> Result<(), TrackingError> {
-        for m in metrics {
-            v::validate_key("metric", &m.key)?;
-            v::validate_timestamp(&m.key, m.timestamp_ms)?;
-        }
-        let mut seen = std::collections::HashSet::new();
-        for (k, val) in params {
-            v::validate_key("param", k)?;
-            v::validate_param_value(k, val)?;
-            if !seen.insert(k) {
-                return Err(TrackingError::DuplicateKey {
-                    kind: "param",
-                    key: k.clone(),
-                });
-            }
-        }
-        seen.clear();
-        for (k, val) in tags {
-            v::validate_key("tag", k)?;
-            v::validate_tag_value(k, val)?;
-            if !seen.insert(k) {
-                return Err(TrackingError::DuplicateKey {
-                    kind: "tag",
-                    key: k.clone(),
-                });
-            }
-        }
-        self.flush()?;
-        let kv = |k: &String, v: &String| json!({"key": k, "value": v});
-        for chunk in params.chunks(MAX_PARAMS_TAGS_PER_BATCH) {
-            let body = json!({"run_id": run_id, "params": chunk.iter().map(|(k, v)| kv(k, v)).collect::<Vec<_>>()});
-            self.inner
-                .post("runs/log-batch", body)
-                .map_err(|e| param_error(e, run_id))?;
-        }
-        for chunk in tags.chunks(MAX_PARAMS_TAGS_PER_BATCH) {
-            let body = json!({"run_id": run_id, "tags": chunk.iter().map(|(k, v)| kv(k, v)).collect::<Vec<_>>()});
-            self.inner.post("runs/log-batch", body)?;
-        }
-        for chunk in metrics.chunks(MAX_ENTITIES_PER_BATCH.min(MAX_METRICS_PER_BATCH)) {
-            let body = json!({"run_id": run_id, "metrics": chunk.iter().map(metric_json).collect::<Vec<_>>()});
-            self.inner.post("runs/log-batch", body)?;
-        }
-        Ok(())
-    }
-
-    /// Sets a run tag.
-    pub fn set_tag(&self, run_id: &str, key: &str, value: &str) -> Result<(), TrackingError> {
-        self.set_tags(run_id, &[(key, value)])
-    }
-
-    /// Sets several run tags.
-    pub fn set_tags(&self, run_id: &str, tags: &[(&str, &str)]) -> Result<(), TrackingError> {
-        let tags: Vec<(String, String)> = tags
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect();
-        self.log_batch(run_id, &[], &[], &tags)
-    }
-
-    /// Removes a run tag.
-    pub fn delete_tag(&self, run_id: &str, key: &str) -> Result<(), TrackingError> {
-        self.inner
-            .post("runs/delete-tag", json!({"run_id": run_id, "key": key}))?;
-        Ok(())
-    }
-
-    /// Ends a run; buffered metrics are sent first.
-    pub fn set_terminated(
-        &self,
-        run_id: &str,
-        status: RunStatus,
-        end_time_ms: i64,
-    ) -> Result<(), TrackingError> {
-        self.update_run(run_id, Some(status), Some(end_time_ms))
-    }
-
-    /// Changes a run's status and end time (`runs/update`).
-    pub fn update_run(
-        &self,
-        run_id: &str,
-        status: Option<RunStatus>,
-        end_time_ms: Option<i64>,
-    ) -> Result<(), TrackingError> {
-        self.flush()?;
-        let mut body = json!({"run_id": run_id});
-        if let Some(s) = status {
-            body["status"] = json!(s.as_str());
-        }
-        if let Some(t) = end_time_ms {
-            body["end_time"] = json!(t);
-        }
-        self.inner.post("runs/update", body)?;
-        Ok(())
-    }
-
-    /// Marks a run deleted.
-    pub fn delete_run(&self, run_id: &str) -> Result<(), TrackingError> {
-        self.inner.post("runs/delete", json!({"run_id": run_id}))?;
-        Ok(())
-    }
-
-    /// Restores a deleted run.
-    pub fn restore_run(&self, run_id: &str) -> Result<(), TrackingError> {
-        self.inner.post("runs/restore", json!({"run_id": run_id}))?;
-        Ok(())
-    }
-
-    /// Runs of the experiments matching an MLflow filter, ordered, at most `max_results`; the
-    /// filter is checked here first so a mistake shows its position.
-    pub fn search_runs_view(
-        &self,
-        experiment_ids: &[&str],
-        filter: &str,
-        order_by: &[&str],
-        max_results: usize,
-        view: ViewType,
-    ) -> Result<Vec<RunRecord>, TrackingError> {
-        check_max_results(max_results)?;
-        Filter::parse(filter)?;
-        for o in order_by {
-            OrderBy::parse(o)?;
-        }
-        self.flush()?;
-        let mut out = Vec::new();
-        let mut token: Option<String> = None;
-        while out.len() < max_results {
-            let mut body = json!({
-                "experiment_ids": experiment_ids,
-                "filter": filter,
-                "run_view_type": view_name(view),
-                "max_results": (max_results - out.len()).min(1000),
-                "order_by": order_by,
-            });
-            if let Some(t) = &token {
-                body["page_token"] = json!(t);
-            }
-            let v = self.inner.post("runs/search", body)?;
-            for r in v["runs"].as_array().into_iter().flatten() {
-                out.push(parse_run(r)?);
-            }
-            match v["next_page_token"].as_str() {
-                Some(t) if !t.is_empty() => token = Some(t.to_string()),
-                _ => break,
-            }
-        }
-        out.truncate(max_results);
-        Ok(out)
-    }
-
-    /// [`RestStore::search_runs_view`] over active runs.
-    pub fn search_runs(
-        &self,
-        experiment_ids: &[&str],
-        filter: &str,
-        order_by: &[&str],
-        max_results: usize,
-    ) -> Result<Vec<RunRecord>, TrackingError> {
-        self.search_runs_view(
-            experiment_ids,
-            filter,
-            order_by,
-            max_results,
-            ViewType::ActiveOnly,
-        )
-    }
-
     /// The URL through which the server's artifact proxy serves `rel_path` of the run.
     fn artifact_url(&self, run_id: &str, rel_path: &str) -> Result<String, TrackingError> {
         let segs = artifact_segments(rel_path)?;
@@ -955,7 +262,7 @@ impl RestStore {
         };
         let mut url = format!(
             "{}/api/2.0/mlflow-artifacts/artifacts/{}",
-            self.inner.base,
+            self.inner.http.base,
             path.trim_end_matches('/')
         );
         for s in segs {
@@ -964,9 +271,351 @@ impl RestStore {
         }
         Ok(url)
     }
+}
+
+impl Store for RestStore {
+    fn uri(&self) -> String {
+        self.inner.http.base.clone()
+    }
+
+    fn ui_command(&self) -> String {
+        self.inner.http.base.clone()
+    }
+
+    fn default_log_root(&self) -> PathBuf {
+        PathBuf::from("logs")
+    }
+
+    /// Sends every buffered metric value now.
+    fn flush(&self) -> Result<(), TrackingError> {
+        let pending = {
+            let mut b = lock(&self.inner.buffer);
+            b.since = None;
+            std::mem::take(&mut b.metrics)
+        };
+        send_metrics(&self.inner, pending).map_err(|(e, unsent)| requeue(&self.inner, e, unsent))
+    }
+
+    /// The active experiment with this name, if any.
+    fn get_experiment_by_name(&self, name: &str) -> Result<Option<Experiment>, TrackingError> {
+        match self
+            .inner
+            .http
+            .get("experiments/get-by-name", &[("experiment_name", name)])
+        {
+            Ok(v) => {
+                Ok(Some(parse_experiment(&v["experiment"]))
+                    .filter(|e| e.lifecycle_stage != "deleted"))
+            }
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The experiment with this id.
+    fn get_experiment(&self, experiment_id: &str) -> Result<Experiment, TrackingError> {
+        match self
+            .inner
+            .http
+            .get("experiments/get", &[("experiment_id", experiment_id)])
+        {
+            Ok(v) => Ok(parse_experiment(&v["experiment"])),
+            Err(e) if is_not_found(&e) => Err(TrackingError::ExperimentNotFound {
+                experiment: experiment_id.to_string(),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The experiment named `name`, created if missing (a concurrent creation is tolerated).
+    fn get_or_create_experiment(&self, name: &str) -> Result<Experiment, TrackingError> {
+        if let Some(e) = self.get_experiment_by_name(name)? {
+            return Ok(e);
+        }
+        match self
+            .inner
+            .http
+            .post("experiments/create", json!({"name": name}))
+        {
+            Ok(v) => self.get_experiment(&str_of(&v["experiment_id"])),
+            Err(TrackingError::Server { error_code, .. })
+                if error_code == "RESOURCE_ALREADY_EXISTS" =>
+            {
+                self.get_experiment_by_name(name)?
+                    .ok_or_else(|| TrackingError::ExperimentDeleted {
+                        experiment: name.to_string(),
+                    })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every experiment (deleted ones too with `include_deleted`), sorted by name.
+    fn list_experiments(&self, include_deleted: bool) -> Result<Vec<Experiment>, TrackingError> {
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let mut body = json!({"max_results": 1000, "view_type": if include_deleted { "ALL" } else { "ACTIVE_ONLY" }});
+            if let Some(t) = &token {
+                body["page_token"] = json!(t);
+            }
+            let v = self.inner.http.post("experiments/search", body)?;
+            out.extend(
+                v["experiments"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .map(parse_experiment),
+            );
+            match v["next_page_token"].as_str() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        out.sort_by(|a, b| a.name.cmp(&b.name));
+        Ok(out)
+    }
+
+    /// Sets an experiment tag.
+    fn set_experiment_tag(
+        &self,
+        experiment_id: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), TrackingError> {
+        self.inner.http.post(
+            "experiments/set-experiment-tag",
+            json!({"experiment_id": experiment_id, "key": key, "value": value}),
+        )?;
+        Ok(())
+    }
+
+    /// Creates a run (RUNNING) with name, tags and parent.
+    fn create_run(&self, experiment_id: &str, opts: RunOptions) -> Result<RunInfo, TrackingError> {
+        let mut tags: Vec<(String, String)> = Vec::new();
+        for (k, val) in &opts.tags {
+            tags.push((k.clone(), val.clone()));
+        }
+        if let Some(parent) = &opts.parent_run_id {
+            tags.retain(|(k, _)| k != TAG_PARENT_RUN_ID);
+            tags.push((TAG_PARENT_RUN_ID.into(), parent.clone()));
+        }
+        let run_name = opts.run_name.or_else(|| {
+            tags.iter()
+                .find(|(k, _)| k == TAG_RUN_NAME)
+                .map(|(_, v)| v.clone())
+        });
+        let mut body = json!({
+            "experiment_id": experiment_id,
+            "user_id": self.inner.user,
+            "start_time": opts.start_time_ms.unwrap_or_else(now_ms),
+            "tags": tags.iter().map(|(k, v)| json!({"key": k, "value": v})).collect::<Vec<_>>(),
+        });
+        if let Some(n) = run_name {
+            body["run_name"] = json!(n);
+        }
+        let v = self.inner.http.post("runs/create", body)?;
+        let mut info = parse_info(&v["run"]["info"])?;
+        lock(&self.inner.artifact_uris).insert(info.run_id.clone(), info.artifact_uri.clone());
+        // The REST API creates runs RUNNING and empty: upload the artifacts, then end the run.
+        for (rel, bytes) in &opts.artifacts {
+            self.log_artifact_bytes(&info.run_id, rel, bytes)?;
+        }
+        if let Some((status, end)) = opts.end {
+            self.update_run(&info.run_id, Some(status), Some(end))?;
+            info.status = status;
+            info.end_time_ms = Some(end);
+        }
+        Ok(info)
+    }
+
+    /// A run's metadata, params, latest metrics and tags.
+    fn get_run(&self, run_id: &str) -> Result<RunRecord, TrackingError> {
+        self.flush()?;
+        match self.inner.http.get("runs/get", &[("run_id", run_id)]) {
+            Ok(v) => {
+                let rec = parse_run(&v["run"])?;
+                lock(&self.inner.artifact_uris)
+                    .insert(rec.info.run_id.clone(), rec.info.artifact_uri.clone());
+                Ok(rec)
+            }
+            Err(e) if is_not_found(&e) => Err(TrackingError::RunNotFound {
+                run_id: run_id.to_string(),
+            }),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Every value of one metric of a run.
+    fn get_metric_history(&self, run_id: &str, key: &str) -> Result<Vec<Metric>, TrackingError> {
+        self.flush()?;
+        let mut out = Vec::new();
+        let mut token = String::new();
+        loop {
+            let mut q = vec![
+                ("run_id", run_id),
+                ("metric_key", key),
+                ("max_results", "25000"),
+            ];
+            if !token.is_empty() {
+                q.push(("page_token", &token));
+            }
+            let v = self.inner.http.get("metrics/get-history", &q)?;
+            for m in v["metrics"].as_array().into_iter().flatten() {
+                out.push(Metric {
+                    key: key.to_string(),
+                    value: as_f64(&m["value"]),
+                    timestamp_ms: as_i64(&m["timestamp"]).unwrap_or(0),
+                    step: as_i64(&m["step"]).unwrap_or(0),
+                });
+            }
+            match v["next_page_token"].as_str() {
+                Some(t) if !t.is_empty() => token = t.to_string(),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+
+    /// Logs a param (immutable on the server too).
+    fn log_param(&self, run_id: &str, key: &str, value: &str) -> Result<(), TrackingError> {
+        self.log_batch(run_id, &[], &[(key.to_string(), value.to_string())], &[])
+    }
+
+    /// Buffers a metric value; sent on [`RestStore::flush`], when the run ends, when 1000 are
+    /// waiting, and at least every second.
+    fn log_metric(&self, run_id: &str, m: &Metric) -> Result<(), TrackingError> {
+        let m = m.clone();
+        let due = {
+            let mut b = lock(&self.inner.buffer);
+            b.metrics.push((run_id.to_string(), m));
+            let since = *b.since.get_or_insert_with(Instant::now);
+            b.metrics.len() >= MAX_METRICS_PER_BATCH || since.elapsed() >= FLUSH_INTERVAL
+        };
+        self.start_flusher();
+        if due { self.flush() } else { Ok(()) }
+    }
+
+    /// Logs metrics, params and tags, validated first, then sent in chunks within MLflow's
+    /// limits.
+    fn log_batch(
+        &self,
+        run_id: &str,
+        metrics: &[Metric],
+        params: &[(String, String)],
+        tags: &[(String, String)],
+    ) -> Result<(), TrackingError> {
+        self.flush()?;
+        let kv = |k: &String, v: &String| json!({"key": k, "value": v});
+        for chunk in params.chunks(MAX_PARAMS_TAGS_PER_BATCH) {
+            let body = json!({"run_id": run_id, "params": chunk.iter().map(|(k, v)| kv(k, v)).collect::<Vec<_>>()});
+            self.inner
+                .http
+                .post("runs/log-batch", body)
+                .map_err(|e| param_error(e, run_id))?;
+        }
+        for chunk in tags.chunks(MAX_PARAMS_TAGS_PER_BATCH) {
+            let body = json!({"run_id": run_id, "tags": chunk.iter().map(|(k, v)| kv(k, v)).collect::<Vec<_>>()});
+            self.inner.http.post("runs/log-batch", body)?;
+        }
+        for chunk in metrics.chunks(MAX_ENTITIES_PER_BATCH.min(MAX_METRICS_PER_BATCH)) {
+            let body = json!({"run_id": run_id, "metrics": chunk.iter().map(metric_json).collect::<Vec<_>>()});
+            self.inner.http.post("runs/log-batch", body)?;
+        }
+        Ok(())
+    }
+
+    /// Sets several run tags.
+    fn set_tags(&self, run_id: &str, tags: &[(&str, &str)]) -> Result<(), TrackingError> {
+        let tags: Vec<(String, String)> = tags
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        self.log_batch(run_id, &[], &[], &tags)
+    }
+
+    /// Removes a run tag.
+    fn delete_tag(&self, run_id: &str, key: &str) -> Result<(), TrackingError> {
+        self.inner
+            .http
+            .post("runs/delete-tag", json!({"run_id": run_id, "key": key}))?;
+        Ok(())
+    }
+
+    /// Changes a run's status and end time (`runs/update`).
+    fn update_run(
+        &self,
+        run_id: &str,
+        status: Option<RunStatus>,
+        end_time_ms: Option<i64>,
+    ) -> Result<(), TrackingError> {
+        self.flush()?;
+        let mut body = json!({"run_id": run_id});
+        if let Some(s) = status {
+            body["status"] = json!(s.as_str());
+        }
+        if let Some(t) = end_time_ms {
+            body["end_time"] = json!(t);
+        }
+        self.inner.http.post("runs/update", body)?;
+        Ok(())
+    }
+
+    /// Marks a run deleted.
+    fn delete_run(&self, run_id: &str) -> Result<(), TrackingError> {
+        self.inner
+            .http
+            .post("runs/delete", json!({"run_id": run_id}))?;
+        Ok(())
+    }
+
+    /// Restores a deleted run.
+    fn restore_run(&self, run_id: &str) -> Result<(), TrackingError> {
+        self.inner
+            .http
+            .post("runs/restore", json!({"run_id": run_id}))?;
+        Ok(())
+    }
+
+    /// Runs of the experiments matching an MLflow filter, ordered, at most `max_results`; the
+    /// filter is checked here first so a mistake shows its position.
+    fn search_runs(
+        &self,
+        experiment_ids: &[&str],
+        filter: &str,
+        order_by: &[&str],
+        max_results: usize,
+        view: ViewType,
+    ) -> Result<Vec<RunRecord>, TrackingError> {
+        self.flush()?;
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        while out.len() < max_results {
+            let mut body = json!({
+                "experiment_ids": experiment_ids,
+                "filter": filter,
+                "run_view_type": view_name(view),
+                "max_results": (max_results - out.len()).min(1000),
+                "order_by": order_by,
+            });
+            if let Some(t) = &token {
+                body["page_token"] = json!(t);
+            }
+            let v = self.inner.http.post("runs/search", body)?;
+            for r in v["runs"].as_array().into_iter().flatten() {
+                out.push(parse_run(r)?);
+            }
+            match v["next_page_token"].as_str() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => break,
+            }
+        }
+        out.truncate(max_results);
+        Ok(out)
+    }
 
     /// Uploads an artifact file through the server's artifact proxy.
-    pub fn log_artifact_bytes(
+    fn log_artifact_bytes(
         &self,
         run_id: &str,
         rel_path: &str,
@@ -975,6 +624,7 @@ impl RestStore {
         let url = self.artifact_url(run_id, rel_path)?;
         let (status, body) = self
             .inner
+            .http
             .request(Method::Put, &url, &[], Body::Bytes(bytes))?;
         if (200..300).contains(&status) {
             return Ok(());
@@ -983,9 +633,12 @@ impl RestStore {
     }
 
     /// Downloads an artifact file through the server's artifact proxy.
-    pub fn read_artifact(&self, run_id: &str, rel_path: &str) -> Result<Vec<u8>, TrackingError> {
+    fn read_artifact(&self, run_id: &str, rel_path: &str) -> Result<Vec<u8>, TrackingError> {
         let url = self.artifact_url(run_id, rel_path)?;
-        let (status, body) = self.inner.request(Method::Get, &url, &[], Body::None)?;
+        let (status, body) = self
+            .inner
+            .http
+            .request(Method::Get, &url, &[], Body::None)?;
         match status {
             200..=299 => Ok(body),
             404 => Err(TrackingError::ArtifactNotFound {
@@ -997,14 +650,10 @@ impl RestStore {
     }
 
     /// Lists one artifact directory of a run (`""` for the root).
-    pub fn list_artifacts(
-        &self,
-        run_id: &str,
-        dir: &str,
-    ) -> Result<Vec<ArtifactEntry>, TrackingError> {
-        artifact_segments(dir)?;
+    fn list_artifacts(&self, run_id: &str, dir: &str) -> Result<Vec<ArtifactEntry>, TrackingError> {
         let v = self
             .inner
+            .http
             .get("artifacts/list", &[("run_id", run_id), ("path", dir)])?;
         let mut out: Vec<ArtifactEntry> = v["files"]
             .as_array()
@@ -1019,18 +668,109 @@ impl RestStore {
         out.sort_by(|a, b| a.path.cmp(&b.path));
         Ok(out)
     }
-}
 
-fn server_error(endpoint: &str, status: u16, body: &[u8]) -> TrackingError {
-    let v: Value = serde_json::from_slice(body).unwrap_or(Value::Null);
-    TrackingError::Server {
-        endpoint: endpoint.to_string(),
-        status,
-        error_code: v["error_code"].as_str().unwrap_or("HTTP_ERROR").to_string(),
-        message: v["message"]
-            .as_str()
-            .map(str::to_string)
-            .unwrap_or_else(|| String::from_utf8_lossy(body).chars().take(500).collect()),
+    // ------------------------------------------------------------------- registry
+
+    fn create_registered_model(
+        &self,
+        name: &str,
+        description: Option<&str>,
+        tags: &[(String, String)],
+    ) -> Result<RegisteredModel, TrackingError> {
+        self.create_model(name, description, tags)
+    }
+    fn get_registered_model(&self, name: &str) -> Result<RegisteredModel, TrackingError> {
+        self.get_model(name)
+    }
+    fn search_registered_models(
+        &self,
+        name_like: Option<&str>,
+    ) -> Result<Vec<RegisteredModel>, TrackingError> {
+        self.search_models(name_like)
+    }
+    fn update_registered_model(&self, name: &str, description: &str) -> Result<(), TrackingError> {
+        self.update_model(name, description)
+    }
+    fn delete_registered_model(&self, name: &str) -> Result<(), TrackingError> {
+        self.delete_model(name)
+    }
+    fn set_registered_model_tag(
+        &self,
+        name: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<(), TrackingError> {
+        self.set_model_tag(name, key, value)
+    }
+    fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<(), TrackingError> {
+        self.delete_model_tag(name, key)
+    }
+    fn create_model_version(&self, new: &NewModelVersion) -> Result<ModelVersion, TrackingError> {
+        self.create_version(new)
+    }
+    fn get_model_version(&self, name: &str, version: u64) -> Result<ModelVersion, TrackingError> {
+        self.get_version(name, version)
+    }
+    fn search_model_versions(
+        &self,
+        query: &ModelVersionQuery,
+    ) -> Result<Vec<ModelVersion>, TrackingError> {
+        self.search_versions(query)
+    }
+    fn update_model_version(
+        &self,
+        name: &str,
+        version: u64,
+        description: &str,
+    ) -> Result<(), TrackingError> {
+        self.update_version(name, version, description)
+    }
+    fn transition_model_version_stage(
+        &self,
+        name: &str,
+        version: u64,
+        stage: Stage,
+        archive_existing: bool,
+    ) -> Result<ModelVersion, TrackingError> {
+        self.transition_stage(name, version, stage, archive_existing)
+    }
+    fn delete_model_version(&self, name: &str, version: u64) -> Result<(), TrackingError> {
+        self.delete_version(name, version)
+    }
+    fn set_model_version_tag(
+        &self,
+        name: &str,
+        version: u64,
+        key: &str,
+        value: &str,
+    ) -> Result<(), TrackingError> {
+        self.set_version_tag(name, version, key, value)
+    }
+    fn delete_model_version_tag(
+        &self,
+        name: &str,
+        version: u64,
+        key: &str,
+    ) -> Result<(), TrackingError> {
+        self.delete_version_tag(name, version, key)
+    }
+    fn set_registered_model_alias(
+        &self,
+        name: &str,
+        alias: &str,
+        version: u64,
+    ) -> Result<(), TrackingError> {
+        self.set_alias(name, alias, version)
+    }
+    fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<(), TrackingError> {
+        self.delete_alias(name, alias)
+    }
+    fn get_model_version_by_alias(
+        &self,
+        name: &str,
+        alias: &str,
+    ) -> Result<ModelVersion, TrackingError> {
+        self.version_by_alias(name, alias)
     }
 }
 
@@ -1149,7 +889,7 @@ mod tests {
         s.log_batch("abc", &metrics, &params, &[]).unwrap();
         let seen = h.join().unwrap();
         assert_eq!(seen.len(), 4); // 2 param chunks (100 + 50), 2 metric chunks (1000 + 500)
-        let bodies: Vec<Value> = seen
+        let bodies: Vec<serde_json::Value> = seen
             .iter()
             .map(|(_, b)| serde_json::from_str(b).unwrap())
             .collect();
@@ -1166,7 +906,13 @@ mod tests {
         let s = RestStore::new(&uri)
             .unwrap()
             .with_retries(1, Duration::from_millis(1));
-        s.log_metric("abc", "m", 1.0, 5, 0).unwrap();
+        let m = Metric {
+            key: "m".into(),
+            value: 1.0,
+            timestamp_ms: 5,
+            step: 0,
+        };
+        s.log_metric("abc", &m).unwrap();
         assert!(s.flush().is_err()); // 503: kept for later
         s.flush().unwrap();
         let seen = h.join().unwrap();
@@ -1193,5 +939,156 @@ mod tests {
         assert_eq!(base64(b"user:pass"), "dXNlcjpwYXNz");
         assert_eq!(base64(b"a"), "YQ==");
         assert_eq!(base64(b"ab"), "YWI=");
+    }
+
+    /// A server that accepts connections and never answers.
+    fn silent_server() -> (String, std::thread::JoinHandle<()>) {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let h = std::thread::spawn(move || {
+            let mut held = Vec::new();
+            listener.set_nonblocking(true).unwrap();
+            let until = std::time::Instant::now() + Duration::from_secs(20);
+            while std::time::Instant::now() < until {
+                match listener.accept() {
+                    Ok((stream, _)) => held.push(stream),
+                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
+                }
+            }
+        });
+        (format!("http://{addr}"), h)
+    }
+
+    /// A server answering every request with this raw HTTP response.
+    fn raw_server(response: &'static str) -> String {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                let Ok(mut stream) = stream else { return };
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim().is_empty() {
+                        break;
+                    }
+                }
+                let _ = stream.write_all(response.as_bytes());
+            }
+        });
+        format!("http://{addr}")
+    }
+
+    #[test]
+    fn a_server_that_never_answers_fails_within_the_time_limit() {
+        let (uri, _h) = silent_server();
+        let s = RestStore::new(&uri)
+            .unwrap()
+            .with_timeout(Duration::from_secs(2));
+        let t = std::time::Instant::now();
+        let e = s.get_experiment("1").unwrap_err();
+        let took = t.elapsed();
+        assert!(took < Duration::from_secs(5), "took {took:?}");
+        assert!(
+            took >= Duration::from_millis(1500),
+            "gave up too soon: {took:?}"
+        );
+        let msg = e.to_string();
+        assert!(matches!(e, TrackingError::Unreachable { .. }), "{msg}");
+        assert!(msg.contains(&uri), "{msg}");
+        assert!(msg.contains("OXFLOW_HTTP_TIMEOUT"), "{msg}");
+    }
+
+    #[test]
+    fn a_server_that_is_not_mlflow_says_so() {
+        let html = raw_server(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/html\r\ncontent-length: 27\r\nconnection: close\r\n\r\n<html><b>welcome</b></html>",
+        );
+        let e = RestStore::new(&html)
+            .unwrap()
+            .get_experiment_by_name("iris")
+            .unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(e, TrackingError::NotMlflow { .. }), "{msg}");
+        assert!(msg.contains(&html) && msg.contains("HTML"), "{msg}");
+
+        let not_found = raw_server(
+            "HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: 22\r\nconnection: close\r\n\r\n{\"detail\":\"Not Found\"}",
+        );
+        let e = RestStore::new(&not_found)
+            .unwrap()
+            .get_experiment("1")
+            .unwrap_err();
+        let msg = e.to_string();
+        assert!(matches!(e, TrackingError::NotMlflow { .. }), "{msg}");
+        assert!(
+            msg.contains("HTTP 404") && msg.contains("Not Found"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn registry_errors_name_the_model_version_or_alias() {
+        let (uri, h) = fake_server(vec![
+            (
+                400,
+                r#"{"error_code":"RESOURCE_ALREADY_EXISTS","message":"Registered Model (name=m) already exists."}"#,
+            ),
+            (
+                404,
+                r#"{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"Registered Model with name=m not found"}"#,
+            ),
+            (
+                404,
+                r#"{"error_code":"RESOURCE_DOES_NOT_EXIST","message":"Model Version (name=m, version=7) not found"}"#,
+            ),
+            (
+                400,
+                r#"{"error_code":"INVALID_PARAMETER_VALUE","message":"Registered model alias prod not found."}"#,
+            ),
+            (
+                200,
+                r#"{"model_version":{"name":"m","version":"3","current_stage":"Staging","description":"","source":"s","aliases":["prod"],"tags":[{"key":"k","value":"v"}]}}"#,
+            ),
+        ]);
+        let s = RestStore::new(&uri).unwrap();
+        assert!(matches!(
+            s.create_registered_model("m", None, &[]),
+            Err(TrackingError::ModelExists { name }) if name == "m"
+        ));
+        assert!(matches!(
+            s.get_registered_model("m"),
+            Err(TrackingError::ModelNotFound { name }) if name == "m"
+        ));
+        assert!(matches!(
+            s.get_model_version("m", 7),
+            Err(TrackingError::ModelVersionNotFound { version: 7, .. })
+        ));
+        assert!(matches!(
+            s.get_model_version_by_alias("m", "prod"),
+            Err(TrackingError::AliasNotFound { alias, .. }) if alias == "prod"
+        ));
+        let v = s
+            .transition_model_version_stage("m", 3, Stage::Staging, true)
+            .unwrap();
+        assert_eq!((v.version, v.current_stage), (3, Stage::Staging));
+        assert_eq!(v.description, None);
+        assert_eq!(v.aliases, ["prod"]);
+        assert_eq!(v.tags["k"], "v");
+        let seen = h.join().unwrap();
+        assert!(
+            seen[0]
+                .0
+                .starts_with("POST /api/2.0/mlflow/registered-models/create"),
+            "{seen:?}"
+        );
+        assert!(
+            seen[2].0.contains("model-versions/get?name=m&version=7"),
+            "{seen:?}"
+        );
+        let body: serde_json::Value = serde_json::from_str(&seen[4].1).unwrap();
+        assert_eq!(body["archive_existing_versions"], true);
+        assert_eq!(body["version"], "3");
+        assert_eq!(body["stage"], "Staging");
     }
 }

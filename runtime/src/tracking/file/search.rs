@@ -6,40 +6,13 @@ use std::collections::HashMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use super::TrackingError;
-use super::entities::{RunInfo, RunRecord};
-use super::filter::{Attribute, Clause, CompareOp, Filter, OrderBy, Target, Value, like};
-use super::fsutil;
-use super::store::{FileStore, read_run_info};
-use super::validation::validate_key;
-
-/// Which runs a search looks at, by lifecycle stage.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum ViewType {
-    /// Only active runs (the default).
-    #[default]
-    ActiveOnly,
-    /// Only deleted runs.
-    DeletedOnly,
-    /// Both.
-    All,
-}
-
-/// Most results one search may return (MLflow's `SEARCH_MAX_RESULTS_THRESHOLD`).
-pub const MAX_SEARCH_RESULTS: usize = 50_000;
-
-/// Refuses a `max_results` outside 1..=[`MAX_SEARCH_RESULTS`], as MLflow does; shared by the
-/// file store and the REST store.
-pub(crate) fn check_max_results(max_results: usize) -> Result<(), TrackingError> {
-    if max_results == 0 || max_results > MAX_SEARCH_RESULTS {
-        return Err(TrackingError::InvalidArgument {
-            what: "max_results",
-            value: max_results.to_string(),
-            reason: format!("must be between 1 and {MAX_SEARCH_RESULTS}"),
-        });
-    }
-    Ok(())
-}
+use super::{FileStore, Malformed, read_run_info, read_text};
+use crate::tracking::TrackingError;
+use crate::tracking::entities::{RunInfo, RunRecord};
+use crate::tracking::filter::{Attribute, Clause, Filter, OrderBy, Target};
+use crate::tracking::fsutil;
+use crate::tracking::matching::{SortValue, ViewType, cmp_num, cmp_sort, cmp_str};
+use crate::tracking::validation::validate_key;
 
 /// A run under evaluation; params, tags and metrics are read one file at a time, on demand.
 struct Candidate {
@@ -51,8 +24,13 @@ struct Candidate {
     tags: HashMap<String, Option<String>>,
 }
 
+/// A value file's text, `None` if absent; a file that cannot be read is a warning naming it.
 fn read_opt(path: &Path) -> Option<String> {
-    fs::read_to_string(path).ok()
+    match fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        _ => {}
+    }
+    Malformed::Warn.handle(read_text(path)).ok().flatten()
 }
 
 impl Candidate {
@@ -61,7 +39,8 @@ impl Candidate {
             return *v;
         }
         let v = if validate_key("metric", key).is_ok() {
-            read_opt(&self.dir.join("metrics").join(key)).and_then(|text| latest_value(&text))
+            let path = self.dir.join("metrics").join(key);
+            read_opt(&path).and_then(|text| latest_value(&path, &text))
         } else {
             None
         };
@@ -157,17 +136,31 @@ impl Candidate {
 }
 
 /// The latest value in a metric file: greatest (step, timestamp, value).
-fn latest_value(text: &str) -> Option<f64> {
+/// A malformed line is a warning naming the file, and the metric counts as absent (as a listing
+/// leaves it out).
+fn latest_value(path: &Path, text: &str) -> Option<f64> {
     let mut best: Option<(i64, i64, f64)> = None;
-    for line in text.lines() {
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
         let mut f = line.split(' ');
-        let (Some(ts), Some(val)) = (f.next(), f.next()) else {
-            continue;
+        let parsed = match (f.next(), f.next()) {
+            (Some(ts), Some(val)) => ts.parse::<i64>().ok().zip(fsutil::parse_python_float(val)),
+            _ => None,
         };
-        let (Ok(ts), Some(val)) = (ts.parse::<i64>(), fsutil::parse_python_float(val)) else {
-            continue;
+        let step = match f.next().map(|s| s.parse::<i64>()) {
+            None => Some(0),
+            Some(r) => r.ok(),
         };
-        let step = f.next().and_then(|s| s.parse::<i64>().ok()).unwrap_or(0);
+        let (Some((ts, val)), Some(step)) = (parsed, step) else {
+            let e = TrackingError::corrupt(
+                path,
+                format!("line {}: `{line}` is not `timestamp value step`", i + 1),
+            );
+            tracing::warn!("skipping a value that cannot be read: {e}");
+            return None;
+        };
         let later = best.is_none_or(|(bs, bt, bv)| {
             (step, ts)
                 .cmp(&(bs, bt))
@@ -181,189 +174,91 @@ fn latest_value(text: &str) -> Option<f64> {
     best.map(|b| b.2)
 }
 
-fn cmp_num(v: f64, op: CompareOp, rhs: &Value) -> bool {
-    let Value::Number(r) = rhs else { return false };
-    let r = *r;
-    match op {
-        CompareOp::Eq => v == r,
-        CompareOp::Ne => v != r,
-        CompareOp::Lt => v < r,
-        CompareOp::Le => v <= r,
-        CompareOp::Gt => v > r,
-        CompareOp::Ge => v >= r,
-        _ => false,
-    }
-}
+/// Runs of these experiments matching an MLflow filter, in MLflow's order (see
+/// [`Store::search_runs`](crate::tracking::Store::search_runs)).
+pub(super) fn search_runs(
+    store: &FileStore,
+    experiment_ids: &[&str],
+    filter: &str,
+    order_by: &[&str],
+    max_results: usize,
+    view: ViewType,
+) -> Result<Vec<RunRecord>, TrackingError> {
+    let filter = Filter::parse(filter)?;
+    let mut orders = order_by
+        .iter()
+        .map(|o| OrderBy::parse(o))
+        .collect::<Result<Vec<_>, _>>()?;
+    // MLflow's tie-breakers: newest first, then run id.
+    orders.push(OrderBy {
+        target: Target::Attribute(Attribute::StartTime),
+        ascending: false,
+    });
+    orders.push(OrderBy {
+        target: Target::Attribute(Attribute::RunId),
+        ascending: true,
+    });
 
-fn cmp_str(v: Option<&str>, op: CompareOp, rhs: &Value) -> bool {
-    match (op, v) {
-        (CompareOp::IsNull, v) => v.is_none(),
-        (CompareOp::IsNotNull, v) => v.is_some(),
-        (_, None) => false,
-        (CompareOp::In, Some(v)) => matches!(rhs, Value::List(l) if l.iter().any(|x| x == v)),
-        (CompareOp::NotIn, Some(v)) => matches!(rhs, Value::List(l) if !l.iter().any(|x| x == v)),
-        (op, Some(v)) => {
-            let Value::Str(r) = rhs else { return false };
-            match op {
-                CompareOp::Eq => v == r,
-                CompareOp::Ne => v != r,
-                CompareOp::Like => like(r, v, false),
-                CompareOp::ILike => like(r, v, true),
-                _ => false,
+    let (attr_clauses, file_clauses): (Vec<&Clause>, Vec<&Clause>) = filter
+        .clauses
+        .iter()
+        .partition(|c| matches!(c.target, Target::Attribute(_)));
+    let mut hits: Vec<(Vec<SortValue>, Candidate)> = Vec::new();
+    for exp in experiment_ids {
+        for (dir, name) in store.run_dir_entries(exp)? {
+            let mut c = Candidate {
+                dir,
+                info: None,
+                metrics: HashMap::new(),
+                params: HashMap::new(),
+                tags: HashMap::new(),
+            };
+            // Clauses on metrics, params and tags read one small file each; meta.yaml is
+            // read and parsed only for runs that pass them.
+            if !file_clauses.iter().all(|cl| c.matches(cl)) {
+                continue;
+            }
+            let Some(info) = read_run_info(&c.dir, &name) else {
+                continue;
+            };
+            let keep = match view {
+                ViewType::ActiveOnly => !info.is_deleted(),
+                ViewType::DeletedOnly => info.is_deleted(),
+                ViewType::All => true,
+            };
+            if !keep {
+                continue;
+            }
+            c.info = Some(info);
+            if attr_clauses.iter().all(|cl| c.matches(cl)) {
+                let key = orders.iter().map(|o| c.sort_value(&o.target)).collect();
+                hits.push((key, c));
             }
         }
     }
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum SortValue {
-    Num(f64),
-    Str(String),
-    Missing,
-}
-
-/// Orders two sort values; missing values (and NaN) go last in both directions.
-fn cmp_sort(a: &SortValue, b: &SortValue, ascending: bool) -> Ordering {
-    let dir = |o: Ordering| if ascending { o } else { o.reverse() };
-    match (a, b) {
-        (SortValue::Missing, SortValue::Missing) => Ordering::Equal,
-        (SortValue::Missing, _) => Ordering::Greater,
-        (_, SortValue::Missing) => Ordering::Less,
-        (SortValue::Num(x), SortValue::Num(y)) => dir(x.total_cmp(y)),
-        (SortValue::Str(x), SortValue::Str(y)) => dir(x.cmp(y)),
-        (SortValue::Num(_), SortValue::Str(_)) => dir(Ordering::Less),
-        (SortValue::Str(_), SortValue::Num(_)) => dir(Ordering::Greater),
-    }
-}
-
-impl FileStore {
-    /// Searches active runs of the given experiments with an MLflow filter string (`""` for
-    /// all), ordered by `order_by` clauses (default: newest first), at most `max_results`.
-    ///
-    /// ```
-    /// use oxflow_runtime::tracking::{FileStore, Run, RunOptions};
-    /// # let dir = tempfile::tempdir()?;
-    /// let store = FileStore::open(dir.path())?;
-    /// for (acc, opt) in [(0.9, "adam"), (0.7, "sgd"), (0.6, "adam"), (0.2, "adam")] {
-    ///     let mut run = Run::start(&store, "grid", RunOptions::default())?;
-    ///     run.log_metric("acc", acc)?;
-    ///     run.log_param("opt", opt)?;
-    /// }
-    /// let exp = store.get_experiment_by_name("grid")?.unwrap();
-    /// let hits = store.search_runs(
-    ///     &[exp.experiment_id.as_str()],
-    ///     "metrics.acc > 0.5 and params.opt = 'adam'",
-    ///     &["metrics.acc ASC"],
-    ///     100,
-    /// )?;
-    /// let accs: Vec<f64> = hits.iter().map(|r| r.metrics["acc"].value).collect();
-    /// assert_eq!(accs, vec![0.6, 0.9]);
-    /// # Ok::<(), Box<dyn std::error::Error>>(())
-    /// ```
-    pub fn search_runs(
-        &self,
-        experiment_ids: &[&str],
-        filter: &str,
-        order_by: &[&str],
-        max_results: usize,
-    ) -> Result<Vec<RunRecord>, TrackingError> {
-        self.search_runs_view(
-            experiment_ids,
-            filter,
-            order_by,
-            max_results,
-            ViewType::ActiveOnly,
-        )
-    }
-
-    /// [`FileStore::search_runs`] over active, deleted or all runs.
-    pub fn search_runs_view(
-        &self,
-        experiment_ids: &[&str],
-        filter: &str,
-        order_by: &[&str],
-        max_results: usize,
-        view: ViewType,
-    ) -> Result<Vec<RunRecord>, TrackingError> {
-        check_max_results(max_results)?;
-        let filter = Filter::parse(filter)?;
-        let mut orders = order_by
-            .iter()
-            .map(|o| OrderBy::parse(o))
-            .collect::<Result<Vec<_>, _>>()?;
-        // MLflow's tie-breakers: newest first, then run id.
-        orders.push(OrderBy {
-            target: Target::Attribute(Attribute::StartTime),
-            ascending: false,
-        });
-        orders.push(OrderBy {
-            target: Target::Attribute(Attribute::RunId),
-            ascending: true,
-        });
-        self.flush()?;
-
-        let (attr_clauses, file_clauses): (Vec<&Clause>, Vec<&Clause>) = filter
-            .clauses
-            .iter()
-            .partition(|c| matches!(c.target, Target::Attribute(_)));
-        let mut hits: Vec<(Vec<SortValue>, Candidate)> = Vec::new();
-        for exp in experiment_ids {
-            for (dir, name) in self.run_dir_entries(exp)? {
-                let mut c = Candidate {
-                    dir,
-                    info: None,
-                    metrics: HashMap::new(),
-                    params: HashMap::new(),
-                    tags: HashMap::new(),
-                };
-                // Clauses on metrics, params and tags read one small file each; meta.yaml is
-                // read and parsed only for runs that pass them.
-                if !file_clauses.iter().all(|cl| c.matches(cl)) {
-                    continue;
-                }
-                let Some(info) = read_run_info(&c.dir, &name) else {
-                    continue;
-                };
-                let keep = match view {
-                    ViewType::ActiveOnly => !info.is_deleted(),
-                    ViewType::DeletedOnly => info.is_deleted(),
-                    ViewType::All => true,
-                };
-                if !keep {
-                    continue;
-                }
-                c.info = Some(info);
-                if attr_clauses.iter().all(|cl| c.matches(cl)) {
-                    let key = orders.iter().map(|o| c.sort_value(&o.target)).collect();
-                    hits.push((key, c));
-                }
-            }
-        }
-        hits.sort_by(|(a, _), (b, _)| {
-            a.iter()
-                .zip(b)
-                .zip(&orders)
-                .map(|((x, y), o)| cmp_sort(x, y, o.ascending))
-                .find(|o| o.is_ne())
-                .unwrap_or(Ordering::Equal)
-        });
-        hits.truncate(max_results);
-        hits.into_iter()
-            .filter_map(|(_, c)| c.info.map(|info| (c.dir, info)))
-            .map(|(dir, info)| self.read_record(&dir, info))
-            .collect()
-    }
+    hits.sort_by(|(a, _), (b, _)| {
+        a.iter()
+            .zip(b)
+            .zip(&orders)
+            .map(|((x, y), o)| cmp_sort(x, y, o.ascending))
+            .find(|o| o.is_ne())
+            .unwrap_or(Ordering::Equal)
+    });
+    hits.truncate(max_results);
+    hits.into_iter()
+        .filter_map(|(_, c)| c.info.map(|info| (c.dir, info)))
+        .map(|(dir, info)| store.read_record(&dir, info, Malformed::Warn))
+        .collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::tracking::{RunOptions, RunStatus};
+    use crate::tracking::{FileStore, RunOptions, RunRecord, RunStatus, TrackingStore, ViewType};
 
     #[test]
     fn filters_and_orders_like_mlflow() {
         let dir = tempfile::tempdir().unwrap();
-        let s = FileStore::open(dir.path()).unwrap();
+        let s = TrackingStore::from(FileStore::open(dir.path()).unwrap());
         let exp = s.get_or_create_experiment("s").unwrap();
         let e = exp.experiment_id.as_str();
         let mut ids = Vec::new();

@@ -1,0 +1,136 @@
+//! MLflow's REST message shapes: entities parsed from JSON answers, and request bodies.
+//!
+//! An answer missing a field MLflow always sends is [`TrackingError::NotMlflow`]: the server
+//! at the URI is not an MLflow tracking server.
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use crate::tracking::TrackingError;
+use crate::tracking::entities::{Experiment, Metric, RunInfo, RunRecord, RunStatus};
+use crate::tracking::matching::ViewType;
+
+/// A metric value in protobuf JSON: a number, or `"NaN"`, `"Infinity"`, `"-Infinity"`.
+pub(super) fn metric_json(m: &Metric) -> Value {
+    let value = if m.value.is_nan() {
+        json!("NaN")
+    } else if m.value.is_infinite() {
+        json!(if m.value > 0.0 {
+            "Infinity"
+        } else {
+            "-Infinity"
+        })
+    } else {
+        json!(m.value)
+    };
+    json!({"key": m.key, "value": value, "timestamp": m.timestamp_ms, "step": m.step})
+}
+
+pub(super) fn as_i64(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+pub(super) fn as_f64(v: &Value) -> f64 {
+    match v {
+        Value::Number(n) => n.as_f64().unwrap_or(f64::NAN),
+        Value::String(s) => match s.as_str() {
+            "Infinity" | "inf" => f64::INFINITY,
+            "-Infinity" | "-inf" => f64::NEG_INFINITY,
+            other => other.parse().unwrap_or(f64::NAN),
+        },
+        _ => f64::NAN,
+    }
+}
+
+pub(super) fn str_of(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+pub(super) fn kv_list(v: &Value) -> BTreeMap<String, String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| (str_of(&e["key"]), str_of(&e["value"])))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+pub(super) fn parse_experiment(e: &Value) -> Experiment {
+    Experiment {
+        experiment_id: str_of(&e["experiment_id"]),
+        name: str_of(&e["name"]),
+        artifact_location: str_of(&e["artifact_location"]),
+        lifecycle_stage: str_of(&e["lifecycle_stage"]),
+        creation_time_ms: as_i64(&e["creation_time"]),
+        last_update_time_ms: as_i64(&e["last_update_time"]),
+        tags: kv_list(&e["tags"]),
+    }
+}
+
+pub(super) fn parse_info(i: &Value) -> Result<RunInfo, TrackingError> {
+    let run_id = if i["run_id"].is_string() {
+        str_of(&i["run_id"])
+    } else {
+        str_of(&i["run_uuid"])
+    };
+    Ok(RunInfo {
+        run_id,
+        experiment_id: str_of(&i["experiment_id"]),
+        run_name: str_of(&i["run_name"]),
+        status: if i["status"].is_null() {
+            RunStatus::Running
+        } else {
+            str_of(&i["status"]).parse()?
+        },
+        start_time_ms: as_i64(&i["start_time"]).unwrap_or(0),
+        end_time_ms: as_i64(&i["end_time"]),
+        artifact_uri: str_of(&i["artifact_uri"]),
+        lifecycle_stage: if i["lifecycle_stage"].is_null() {
+            "active".into()
+        } else {
+            str_of(&i["lifecycle_stage"])
+        },
+        user_id: str_of(&i["user_id"]),
+    })
+}
+
+pub(super) fn parse_run(r: &Value) -> Result<RunRecord, TrackingError> {
+    let info = parse_info(&r["info"])?;
+    let mut metrics = BTreeMap::new();
+    for m in r["data"]["metrics"].as_array().into_iter().flatten() {
+        let key = str_of(&m["key"]);
+        metrics.insert(
+            key.clone(),
+            Metric {
+                key,
+                value: as_f64(&m["value"]),
+                timestamp_ms: as_i64(&m["timestamp"]).unwrap_or(0),
+                step: as_i64(&m["step"]).unwrap_or(0),
+            },
+        );
+    }
+    Ok(RunRecord {
+        info,
+        params: kv_list(&r["data"]["params"]),
+        metrics,
+        tags: kv_list(&r["data"]["tags"]),
+    })
+}
+
+pub(super) fn view_name(view: ViewType) -> &'static str {
+    match view {
+        ViewType::ActiveOnly => "ACTIVE_ONLY",
+        ViewType::DeletedOnly => "DELETED_ONLY",
+        ViewType::All => "ALL",
+    }
+}
