@@ -36,6 +36,7 @@ mod registry;
 mod rest;
 mod run;
 mod search;
+mod sql;
 mod store;
 mod ui_hint;
 mod uri;
@@ -54,6 +55,7 @@ pub use registry::{ModelVersion, ModelVersionQuery, NewModelVersion, RegisteredM
 pub use rest::RestStore;
 pub use run::Run;
 pub use search::{MAX_SEARCH_RESULTS, ViewType};
+pub use sql::SqlStore;
 pub use store::FileStore;
 pub use uri::{DEFAULT_SQLITE_URI, TrackingUri, default_tracking_uri, tracking_uri_from_env};
 

@@ -1415,7 +1415,7 @@ const NOUNS: [&str; 16] = [
 ];
 
 /// A run name like MLflow's generated ones: `adjective-noun-number`.
-fn random_run_name() -> String {
+pub(crate) fn random_run_name() -> String {
     let n = uuid::Uuid::new_v4().as_u128();
     format!(
         "{}-{}-{}",
