@@ -47,55 +47,70 @@ const SERVER: Backend = Backend {
     local_artifacts: false,
 };
 
+macro_rules! one_test {
+    ($backend:ident, [$($attr:meta),*], $test:ident) => {
+        #[test]
+        $(#[$attr])*
+        fn $test() {
+            let dir = tempfile::tempdir().unwrap();
+            let Some(store) = (super::$backend.open)(dir.path()) else { return };
+            super::$test(&super::$backend, &store);
+        }
+    };
+}
+
 macro_rules! suite {
-    ($backend:ident, $(#[$attr:meta])* [$($test:ident),* $(,)?]) => {
-        $(
-            #[test]
-            $(#[$attr])*
-            fn $test() {
-                let dir = tempfile::tempdir().unwrap();
-                let Some(store) = (super::$backend.open)(dir.path()) else { return };
-                super::$test(&super::$backend, &store);
-            }
-        )*
+    ($backend:ident, $attrs:tt, [$($test:ident),* $(,)?]) => {
+        $( one_test!($backend, $attrs, $test); )*
     };
 }
 
 macro_rules! tracking_suite {
-    ($backend:ident $(, #[$attr:meta])*) => {
-        suite!($backend, $(#[$attr])* [
-            experiments,
-            runs,
-            run_created_ended_with_artifacts,
-            params_are_immutable,
-            metrics_nan_inf_duplicates_and_history,
-            latest_metric_rule,
-            tags,
-            delete_and_restore,
-            search_filters_and_ordering,
-            artifacts,
-        ]);
+    ($backend:ident, $attrs:tt) => {
+        suite!(
+            $backend,
+            $attrs,
+            [
+                experiments,
+                runs,
+                run_created_ended_with_artifacts,
+                params_are_immutable,
+                metrics_nan_inf_duplicates_and_history,
+                latest_metric_rule,
+                tags,
+                delete_and_restore,
+                search_filters_and_ordering,
+                artifacts,
+            ]
+        );
     };
 }
 
 macro_rules! registry_suite {
-    ($backend:ident $(, #[$attr:meta])*) => {
-        suite!($backend, $(#[$attr])* [registry_models_versions_stages_aliases, registry_errors_name_the_thing]);
+    ($backend:ident, $attrs:tt) => {
+        suite!(
+            $backend,
+            $attrs,
+            [
+                registry_models_versions_stages_aliases,
+                registry_errors_name_the_thing
+            ]
+        );
     };
 }
 
 mod sqlite {
-    tracking_suite!(SQLITE);
-    registry_suite!(SQLITE);
+    tracking_suite!(SQLITE, []);
+    registry_suite!(SQLITE, []);
 }
 
 mod file {
-    tracking_suite!(FILE);
+    tracking_suite!(FILE, []);
 }
 
 mod mlflow_server {
-    tracking_suite!(SERVER, #[ignore = "needs OXFLOW_TEST_MLFLOW_URI"]);
-    registry_suite!(SERVER, #[ignore = "needs OXFLOW_TEST_MLFLOW_URI"]);
+    tracking_suite!(SERVER, [ignore = "needs OXFLOW_TEST_MLFLOW_URI"]);
+    registry_suite!(SERVER, [ignore = "needs OXFLOW_TEST_MLFLOW_URI"]);
 }
 
 fn unique(prefix: &str) -> String {
@@ -130,13 +145,19 @@ fn experiments(_: &Backend, s: &TrackingStore) {
     assert_eq!(a.experiment_id, b.experiment_id);
     assert_eq!(s.get_experiment(&a.experiment_id).unwrap().name, name);
     assert_eq!(
-        s.get_experiment_by_name(&name).unwrap().unwrap().experiment_id,
+        s.get_experiment_by_name(&name)
+            .unwrap()
+            .unwrap()
+            .experiment_id,
         a.experiment_id
     );
     assert!(s.get_experiment_by_name(&unique("nope")).unwrap().is_none());
     s.set_experiment_tag(&a.experiment_id, "team", "vision")
         .unwrap();
-    assert_eq!(s.get_experiment(&a.experiment_id).unwrap().tags["team"], "vision");
+    assert_eq!(
+        s.get_experiment(&a.experiment_id).unwrap().tags["team"],
+        "vision"
+    );
     let other = s.get_or_create_experiment(&format!("{name}-b")).unwrap();
     let names: Vec<String> = s
         .list_experiments(false)
@@ -227,7 +248,10 @@ fn run_created_ended_with_artifacts(b: &Backend, s: &TrackingStore) {
     assert_eq!(rec.info.status, RunStatus::Failed);
     assert_eq!(rec.info.end_time_ms, Some(20));
     if b.local_artifacts {
-        assert_eq!(s.read_artifact(&run.run_id, "logs/task.log").unwrap(), b"boom\n");
+        assert_eq!(
+            s.read_artifact(&run.run_id, "logs/task.log").unwrap(),
+            b"boom\n"
+        );
     }
     let err = s
         .create_run(
@@ -250,7 +274,10 @@ fn params_are_immutable(_: &Backend, s: &TrackingStore) {
     s.log_param(id, "lr", "0.1").unwrap();
     let err = s.log_param(id, "lr", "0.2").unwrap_err();
     assert!(
-        matches!(err, TrackingError::ParamChanged { .. } | TrackingError::Server { .. }),
+        matches!(
+            err,
+            TrackingError::ParamChanged { .. } | TrackingError::Server { .. }
+        ),
         "{err}"
     );
     // A batch that would change a param writes nothing.
@@ -295,7 +322,10 @@ fn metrics_nan_inf_duplicates_and_history(b: &Backend, s: &TrackingStore) {
     assert_eq!(got[3].1, f64::NEG_INFINITY);
     assert_eq!(got[4], (4, 0.25));
     let latest = &s.get_run(id).unwrap().metrics["x"];
-    assert_eq!((latest.step, latest.value, latest.timestamp_ms), (4, 0.25, 104));
+    assert_eq!(
+        (latest.step, latest.value, latest.timestamp_ms),
+        (4, 0.25, 104)
+    );
 
     // A batch, and values logged singly, all visible at once.
     let batch: Vec<Metric> = (0..1000)
@@ -343,7 +373,10 @@ fn tags(_: &Backend, s: &TrackingStore) {
     s.set_tags(id, &[("a", "1"), ("b", "2")]).unwrap();
     s.set_tag(id, "a", "3").unwrap();
     s.delete_tag(id, "b").unwrap();
-    assert!(s.delete_tag(id, "b").is_err(), "deleting a missing tag fails");
+    assert!(
+        s.delete_tag(id, "b").is_err(),
+        "deleting a missing tag fails"
+    );
     s.set_tag(id, "mlflow.runName", "after").unwrap();
     let rec = s.get_run(id).unwrap();
     assert_eq!(rec.tags["a"], "3");
@@ -360,11 +393,18 @@ fn delete_and_restore(_: &Backend, s: &TrackingStore) {
     assert!(s.get_run(id).unwrap().info.is_deleted());
     let err = s.log_param(id, "a", "1").unwrap_err();
     assert!(
-        matches!(err, TrackingError::RunDeleted { .. } | TrackingError::Server { .. }),
+        matches!(
+            err,
+            TrackingError::RunDeleted { .. } | TrackingError::Server { .. }
+        ),
         "{err}"
     );
     assert!(s.set_tag(id, "a", "1").is_err());
-    assert!(s.log_metric(id, "m", 1.0, 1, 0).and_then(|()| s.flush()).is_err());
+    assert!(
+        s.log_metric(id, "m", 1.0, 1, 0)
+            .and_then(|()| s.flush())
+            .is_err()
+    );
     let ids = |v: ViewType| -> Vec<String> {
         s.search_runs_view(&[e], "", &[], 100, v)
             .unwrap()
@@ -399,8 +439,7 @@ fn search_fixture(s: &TrackingStore) -> String {
                 &e,
                 RunOptions {
                     run_name: Some(format!("r{i}")),
-                    // Two runs share a start time: the run id breaks the tie.
-                    start_time_ms: Some(1_000 + (i as i64 / 2) * 10),
+                    start_time_ms: Some(1_000 + i as i64 * 10),
                     ..Default::default()
                 },
             )
@@ -422,29 +461,36 @@ fn search_fixture(s: &TrackingStore) -> String {
     e
 }
 
-/// The queries compared across backends, with their expected run names.
-fn search_cases() -> Vec<(&'static str, Vec<&'static str>, Option<Vec<&'static str>>)> {
+/// The queries compared across backends: filter and order_by.
+fn search_cases() -> Vec<(&'static str, Vec<&'static str>)> {
     vec![
-        ("", vec![], None),
-        ("", vec!["metrics.acc DESC"], None),
-        ("", vec!["metrics.acc ASC"], None),
-        ("metrics.acc > 0.5", vec![], None),
-        ("metrics.acc != 0.7", vec!["run_name"], None),
-        ("metrics.acc >= 0.7 and params.opt = 'sgd'", vec![], None),
-        ("params.opt = 'adam'", vec!["metrics.acc"], None),
-        ("params.opt IN ('adam', 'x')", vec![], None),
-        ("params.opt NOT IN ('adam')", vec!["params.opt", "run_name DESC"], None),
-        ("tags.kind IS NULL", vec![], None),
-        ("tags.kind IS NOT NULL", vec!["tags.kind"], None),
-        ("tags.kind ILIKE 'été'", vec![], None),
-        ("tags.kind LIKE 'B%'", vec![], None),
-        ("tags.kind LIKE 'b%'", vec![], None),
-        ("attributes.status = 'FINISHED'", vec!["attributes.end_time DESC"], None),
-        ("attributes.end_time > 0", vec![], None),
-        ("run_name LIKE 'r_'", vec!["start_time ASC"], None),
-        ("attributes.start_time >= 1020", vec![], None),
-        ("tags.mlflow.runName = 'r3'", vec![], None),
-        ("metrics.missing < 1", vec![], None),
+        ("", vec![]),
+        ("", vec!["metrics.acc DESC"]),
+        ("", vec!["metrics.acc ASC"]),
+        ("metrics.acc > 0.5", vec![]),
+        ("metrics.acc != 0.7", vec!["run_name"]),
+        ("metrics.acc >= 0.7 and params.opt = 'sgd'", vec![]),
+        ("params.opt = 'adam'", vec!["metrics.acc"]),
+        (
+            "attributes.status != 'FINISHED'",
+            vec!["params.opt", "run_name DESC"],
+        ),
+        ("params.opt != 'adam'", vec!["tags.kind DESC"]),
+        ("params.opt LIKE '%d%'", vec!["params.opt"]),
+        ("tags.kind IS NULL", vec![]),
+        ("tags.kind IS NOT NULL", vec!["tags.kind"]),
+        ("tags.kind ILIKE 'été'", vec![]),
+        ("tags.kind LIKE 'B%'", vec![]),
+        ("tags.kind LIKE 'b%'", vec![]),
+        (
+            "attributes.status = 'FINISHED'",
+            vec!["attributes.end_time DESC"],
+        ),
+        ("attributes.end_time > 0", vec![]),
+        ("run_name LIKE 'r_'", vec!["start_time ASC"]),
+        ("attributes.start_time >= 1020", vec![]),
+        ("tags.mlflow.runName = 'r3'", vec![]),
+        ("metrics.missing < 1", vec![]),
     ]
 }
 
@@ -455,24 +501,70 @@ fn run_names(hits: Vec<RunRecord>) -> Vec<String> {
 fn search_filters_and_ordering(_: &Backend, s: &TrackingStore) {
     let e = search_fixture(s);
     let q = |f: &str, o: &[&str]| run_names(s.search_runs(&[e.as_str()], f, o, 100).unwrap());
-    assert_eq!(q("", &[]), ["r6", "r5", "r4", "r3", "r2", "r1", "r0"].map(String::from));
-    // NaN and missing values sort last both ways; ties by start time desc, then run id.
-    let desc = q("", &["metrics.acc DESC"]);
-    assert_eq!(&desc[..2], ["r6", "r0"]);
-    assert_eq!(desc[4], "r4");
-    assert!(desc[5..].contains(&"r2".to_string()) && desc[5..].contains(&"r3".to_string()));
-    let asc = q("", &["metrics.acc"]);
-    assert_eq!(&asc[..1], ["r4"]);
-    assert!(asc[5..].contains(&"r2".to_string()));
+    assert_eq!(
+        q("", &[]),
+        ["r6", "r5", "r4", "r3", "r2", "r1", "r0"].map(String::from)
+    );
+    // NaN and missing values sort last both ways; equal values by start time, newest first.
+    assert_eq!(
+        q("", &["metrics.acc DESC"]),
+        ["r6", "r0", "r5", "r1", "r4", "r3", "r2"].map(String::from)
+    );
+    assert_eq!(
+        q("", &["metrics.acc"]),
+        ["r4", "r5", "r1", "r0", "r6", "r3", "r2"].map(String::from)
+    );
+    // Runs that started in the same millisecond: by run id.
+    let tie = s.get_or_create_experiment(&unique("tie")).unwrap();
+    let mut ids: Vec<String> = (0..4)
+        .map(|_| {
+            let opts = RunOptions {
+                start_time_ms: Some(7),
+                ..Default::default()
+            };
+            s.create_run(&tie.experiment_id, opts).unwrap().run_id
+        })
+        .collect();
+    ids.sort();
+    let got: Vec<String> = s
+        .search_runs(&[tie.experiment_id.as_str()], "", &[], 10)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.info.run_id)
+        .collect();
+    assert_eq!(got, ids);
     // NaN differs from every number, and is not greater than any.
     let ne = q("metrics.acc != 0.7", &["run_name"]);
     assert_eq!(ne, ["r0", "r2", "r4", "r6"].map(String::from));
-    assert_eq!(q("metrics.acc > 0.5", &["run_name"]), ["r0", "r1", "r5", "r6"].map(String::from));
-    assert_eq!(q("tags.kind ILIKE 'été'", &[]), ["r6", "r4"].map(String::from));
-    assert!(q("tags.kind LIKE 'b%'", &[]).is_empty(), "LIKE is case-sensitive");
+    assert_eq!(
+        q("metrics.acc > 0.5", &["run_name"]),
+        ["r0", "r1", "r5", "r6"].map(String::from)
+    );
+    assert_eq!(
+        q("tags.kind ILIKE 'été'", &[]),
+        ["r6", "r4"].map(String::from)
+    );
+    assert!(
+        q("tags.kind LIKE 'b%'", &[]).is_empty(),
+        "LIKE is case-sensitive"
+    );
     assert_eq!(q("", &["metrics.acc"]).len(), 7);
-    assert_eq!(run_names(s.search_runs(&[e.as_str()], "", &[], 2).unwrap()).len(), 2);
-    assert!(s.search_runs(&[e.as_str()], "metrics.acc >> 1", &[], 10).is_err());
+    assert_eq!(
+        run_names(s.search_runs(&[e.as_str()], "", &[], 2).unwrap()).len(),
+        2
+    );
+    let all = s.search_runs(&[e.as_str()], "", &[], 100).unwrap();
+    let f = format!(
+        "attributes.run_id IN ('{}', '{}')",
+        all[1].info.run_id, all[3].info.run_id
+    );
+    assert_eq!(q(&f, &[]), ["r5", "r3"].map(String::from));
+    let f = format!("attributes.run_id NOT IN ('{}')", all[0].info.run_id);
+    assert_eq!(q(&f, &[]).len(), 6);
+    assert!(
+        s.search_runs(&[e.as_str()], "metrics.acc >> 1", &[], 10)
+            .is_err()
+    );
     assert!(s.search_runs(&[e.as_str()], "", &[], 0).is_err());
 }
 
@@ -485,12 +577,17 @@ fn search_results_agree_between_sqlite_and_file() {
         (FILE.open)(dir.path()).unwrap(),
     ];
     let exps: Vec<String> = stores.iter().map(search_fixture).collect();
-    for (filter, order, _) in search_cases() {
-        let results: Vec<Vec<String>> = stores
+    for (filter, order) in search_cases() {
+        let results: Vec<Result<Vec<String>, String>> = stores
             .iter()
             .zip(&exps)
-            .map(|(s, e)| run_names(s.search_runs(&[e.as_str()], filter, &order, 100).unwrap()))
+            .map(|(s, e)| {
+                s.search_runs(&[e.as_str()], filter, &order, 100)
+                    .map(run_names)
+                    .map_err(|e| e.to_string())
+            })
             .collect();
+        assert!(results[0].is_ok(), "{filter:?}: {:?}", results[0]);
         assert_eq!(
             results[0], results[1],
             "filter {filter:?} order {order:?}: sqlite vs file"
@@ -505,7 +602,8 @@ fn artifacts(b: &Backend, s: &TrackingStore) {
     let exp = s.get_or_create_experiment(&unique("art")).unwrap();
     let run = s.create_run(&exp.experiment_id, named("a")).unwrap();
     let id = run.run_id.as_str();
-    s.log_artifact_bytes(id, "model/weights.bin", &[1, 2, 3]).unwrap();
+    s.log_artifact_bytes(id, "model/weights.bin", &[1, 2, 3])
+        .unwrap();
     s.log_artifact_bytes(id, "summary.txt", b"ok").unwrap();
     s.log_artifact_bytes(id, "summary.txt", b"ok!").unwrap();
     assert_eq!(s.read_artifact(id, "summary.txt").unwrap(), b"ok!");
@@ -543,7 +641,9 @@ fn registry_models_versions_stages_aliases(_: &Backend, s: &TrackingStore) {
         description: None,
         tags,
     };
-    let v1 = s.create_model_version(&new(vec![("k".into(), "v".into())])).unwrap();
+    let v1 = s
+        .create_model_version(&new(vec![("k".into(), "v".into())]))
+        .unwrap();
     let v2 = s.create_model_version(&new(vec![])).unwrap();
     assert_eq!((v1.version, v2.version), (1, 2));
     assert_eq!(v1.current_stage, Stage::None);
@@ -557,17 +657,28 @@ fn registry_models_versions_stages_aliases(_: &Backend, s: &TrackingStore) {
     assert_eq!(moved.current_stage, Stage::Production);
     s.transition_model_version_stage(&name, 2, Stage::Production, true)
         .unwrap();
-    assert_eq!(s.get_model_version(&name, 1).unwrap().current_stage, Stage::Archived);
+    assert_eq!(
+        s.get_model_version(&name, 1).unwrap().current_stage,
+        Stage::Archived
+    );
     let latest = s.get_latest_versions(&name, &[Stage::Production]).unwrap();
     assert_eq!(latest.iter().map(|v| v.version).collect::<Vec<_>>(), [2]);
 
     s.set_registered_model_alias(&name, "champion", 1).unwrap();
-    assert_eq!(s.get_model_version_by_alias(&name, "champion").unwrap().version, 1);
+    assert_eq!(
+        s.get_model_version_by_alias(&name, "champion")
+            .unwrap()
+            .version,
+        1
+    );
     s.set_registered_model_alias(&name, "champion", 2).unwrap();
     let by_alias = s.get_model_version_by_alias(&name, "champion").unwrap();
     assert_eq!(by_alias.version, 2);
     assert_eq!(by_alias.aliases, ["champion"]);
-    assert_eq!(s.get_registered_model(&name).unwrap().aliases["champion"], 2);
+    assert_eq!(
+        s.get_registered_model(&name).unwrap().aliases["champion"],
+        2
+    );
 
     s.update_registered_model(&name, "second").unwrap();
     s.update_model_version(&name, 2, "the good one").unwrap();
@@ -619,7 +730,10 @@ fn registry_errors_name_the_thing(_: &Backend, s: &TrackingStore) {
     assert!(err.contains(&name), "{err}");
     let made = unique("made");
     s.create_registered_model(&made, None, &[]).unwrap();
-    let err = s.create_registered_model(&made, None, &[]).unwrap_err().to_string();
+    let err = s
+        .create_registered_model(&made, None, &[])
+        .unwrap_err()
+        .to_string();
     assert!(err.contains(&made) && err.contains("exists"), "{err}");
     let err = s.get_model_version(&made, 7).unwrap_err().to_string();
     assert!(err.contains(&made) && err.contains('7'), "{err}");
