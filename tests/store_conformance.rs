@@ -208,7 +208,6 @@ fn runs(_: &Backend, s: &TrackingStore) {
     assert_eq!(rec.info.start_time_ms, 1_000);
     assert_eq!(rec.info.experiment_id, exp.experiment_id);
     assert_eq!(rec.tags["team"], "vision");
-    assert!(!rec.info.user_id.is_empty() || rec.info.user_id.is_empty());
     s.set_terminated(&parent.run_id, RunStatus::Finished, 2_000)
         .unwrap();
     let rec = s.get_run(&parent.run_id).unwrap();
@@ -315,7 +314,7 @@ fn metrics_nan_inf_duplicates_and_history(b: &Backend, s: &TrackingStore) {
     let expected = if b.drops_duplicate_metrics { 5 } else { 6 };
     assert_eq!(hist.len(), expected, "{hist:?}");
     let mut got: Vec<(i64, f64)> = hist.iter().map(|m| (m.step, m.value)).collect();
-    got.sort_by(|a, b| a.0.cmp(&b.0));
+    got.sort_by_key(|a| a.0);
     assert_eq!(got[0], (0, 0.5));
     assert!(got[1].1.is_nan());
     assert_eq!(got[2].1, f64::INFINITY);
