@@ -184,7 +184,8 @@ impl Db {
             tracing::warn!(path = %self.path.display(), mode, "the tracking database could not switch to WAL mode; concurrent writers will wait longer");
         }
         c.execute_batch(
-            "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA case_sensitive_like=ON;",
+            "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA case_sensitive_like=ON; \
+             PRAGMA cache_size=-65536;",
         )
         .map_err(|e| self.map_err("configure", e))
     }
@@ -261,13 +262,17 @@ impl Db {
                 format!("ROLLBACK TO {sp}; RELEASE {sp}"),
             )
         };
-        c.execute_batch(&begin)
+        c.prepare_cached(&begin)
+            .and_then(|mut st| st.execute([]))
             .map_err(|e| self.map_err("begin a transaction", e))?;
         g.depth.set(depth + 1);
         let out = f(c);
         g.depth.set(depth);
         match out {
-            Ok(v) => match c.execute_batch(&commit) {
+            Ok(v) => match c
+                .prepare_cached(&commit)
+                .and_then(|mut st| st.execute([]).map(drop))
+            {
                 Ok(()) => Ok(v),
                 Err(e) => {
                     let _ = c.execute_batch(&rollback);

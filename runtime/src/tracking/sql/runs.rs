@@ -638,11 +638,9 @@ fn upsert_tags<'a>(
     for (k, v) in tags {
         st.execute(params![k, v, run_id]).map_err(err)?;
         if k == TAG_RUN_NAME {
-            c.execute(
-                "UPDATE runs SET name = ?2 WHERE run_uuid = ?1",
-                params![run_id, v],
-            )
-            .map_err(err)?;
+            c.prepare_cached("UPDATE runs SET name = ?2 WHERE run_uuid = ?1")
+                .and_then(|mut st| st.execute(params![run_id, v]))
+                .map_err(err)?;
         }
     }
     Ok(())
