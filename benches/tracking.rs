@@ -4,14 +4,20 @@
 //!
 //! ```text
 //! cargo bench --bench tracking -- --reps 3 --json target/bench-tracking.json
+//! cargo bench --bench tracking -- --store sqlite     # MLflow's SQLite schema (the default)
+//! cargo bench --bench tracking -- --store file       # MLflow's file store
 //! ```
 //!
 //! Timings include the final flush, so every value is in its file when the clock stops, as
 //! with MLflow's synchronous writes.
 
+use std::sync::OnceLock;
 use std::time::Instant;
 
-use oxflow::tracking::{FileStore, Metric, Run, RunOptions, RunStatus, TrackingStore, now_ms};
+use oxflow::tracking::{Metric, Run, RunOptions, RunStatus, TrackingStore, now_ms};
+
+/// `sqlite` or `file`, from `--store`.
+static STORE: OnceLock<String> = OnceLock::new();
 
 fn fresh() -> (tempfile::TempDir, TrackingStore, String) {
     let base = std::env::var("BENCH_DIR").unwrap_or_else(|_| "/tmp".into());
@@ -19,7 +25,11 @@ fn fresh() -> (tempfile::TempDir, TrackingStore, String) {
         .prefix("oxbench-")
         .tempdir_in(base)
         .unwrap();
-    let store = TrackingStore::from(FileStore::open(dir.path().join("mlruns")).unwrap());
+    let uri = match STORE.get().map(String::as_str) {
+        Some("file") => dir.path().join("mlruns").display().to_string(),
+        _ => format!("sqlite:///{}", dir.path().join("mlflow.db").display()),
+    };
+    let store = TrackingStore::open_uri(&uri).unwrap();
     let exp = store.get_or_create_experiment("bench").unwrap();
     // Warm-up run, as the Python script does.
     let r = store
@@ -156,7 +166,7 @@ fn bench_g() -> f64 {
             .set_terminated(&r.run_id, RunStatus::Finished, now_ms())
             .unwrap();
     }
-    let reader = TrackingStore::from(FileStore::open(_d.path().join("mlruns")).unwrap());
+    let reader = TrackingStore::open_uri(&store.uri()).unwrap();
     let t = Instant::now();
     let hits = reader
         .search_runs(
@@ -217,6 +227,12 @@ fn main() {
             .cloned()
     };
     let reps: usize = arg("--reps").and_then(|r| r.parse().ok()).unwrap_or(3);
+    let store = arg("--store").unwrap_or_else(|| "sqlite".into());
+    assert!(
+        store == "sqlite" || store == "file",
+        "--store is `sqlite` or `file`, not `{store}`"
+    );
+    STORE.set(store.clone()).unwrap();
     let benches: [Bench; 6] = [
         ("a", "start+end 100 runs", bench_a),
         ("b", "10,000 single metric calls", bench_b),
@@ -234,11 +250,11 @@ fn main() {
         let times: Vec<f64> = (0..reps).map(|_| f()).collect();
         let med = median(times.clone());
         println!(
-            "[oxflow] {id:4} {label:45} median {:>12.6} s   runs {:?}",
+            "[oxflow {store}] {id:4} {label:45} median {:>12.6} s   runs {:?}",
             med, times
         );
         results.push(
-            serde_json::json!({"bench": id, "label": label, "median_s": med, "times_s": times}),
+            serde_json::json!({"bench": id, "store": store, "label": label, "median_s": med, "times_s": times}),
         );
     }
     if let Some(path) = arg("--json") {

@@ -75,7 +75,15 @@ fn run_records_in_mlruns_and_runs_logs_show_it() {
             .contains("fetch_labels: try 1 failed, will retry: label service unavailable (try 1)"),
         "{stderr}"
     );
-    assert!(dir.path().join("mlruns").is_dir());
+    // The default store: `./mlflow.db`, artifacts in `./mlruns/<experiment>/<run>/artifacts`.
+    assert!(dir.path().join("mlflow.db").is_file());
+    let artifacts: Vec<_> = std::fs::read_dir(dir.path().join("mlruns"))
+        .unwrap()
+        .flatten()
+        .flat_map(|exp| std::fs::read_dir(exp.path()).unwrap().flatten())
+        .filter(|run| run.path().join("artifacts").is_dir())
+        .collect();
+    assert!(!artifacts.is_empty(), "no run artifacts under mlruns/");
     assert!(
         dir.path()
             .join("logs/dag_id=quickstart")
@@ -584,12 +592,9 @@ fn an_experiment_prints_its_run_and_records_the_system_account() {
         .and_then(|l| l.strip_suffix(" in experiment `iris`: FINISHED"))
         .unwrap_or_else(|| panic!("{stdout}"));
     assert_eq!(run_id.len(), 32, "{stdout}");
-    assert!(
-        lines[1].starts_with(
-            "see it in MLflow's UI: MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri /"
-        ),
-        "{stdout}"
-    );
+    // The default store: MLflow's SQLite database in the working directory.
+    assert_eq!(lines[1], "see it in MLflow's UI: mlflow ui", "{stdout}");
+    assert!(d.join("mlflow.db").is_file());
 
     let id = Command::new("id").arg("-un").output().unwrap();
     let account = String::from_utf8_lossy(&id.stdout).trim().to_owned();
@@ -660,18 +665,34 @@ fn order_by_errors_are_labelled_as_order_by_errors() {
 fn a_run_ends_with_the_command_that_shows_it_in_mlflow() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
+    // The default store is `./mlflow.db`, which plain `mlflow ui` opens.
     let (stdout, _) = text(&run(d, &["run", "quickstart", "-P", "rows=300"]));
-    let last = stdout.lines().last().unwrap();
-    let root = last
-        .strip_prefix(
-            "see it in MLflow's UI: MLFLOW_ALLOW_FILE_STORE=true mlflow ui --backend-store-uri ",
-        )
-        .unwrap_or_else(|| panic!("{stdout}"));
     assert_eq!(
-        Path::new(root).canonicalize().unwrap(),
-        d.join("mlruns").canonicalize().unwrap()
+        stdout.lines().last(),
+        Some("see it in MLflow's UI: mlflow ui"),
+        "{stdout}"
     );
-    // The store's root, wherever the store is.
+    // A database elsewhere is named with its absolute path.
+    std::fs::create_dir(d.join("db dir")).unwrap();
+    let (stdout, _) = text(&run(
+        d,
+        &[
+            "run",
+            "quickstart",
+            "-P",
+            "rows=300",
+            "--tracking-uri",
+            "sqlite:///db dir/m.db",
+        ],
+    ));
+    assert!(
+        stdout.ends_with(&format!(
+            "see it in MLflow's UI: mlflow ui --backend-store-uri 'sqlite:///{}'\n",
+            d.canonicalize().unwrap().join("db dir/m.db").display()
+        )),
+        "{stdout}"
+    );
+    // A file store: its root, wherever the store is.
     std::fs::create_dir(d.join("elsewhere")).unwrap();
     let (stdout, _) = text(&run(
         &d.join("elsewhere"),

@@ -234,20 +234,28 @@ impl TaskRun {
         try_number: u32,
         started_ms: i64,
     ) -> Result<String, TrackingError> {
-        let mut id = self.lock();
-        if let Some(existing) = &*id {
-            return Ok(existing.clone());
+        if let Some(existing) = self.id() {
+            return Ok(existing);
         }
-        let created = self.create(
-            TaskState::Running,
-            try_number,
-            None,
-            None,
-            started_ms,
-            Vec::new(),
-        )?;
-        *id = Some(created.clone());
-        Ok(created)
+        // The store first, then this run's lock: the order the recorder takes them in (it
+        // holds a store batch, which on a SQL store is the connection, while it records), so
+        // the two never wait for each other.
+        self.store.batch(|| {
+            let mut id = self.lock();
+            if let Some(existing) = &*id {
+                return Ok(existing.clone());
+            }
+            let created = self.create(
+                TaskState::Running,
+                try_number,
+                None,
+                None,
+                started_ms,
+                Vec::new(),
+            )?;
+            *id = Some(created.clone());
+            Ok(created)
+        })
     }
 }
 

@@ -135,150 +135,87 @@ pub trait Store: Send + Sync + fmt::Debug {
     // ------------------------------------------------------------------- registry
 
     /// Creates a registered model.
-    #[allow(unused_variables)]
     fn create_registered_model(
         &self,
         name: &str,
         description: Option<&str>,
         tags: &[(String, String)],
-    ) -> Result<RegisteredModel, TrackingError> {
-        Err(registry_unsupported("create_registered_model", self))
-    }
+    ) -> Result<RegisteredModel, TrackingError>;
     /// A registered model with its latest version per stage, tags and aliases.
-    #[allow(unused_variables)]
-    fn get_registered_model(&self, name: &str) -> Result<RegisteredModel, TrackingError> {
-        Err(registry_unsupported("get_registered_model", self))
-    }
+    fn get_registered_model(&self, name: &str) -> Result<RegisteredModel, TrackingError>;
     /// Registered models, sorted by name; `name_like` is an SQL `LIKE` pattern.
-    #[allow(unused_variables)]
     fn search_registered_models(
         &self,
         name_like: Option<&str>,
-    ) -> Result<Vec<RegisteredModel>, TrackingError> {
-        Err(registry_unsupported("search_registered_models", self))
-    }
+    ) -> Result<Vec<RegisteredModel>, TrackingError>;
     /// Changes a registered model's description.
-    #[allow(unused_variables)]
-    fn update_registered_model(&self, name: &str, description: &str) -> Result<(), TrackingError> {
-        Err(registry_unsupported("update_registered_model", self))
-    }
+    fn update_registered_model(&self, name: &str, description: &str) -> Result<(), TrackingError>;
     /// Deletes a registered model with its versions, tags and aliases.
-    #[allow(unused_variables)]
-    fn delete_registered_model(&self, name: &str) -> Result<(), TrackingError> {
-        Err(registry_unsupported("delete_registered_model", self))
-    }
+    fn delete_registered_model(&self, name: &str) -> Result<(), TrackingError>;
     /// Sets a registered model tag.
-    #[allow(unused_variables)]
     fn set_registered_model_tag(
         &self,
         name: &str,
         key: &str,
         value: &str,
-    ) -> Result<(), TrackingError> {
-        Err(registry_unsupported("set_registered_model_tag", self))
-    }
+    ) -> Result<(), TrackingError>;
     /// Removes a registered model tag.
-    #[allow(unused_variables)]
-    fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<(), TrackingError> {
-        Err(registry_unsupported("delete_registered_model_tag", self))
-    }
+    fn delete_registered_model_tag(&self, name: &str, key: &str) -> Result<(), TrackingError>;
     /// Creates the next version of a registered model (`max + 1`, atomically).
-    #[allow(unused_variables)]
-    fn create_model_version(&self, new: &NewModelVersion) -> Result<ModelVersion, TrackingError> {
-        Err(registry_unsupported("create_model_version", self))
-    }
+    fn create_model_version(&self, new: &NewModelVersion) -> Result<ModelVersion, TrackingError>;
     /// One model version with its tags and aliases.
-    #[allow(unused_variables)]
-    fn get_model_version(&self, name: &str, version: u64) -> Result<ModelVersion, TrackingError> {
-        Err(registry_unsupported("get_model_version", self))
-    }
+    fn get_model_version(&self, name: &str, version: u64) -> Result<ModelVersion, TrackingError>;
     /// Model versions matching a query, newest first.
-    #[allow(unused_variables)]
     fn search_model_versions(
         &self,
         query: &ModelVersionQuery,
-    ) -> Result<Vec<ModelVersion>, TrackingError> {
-        Err(registry_unsupported("search_model_versions", self))
-    }
+    ) -> Result<Vec<ModelVersion>, TrackingError>;
     /// Changes a version's description.
-    #[allow(unused_variables)]
     fn update_model_version(
         &self,
         name: &str,
         version: u64,
         description: &str,
-    ) -> Result<(), TrackingError> {
-        Err(registry_unsupported("update_model_version", self))
-    }
+    ) -> Result<(), TrackingError>;
     /// Moves a version to a stage; with `archive_existing`, other versions in that stage move to
     /// Archived.
-    #[allow(unused_variables)]
     fn transition_model_version_stage(
         &self,
         name: &str,
         version: u64,
         stage: Stage,
         archive_existing: bool,
-    ) -> Result<ModelVersion, TrackingError> {
-        Err(registry_unsupported("transition_model_version_stage", self))
-    }
+    ) -> Result<ModelVersion, TrackingError>;
     /// Deletes a model version (its aliases go with it).
-    #[allow(unused_variables)]
-    fn delete_model_version(&self, name: &str, version: u64) -> Result<(), TrackingError> {
-        Err(registry_unsupported("delete_model_version", self))
-    }
+    fn delete_model_version(&self, name: &str, version: u64) -> Result<(), TrackingError>;
     /// Sets a model version tag.
-    #[allow(unused_variables)]
     fn set_model_version_tag(
         &self,
         name: &str,
         version: u64,
         key: &str,
         value: &str,
-    ) -> Result<(), TrackingError> {
-        Err(registry_unsupported("set_model_version_tag", self))
-    }
+    ) -> Result<(), TrackingError>;
     /// Removes a model version tag.
-    #[allow(unused_variables)]
     fn delete_model_version_tag(
         &self,
         name: &str,
         version: u64,
         key: &str,
-    ) -> Result<(), TrackingError> {
-        Err(registry_unsupported("delete_model_version_tag", self))
-    }
+    ) -> Result<(), TrackingError>;
     /// Points an alias at a version (moving it if it pointed elsewhere).
-    #[allow(unused_variables)]
     fn set_registered_model_alias(
         &self,
         name: &str,
         alias: &str,
         version: u64,
-    ) -> Result<(), TrackingError> {
-        Err(registry_unsupported("set_registered_model_alias", self))
-    }
+    ) -> Result<(), TrackingError>;
     /// Removes an alias.
-    #[allow(unused_variables)]
-    fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<(), TrackingError> {
-        Err(registry_unsupported("delete_registered_model_alias", self))
-    }
+    fn delete_registered_model_alias(&self, name: &str, alias: &str) -> Result<(), TrackingError>;
     /// The version an alias points at.
-    #[allow(unused_variables)]
     fn get_model_version_by_alias(
         &self,
         name: &str,
         alias: &str,
-    ) -> Result<ModelVersion, TrackingError> {
-        Err(registry_unsupported("get_model_version_by_alias", self))
-    }
-}
-
-/// The registry operations of a backend that does not keep a registry yet.
-fn registry_unsupported(operation: &'static str, store: &(impl Store + ?Sized)) -> TrackingError {
-    TrackingError::Unsupported {
-        operation,
-        store: "this store",
-        reason: format!("the model registry is not available on {}", store.uri()),
-    }
+    ) -> Result<ModelVersion, TrackingError>;
 }

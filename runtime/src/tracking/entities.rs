@@ -245,3 +245,23 @@ pub struct ArtifactEntry {
     /// Size in bytes; `None` for directories.
     pub file_size: Option<u64>,
 }
+
+const ADJECTIVES: [&str; 16] = [
+    "able", "bold", "brave", "calm", "clever", "crisp", "eager", "fair", "gentle", "keen", "lucky",
+    "merry", "nimble", "quiet", "swift", "wise",
+];
+const NOUNS: [&str; 16] = [
+    "ant", "bee", "crab", "deer", "eel", "finch", "goat", "hawk", "ibis", "jay", "koi", "lark",
+    "mole", "newt", "owl", "wren",
+];
+
+/// A run name like MLflow's generated ones: `adjective-noun-number`.
+pub(crate) fn random_run_name() -> String {
+    let n = uuid::Uuid::new_v4().as_u128();
+    format!(
+        "{}-{}-{}",
+        ADJECTIVES[(n % 16) as usize],
+        NOUNS[((n >> 8) % 16) as usize],
+        (n >> 16) % 1000
+    )
+}

@@ -254,6 +254,54 @@ pub enum TrackingError {
         /// Why, and what to do instead.
         reason: String,
     },
+    /// A tracking database file that is not an SQLite database.
+    #[error("`{}` is not an SQLite database (a `sqlite:///` tracking URI must name an MLflow database file)", path.display())]
+    NotSqlite {
+        /// The file.
+        path: PathBuf,
+    },
+    /// An SQLite database that is not MLflow's.
+    #[error("`{}` is an SQLite database but not MLflow's: it lacks {missing}", path.display())]
+    ForeignDatabase {
+        /// The database file.
+        path: PathBuf,
+        /// The tables that are missing.
+        missing: String,
+    },
+    /// An MLflow database of a schema revision oxflow does not write.
+    #[error("MLflow database `{}` has schema revision {found}, oxflow writes revision {expected}: {hint}", path.display())]
+    SchemaRevision {
+        /// The database file.
+        path: PathBuf,
+        /// The revision in its `alembic_version` table.
+        found: String,
+        /// The revision oxflow writes.
+        expected: &'static str,
+        /// What to do.
+        hint: String,
+    },
+    /// Another process held the tracking database's write lock for longer than the busy timeout.
+    #[error(
+        "tracking database `{}` stayed locked by another writer for {timeout_ms} ms; \
+         retry, or raise OXFLOW_SQLITE_BUSY_TIMEOUT (milliseconds)", path.display()
+    )]
+    DatabaseLocked {
+        /// The database file.
+        path: PathBuf,
+        /// How long oxflow waited.
+        timeout_ms: u64,
+    },
+    /// SQLite reported an error.
+    #[error("tracking database `{}`: cannot {op}: {source}", path.display())]
+    Sql {
+        /// The database file.
+        path: PathBuf,
+        /// What was being done.
+        op: &'static str,
+        /// SQLite's error.
+        #[source]
+        source: Box<rusqlite::Error>,
+    },
     /// An invalid argument that fits no other variant (status name, ordering, ...).
     #[error("invalid {what} `{value}`: {reason}")]
     InvalidArgument {

@@ -15,7 +15,7 @@ use super::matching::{MAX_SEARCH_RESULTS, ViewType, check_max_results};
 use super::owner::{self, TAG_OWNER};
 use super::registry::{ModelVersion, ModelVersionQuery, NewModelVersion, RegisteredModel, Stage};
 use super::validation::{self as v, artifact_segments};
-use super::{FileStore, RestStore, TAG_FAILURE, TAG_RUN_NAME, TAG_STATE};
+use super::{FileStore, RestStore, SqlStore, TAG_FAILURE, TAG_RUN_NAME, TAG_STATE};
 
 /// A tracking store: MLflow's SQLite schema, MLflow's file store, or an MLflow server, picked
 /// from a tracking URI (see [`TrackingStore::open_uri`]). Cheap to clone; clones share the
@@ -53,6 +53,12 @@ impl From<&FileStore> for TrackingStore {
 
 impl From<&RestStore> for TrackingStore {
     fn from(s: &RestStore) -> Self {
+        s.clone().into()
+    }
+}
+
+impl From<&SqlStore> for TrackingStore {
+    fn from(s: &SqlStore) -> Self {
         s.clone().into()
     }
 }
@@ -167,6 +173,22 @@ impl TrackingStore {
     /// default: `./mlruns` when it already holds file-store data, else `sqlite:///mlflow.db`.
     pub fn from_env() -> Result<TrackingStore, TrackingError> {
         TrackingStore::open_uri(&super::uri::tracking_uri_from_env())
+    }
+
+    /// A store that keeps nothing: MLflow's schema in an in-memory SQLite database, artifacts in
+    /// a temporary directory, both gone when the last clone is dropped.
+    ///
+    /// ```
+    /// use oxflow_runtime::tracking::{RunOptions, TrackingStore};
+    /// let store = TrackingStore::in_memory()?;
+    /// let exp = store.get_or_create_experiment("scratch")?;
+    /// let run = store.create_run(&exp.experiment_id, RunOptions::default())?;
+    /// store.log_metric(&run.run_id, "loss", 0.5, 1, 0)?;
+    /// assert_eq!(store.get_run(&run.run_id)?.metrics["loss"].value, 0.5);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn in_memory() -> Result<TrackingStore, TrackingError> {
+        Ok(SqlStore::in_memory()?.into())
     }
 
     /// The backend, for code that needs an operation the handle does not wrap.

@@ -36,6 +36,7 @@ pub mod plot;
 mod registry;
 mod rest;
 mod run;
+mod sql;
 mod ui_hint;
 mod uri;
 mod user;
@@ -54,6 +55,7 @@ pub use owner::TAG_OWNER;
 pub use registry::{ModelVersion, ModelVersionQuery, NewModelVersion, RegisteredModel, Stage};
 pub use rest::RestStore;
 pub use run::Run;
+pub use sql::SqlStore;
 pub use uri::{DEFAULT_SQLITE_URI, TrackingUri, default_tracking_uri, tracking_uri_from_env};
 
 /// Tag holding the run name (duplicated in `meta.yaml`).

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{FileStore, RestStore, TrackingError, TrackingStore, fsutil};
+use super::{FileStore, RestStore, SqlStore, TrackingError, TrackingStore, fsutil};
 
 /// The backend a tracking URI names.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -86,12 +86,7 @@ impl TrackingUri {
 /// Opens the store a URI names.
 pub(super) fn open(uri: &str) -> Result<TrackingStore, TrackingError> {
     Ok(match TrackingUri::parse(uri)? {
-        TrackingUri::Sqlite(_) => {
-            return Err(TrackingError::InvalidUri {
-                uri: uri.to_string(),
-                reason: "the SQLite store is not built yet".into(),
-            });
-        }
+        TrackingUri::Sqlite(path) => SqlStore::open(path)?.into(),
         TrackingUri::File(path) => FileStore::open(path)?.into(),
         TrackingUri::Http(url) => RestStore::new(&url)?.into(),
     })
@@ -105,8 +100,7 @@ pub fn tracking_uri_from_env() -> String {
         .iter()
         .filter_map(|k| std::env::var(k).ok())
         .find(|v| !v.trim().is_empty())
-        // Until the SQLite store lands, the file store stays the default.
-        .unwrap_or_else(|| "./mlruns".to_string())
+        .unwrap_or_else(|| default_tracking_uri(Path::new(".")))
 }
 
 /// MLflow's default tracking URI for a working directory (`_get_default_tracking_uri`).

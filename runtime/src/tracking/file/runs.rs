@@ -10,7 +10,7 @@ use super::{
 };
 use crate::tracking::backend::Store;
 use crate::tracking::entities::{
-    LIFECYCLE_ACTIVE, Metric, RunInfo, RunOptions, RunRecord, RunStatus,
+    LIFECYCLE_ACTIVE, Metric, RunInfo, RunOptions, RunRecord, RunStatus, random_run_name,
 };
 use crate::tracking::fsutil::{self, path_to_file_uri, write_atomic};
 use crate::tracking::meta::{self, DeletedTime};
@@ -436,24 +436,4 @@ pub(crate) fn parse_run_dir(dir: &Path, name: &str) -> Result<RunInfo, TrackingE
         ));
     }
     Ok(info)
-}
-
-const ADJECTIVES: [&str; 16] = [
-    "able", "bold", "brave", "calm", "clever", "crisp", "eager", "fair", "gentle", "keen", "lucky",
-    "merry", "nimble", "quiet", "swift", "wise",
-];
-const NOUNS: [&str; 16] = [
-    "ant", "bee", "crab", "deer", "eel", "finch", "goat", "hawk", "ibis", "jay", "koi", "lark",
-    "mole", "newt", "owl", "wren",
-];
-
-/// A run name like MLflow's generated ones: `adjective-noun-number`.
-fn random_run_name() -> String {
-    let n = uuid::Uuid::new_v4().as_u128();
-    format!(
-        "{}-{}-{}",
-        ADJECTIVES[(n % 16) as usize],
-        NOUNS[((n >> 8) % 16) as usize],
-        (n >> 16) % 1000
-    )
 }
