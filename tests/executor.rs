@@ -2213,3 +2213,40 @@ async fn a_recording_failure_stops_the_attempts_and_fails_the_run() {
     assert_eq!(parent.info.status, RunStatus::Failed);
     assert_eq!(parent.tags["oxflow.state"], "failed");
 }
+
+// ---------------------------------------------------------------- `&mut Run` without recording
+
+#[task]
+fn logs_and_reads_back(run: &mut Run) -> Result<(String, f64, String), String> {
+    run.log_param("depth", 4).map_err(|e| e.to_string())?;
+    run.log_metric("loss", 0.5).map_err(|e| e.to_string())?;
+    run.log_metric("loss", 0.25).map_err(|e| e.to_string())?;
+    let rec = run.store().get_run(run.id()).map_err(|e| e.to_string())?;
+    Ok((
+        rec.params["depth"].clone(),
+        rec.metrics["loss"].value,
+        rec.info.run_name.clone(),
+    ))
+}
+
+#[dag]
+fn logs_unrecorded() {
+    logs_and_reads_back();
+}
+
+#[tokio::test]
+async fn a_task_taking_a_run_works_when_nothing_is_recorded() {
+    let report = exec::execute(&logs_unrecorded().spec().unwrap(), RunConfig::in_memory())
+        .await
+        .unwrap();
+    assert_eq!(report.state, DagRunState::Success);
+    let (depth, loss, name) = report
+        .output::<(String, f64, String)>("logs_and_reads_back")
+        .unwrap();
+    assert_eq!(depth, "4");
+    assert_eq!(*loss, 0.25, "the latest value of the metric");
+    assert_eq!(
+        name, "logs_and_reads_back",
+        "the run is named after the task"
+    );
+}

@@ -42,10 +42,22 @@ mkdir -p "$WORK/a"
     "sqlite:///$WORK/a/theirs.db" 2>/dev/null)
 schema() {
     "$PY" - "$1" <<'PYEOF'
-import sqlite3, sys
+import re, sqlite3, sys
+# MLflow's migrations emit a table's named constraints in set order, which changes with
+# PYTHONHASHSEED (two `mlflow` runs differ), so constraints compare as a sorted list;
+# columns keep their order.
+def normalise(sql):
+    m = re.match(r"(?s)(CREATE TABLE [^(]*\()(.*)(\n\))$", sql or "")
+    if not m:
+        return sql
+    parts = m.group(2).split(", \n\t")
+    constraint = re.compile(r"\s*(CONSTRAINT|CHECK|FOREIGN KEY|PRIMARY KEY|UNIQUE)\b")
+    columns = [p for p in parts if not constraint.match(p)]
+    constraints = sorted(p.strip() for p in parts if constraint.match(p))
+    return m.group(1) + ", \n\t".join(columns + constraints) + m.group(3)
 c = sqlite3.connect(sys.argv[1])
-for row in c.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"):
-    print(row)
+for kind, name, table, sql in c.execute("SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY type, name"):
+    print((kind, name, table, normalise(sql)))
 PYEOF
 }
 run_check "sqlite_master identical to MLflow's" diff <(schema "$WORK/a/ours.db") <(schema "$WORK/a/theirs.db")

@@ -116,20 +116,26 @@ fn invoke(
         Some((l, p)) => (Some(l.scope.clone()), Some(p)),
         None => (None, None),
     };
+    let slot = RunSlot {
+        source: source.clone(),
+        dag_id: attempt.dag_id.clone(),
+        task_id: attempt.task_id.clone(),
+        run: None,
+    };
     let ctx = TaskContext::new(
         attempt.dag_id,
         attempt.dag_run_id,
         attempt.task_id,
         attempt.try_number,
         attempt.max_tries,
-        source.as_ref().map(|s| s.run.clone()),
+        source.map(|s| s.run),
         log_path,
     );
     (attempt.task.invoke)(Invocation {
         inputs: Inputs::new(attempt.inputs, attempt.task.inputs),
         ctx,
         params: attempt.params,
-        run: RunSlot { source, run: None },
+        run: slot,
         log,
         body: body.map(|b| BodyGuard(b)),
     })

@@ -97,6 +97,10 @@ impl Inputs {
 pub struct RunSlot {
     /// The task's run in a recorded DAG run.
     pub(crate) source: Option<AttemptRun>,
+    /// The DAG, the experiment of a throwaway run when the DAG run is not recorded.
+    pub(crate) dag_id: std::sync::Arc<str>,
+    /// The task, the name of that throwaway run.
+    pub(crate) task_id: std::sync::Arc<str>,
     pub(crate) run: Option<Run>,
 }
 

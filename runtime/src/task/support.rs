@@ -323,18 +323,32 @@ impl RunArg for Run {
 }
 
 /// The task's tracking run, for a task that takes `&mut Run`.
+///
+/// In a recorded DAG run this is the task's run in the store. When recording is off
+/// (`--no-record`, [`RunConfig::in_memory`](crate::exec::RunConfig::in_memory)), the task still gets a working run, in a private
+/// in-memory store dropped with the attempt: the task's code does not change with the
+/// recording switch, and nothing it logs reaches a store the user did not ask for (MLflow's
+/// equivalent would be logging to a throwaway tracking URI).
 pub fn run_mut<R: RunArg>(slot: &mut RunSlot) -> Result<&mut R, TaskError> {
     if slot.run.is_none() {
-        let Some(source) = &slot.source else {
-            return Err(TaskError::Injection(
-                "the task takes `&mut Run` but this DAG run is not recorded (recording is off)"
-                    .into(),
-            ));
+        let run = match &slot.source {
+            Some(source) => source
+                .run
+                .open(source.try_number, source.started_ms)
+                .map_err(|e| TaskError::Injection(format!("cannot open the task's run: {e}")))?,
+            None => {
+                let store = crate::tracking::TrackingStore::in_memory().map_err(|e| {
+                    TaskError::Injection(format!("cannot open an in-memory run: {e}"))
+                })?;
+                let opts = crate::tracking::RunOptions {
+                    run_name: Some(slot.task_id.to_string()),
+                    ..Default::default()
+                };
+                Run::start(store, &slot.dag_id, opts).map_err(|e| {
+                    TaskError::Injection(format!("cannot start an in-memory run: {e}"))
+                })?
+            }
         };
-        let run = source
-            .run
-            .open(source.try_number, source.started_ms)
-            .map_err(|e| TaskError::Injection(format!("cannot open the task's run: {e}")))?;
         slot.run = Some(run);
     }
     slot.run
