@@ -3,7 +3,7 @@
 # (a 100-task chain; 1,000 tasks fanned out then fanned in), trivial tasks.
 #
 # Prefect runs with its default temporary local API (SQLite), which records every task run, so
-# the like-for-like figure is oxflow's "recorded" mode (a file store in $TMPDIR); oxflow "in
+# the like-for-like figure is oxflow's "sqlite" mode (its default store, in $TMPDIR); oxflow "in
 # memory" is shown too. Prefect's flow time excludes its server start-up (a warm-up flow runs
 # first), as in ../shared/research/orchestration.md §5.
 #
@@ -40,7 +40,7 @@ for r in (r for r in rows if r["tool"] == "prefect"):
     shape = "fanout" if r["mode"] == "fanout" else "chain"
     tasks = r["n"] + (1 if shape == "fanout" else 0)
     prefect_us = r["flow_s"] * 1e6 / tasks
-    for mode in ("recorded", "in memory"):
+    for mode in ("sqlite", "in memory"):
         o = ox[(shape, mode)]
         print(f"  {shape:<7} Prefect {prefect_us:>10.1f} µs/task   oxflow {mode:<9} {o['per_task_us']:>8.2f} µs/task   ratio {prefect_us / o['per_task_us']:>8.0f}x")
 PY

@@ -1,9 +1,12 @@
 //! Per-task overhead of the executor: 10,000 no-op tasks in a fan-out + fan-in, and a
-//! 1,000-task chain, in memory (recording off) and recording to the file store.
+//! 1,000-task chain, in memory (recording off), recording to the default store (MLflow's
+//! SQLite schema) and to the file store. `BENCH_DIR` picks the disk (default: the system's
+//! temporary directory).
 //!
 //! `cargo bench --bench executor` prints the figures; it asserts nothing about time.
 //! `OXFLOW_BENCH_FAN` and `OXFLOW_BENCH_CHAIN` change the sizes (`bench/orchestrators.sh` runs
-//! Prefect's shapes: 1,000 and 100); `OXFLOW_BENCH_JSON=1` adds one JSON line per figure.
+//! Prefect's shapes: 1,000 and 100); `OXFLOW_BENCH_JSON=1` adds one JSON line per figure;
+//! `OXFLOW_BENCH_STORES=sqlite` (or `file`) records to that store only.
 //!
 //! The graphs are too big to write out in a `#[dag]` body, so they are built at run time from
 //! the same `TaskDef`s `#[task]` generates: `DagDef` is plain data.
@@ -13,7 +16,7 @@ use std::time::{Duration, Instant};
 use oxflow::dag::{DagDef, InputDef, NodeDef, TaskDef, TaskOptions};
 use oxflow::exec::{self, DagRunState, RunConfig, Task};
 use oxflow::prelude::*;
-use oxflow::tracking::FileStore;
+use oxflow::tracking::{FileStore, TrackingStore};
 
 #[task]
 async fn source() -> u64 {
@@ -119,7 +122,11 @@ fn chain(n: usize) -> &'static DagDef {
     dag("bench_chain", nodes)
 }
 
-fn run(rt: &tokio::runtime::Runtime, def: &'static DagDef, store: Option<&FileStore>) -> Duration {
+fn run(
+    rt: &tokio::runtime::Runtime,
+    def: &'static DagDef,
+    store: Option<&TrackingStore>,
+) -> Duration {
     let spec = def.spec().expect("valid graph");
     let cfg = match store {
         Some(s) => RunConfig::recorded(s.clone()),
@@ -198,9 +205,25 @@ fn main() {
         if std::env::var_os("OXFLOW_BENCH_MEMORY_ONLY").is_some() {
             continue;
         }
-        let dir = tempfile::tempdir().unwrap();
-        let store = FileStore::open(dir.path().join("mlruns")).unwrap();
-        let times: Vec<Duration> = (0..3).map(|_| run(&rt, def, Some(&store))).collect();
-        report("recorded", &label, shape, tasks, &times);
+        for (mode, kind) in [("sqlite", "sqlite"), ("file store", "file")] {
+            if let Ok(only) = std::env::var("OXFLOW_BENCH_STORES")
+                && !only.split(',').any(|s| s == kind)
+            {
+                continue;
+            }
+            let base = std::env::var("BENCH_DIR")
+                .unwrap_or_else(|_| std::env::temp_dir().display().to_string());
+            let dir = tempfile::tempdir_in(base).unwrap();
+            let store = match kind {
+                "sqlite" => TrackingStore::open_uri(&format!(
+                    "sqlite:///{}",
+                    dir.path().join("mlflow.db").display()
+                ))
+                .unwrap(),
+                _ => TrackingStore::from(FileStore::open(dir.path().join("mlruns")).unwrap()),
+            };
+            let times: Vec<Duration> = (0..3).map(|_| run(&rt, def, Some(&store))).collect();
+            report(mode, &label, shape, tasks, &times);
+        }
     }
 }

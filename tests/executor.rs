@@ -973,13 +973,37 @@ async fn a_failed_run_resumes_without_rerunning_what_succeeded() {
         train.metrics["mean"].value, 2.0,
         "a task logs to its own run through &mut Run"
     );
+    // The second attempt logged nothing itself: no file, its end comes from the task's run.
     assert!(
-        log_root
+        !log_root
             .join(format!(
                 "dag_id=resumable/run_id={}/task_id=train_model/attempt=2.log",
                 first.dag_run_id
             ))
             .exists()
+    );
+    let train_log = exec::load_task_log(&store, None, &first.dag_run_id, "train_model").unwrap();
+    assert!(
+        train_log.contains("attempt 1 failed: out of memory"),
+        "{train_log}"
+    );
+    assert!(
+        train_log.contains("--- attempt 2: logged nothing")
+            && train_log
+                .trim_end()
+                .ends_with("INFO oxflow: task succeeded"),
+        "{train_log}"
+    );
+    // A task that logged keeps its file, ending with how the attempt ended.
+    assert!(
+        prep_log.trim_end().ends_with("INFO oxflow: task succeeded"),
+        "{prep_log}"
+    );
+    let err = exec::load_task_log(&store, None, &first.dag_run_id, "no_such_task").unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("tasks of this run: prepare, publish, side, train_model"),
+        "{err}"
     );
 
     // A corrupt stored output stops a resume, names the file, and overwrites nothing.
@@ -2249,4 +2273,83 @@ async fn a_task_taking_a_run_works_when_nothing_is_recorded() {
         name, "logs_and_reads_back",
         "the run is named after the task"
     );
+}
+
+// ---------------------------------------------------------------- outputs that carry nothing
+
+static UNIT_STEPS: AtomicUsize = AtomicUsize::new(0);
+static AFTER_UNIT_BREAKS: AtomicBool = AtomicBool::new(true);
+
+#[task]
+fn unit_step() {
+    UNIT_STEPS.fetch_add(1, Ordering::SeqCst);
+}
+
+#[task]
+fn after_unit(_done: &()) -> Result<u32, String> {
+    if AFTER_UNIT_BREAKS.load(Ordering::SeqCst) {
+        return Err("not yet".into());
+    }
+    Ok(7)
+}
+
+#[dag]
+fn unit_chain() {
+    let done = unit_step();
+    after_unit(&done);
+}
+
+#[tokio::test]
+async fn a_task_that_returns_nothing_stores_nothing_and_still_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = oxflow::tracking::TrackingStore::open_uri(&format!(
+        "sqlite:///{}",
+        dir.path().join("mlflow.db").display()
+    ))
+    .unwrap();
+    let spec = unit_chain().spec().unwrap();
+    let first = exec::execute(&spec, RunConfig::recorded(store.clone()))
+        .await
+        .unwrap();
+    assert_eq!(first.state, DagRunState::Failed);
+    let exp = store.get_run(&first.dag_run_id).unwrap().info.experiment_id;
+    let unit_run = store
+        .search_runs(&[&exp], "tags.`oxflow.task_id` = 'unit_step'", &[], 10)
+        .unwrap()
+        .remove(0)
+        .info
+        .run_id;
+    assert!(
+        store.list_artifacts(&unit_run, "").unwrap().is_empty(),
+        "no artifact for `()`"
+    );
+    // Nothing on disk for it either: no artifact directory, no log file.
+    let mut files = Vec::new();
+    let mut stack = vec![dir.path().to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap().flatten() {
+            if e.file_type().unwrap().is_dir() {
+                stack.push(e.path());
+            }
+            files.push(e.path().display().to_string());
+        }
+    }
+    assert!(
+        !files
+            .iter()
+            .any(|f| f.contains(&unit_run) || f.contains("task_id=unit_step")),
+        "{files:#?}"
+    );
+
+    AFTER_UNIT_BREAKS.store(false, Ordering::SeqCst);
+    let second = exec::execute(
+        &spec,
+        RunConfig::recorded(store.clone()).resume(&first.dag_run_id),
+    )
+    .await
+    .unwrap();
+    assert_eq!(second.state, DagRunState::Success);
+    assert!(second.task("unit_step").unwrap().reused);
+    assert_eq!(UNIT_STEPS.load(Ordering::SeqCst), 1, "not rerun");
+    assert_eq!(*second.output::<u32>("after_unit").unwrap(), 7);
 }

@@ -17,7 +17,9 @@ use super::state::TaskState;
 use super::tasklog::{self, AttemptLog};
 use crate::dag::DagSpec;
 use crate::task::{LogScope, OutputCodec, TaskOutput};
-use crate::tracking::{RunOptions, RunStatus, TrackingError, TrackingStore, now_ms};
+use crate::tracking::{
+    RunOptions, RunStatus, TAG_PARENT_RUN_ID, TrackingError, TrackingStore, now_ms,
+};
 
 /// Tag naming the DAG of a DAG run and of its task runs.
 pub const TAG_DAG: &str = "oxflow.dag";
@@ -75,7 +77,7 @@ pub enum RecordError {
         reason: String,
     },
     /// A task has no attempt logs in a DAG run.
-    #[error("no logs for task `{task}` in run `{run_id}` (under {}); tasks with logs: {}", dir.display(), if tasks.is_empty() { "none".to_owned() } else { tasks.join(", ") })]
+    #[error("no logs for task `{task}` in run `{run_id}` (under {}); tasks of this run: {}", dir.display(), if tasks.is_empty() { "none".to_owned() } else { tasks.join(", ") })]
     NoLogs {
         /// The DAG run.
         run_id: String,
@@ -83,7 +85,7 @@ pub enum RecordError {
         task: String,
         /// The run's log directory.
         dir: PathBuf,
-        /// Tasks that have logs.
+        /// The tasks recorded in the run.
         tasks: Vec<String>,
     },
     /// Recording one task failed.
@@ -499,6 +501,9 @@ impl Recorder {
     ) -> Result<bool, TrackingError> {
         let mut stored = None;
         let mut encode_error = None;
+        // `()` is not stored: a file per task that returns nothing would cost more than the
+        // rest of its record, for an output a resume can rebuild.
+        let codec = codec.filter(|c| !c.is_unit());
         if let (Some(codec), Some(output)) = (codec, output) {
             match (codec.encode)(&**output) {
                 Ok(bytes) => stored = Some((bytes, (codec.type_name)())),
@@ -511,7 +516,10 @@ impl Recorder {
                 }
             }
         }
-        log_event(log, || tracing::info!(target: "oxflow", "task succeeded"))?;
+        // A quiet attempt keeps no log file (see `tasklog`); one that logged gets its end line.
+        if log.is_some_and(|l| l.file.is_created()) {
+            log_event(log, || tracing::info!(target: "oxflow", "task succeeded"))?;
+        }
         let now = now_ms();
         let mut id = run.lock();
         let try_text = try_number.to_string();
@@ -645,35 +653,24 @@ pub fn load_task_log(
         });
     };
     let root = log_root.map_or_else(|| default_log_root(&store), Path::to_path_buf);
-    let dir = root
+    let run_dir = root
         .join(format!("dag_id={dag}"))
-        .join(format!("run_id={dag_run_id}"))
-        .join(format!("task_id={task}"));
-    let entries = match fs::read_dir(&dir) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            // Name the tasks that do have logs in this run.
-            let run_dir = dir.parent().map(Path::to_path_buf).unwrap_or_default();
-            let mut tasks: Vec<String> = fs::read_dir(&run_dir)
-                .into_iter()
-                .flatten()
-                .filter_map(|e| {
-                    e.ok()?
-                        .file_name()
-                        .into_string()
-                        .ok()?
-                        .strip_prefix("task_id=")
-                        .map(str::to_owned)
-                })
-                .collect();
-            tasks.sort();
-            return Err(RecordError::NoLogs {
-                run_id: dag_run_id.to_owned(),
-                task: task.to_owned(),
-                dir: run_dir,
-                tasks,
-            });
-        }
+        .join(format!("run_id={dag_run_id}"));
+    let dir = run_dir.join(format!("task_id={task}"));
+    let mut attempts: Vec<(u32, PathBuf)> = match fs::read_dir(&dir) {
+        Ok(entries) => entries
+            .filter_map(|e| e.ok())
+            .filter_map(|e| {
+                let name = e.file_name().into_string().ok()?;
+                let n = name
+                    .strip_prefix("attempt=")?
+                    .strip_suffix(".log")?
+                    .parse()
+                    .ok()?;
+                Some((n, e.path()))
+            })
+            .collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
         Err(source) => {
             return Err(RecordError::Log {
                 path: dir.clone(),
@@ -681,19 +678,38 @@ pub fn load_task_log(
             });
         }
     };
-    let mut attempts: Vec<(u32, PathBuf)> = entries
-        .filter_map(|e| e.ok())
-        .filter_map(|e| {
-            let name = e.file_name().into_string().ok()?;
-            let n = name
-                .strip_prefix("attempt=")?
-                .strip_suffix(".log")?
-                .parse()
-                .ok()?;
-            Some((n, e.path()))
-        })
-        .collect();
     attempts.sort();
+    // The task runs of the DAG run: the record of an attempt that logged nothing (it has no
+    // file), and the names of the tasks when this one is unknown.
+    let filter = format!("tags.`{TAG_PARENT_RUN_ID}` = '{dag_run_id}'");
+    let task_runs = store.search_runs(
+        &[&parent.info.experiment_id],
+        &filter,
+        &[],
+        crate::tracking::MAX_SEARCH_RESULTS,
+    )?;
+    let task_run = task_runs
+        .iter()
+        .find(|r| r.tags.get(TAG_TASK_ID).is_some_and(|t| t == task));
+    let quiet_success = task_run.and_then(|r| {
+        let tries: u32 = r.tags.get(TAG_TRY_NUMBER)?.parse().ok()?;
+        let succeeded = r.tags.get(TAG_STATE).is_some_and(|s| s == "success");
+        (succeeded && !attempts.iter().any(|(n, _)| *n == tries)).then_some((tries, r))
+    });
+    if attempts.is_empty() && quiet_success.is_none() {
+        let mut tasks: Vec<String> = task_runs
+            .iter()
+            .filter_map(|r| r.tags.get(TAG_TASK_ID).cloned())
+            .collect();
+        tasks.sort();
+        tasks.dedup();
+        return Err(RecordError::NoLogs {
+            run_id: dag_run_id.to_owned(),
+            task: task.to_owned(),
+            dir: run_dir,
+            tasks,
+        });
+    }
     let mut out = String::new();
     for (n, path) in attempts {
         let text = fs::read_to_string(&path).map_err(|source| RecordError::Log {
@@ -702,6 +718,29 @@ pub fn load_task_log(
         })?;
         out.push_str(&format!("--- attempt {n}: {} ---\n", path.display()));
         out.push_str(&text);
+    }
+    if let Some((n, run)) = quiet_success {
+        let at = |ms: Option<i64>| {
+            let ms = u64::try_from(ms.unwrap_or(0)).unwrap_or(0);
+            humantime::format_rfc3339_micros(
+                std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms),
+            )
+            .to_string()
+        };
+        out.push_str(&format!(
+            "--- attempt {n}: logged nothing, so it has no file; from task run {} ---\n",
+            run.info.run_id
+        ));
+        if n == 1 {
+            out.push_str(&format!(
+                "{}  INFO oxflow: starting attempt 1 of task `{task}` (dag `{dag}`, run `{dag_run_id}`)\n",
+                at(Some(run.info.start_time_ms))
+            ));
+        }
+        out.push_str(&format!(
+            "{}  INFO oxflow: task succeeded\n",
+            at(run.info.end_time_ms)
+        ));
     }
     Ok(out)
 }

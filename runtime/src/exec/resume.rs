@@ -150,6 +150,10 @@ fn read_output(
             "its output type changed from `{was}` to `{now}`"
         )));
     }
+    if codec.is_unit() {
+        // Never stored (see `Recorder::attempt_succeeded`): there is only one value.
+        return Ok((codec.decode)(b"null").map(Some).map_err(|e| e.to_string()));
+    }
     // Where the output is, for messages: the file, or the artifact's URI.
     let place = store.artifact_location(run_id, XCOM_ARTIFACT)?;
     match store.read_artifact(run_id, XCOM_ARTIFACT) {

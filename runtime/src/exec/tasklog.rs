@@ -7,9 +7,11 @@
 //! dispatchers, which is quadratic in the number of running tasks (10,000 fan-out tasks spent
 //! most of their time there).
 //!
-//! The file is created on the first line written to it, by whichever thread writes first: for
-//! a quick task that logs nothing itself, that is the recorder writing how the attempt ended,
-//! so starting an attempt does no I/O.
+//! The file is created on the first line written to it, by whichever thread writes first, so
+//! starting an attempt does no I/O. A successful attempt that logged nothing itself gets no file
+//! at all: a file and its directory are two inodes, which on ext4 cost more than the rest of
+//! the task's record, and the lines it would hold (start and end of the attempt) are in the
+//! task's run already; [`load_task_log`](super::load_task_log) rebuilds them from there.
 
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
@@ -66,6 +68,14 @@ impl LazyFile {
             Some(f) => f.write_all(text),
             None => Ok(()),
         }
+    }
+
+    /// Whether a line has been written (the file exists).
+    pub(crate) fn is_created(&self) -> bool {
+        self.file
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some()
     }
 
     /// The file's path.

@@ -23,6 +23,14 @@ pub struct OutputCodec {
     pub type_name: fn() -> &'static str,
 }
 
+impl OutputCodec {
+    /// Whether the output carries no data (`()`): like Airflow, which pushes no XCom for a
+    /// task that returns `None`, nothing is stored for it, and a resume rebuilds it.
+    pub fn is_unit(&self) -> bool {
+        (self.type_name)() == "()"
+    }
+}
+
 impl fmt::Debug for OutputCodec {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("OutputCodec")
