@@ -15,7 +15,7 @@ use oxflow::tracking::{
 };
 use proptest::prelude::*;
 
-fn child(role: &str, store: &Path, extra: &[(&str, String)]) -> Command {
+fn child(role: &str, store: impl AsRef<std::ffi::OsStr>, extra: &[(&str, String)]) -> Command {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.args([
         "--exact",
@@ -51,7 +51,8 @@ fn child_entry() {
     let Ok(role) = std::env::var("OXFLOW_TEST_CHILD") else {
         return;
     };
-    let store = FileStore::open(std::env::var("OXFLOW_TEST_STORE").unwrap()).unwrap();
+    // A path (file store) or a `sqlite:///` URI.
+    let store = TrackingStore::open_uri(&std::env::var("OXFLOW_TEST_STORE").unwrap()).unwrap();
     match role.as_str() {
         // Logs as fast as it can until killed; after each flush, records how many values are
         // on disk in `progress` (written by rename, so the parent reads a whole number).
@@ -76,6 +77,8 @@ fn child_entry() {
         }
         "writer" => {
             let n: usize = std::env::var("OXFLOW_TEST_N").unwrap().parse().unwrap();
+            let values: usize =
+                std::env::var("OXFLOW_TEST_VALUES").map_or(300, |v| v.parse().unwrap());
             let mut run = Run::start(
                 &store,
                 "shared",
@@ -85,7 +88,7 @@ fn child_entry() {
                 },
             )
             .unwrap();
-            for i in 0..300 {
+            for i in 0..values {
                 run.log_metric("m", i as f64).unwrap();
                 if i % 10 == 0 {
                     run.log_param(&format!("p{i}"), i).unwrap();
@@ -497,4 +500,141 @@ fn metric_history_plot_is_an_svg_artifact() {
         .next()
         .unwrap();
     assert_eq!(points.split(' ').count(), 3);
+}
+
+// ------------------------------------------------------------------ the SQLite default store
+
+fn sqlite_uri(db: &Path) -> String {
+    format!("sqlite:///{}", db.display())
+}
+
+/// `PRAGMA integrity_check` on a database, as SQLite reports it (`ok` when intact).
+fn integrity(db: &Path) -> String {
+    let c = rusqlite::Connection::open_with_flags(db, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .unwrap();
+    c.query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap()
+}
+
+/// kill -9 at 20 different points of heavy logging into one database: after each, the database
+/// is intact, every value logged before the last flush is there, and the next writer carries on.
+#[test]
+fn kill_9_twenty_times_leaves_an_intact_sqlite_database() {
+    let dir = tempfile::tempdir().unwrap();
+    // `OXFLOW_TEST_KILL9_DIR` keeps the database for MLflow's client to read
+    // (tests/interop/mlflow_sqlite.sh).
+    let kept = std::env::var_os("OXFLOW_TEST_KILL9_DIR").map(PathBuf::from);
+    let dir_path = kept.clone().unwrap_or_else(|| dir.path().to_path_buf());
+    fs::create_dir_all(&dir_path).unwrap();
+    let db = dir_path.join("mlflow.db");
+    let uri = sqlite_uri(&db);
+    TrackingStore::open_uri(&uri).unwrap();
+    let mut seen_runs = 0;
+    for round in 0..20u64 {
+        let progress = dir_path.join(format!("progress{round}"));
+        let mut proc = KillOnDrop(
+            child(
+                "heavy",
+                &uri,
+                &[("OXFLOW_TEST_PROGRESS", progress.display().to_string())],
+            )
+            .spawn()
+            .unwrap(),
+        );
+        // A different point each round: after 50 to 1,000 flushed values, then a few
+        // milliseconds more, so the kill lands inside a write as often as between writes.
+        let wanted = 50 + (round * 7919) % 950;
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let done: u64 = fs::read_to_string(&progress)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .unwrap_or(0);
+            if done >= wanted {
+                break;
+            }
+            assert!(Instant::now() < deadline, "round {round}: no progress");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        std::thread::sleep(Duration::from_millis(round % 7));
+        proc.0.kill().unwrap(); // SIGKILL
+        proc.0.wait().unwrap();
+        assert_eq!(integrity(&db), "ok", "round {round}");
+
+        let flushed: i64 = fs::read_to_string(&progress).unwrap().parse().unwrap();
+        let run_id = fs::read_to_string(progress.with_extension("run")).unwrap();
+        let store = TrackingStore::open_uri(&uri).unwrap();
+        let rec = store.get_run(&run_id).unwrap();
+        assert_eq!(rec.params["kind"], "heavy");
+        for key in ["loss", "acc"] {
+            let hist = store.get_metric_history(&run_id, key).unwrap();
+            assert!(
+                hist.len() as i64 >= flushed,
+                "round {round}, {key}: {} values stored, {flushed} flushed",
+                hist.len()
+            );
+            for (i, m) in hist.iter().enumerate() {
+                assert_eq!(m.step, i as i64, "round {round}, {key}: no gap");
+            }
+            assert_eq!(
+                rec.metrics[key].step,
+                hist.len() as i64 - 1,
+                "round {round}: latest_metrics in step with the history"
+            );
+        }
+        for a in store.list_artifacts(&run_id, "chunks").unwrap() {
+            assert_eq!(store.read_artifact(&run_id, &a.path).unwrap().len(), 1000);
+        }
+        let exp = store.get_experiment_by_name("crash").unwrap().unwrap();
+        seen_runs += 1;
+        assert_eq!(
+            store.list_runs(&exp.experiment_id).unwrap().len(),
+            seen_runs,
+            "every earlier run is still there"
+        );
+    }
+}
+
+/// 8 processes × 10,000 metric values into one database at once: every process succeeds (no
+/// "database is locked" reaches the user) and every value is stored.
+#[test]
+fn eight_processes_log_ten_thousand_metrics_each_into_one_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("mlflow.db");
+    let uri = sqlite_uri(&db);
+    let procs: Vec<_> = (0..8)
+        .map(|n| {
+            child(
+                "writer",
+                &uri,
+                &[
+                    ("OXFLOW_TEST_N", n.to_string()),
+                    ("OXFLOW_TEST_VALUES", "10000".into()),
+                ],
+            )
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+        })
+        .collect();
+    for p in procs {
+        let out = p.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{stderr}");
+        assert!(!stderr.contains("locked"), "{stderr}");
+    }
+    assert_eq!(integrity(&db), "ok");
+    let store = TrackingStore::open_uri(&uri).unwrap();
+    let exp = store.get_experiment_by_name("shared").unwrap().unwrap();
+    let runs = store
+        .search_runs(&[&exp.experiment_id], "", &[], 100)
+        .unwrap();
+    assert_eq!(runs.len(), 8);
+    for r in &runs {
+        assert_eq!(r.info.status, RunStatus::Finished);
+        assert_eq!(r.params.len(), 1001);
+        assert_eq!(r.metrics["m"].step, 9999);
+        let hist = store.get_metric_history(&r.info.run_id, "m").unwrap();
+        assert_eq!(hist.len(), 10_000, "run {}", r.info.run_name);
+    }
 }

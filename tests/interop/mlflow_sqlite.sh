@@ -7,7 +7,8 @@
 #  (d) `mlflow db upgrade` leaves oxflow's database byte-identical;
 #  (e) a Python writer and an oxflow writer log into one database at once: both succeed and
 #      each sees the other's runs;
-#  (f) `mlflow server --backend-store-uri sqlite:///…` serves oxflow's runs over REST.
+#  (f) `mlflow server --backend-store-uri sqlite:///…` serves oxflow's runs over REST;
+#  (g) after kill -9 at 20 points of heavy logging, MLflow reads every run and flushed value.
 # Run from the repository root. Creates .ci/venv-mlflow on first use (pip, ~90 s).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -174,6 +175,31 @@ else
     results+=("FAIL mlflow server over oxflow's database did not start"); status=1
 fi
 stop_server
+
+echo "== (g) kill -9 twenty times during heavy logging; MLflow reads every run"
+run_check "kill -9 x20: integrity_check and every flushed value (oxflow's test)" \
+    env OXFLOW_TEST_KILL9_DIR="$WORK/g" cargo test --quiet --test tracking -- --exact \
+    kill_9_twenty_times_leaves_an_intact_sqlite_database
+run_check "kill -9 x20: mlflow reads every run" env -C "$WORK/g" "$PY" - "$WORK/g" <<'PYEOF'
+import glob, os, sys
+from mlflow import MlflowClient
+d = sys.argv[1]
+c = MlflowClient(f"sqlite:///{d}/mlflow.db")
+exp = c.get_experiment_by_name("crash")
+runs = c.search_runs([exp.experiment_id], max_results=100)
+ok = len(runs) == 20
+for progress in glob.glob(os.path.join(d, "progress*")):
+    if progress.endswith((".run", ".tmp")):
+        continue
+    flushed = int(open(progress).read())
+    run_id = open(progress + ".run").read()
+    for key in ("loss", "acc"):
+        hist = c.get_metric_history(run_id, key)
+        ok = ok and len(hist) >= flushed and sorted(m.step for m in hist) == list(range(len(hist)))
+    ok = ok and c.get_run(run_id).data.params.get("kind") == "heavy"
+print(f"[kill -9] runs={len(runs)} ok={ok}")
+sys.exit(0 if ok else 1)
+PYEOF
 
 echo
 echo "== summary"
