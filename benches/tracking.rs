@@ -245,8 +245,15 @@ fn main() {
             bench_task,
         ),
     ];
+    // `--only a,c` runs those workloads alone (for profiling).
+    let only = arg("--only");
     let mut results = Vec::new();
     for (id, label, f) in benches {
+        if let Some(only) = &only
+            && !only.split(',').any(|o| o == id)
+        {
+            continue;
+        }
         let times: Vec<f64> = (0..reps).map(|_| f()).collect();
         let med = median(times.clone());
         println!(

@@ -2353,3 +2353,118 @@ async fn a_task_that_returns_nothing_stores_nothing_and_still_resumes() {
     assert_eq!(UNIT_STEPS.load(Ordering::SeqCst), 1, "not rerun");
     assert_eq!(*second.output::<u32>("after_unit").unwrap(), 7);
 }
+
+// ---------------------------------------------------------------- an output that went missing
+
+static PRODUCED: AtomicUsize = AtomicUsize::new(0);
+static READER_BREAKS: AtomicBool = AtomicBool::new(true);
+
+#[task]
+fn produce() -> u32 {
+    PRODUCED.fetch_add(1, Ordering::SeqCst);
+    41
+}
+
+#[task]
+fn read_produced(x: &u32) -> Result<u32, String> {
+    if READER_BREAKS.load(Ordering::SeqCst) {
+        return Err("not yet".into());
+    }
+    Ok(x + 1)
+}
+
+#[dag]
+fn produce_consume() {
+    let x = produce();
+    read_produced(&x);
+}
+
+#[tokio::test]
+async fn a_resume_reruns_a_task_whose_stored_output_went_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = oxflow::tracking::TrackingStore::open_uri(&format!(
+        "sqlite:///{}",
+        dir.path().join("mlflow.db").display()
+    ))
+    .unwrap();
+    let spec = produce_consume().spec().unwrap();
+    let first = exec::execute(&spec, RunConfig::recorded(store.clone()))
+        .await
+        .unwrap();
+    assert_eq!(first.state, DagRunState::Failed);
+    let exp = store.get_run(&first.dag_run_id).unwrap().info.experiment_id;
+    let produce_run = store
+        .search_runs(&[&exp], "tags.`oxflow.task_id` = 'produce'", &[], 10)
+        .unwrap()
+        .remove(0)
+        .info
+        .run_id;
+    // Stored by the time `execute` returned.
+    assert_eq!(
+        store
+            .read_artifact(&produce_run, exec::XCOM_ARTIFACT)
+            .unwrap(),
+        b"41"
+    );
+    let file = store
+        .artifact_location(&produce_run, exec::XCOM_ARTIFACT)
+        .unwrap();
+    std::fs::remove_file(&file).unwrap();
+
+    READER_BREAKS.store(false, Ordering::SeqCst);
+    let second = exec::execute(
+        &spec,
+        RunConfig::recorded(store.clone()).resume(&first.dag_run_id),
+    )
+    .await
+    .unwrap();
+    assert_eq!(second.state, DagRunState::Success);
+    assert!(
+        !second.task("produce").unwrap().reused,
+        "rerun: its output is gone"
+    );
+    assert_eq!(PRODUCED.load(Ordering::SeqCst), 2);
+    assert_eq!(*second.output::<u32>("read_produced").unwrap(), 42);
+    assert_eq!(
+        store
+            .read_artifact(&produce_run, exec::XCOM_ARTIFACT)
+            .unwrap(),
+        b"41",
+        "stored again"
+    );
+}
+
+#[tokio::test]
+async fn an_output_that_cannot_be_stored_fails_the_run_naming_the_task() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = oxflow::tracking::TrackingStore::open_uri(&format!(
+        "sqlite:///{}",
+        dir.path().join("mlflow.db").display()
+    ))
+    .unwrap();
+    // Artifacts go under `mlruns/` beside the database: make that a file.
+    std::fs::write(dir.path().join("mlruns"), b"in the way").unwrap();
+    let err = exec::execute(
+        &produce_consume().spec().unwrap(),
+        RunConfig::recorded(store.clone()),
+    )
+    .await
+    .err()
+    .expect("the output could not be stored");
+    assert!(err.to_string().contains("task `produce`"), "{err}");
+    // The DAG run does not stay RUNNING, and is not a success.
+    let exp = store
+        .get_experiment_by_name("produce_consume")
+        .unwrap()
+        .unwrap();
+    let dag_runs = store
+        .search_runs(
+            &[&exp.experiment_id],
+            "tags.`oxflow.dag` = 'produce_consume'",
+            &[],
+            10,
+        )
+        .unwrap();
+    assert_eq!(dag_runs.len(), 1);
+    assert_eq!(dag_runs[0].info.status, RunStatus::Failed);
+}

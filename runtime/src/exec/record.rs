@@ -295,6 +295,15 @@ impl AttemptLogs {
     }
 }
 
+/// A task's encoded output, to store as its run's [`XCOM_ARTIFACT`] once the run's record is
+/// committed.
+pub(crate) struct PendingOutput {
+    /// The task run.
+    pub(crate) run_id: String,
+    /// The output as JSON.
+    pub(crate) bytes: Vec<u8>,
+}
+
 /// Writes one DAG run.
 pub(crate) struct Recorder {
     store: TrackingStore,
@@ -485,9 +494,10 @@ impl Recorder {
         Ok(())
     }
 
-    /// Records a successful attempt and stores the output, with its type. A task run that
-    /// carried the error of an earlier attempt loses it. Returns whether the run now carries an
-    /// error tag (an output that could not be stored).
+    /// Records a successful attempt with the type of its output. A task run that carried the
+    /// error of an earlier attempt loses it. Returns whether the run now carries an error tag
+    /// (an output that could not be encoded), and the encoded output, which the caller stores
+    /// once this record is committed ([`PendingOutput`]).
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn attempt_succeeded(
         &self,
@@ -498,7 +508,7 @@ impl Recorder {
         output: Option<&TaskOutput>,
         codec: Option<OutputCodec>,
         error_tagged: bool,
-    ) -> Result<bool, TrackingError> {
+    ) -> Result<(bool, Option<PendingOutput>), TrackingError> {
         let mut stored = None;
         let mut encode_error = None;
         // `()` is not stored: a file per task that returns nothing would cost more than the
@@ -526,9 +536,7 @@ impl Recorder {
         match &*id {
             Some(existing) => {
                 let mut tags = vec![(TAG_STATE, "success"), (TAG_TRY_NUMBER, try_text.as_str())];
-                if let Some((bytes, type_name)) = &stored {
-                    self.store
-                        .log_artifact_bytes(existing, XCOM_ARTIFACT, bytes)?;
+                if let Some((_, type_name)) = &stored {
                     tags.push((TAG_OUTPUT_TYPE, type_name));
                 }
                 match &encode_error {
@@ -542,23 +550,26 @@ impl Recorder {
                     .set_terminated(existing, RunStatus::Finished, now)?;
             }
             None => {
-                let (artifacts, type_name) = match stored {
-                    Some((b, t)) => (vec![(XCOM_ARTIFACT.to_owned(), b)], Some(t)),
-                    None => (Vec::new(), None),
-                };
                 let created = run.create_with(
                     TaskState::Success,
                     try_number,
                     encode_error.as_deref(),
-                    type_name,
+                    stored.as_ref().map(|(_, t)| *t),
                     Some((RunStatus::Finished, now)),
                     started_ms,
-                    artifacts,
+                    Vec::new(),
                 )?;
                 *id = Some(created);
             }
         }
-        Ok(encode_error.is_some())
+        let pending = match (stored, &*id) {
+            (Some((bytes, _)), Some(run_id)) => Some(PendingOutput {
+                run_id: run_id.clone(),
+                bytes,
+            }),
+            _ => None,
+        };
+        Ok((encode_error.is_some(), pending))
     }
 
     /// Records a failed attempt: its error goes to the log and the task run's tags.
