@@ -280,7 +280,10 @@ fn params_are_immutable(_: &Backend, s: &TrackingStore) {
         ),
         "{err}"
     );
-    // A batch that would change a param writes nothing.
+    // A batch that would change a param writes nothing, and takes nothing logged before it
+    // with it.
+    s.log_metric(id, "single", 2.0, 1, 0).unwrap();
+    s.log_param(id, "depth", "3").unwrap();
     let err = s
         .log_batch(
             id,
@@ -296,10 +299,20 @@ fn params_are_immutable(_: &Backend, s: &TrackingStore) {
         .unwrap_err();
     assert!(err.to_string().contains("lr"), "{err}");
     let rec = s.get_run(id).unwrap();
-    assert_eq!(rec.params.len(), 1, "{:?}", rec.params);
+    assert_eq!(rec.params.len(), 2, "{:?}", rec.params);
     assert_eq!(rec.params["lr"], "0.1");
+    assert_eq!(rec.params["depth"], "3");
     assert!(!rec.tags.contains_key("t"));
-    assert!(rec.metrics.is_empty());
+    assert_eq!(
+        rec.metrics.keys().collect::<Vec<_>>(),
+        ["single"],
+        "only what was logged before the refused batch"
+    );
+    // A param logged again with another value is refused, stored or only buffered.
+    s.log_param(id, "fresh", "a").unwrap();
+    let err = s.log_param(id, "fresh", "b").unwrap_err();
+    assert!(err.to_string().contains("fresh"), "{err}");
+    assert_eq!(s.get_run(id).unwrap().params["fresh"], "a");
 }
 
 fn metrics_nan_inf_duplicates_and_history(b: &Backend, s: &TrackingStore) {

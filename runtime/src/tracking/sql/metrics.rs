@@ -41,29 +41,94 @@ pub(super) fn decode_value(v: f64, is_nan: bool) -> f64 {
     }
 }
 
-/// Metric values logged one at a time and not written yet.
+/// Metric values and params logged one at a time and not written yet.
 #[derive(Default)]
 pub(super) struct MetricBuffer {
     values: Vec<(String, Metric)>,
+    /// `(run, key, value)`, already checked against the database and each other.
+    params: Vec<(String, String, String)>,
     /// When the oldest buffered value was logged.
     pub(super) since: Option<Instant>,
 }
 
 impl MetricBuffer {
     pub(super) fn is_empty(&self) -> bool {
-        self.values.is_empty()
+        self.values.is_empty() && self.params.is_empty()
+    }
+
+    /// How many writes are waiting.
+    pub(super) fn len(&self) -> usize {
+        self.values.len() + self.params.len()
+    }
+
+    /// The buffered value of a param, if it is buffered.
+    pub(super) fn param(&self, run_id: &str, key: &str) -> Option<&str> {
+        self.params
+            .iter()
+            .find(|(r, k, _)| r == run_id && k == key)
+            .map(|(_, _, v)| v.as_str())
+    }
+
+    /// Buffers a param that is neither stored nor buffered yet.
+    pub(super) fn push_param(&mut self, run_id: &str, key: &str, value: &str) {
+        self.params
+            .push((run_id.to_string(), key.to_string(), value.to_string()));
+        self.since.get_or_insert_with(Instant::now);
     }
 }
 
-/// Writes every buffered value in one transaction; on error the values stay buffered.
+/// Writes every buffered value and param in one transaction; on a database error they stay
+/// buffered. A buffered param that another process stored with another value in the meantime
+/// (the only way it can conflict: it was checked when logged) is dropped, and reported once
+/// the rest is committed.
 pub(super) fn write_buffer(db: &Db, buf: &mut MetricBuffer) -> Result<(), TrackingError> {
-    if buf.values.is_empty() {
+    if buf.is_empty() {
         return Ok(());
     }
-    db.write(|c| insert_metrics(db, c, buf.values.iter().map(|(r, m)| (r.as_str(), m))))?;
+    let conflict = db.write(|c| {
+        insert_metrics(db, c, buf.values.iter().map(|(r, m)| (r.as_str(), m)))?;
+        insert_buffered_params(db, c, &buf.params)
+    })?;
     buf.values.clear();
+    buf.params.clear();
     buf.since = None;
-    Ok(())
+    conflict.map_or(Ok(()), Err)
+}
+
+/// Inserts checked params; the first one found stored with another value is returned.
+fn insert_buffered_params(
+    db: &Db,
+    c: &Connection,
+    params: &[(String, String, String)],
+) -> Result<Option<TrackingError>, TrackingError> {
+    let err = |e| db.map_err("log a param", e);
+    let mut ins = c
+        .prepare_cached(
+            "INSERT INTO params (key, value, run_uuid) VALUES (?1, ?2, ?3) \
+             ON CONFLICT (key, run_uuid) DO NOTHING",
+        )
+        .map_err(err)?;
+    let mut conflict = None;
+    for (run, key, value) in params {
+        if ins.execute(params![key, value, run]).map_err(err)? == 0 && conflict.is_none() {
+            let old: String = c
+                .query_row(
+                    "SELECT value FROM params WHERE run_uuid = ?1 AND key = ?2",
+                    params![run, key],
+                    |r| r.get(0),
+                )
+                .map_err(err)?;
+            if &old != value {
+                conflict = Some(TrackingError::ParamChanged {
+                    key: key.clone(),
+                    run_id: run.clone(),
+                    old,
+                    new: value.clone(),
+                });
+            }
+        }
+    }
+    Ok(conflict)
 }
 
 /// Inserts metric values (`INSERT OR IGNORE`: MLflow drops exact duplicates) and moves each

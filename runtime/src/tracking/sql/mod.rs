@@ -35,17 +35,19 @@ use super::ui_hint::shell_quote;
 use conn::Db;
 use metrics::MetricBuffer;
 
-/// Buffered metric values are written at least this often.
+/// Buffered metric values and params are written at least this often.
 const FLUSH_INTERVAL: Duration = Duration::from_secs(1);
-/// Buffered metric values that trigger a write regardless of time.
+/// Buffered writes that trigger a write regardless of time.
 const MAX_BUFFERED: usize = 10_000;
 
 /// A tracking store in MLflow's SQLite schema (`sqlite:///mlflow.db`), tracking and model
 /// registry, shared with MLflow itself.
 ///
 /// Cheap to clone, `Send + Sync`. Every write is one transaction; [`Store::batch`] makes many
-/// writes one transaction. Single metric values are buffered and written together on
-/// [`Store::flush`], before every read, when the store is dropped, and at least every second.
+/// writes one transaction. Single metric values and params are buffered and written together
+/// on [`Store::flush`], before every read, when the store is dropped, and at least every second
+/// (a transaction per call is what makes MLflow's own `log_param` slow). A param is still
+/// checked when it is logged: a different value for a stored or buffered key fails that call.
 ///
 /// ```
 /// use oxflow_runtime::tracking::{RunOptions, RunStatus, SqlStore, Store, now_ms};

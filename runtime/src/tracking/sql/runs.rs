@@ -465,10 +465,36 @@ impl SqlStore {
         key: &str,
         value: &str,
     ) -> Result<(), TrackingError> {
-        self.db().write(|c| {
-            self.check_active_cached(c, run_id)?;
-            insert_params(self, c, run_id, [(key, value)])
-        })
+        // Checked now against what is stored and buffered, written with the next buffered
+        // write: a param costs a read, not a transaction of its own. Lock order everywhere:
+        // connection, then buffer.
+        let c = self.db().lock();
+        self.check_active_cached(&c, run_id)?;
+        let mut buf = self.inner.buffer.lock();
+        let known = match buf.param(run_id, key) {
+            Some(v) => Some(v.to_string()),
+            None => c
+                .prepare_cached("SELECT value FROM params WHERE run_uuid = ?1 AND key = ?2")
+                .and_then(|mut st| st.query_row(params![run_id, key], |r| r.get(0)))
+                .optional()
+                .map_err(|e| self.db().map_err("read a param", e))?,
+        };
+        match known {
+            Some(old) if old != value => Err(TrackingError::ParamChanged {
+                key: key.to_string(),
+                run_id: run_id.to_string(),
+                old,
+                new: value.to_string(),
+            }),
+            Some(_) => Ok(()), // the same value again: allowed, as in MLflow
+            None => {
+                buf.push_param(run_id, key, value);
+                if buf.len() >= super::MAX_BUFFERED {
+                    super::metrics::write_buffer(self.db(), &mut buf)?;
+                }
+                Ok(())
+            }
+        }
     }
 
     pub(super) fn set_tags_impl(
@@ -554,10 +580,11 @@ impl SqlStore {
         params: &[(String, String)],
         tags: &[(String, String)],
     ) -> Result<(), TrackingError> {
+        // Values logged singly before this batch go first, so history keeps call order, and
+        // in a transaction of their own: a batch refused below must not take them with it.
+        crate::tracking::Store::flush(self)?;
         self.db().write(|c| {
             self.check_active_cached(c, run_id)?;
-            // Values logged singly before this batch go first, so history keeps call order.
-            crate::tracking::Store::flush(self)?;
             insert_params(
                 self,
                 c,
