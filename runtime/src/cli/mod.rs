@@ -37,6 +37,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 use crate::dag::{self, GraphFormat};
 use crate::exec::{self, DagRunState, RunConfig};
 use crate::params::parse_override;
+use crate::telemetry::export::{ExportOptions, Exporter};
 use crate::tracking::TrackingStore;
 use crate::tracking::cli::TrackingCommand;
 
@@ -207,6 +208,13 @@ pub enum Command {
         /// The task logs.
         #[command(flatten)]
         logs: LogArgs,
+        /// Serve Prometheus metrics on this address while the run lasts (`/metrics`).
+        #[arg(long, value_name = "HOST:PORT", env = "OXFLOW_METRICS_ADDR")]
+        metrics_addr: Option<std::net::SocketAddr>,
+        /// Push the run's metrics to this Pushgateway when it ends (job=<dag>,
+        /// instance=<host>); a failed push is a warning, never a failed run.
+        #[arg(long, value_name = "URL", env = "OXFLOW_PUSHGATEWAY")]
+        pushgateway: Option<String>,
     },
     /// Recent runs of a DAG with their task states (`runs <dag>`), or a tracking command
     /// (`runs list --experiment X`, `runs show ID`, `runs compare ID ID..`, `runs delete ID`, ...).
@@ -283,6 +291,9 @@ pub enum CliError {
     /// A drift check could not run: bad arguments or input, or a report not written.
     #[error(transparent)]
     Drift(#[from] crate::drift::DriftError),
+    #[error(transparent)]
+    /// Metrics could not be exported (`--metrics-addr`, `--pushgateway`).
+    Export(#[from] crate::telemetry::export::ExportError),
     /// The output could not be written (a closed pipe is not an error).
     #[error("cannot write the output: {0}")]
     Output(#[source] std::io::Error),
@@ -398,6 +409,18 @@ pub fn run_cli(program: Program, cli: Cli) -> Exit {
     }
 }
 
+/// The `service` label of this program's metrics: the binary's name.
+fn service_name() -> String {
+    std::env::args_os()
+        .next()
+        .and_then(|a| {
+            std::path::Path::new(&a)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+        })
+        .unwrap_or_else(|| "oxflow".to_owned())
+}
+
 /// The error a DAG command gets in the standalone binary.
 fn no_dags(command: String, hint: String) -> CliError {
     CliError::NoDags { command, hint }
@@ -437,6 +460,8 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
             no_record,
             store,
             logs,
+            metrics_addr,
+            pushgateway,
         } => {
             let spec = dag::find(&dag)?.spec()?;
             let mut cfg = RunConfig::in_memory();
@@ -459,6 +484,17 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
                 .enable_all()
                 .build()
                 .map_err(|e| CliError::Other(format!("cannot start the tokio runtime: {e}")))?;
+            // Before any task runs: a port in use stops here, naming the address.
+            let exporter = if metrics_addr.is_some() || pushgateway.is_some() {
+                let _in_runtime = runtime.enter();
+                Some(Exporter::install(ExportOptions {
+                    metrics_addr,
+                    pushgateway,
+                    ..ExportOptions::new(&service_name())
+                })?)
+            } else {
+                None
+            };
             let display = progress::Progress::new(&spec);
             let events = display.clone();
             // Ctrl-C and SIGTERM (`kill`, a container stopping) both stop the run cleanly; the
@@ -475,6 +511,12 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
             // killed by the signal may still be running on a blocking thread: do not wait for
             // it, the run is already recorded as KILLED.
             runtime.shutdown_background();
+            // Pushed whatever the outcome: a failed night is what the dashboard must show.
+            if let Some(exporter) = &exporter
+                && let Err(e) = exporter.push(&dag)
+            {
+                output::eprint_line(format_args!("warning: {e}"));
+            }
             let report = report?;
             display.finish(&report)?;
             if let Some(ui) = ui {

@@ -30,6 +30,7 @@ mod config;
 mod executor;
 mod observers;
 mod record;
+pub(crate) use record::host_name;
 mod recorder;
 mod report;
 mod resume;

@@ -1,14 +1,19 @@
 //! Every metric oxflow records, named once.
 //!
-//! The runtime records only through the [`metrics`] facade and never installs a recorder: the
-//! binary chooses the exporter (the `oxflow` command line installs none by default). Names follow
+//! The runtime records only through the [`metrics`] facade; the binary chooses the exporter
+//! (a pipeline binary installs [`export`]'s with `--metrics-addr` or `--pushgateway`). Names follow
 //! Prometheus conventions: `oxflow_` prefix, `_total` counters, `_seconds` histograms, and no run
 //! ids in labels, so the number of series stays bounded by DAGs × tasks × states.
+//!
+//! [`export`] installs the Prometheus exporter: `/metrics` for scraping, a push to a
+//! Pushgateway when a batch run ends.
 //!
 //! ```
 //! oxflow_runtime::telemetry::describe();
 //! assert!(oxflow_runtime::telemetry::TASK_RUNS_TOTAL.starts_with("oxflow_"));
 //! ```
+
+pub mod export;
 
 /// Counter: finished task instances, labelled `dag`, `task`, `state` (success, failed,
 /// upstream_failed, skipped).
