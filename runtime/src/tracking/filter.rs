@@ -766,6 +766,13 @@ impl OrderBy {
             len: input.chars().count(),
         };
         let target = p.target()?;
+        if let Target::Dataset(_) = target {
+            // MLflow: "Invalid order_by entity type 'dataset'".
+            return Err(p.err(
+                0,
+                "runs cannot be ordered by a dataset field; order by metrics, params, tags or attributes",
+            ));
+        }
         let ascending = if p.word_is("DESC") {
             p.pos += 1;
             false
