@@ -36,6 +36,15 @@ fn main() -> Res<()> {
     Ok(())
 }
 
+/// Where oxflow differs from MLflow on purpose: (filter, store URI prefix, why). Such a case
+/// is reported and counted, but does not fail the check.
+const DELIBERATE: &[(&str, &str, &str)] = &[(
+    "tags.note ILIKE 'été%'",
+    "sqlite:",
+    "MLflow's SQLite store folds case with SQLite's ASCII-only lower(), so 'Été' does not \
+     match 'été%' there; oxflow folds Unicode case on every store, as MLflow's file store does",
+)];
+
 /// Runs MLflow's cases through oxflow; true when every case agrees.
 fn compare(store: &TrackingStore, uri: &str, path: &str) -> Res<bool> {
     let expected: Value = serde_json::from_str(&std::fs::read_to_string(path)?)?;
@@ -53,6 +62,7 @@ fn compare(store: &TrackingStore, uri: &str, path: &str) -> Res<bool> {
         .as_array()
         .ok_or("expected.json has no cases")?;
     let (mut accept_agree, mut result_agree, mut both_accepted) = (0, 0, 0);
+    let mut deliberate_diffs = 0;
     for case in cases {
         let filter = case["filter"].as_str().unwrap_or_default();
         let order: Vec<&str> = case["order_by"]
@@ -88,8 +98,18 @@ fn compare(store: &TrackingStore, uri: &str, path: &str) -> Res<bool> {
                     .collect()
             })
             .unwrap_or_default();
+        let deliberate = DELIBERATE
+            .iter()
+            .find(|(f, prefix, _)| *f == filter && uri.starts_with(prefix));
         if got == want {
             result_agree += 1;
+        } else if let Some((_, _, why)) = deliberate {
+            deliberate_diffs += 1;
+            println!(
+                "deliberate difference: filter {filter:?}: mlflow {:?}, oxflow {:?}: {why}",
+                name_of(&want),
+                name_of(&got)
+            );
         } else {
             println!(
                 "DISAGREE results: filter {filter:?} order_by {order:?}\n  mlflow {:?}\n  oxflow {:?}",
@@ -99,10 +119,11 @@ fn compare(store: &TrackingStore, uri: &str, path: &str) -> Res<bool> {
         }
     }
     println!(
-        "{uri}: accept/reject agreement {accept_agree}/{}, result agreement {result_agree}/{both_accepted}",
+        "{uri}: accept/reject agreement {accept_agree}/{}, result agreement {result_agree}/{both_accepted} \
+         ({deliberate_diffs} deliberate difference(s))",
         cases.len()
     );
-    Ok(accept_agree == cases.len() && result_agree == both_accepted)
+    Ok(accept_agree == cases.len() && result_agree + deliberate_diffs == both_accepted)
 }
 
 /// Logs runs with dataset inputs (one with several, one without a context, one with none) and

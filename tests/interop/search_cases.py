@@ -118,6 +118,8 @@ def cases(ids):
         "tags.team IS NOT NULL",
         "tags.note = 'Été chaud'",
         "tags.note ILIKE '%CHAUD'",
+        # Non-ASCII case folding: MLflow's SQLite store lowers ASCII only (SQLite's lower()).
+        "tags.note ILIKE 'été%'",
         "tags.`mlflow.runName` LIKE 'r0%'",
         "attributes.status = 'FINISHED'",
         "status != 'RUNNING'",
