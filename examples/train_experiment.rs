@@ -7,7 +7,7 @@
 //!
 //! It prints the run id and, last, the command that shows the run in MLflow's UI.
 
-use oxflow::tracking::Run;
+use oxflow::tracking::{Dataset, Run};
 
 /// Parameters of the training run.
 #[oxflow::experiment(name = "iris")]
@@ -45,6 +45,10 @@ impl From<oxflow::tracking::TrackingError> for TrainError {
 #[oxflow::experiment]
 fn train(params: TrainParams, run: &mut Run) -> Result<(), TrainError> {
     std::thread::sleep(std::time::Duration::from_millis(params.wait_ms));
+    // The data the run trained on, listed under the run's datasets in MLflow's UI.
+    let iris = Dataset::new("iris", "b1c7a2f0", "local", r#"{"uri": "data/iris.csv"}"#)
+        .with_profile(r#"{"num_rows": 150}"#);
+    run.log_input(&iris, Some("training"))?;
     // A stand-in for real training: accuracy improves with more trees.
     for epoch in 0..5 {
         let acc = 1.0 - 1.0 / (params.n_trees as f64 * (epoch + 1) as f64).sqrt();

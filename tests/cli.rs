@@ -608,6 +608,12 @@ fn an_experiment_prints_its_run_and_records_the_system_account() {
         Some(account.as_str()),
         "{show}"
     );
+    // The dataset the run trained on, with its context.
+    let dataset = show
+        .lines()
+        .find(|l| l.starts_with("| iris (b1c7a2f0) "))
+        .unwrap_or_else(|| panic!("{show}"));
+    assert_eq!(dataset.split('|').nth(2).map(str::trim), Some("training"));
 
     // A failing experiment says so with status 1; bad params are errors, status 2.
     let out = command(example("train_experiment"), d, &["-P", "fail=true"])

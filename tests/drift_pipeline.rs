@@ -41,7 +41,11 @@ fn check_drift(
     run: &mut Run,
 ) -> Result<bool, oxflow::Error> {
     let report: DriftReport = detect(reference, current, &DriftOptions::default())?;
-    report.log_to(run)?;
+    report.log_to_with_inputs(
+        run,
+        &reference.describe("customers", "data/reference.csv"),
+        &current.describe("customers", "data/today.csv"),
+    )?;
     Ok(report.dataset.dataset_drift)
 }
 
@@ -87,6 +91,30 @@ async fn a_drift_check_runs_as_a_task_and_logs_its_report() {
         .find(|r| r.tags.get("oxflow.task_id").map(String::as_str) == Some("check_drift"))
         .unwrap();
     assert_eq!(check.tags["oxflow.dataset_drift"], "true");
+    // The run names the two datasets it compared, and a search finds it by them.
+    let contexts: Vec<(&str, Option<&str>)> = check
+        .inputs
+        .iter()
+        .map(|i| (i.dataset.source.as_str(), i.context()))
+        .collect();
+    assert_eq!(contexts.len(), 2, "{:?}", check.inputs);
+    assert!(contexts.contains(&(r#"{"uri":"data/today.csv"}"#, Some("current"))));
+    assert!(contexts.contains(&(r#"{"uri":"data/reference.csv"}"#, Some("reference"))));
+    assert_ne!(
+        check.inputs[0].dataset.digest,
+        check.inputs[1].dataset.digest
+    );
+    let hits = store
+        .search_runs(
+            &[exp.experiment_id.as_str()],
+            "dataset.name = 'customers' and dataset.context = 'reference'",
+            &[],
+            10,
+            oxflow::tracking::ViewType::ActiveOnly,
+        )
+        .unwrap();
+    assert_eq!(hits.len(), 1);
+    assert_eq!(hits[0].info.run_id, check.info.run_id);
     assert_eq!(check.metrics["drift.dataset_drift"].value, 1.0);
     assert_eq!(check.metrics["drift.share_of_drifted_columns"].value, 0.5);
     assert_eq!(check.metrics["drift.age.detected"].value, 1.0);

@@ -8,8 +8,8 @@
 use std::path::Path;
 
 use oxflow::tracking::{
-    FileStore, Metric, ModelVersionQuery, NewModelVersion, RunOptions, RunRecord, RunStatus,
-    SqlStore, Stage, TrackingError, TrackingStore, ViewType,
+    Dataset, DatasetInput, FileStore, Metric, ModelVersionQuery, NewModelVersion, Run, RunOptions,
+    RunRecord, RunStatus, SqlStore, Stage, TrackingError, TrackingStore, ViewType,
 };
 
 /// A backend under test.
@@ -80,6 +80,10 @@ macro_rules! tracking_suite {
                 tags,
                 delete_and_restore,
                 search_filters_and_ordering,
+                nan_sorts_after_numbers_before_missing,
+                dataset_inputs_logged_and_read,
+                dataset_input_limits_name_the_field,
+                search_dataset_clauses,
                 artifacts,
             ]
         );
@@ -466,12 +470,34 @@ fn search_fixture(s: &TrackingStore) -> String {
             s.set_tag(&r.run_id, "kind", if i < 4 { "Base" } else { "Été" })
                 .unwrap();
         }
+        let inputs: Vec<DatasetInput> = fixture_inputs(i)
+            .iter()
+            .map(|(name, digest, context)| {
+                DatasetInput::new(Dataset::new(*name, *digest, "local", "{}"), *context)
+            })
+            .collect();
+        s.log_inputs(&r.run_id, &inputs).unwrap();
         if i < 3 {
             s.set_terminated(&r.run_id, RunStatus::Finished, 5_000 + i as i64)
                 .unwrap();
         }
     }
     e
+}
+
+/// The dataset inputs (name, digest, context) of fixture run `r<i>`.
+fn fixture_inputs(i: usize) -> Vec<(&'static str, &'static str, Option<&'static str>)> {
+    match i {
+        0 => vec![
+            ("train", "d1", Some("training")),
+            ("eval", "e1", Some("evaluation")),
+        ],
+        1 => vec![("train", "d1", Some("training"))],
+        2 => vec![("train", "d2", None)],
+        3 => vec![("eval", "e1", Some("evaluation"))],
+        5 => vec![("Reference", "x9", Some("drift"))],
+        _ => vec![],
+    }
 }
 
 /// The queries compared across backends: filter and order_by.
@@ -504,7 +530,180 @@ fn search_cases() -> Vec<(&'static str, Vec<&'static str>)> {
         ("attributes.start_time >= 1020", vec![]),
         ("tags.mlflow.runName = 'r3'", vec![]),
         ("metrics.missing < 1", vec![]),
+        ("", vec!["metrics.acc DESC", "run_name"]),
+        ("metrics.acc != 0.2", vec!["metrics.acc"]),
     ]
+    .into_iter()
+    .chain(dataset_cases().into_iter().map(|(f, o, _)| (f, o)))
+    .collect()
+}
+
+/// Dataset clauses on the fixture, with the runs MLflow returns (its client's answer on the
+/// same runs): a run matches when any of its inputs does.
+fn dataset_cases() -> Vec<(&'static str, Vec<&'static str>, Vec<&'static str>)> {
+    vec![
+        ("dataset.name = 'train'", vec![], vec!["r2", "r1", "r0"]),
+        ("dataset.name != 'train'", vec![], vec!["r5", "r3", "r0"]),
+        ("datasets.digest IN ('d2', 'x9')", vec![], vec!["r5", "r2"]),
+        (
+            "dataset.digest NOT IN ('d1')",
+            vec![],
+            vec!["r5", "r3", "r2", "r0"],
+        ),
+        ("dataset.context = 'training'", vec![], vec!["r1", "r0"]),
+        // r2's input has no context: it matches no context clause.
+        (
+            "dataset.context != 'training'",
+            vec![],
+            vec!["r5", "r3", "r0"],
+        ),
+        ("dataset.name LIKE 't%'", vec![], vec!["r2", "r1", "r0"]),
+        ("dataset.name LIKE 'r%'", vec![], vec![]),
+        ("dataset.name ILIKE 'r%'", vec![], vec!["r5"]),
+        ("dataset.context ILIKE 'EVAL%'", vec![], vec!["r3", "r0"]),
+        // Each clause may match a different input of the run.
+        (
+            "dataset.name = 'train' AND dataset.context = 'evaluation'",
+            vec![],
+            vec!["r0"],
+        ),
+        (
+            "dataset.name = 'train' and metrics.acc > 0.5",
+            vec!["metrics.acc DESC"],
+            vec!["r0", "r1"],
+        ),
+        (
+            "dataset.digest = 'd1' and params.opt = 'sgd'",
+            vec![],
+            vec!["r1"],
+        ),
+        ("dataset.name = 'nothing'", vec![], vec![]),
+    ]
+}
+
+fn search_dataset_clauses(_: &Backend, s: &TrackingStore) {
+    let e = search_fixture(s);
+    for (filter, order, want) in dataset_cases() {
+        let got = run_names(s.search_runs(&[e.as_str()], filter, &order, 100).unwrap());
+        assert_eq!(got, want, "filter {filter:?} order {order:?}");
+    }
+    // Results carry their inputs.
+    let hits = s
+        .search_runs(&[e.as_str()], "dataset.context = 'drift'", &[], 10)
+        .unwrap();
+    assert_eq!(hits[0].inputs[0].dataset.name, "Reference");
+    // MLflow refuses other dataset fields, other comparators, and ordering by a dataset.
+    for bad in [
+        "dataset.source = 'x'",
+        "dataset.name > 'a'",
+        "dataset.name IS NULL",
+        "dataset.name = 1",
+    ] {
+        let err = s.search_runs(&[e.as_str()], bad, &[], 10).unwrap_err();
+        assert!(err.to_string().contains(bad), "{bad}: {err}");
+    }
+    let err = s
+        .search_runs(&[e.as_str()], "", &["dataset.name"], 10)
+        .unwrap_err();
+    assert!(err.to_string().contains("order_by"), "{err}");
+}
+
+fn nan_sorts_after_numbers_before_missing(_: &Backend, s: &TrackingStore) {
+    let e = search_fixture(s);
+    let q = |o: &str| run_names(s.search_runs(&[e.as_str()], "", &[o], 100).unwrap());
+    // r2 is NaN, r3 has no value: numbers, then NaN, then missing, both ways.
+    assert_eq!(
+        q("metrics.acc ASC"),
+        ["r4", "r5", "r1", "r0", "r6", "r2", "r3"].map(String::from)
+    );
+    assert_eq!(
+        q("metrics.acc DESC"),
+        ["r6", "r0", "r5", "r1", "r4", "r2", "r3"].map(String::from)
+    );
+}
+
+fn dataset_inputs_logged_and_read(_: &Backend, s: &TrackingStore) {
+    let mut run = Run::start(s, &unique("inputs"), named("trainer")).unwrap();
+    let train = Dataset::new(
+        "train",
+        "ab12cd34",
+        "local",
+        r#"{"uri": "/data/train.csv"}"#,
+    )
+    .with_schema(r#"{"mlflow_colspec": [{"type": "double", "name": "x", "required": true}]}"#)
+    .with_profile(r#"{"num_rows": 10, "num_elements": 20}"#);
+    let eval = Dataset::new(
+        "eval",
+        "ef56",
+        "http",
+        r#"{"url": "https://example.com/e.csv"}"#,
+    );
+    run.log_input(&train, Some("training")).unwrap();
+    run.log_inputs(&[DatasetInput::new(eval.clone(), None)])
+        .unwrap();
+    // The same dataset again, with another context: nothing changes (MLflow keeps the first).
+    run.log_input(&train, Some("evaluation")).unwrap();
+    let rec = run.record().unwrap();
+    assert_eq!(rec.inputs.len(), 2, "{:?}", rec.inputs);
+    assert_eq!(rec.inputs[0].dataset, eval);
+    assert!(rec.inputs[0].tags.is_empty());
+    assert_eq!(rec.inputs[1].dataset, train);
+    assert_eq!(rec.inputs[1].context(), Some("training"));
+    // A second run shares the experiment's dataset and has its own context.
+    let mut other = run.start_child(named("scorer")).unwrap();
+    other.log_input(&train, Some("evaluation")).unwrap();
+    assert_eq!(
+        other.record().unwrap().inputs[0].context(),
+        Some("evaluation")
+    );
+    assert_eq!(
+        s.get_run(run.id()).unwrap().inputs[1].context(),
+        Some("training")
+    );
+    // Nothing to log is fine; a deleted run refuses inputs.
+    s.log_inputs(other.id(), &[]).unwrap();
+    let id = other.id().to_string();
+    other.end(RunStatus::Finished).unwrap();
+    s.delete_run(&id).unwrap();
+    assert!(
+        s.log_inputs(&id, &[DatasetInput::new(eval, None)]).is_err(),
+        "a deleted run takes no inputs"
+    );
+}
+
+fn dataset_input_limits_name_the_field(_: &Backend, s: &TrackingStore) {
+    let mut run = Run::start(s, &unique("limits"), RunOptions::default()).unwrap();
+    let ok = || Dataset::new("train", "ab12", "local", "{}");
+    let cases: Vec<(DatasetInput, &str)> = vec![
+        (
+            DatasetInput::new(Dataset::new("n".repeat(501), "ab12", "local", "{}"), None),
+            "dataset name",
+        ),
+        (
+            DatasetInput::new(Dataset::new("train", "d".repeat(37), "local", "{}"), None),
+            "digest of dataset `train`",
+        ),
+        (
+            DatasetInput::new(
+                Dataset::new("train", "ab12", "local", "s".repeat(65_536)),
+                None,
+            ),
+            "source of dataset `train`",
+        ),
+        (
+            DatasetInput::new(ok(), Some(&"c".repeat(501))),
+            "input tag value `mlflow.data.context`",
+        ),
+    ];
+    for (input, what) in cases {
+        let err = run.log_inputs(&[input]).unwrap_err().to_string();
+        assert!(err.contains(what), "{what}: {err}");
+    }
+    // Nothing was written by the refused calls.
+    assert!(run.record().unwrap().inputs.is_empty());
+    let longest = Dataset::new("n".repeat(500), "d".repeat(36), "local", "{}");
+    run.log_input(&longest, Some(&"c".repeat(500))).unwrap();
+    assert_eq!(run.record().unwrap().inputs[0].dataset, longest);
 }
 
 fn run_names(hits: Vec<RunRecord>) -> Vec<String> {
@@ -518,14 +717,15 @@ fn search_filters_and_ordering(_: &Backend, s: &TrackingStore) {
         q("", &[]),
         ["r6", "r5", "r4", "r3", "r2", "r1", "r0"].map(String::from)
     );
-    // NaN and missing values sort last both ways; equal values by start time, newest first.
+    // NaN after numbers, missing values last, both ways; equal values by start time, newest
+    // first.
     assert_eq!(
         q("", &["metrics.acc DESC"]),
-        ["r6", "r0", "r5", "r1", "r4", "r3", "r2"].map(String::from)
+        ["r6", "r0", "r5", "r1", "r4", "r2", "r3"].map(String::from)
     );
     assert_eq!(
         q("", &["metrics.acc"]),
-        ["r4", "r5", "r1", "r0", "r6", "r3", "r2"].map(String::from)
+        ["r4", "r5", "r1", "r0", "r6", "r2", "r3"].map(String::from)
     );
     // Runs that started in the same millisecond: by run id.
     let tie = s.get_or_create_experiment(&unique("tie")).unwrap();

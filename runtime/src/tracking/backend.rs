@@ -11,7 +11,7 @@ use std::path::PathBuf;
 
 use super::TrackingError;
 use super::entities::{
-    ArtifactEntry, Experiment, Metric, RunInfo, RunOptions, RunRecord, RunStatus,
+    ArtifactEntry, DatasetInput, Experiment, Metric, RunInfo, RunOptions, RunRecord, RunStatus,
 };
 use super::matching::ViewType;
 use super::registry::{ModelVersion, ModelVersionQuery, NewModelVersion, RegisteredModel, Stage};
@@ -88,6 +88,10 @@ pub trait Store: Send + Sync + fmt::Debug {
         params: &[(String, String)],
         tags: &[(String, String)],
     ) -> Result<(), TrackingError>;
+    /// Records datasets as inputs of a run, as MLflow's `log_inputs` does: a dataset is stored
+    /// once per experiment (by name and digest), linked to the run once; logging the same
+    /// dataset to the same run again changes nothing (its first tags stay).
+    fn log_inputs(&self, run_id: &str, inputs: &[DatasetInput]) -> Result<(), TrackingError>;
     /// Sets run tags.
     fn set_tags(&self, run_id: &str, tags: &[(&str, &str)]) -> Result<(), TrackingError>;
     /// Removes a run tag.

@@ -247,6 +247,19 @@ pub fn execute(
                 out,
             )?;
             section("Tag", r.tags.clone().into_iter().collect(), out)?;
+            section(
+                "Dataset (digest)",
+                r.inputs
+                    .iter()
+                    .map(|i| {
+                        (
+                            format!("{} ({})", i.dataset.name, i.dataset.digest),
+                            i.context().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect(),
+                out,
+            )?;
             let arts = store.list_artifacts(&run_id, "")?;
             section(
                 "Artifact",

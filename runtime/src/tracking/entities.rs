@@ -207,6 +207,10 @@ pub struct RunRecord {
     pub metrics: BTreeMap<String, Metric>,
     /// Tags by key (including `mlflow.*` system tags).
     pub tags: BTreeMap<String, String>,
+    /// The datasets the run used (MLflow's `run.inputs.dataset_inputs`), sorted by dataset
+    /// name, then digest.
+    #[serde(default)]
+    pub inputs: Vec<DatasetInput>,
 }
 
 impl RunRecord {
@@ -214,6 +218,135 @@ impl RunRecord {
     pub fn parent_run_id(&self) -> Option<&str> {
         self.tags.get(super::TAG_PARENT_RUN_ID).map(String::as_str)
     }
+}
+
+/// The input tag holding what a run used a dataset for (`training`, `evaluation`, ...), as
+/// `mlflow.log_input(dataset, context=...)` sets it.
+pub const TAG_DATASET_CONTEXT: &str = "mlflow.data.context";
+
+/// A dataset a run used, as MLflow records it (`mlflow.entities.Dataset`): a name and a digest
+/// of the content identify it within an experiment; where it came from, its schema and a
+/// profile describe it.
+///
+/// ```
+/// use oxflow_runtime::tracking::Dataset;
+///
+/// let ds = Dataset::new("reference", "3f2a9c1e", "local", r#"{"uri": "data/reference.csv"}"#)
+///     .with_schema(r#"{"mlflow_colspec": [{"type": "double", "name": "x"}]}"#)
+///     .with_profile(r#"{"num_rows": 1000}"#);
+/// assert_eq!(ds.name, "reference");
+/// assert_eq!(ds.profile.as_deref(), Some(r#"{"num_rows": 1000}"#));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Dataset {
+    /// The dataset's name (at most 500 characters).
+    pub name: String,
+    /// A digest of its content (at most 36 characters); MLflow uses 8 hex digits of a hash.
+    pub digest: String,
+    /// The kind of source: `local`, `http`, `s3`, `code`, ...
+    pub source_type: String,
+    /// The source as JSON, such as `{"uri": "data/train.csv"}` (at most 65535 characters).
+    pub source: String,
+    /// The schema as JSON, such as MLflow's `{"mlflow_colspec": [...]}`.
+    pub schema: Option<String>,
+    /// Summary statistics as JSON, such as `{"num_rows": 1000}`.
+    pub profile: Option<String>,
+}
+
+impl Dataset {
+    /// A dataset with a name, digest, source type and source, without schema or profile.
+    ///
+    /// ```
+    /// use oxflow_runtime::tracking::Dataset;
+    /// let ds = Dataset::new("train", "ab12cd34", "local", r#"{"uri": "train.csv"}"#);
+    /// assert!(ds.schema.is_none());
+    /// ```
+    pub fn new(
+        name: impl Into<String>,
+        digest: impl Into<String>,
+        source_type: impl Into<String>,
+        source: impl Into<String>,
+    ) -> Dataset {
+        Dataset {
+            name: name.into(),
+            digest: digest.into(),
+            source_type: source_type.into(),
+            source: source.into(),
+            schema: None,
+            profile: None,
+        }
+    }
+
+    /// The same dataset with a schema (JSON).
+    ///
+    /// ```
+    /// use oxflow_runtime::tracking::Dataset;
+    /// let ds = Dataset::new("t", "d", "local", "{}").with_schema(r#"{"mlflow_colspec": []}"#);
+    /// assert!(ds.schema.is_some());
+    /// ```
+    pub fn with_schema(mut self, schema: impl Into<String>) -> Dataset {
+        self.schema = Some(schema.into());
+        self
+    }
+
+    /// The same dataset with a profile (JSON).
+    ///
+    /// ```
+    /// use oxflow_runtime::tracking::Dataset;
+    /// let ds = Dataset::new("t", "d", "local", "{}").with_profile(r#"{"num_rows": 3}"#);
+    /// assert!(ds.profile.is_some());
+    /// ```
+    pub fn with_profile(mut self, profile: impl Into<String>) -> Dataset {
+        self.profile = Some(profile.into());
+        self
+    }
+}
+
+/// A dataset as an input of a run, with the input's tags (MLflow's `DatasetInput`); the
+/// context (`training`, `evaluation`, ...) is tag [`TAG_DATASET_CONTEXT`].
+///
+/// ```
+/// use oxflow_runtime::tracking::{Dataset, DatasetInput};
+///
+/// let input = DatasetInput::new(Dataset::new("train", "ab12", "local", "{}"), Some("training"));
+/// assert_eq!(input.context(), Some("training"));
+/// assert_eq!(input.tags["mlflow.data.context"], "training");
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DatasetInput {
+    /// The dataset.
+    pub dataset: Dataset,
+    /// The input's tags by key (`mlflow.data.context` among them).
+    pub tags: BTreeMap<String, String>,
+}
+
+impl DatasetInput {
+    /// An input of `dataset`, tagged with `context` when given.
+    pub fn new(dataset: Dataset, context: Option<&str>) -> DatasetInput {
+        let mut tags = BTreeMap::new();
+        if let Some(c) = context {
+            tags.insert(TAG_DATASET_CONTEXT.to_string(), c.to_string());
+        }
+        DatasetInput { dataset, tags }
+    }
+
+    /// What the run used the dataset for (tag `mlflow.data.context`), if recorded.
+    ///
+    /// ```
+    /// use oxflow_runtime::tracking::{Dataset, DatasetInput};
+    /// let input = DatasetInput::new(Dataset::new("t", "d", "local", "{}"), None);
+    /// assert_eq!(input.context(), None);
+    /// ```
+    pub fn context(&self) -> Option<&str> {
+        self.tags.get(TAG_DATASET_CONTEXT).map(String::as_str)
+    }
+}
+
+/// Sorts a run's inputs the way every backend returns them: by dataset name, then digest.
+pub(crate) fn sort_inputs(inputs: &mut [DatasetInput]) {
+    inputs.sort_by(|a, b| {
+        (&a.dataset.name, &a.dataset.digest).cmp(&(&b.dataset.name, &b.dataset.digest))
+    });
 }
 
 /// An experiment: a named group of runs.

@@ -74,6 +74,16 @@ pub enum TrackingError {
         /// MLflow's limit.
         max: usize,
     },
+    /// A field longer than MLflow allows, named in full (`digest of dataset \`train\``).
+    #[error("{what} is too long: {len} characters, at most {max} are allowed")]
+    FieldTooLong {
+        /// The field and what it belongs to.
+        what: String,
+        /// The length given, in characters.
+        len: usize,
+        /// MLflow's limit.
+        max: usize,
+    },
     /// A param logged again with another value; MLflow params are immutable.
     #[error(
         "param `{key}` of run `{run_id}` was already logged with value `{old}`; \

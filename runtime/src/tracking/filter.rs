@@ -693,14 +693,23 @@ impl Filter {
             len: input.chars().count(),
         };
         let mut clauses = Vec::new();
-        if p.peek().is_none() {
-            return Ok(Filter { clauses });
-        }
+        // MLflow checks only that every token is a comparison or the keyword AND
+        // (`SearchUtils._invalid_statement_token_search_runs`), so AND may be left out,
+        // repeated or trail: `a = 'x' b = 'y'` and `a = 'x' AND` are conjunctions there too.
         loop {
-            if p.word_is("OR")
-                || p.word_is("NOT")
-                || matches!(p.peek().map(|t| &t.tok), Some(Tok::LParen))
-            {
+            while p.word_is("AND") {
+                p.pos += 1;
+            }
+            if p.peek().is_none() {
+                break;
+            }
+            if p.word_is("OR") {
+                return Err(p.err(
+                    p.here(),
+                    "OR is not supported; a filter is a conjunction: a AND b",
+                ));
+            }
+            if p.word_is("NOT") || matches!(p.peek().map(|t| &t.tok), Some(Tok::LParen)) {
                 return Err(p.err(p.here(), "only conjunctions of comparisons are supported: a AND b AND c (no OR, NOT or parentheses)"));
             }
             let target = p.target()?;
@@ -709,23 +718,6 @@ impl Filter {
             let (value, val_pos) = p.value(op)?;
             p.check(&target, op, &value, op_pos, val_pos)?;
             clauses.push(Clause { target, op, value });
-            if p.peek().is_none() {
-                break;
-            }
-            if p.word_is("AND") {
-                p.pos += 1;
-                if p.peek().is_none() {
-                    return Err(p.err(p.len, "expected a comparison after AND"));
-                }
-                continue;
-            }
-            if p.word_is("OR") {
-                return Err(p.err(
-                    p.here(),
-                    "OR is not supported; a filter is a conjunction: a AND b",
-                ));
-            }
-            return Err(p.err(p.here(), "expected AND between comparisons"));
         }
         Ok(Filter { clauses })
     }
@@ -766,6 +758,13 @@ impl OrderBy {
             len: input.chars().count(),
         };
         let target = p.target()?;
+        if let Target::Dataset(_) = target {
+            // MLflow: "Invalid order_by entity type 'dataset'".
+            return Err(p.err(
+                0,
+                "runs cannot be ordered by a dataset field; order by metrics, params, tags or attributes",
+            ));
+        }
         let ascending = if p.word_is("DESC") {
             p.pos += 1;
             false
@@ -943,6 +942,23 @@ mod tests {
             Target::Tag("mlflow.parentRunId".into())
         );
         assert!(Filter::parse("   ").unwrap().clauses.is_empty());
+        // As in MLflow, AND separates comparisons but may be left out, repeated or trail.
+        for lenient in [
+            "metrics.a > 1 metrics.b > 2",
+            "metrics.a > 1 AND",
+            "AND metrics.a > 1 and AND metrics.b > 2",
+        ] {
+            let f = Filter::parse(lenient).unwrap();
+            assert!(!f.clauses.is_empty(), "{lenient}");
+            assert_eq!(f.clauses[0].target, Target::Metric("a".into()), "{lenient}");
+        }
+        assert_eq!(
+            Filter::parse("metrics.a > 1 metrics.b > 2")
+                .unwrap()
+                .clauses
+                .len(),
+            2
+        );
     }
 
     #[test]
@@ -954,7 +970,6 @@ mod tests {
             ("metrics.acc IS NULL", 12, "does not work on numbers"),
             ("foo.bar = 'x'", 0, "invalid entity type `foo`"),
             ("run_name IN ('a')", 9, "only run_id"),
-            ("metrics.a > 1 metrics.b > 2", 14, "expected AND"),
             ("tags.x = 'unterminated", 9, "unterminated"),
             ("(metrics.a > 1)", 0, "conjunctions"),
             ("metrics.a >", 11, "expected a value"),

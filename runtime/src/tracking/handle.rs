@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::TrackingError;
 use super::backend::Store;
 use super::entities::{
-    ArtifactEntry, Experiment, Metric, RunInfo, RunOptions, RunRecord, RunStatus,
+    ArtifactEntry, DatasetInput, Experiment, Metric, RunInfo, RunOptions, RunRecord, RunStatus,
 };
 use super::matching::{MAX_SEARCH_RESULTS, ViewType, check_max_results};
 use super::owner::{self, TAG_OWNER};
@@ -381,6 +381,41 @@ impl TrackingStore {
         v::validate_run_id(run_id)?;
         v::validate_key("metric", key)?;
         self.backend.get_metric_history(run_id, key)
+    }
+
+    /// Records datasets as inputs of a run (MLflow's `log_inputs`), checked first with
+    /// MLflow's limits; the run's record then lists them in
+    /// [`RunRecord::inputs`](super::RunRecord::inputs), and searches can filter on
+    /// `dataset.name`, `dataset.digest` and `dataset.context`.
+    ///
+    /// ```
+    /// use oxflow_runtime::tracking::{Dataset, DatasetInput, RunOptions, TrackingStore};
+    /// let store = TrackingStore::in_memory()?;
+    /// let exp = store.get_or_create_experiment("e")?;
+    /// let run = store.create_run(&exp.experiment_id, RunOptions::default())?;
+    /// let train = Dataset::new("train", "ab12cd34", "local", r#"{"uri": "train.csv"}"#);
+    /// store.log_inputs(&run.run_id, &[DatasetInput::new(train, Some("training"))])?;
+    /// assert_eq!(store.get_run(&run.run_id)?.inputs[0].context(), Some("training"));
+    /// let hits = store.search_runs(&[&exp.experiment_id], "dataset.context = 'training'", &[], 10)?;
+    /// assert_eq!(hits.len(), 1);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn log_inputs(&self, run_id: &str, inputs: &[DatasetInput]) -> Result<(), TrackingError> {
+        v::validate_run_id(run_id)?;
+        for input in inputs {
+            v::validate_dataset_input(input)?;
+        }
+        if inputs.is_empty() {
+            return Ok(());
+        }
+        // MLflow keeps the first of two inputs with the same name and digest in one call.
+        let mut seen = HashSet::new();
+        let unique: Vec<DatasetInput> = inputs
+            .iter()
+            .filter(|i| seen.insert((i.dataset.name.as_str(), i.dataset.digest.as_str())))
+            .cloned()
+            .collect();
+        self.backend.log_inputs(run_id, &unique)
     }
 
     /// Logs a param (immutable: the same value again is a no-op, another value an error).

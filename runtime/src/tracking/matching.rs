@@ -78,20 +78,78 @@ pub(crate) enum SortValue {
     Num(f64),
     /// A string (params, tags, other attributes).
     Str(String),
+    /// A NaN metric: after every number, before missing values, in both directions.
+    NaN,
     /// No value: sorts last in both directions.
     Missing,
 }
 
-/// Orders two sort values; missing values (and NaN) go last in both directions.
+impl SortValue {
+    /// A metric's sort value: NaN has its own place (see [`cmp_sort`]).
+    pub(crate) fn metric(v: Option<f64>) -> SortValue {
+        match v {
+            None => SortValue::Missing,
+            Some(x) if x.is_nan() => SortValue::NaN,
+            Some(x) => SortValue::Num(x),
+        }
+    }
+}
+
+/// Orders two sort values as MLflow does (`SearchUtils._get_value_for_sort`, and the `CASE` of
+/// the SQL store's `_get_orderby_clauses`): values in the asked direction, then NaN, then
+/// missing values, in both directions.
 pub(crate) fn cmp_sort(a: &SortValue, b: &SortValue, ascending: bool) -> Ordering {
     let dir = |o: Ordering| if ascending { o } else { o.reverse() };
+    let rank = |v: &SortValue| match v {
+        SortValue::Num(_) | SortValue::Str(_) => 0,
+        SortValue::NaN => 1,
+        SortValue::Missing => 2,
+    };
     match (a, b) {
-        (SortValue::Missing, SortValue::Missing) => Ordering::Equal,
-        (SortValue::Missing, _) => Ordering::Greater,
-        (_, SortValue::Missing) => Ordering::Less,
         (SortValue::Num(x), SortValue::Num(y)) => dir(x.total_cmp(y)),
         (SortValue::Str(x), SortValue::Str(y)) => dir(x.cmp(y)),
         (SortValue::Num(_), SortValue::Str(_)) => dir(Ordering::Less),
         (SortValue::Str(_), SortValue::Num(_)) => dir(Ordering::Greater),
+        _ => rank(a).cmp(&rank(b)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_then_nan_then_missing_in_both_directions() {
+        let mut vals = vec![
+            SortValue::Missing,
+            SortValue::NaN,
+            SortValue::Num(2.0),
+            SortValue::Num(-1.0),
+            SortValue::Num(f64::INFINITY),
+        ];
+        vals.sort_by(|a, b| cmp_sort(a, b, true));
+        assert_eq!(
+            vals,
+            [
+                SortValue::Num(-1.0),
+                SortValue::Num(2.0),
+                SortValue::Num(f64::INFINITY),
+                SortValue::NaN,
+                SortValue::Missing
+            ]
+        );
+        vals.sort_by(|a, b| cmp_sort(a, b, false));
+        assert_eq!(
+            vals,
+            [
+                SortValue::Num(f64::INFINITY),
+                SortValue::Num(2.0),
+                SortValue::Num(-1.0),
+                SortValue::NaN,
+                SortValue::Missing
+            ]
+        );
+        assert_eq!(SortValue::metric(Some(f64::NAN)), SortValue::NaN);
+        assert_eq!(SortValue::metric(None), SortValue::Missing);
     }
 }

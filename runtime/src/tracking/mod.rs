@@ -44,8 +44,8 @@ pub mod validation;
 
 pub use backend::Store;
 pub use entities::{
-    ArtifactEntry, Experiment, LIFECYCLE_ACTIVE, LIFECYCLE_DELETED, Metric, RunInfo, RunOptions,
-    RunRecord, RunStatus,
+    ArtifactEntry, Dataset, DatasetInput, Experiment, LIFECYCLE_ACTIVE, LIFECYCLE_DELETED, Metric,
+    RunInfo, RunOptions, RunRecord, RunStatus, TAG_DATASET_CONTEXT,
 };
 pub use error::TrackingError;
 pub use file::FileStore;

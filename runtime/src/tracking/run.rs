@@ -5,7 +5,7 @@ use std::fmt::Display;
 use std::path::Path;
 
 use super::TrackingStore;
-use super::entities::{Metric, RunInfo, RunOptions, RunRecord, RunStatus};
+use super::entities::{Dataset, DatasetInput, Metric, RunInfo, RunOptions, RunRecord, RunStatus};
 use super::validation::artifact_segments;
 use super::{TAG_SOURCE_NAME, TAG_SOURCE_TYPE, TAG_USER, TrackingError, now_ms};
 
@@ -151,6 +151,51 @@ impl Run {
             .map(|(k, v)| (k.as_ref().to_string(), v.as_ref().to_string()))
             .collect();
         self.store.log_batch(&self.info.run_id, &[], &params, &[])
+    }
+
+    /// Records a dataset as an input of the run, with what it was used for (`Some("training")`,
+    /// `Some("evaluation")`, ...), as `mlflow.log_input(dataset, context=...)` does. MLflow's
+    /// UI lists it under the run's datasets, and searches can filter on it:
+    /// `dataset.name = 'reference' AND dataset.context = 'drift'`.
+    ///
+    /// ```
+    /// use oxflow_runtime::tracking::{Dataset, Run, RunOptions, TrackingStore};
+    /// let store = TrackingStore::in_memory()?;
+    /// let mut run = Run::start(&store, "drift", RunOptions::default())?;
+    /// let reference = Dataset::new("reference", "9c1e3f2a", "local", r#"{"uri": "ref.csv"}"#)
+    ///     .with_profile(r#"{"num_rows": 1000}"#);
+    /// run.log_input(&reference, Some("reference"))?;
+    /// let rec = run.record()?;
+    /// assert_eq!(rec.inputs[0].dataset.name, "reference");
+    /// assert_eq!(rec.inputs[0].context(), Some("reference"));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn log_input(
+        &mut self,
+        dataset: &Dataset,
+        context: Option<&str>,
+    ) -> Result<(), TrackingError> {
+        self.store.log_inputs(
+            &self.info.run_id,
+            &[DatasetInput::new(dataset.clone(), context)],
+        )
+    }
+
+    /// Records several dataset inputs at once (MLflow's `log_inputs`).
+    ///
+    /// ```
+    /// use oxflow_runtime::tracking::{Dataset, DatasetInput, Run, RunOptions, TrackingStore};
+    /// let store = TrackingStore::in_memory()?;
+    /// let mut run = Run::start(&store, "drift", RunOptions::default())?;
+    /// run.log_inputs(&[
+    ///     DatasetInput::new(Dataset::new("reference", "9c1e", "local", "{}"), Some("reference")),
+    ///     DatasetInput::new(Dataset::new("current", "77ab", "local", "{}"), Some("current")),
+    /// ])?;
+    /// assert_eq!(run.record()?.inputs.len(), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn log_inputs(&mut self, inputs: &[DatasetInput]) -> Result<(), TrackingError> {
+        self.store.log_inputs(&self.info.run_id, inputs)
     }
 
     /// Logs a metric value at the next step of this key (0, 1, 2, ...), timestamped now.

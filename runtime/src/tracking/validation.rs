@@ -20,6 +20,75 @@ pub const MAX_METRICS_PER_BATCH: usize = 1000;
 /// Most params, and most tags, in one MLflow `log-batch` request.
 pub const MAX_PARAMS_TAGS_PER_BATCH: usize = 100;
 
+/// Longest dataset name (`MAX_DATASET_NAME_SIZE`).
+pub const MAX_DATASET_NAME_LENGTH: usize = 500;
+/// Longest dataset digest (`MAX_DATASET_DIGEST_SIZE`).
+pub const MAX_DATASET_DIGEST_LENGTH: usize = 36;
+/// Longest dataset source (`MAX_DATASET_SOURCE_SIZE`, a database `TEXT` column).
+pub const MAX_DATASET_SOURCE_LENGTH: usize = 65535;
+/// Longest dataset schema (`MAX_DATASET_SCHEMA_SIZE`).
+pub const MAX_DATASET_SCHEMA_LENGTH: usize = 1_048_575;
+/// Longest dataset profile (`MAX_DATASET_PROFILE_SIZE`).
+pub const MAX_DATASET_PROFILE_LENGTH: usize = 16_777_215;
+/// Longest input tag key (`MAX_INPUT_TAG_KEY_SIZE`).
+pub const MAX_INPUT_TAG_KEY_LENGTH: usize = 255;
+/// Longest input tag value (`MAX_INPUT_TAG_VALUE_SIZE`).
+pub const MAX_INPUT_TAG_VALUE_LENGTH: usize = 500;
+/// Most dataset inputs in one MLflow `log-inputs` request (`MAX_DATASETS_PER_BATCH`).
+pub const MAX_DATASETS_PER_BATCH: usize = 1000;
+
+/// Checks a dataset input with MLflow's limits (`_validate_dataset`, `_validate_input_tag`):
+/// name at most 500 characters, digest 36, source 65535, schema 1 MiB, profile 16 MiB; input
+/// tag keys at most 255, values 500. The error names the dataset and the field.
+///
+/// ```
+/// use oxflow_runtime::tracking::{Dataset, DatasetInput};
+/// use oxflow_runtime::tracking::validation::validate_dataset_input;
+///
+/// let ok = DatasetInput::new(Dataset::new("train", "ab12", "local", "{}"), Some("training"));
+/// assert!(validate_dataset_input(&ok).is_ok());
+/// let long = DatasetInput::new(Dataset::new("train", "x".repeat(37), "local", "{}"), None);
+/// let err = validate_dataset_input(&long).unwrap_err().to_string();
+/// assert!(err.contains("digest of dataset `train`"), "{err}");
+/// ```
+pub fn validate_dataset_input(input: &crate::tracking::DatasetInput) -> Result<(), TrackingError> {
+    let ds = &input.dataset;
+    let name = ds.name.chars().take(80).collect::<String>();
+    check_len("dataset name", &name, &ds.name, MAX_DATASET_NAME_LENGTH)?;
+    let of = format!("of dataset `{name}`");
+    let field = |f: &str| format!("{f} {of}");
+    check_len_named(&field("digest"), &ds.digest, MAX_DATASET_DIGEST_LENGTH)?;
+    check_len_named(&field("source"), &ds.source, MAX_DATASET_SOURCE_LENGTH)?;
+    if let Some(schema) = &ds.schema {
+        check_len_named(&field("schema"), schema, MAX_DATASET_SCHEMA_LENGTH)?;
+    }
+    if let Some(profile) = &ds.profile {
+        check_len_named(&field("profile"), profile, MAX_DATASET_PROFILE_LENGTH)?;
+    }
+    for (k, val) in &input.tags {
+        let short = k.chars().take(80).collect::<String>();
+        check_len("input tag key", &short, k, MAX_INPUT_TAG_KEY_LENGTH)?;
+        check_len("input tag value", k, val, MAX_INPUT_TAG_VALUE_LENGTH)?;
+    }
+    Ok(())
+}
+
+/// A length check whose message names the field in full (`digest of dataset \`train\``).
+fn check_len_named(what: &str, value: &str, max: usize) -> Result<(), TrackingError> {
+    if value.len() <= max {
+        return Ok(());
+    }
+    let len = value.chars().count();
+    if len > max {
+        return Err(TrackingError::FieldTooLong {
+            what: what.to_string(),
+            len,
+            max,
+        });
+    }
+    Ok(())
+}
+
 /// Checks a metric, param or tag key: MLflow's character set (`^[/\w.\- :]*$`), at most 250
 /// characters, and a normalised relative path (no empty, `.` or `..` segment, no leading `/`),
 /// since the key becomes a file path inside the run directory.

@@ -6,6 +6,7 @@
 //! registry under `models/`.
 
 mod artifacts;
+mod inputs;
 mod metrics;
 mod registry;
 mod runs;
@@ -20,8 +21,8 @@ use std::time::Duration;
 
 use super::backend::Store;
 use super::entities::{
-    ArtifactEntry, Experiment, LIFECYCLE_ACTIVE, LIFECYCLE_DELETED, Metric, RunInfo, RunOptions,
-    RunRecord, RunStatus,
+    ArtifactEntry, DatasetInput, Experiment, LIFECYCLE_ACTIVE, LIFECYCLE_DELETED, Metric, RunInfo,
+    RunOptions, RunRecord, RunStatus,
 };
 use super::fsutil::{self, path_to_file_uri, write_atomic};
 use super::matching::ViewType;
@@ -484,6 +485,10 @@ impl Store for FileStore {
         }
         self.write_tags(&c, tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
         self.buffer_metrics(&c.dir, metrics)
+    }
+
+    fn log_inputs(&self, run_id: &str, inputs: &[DatasetInput]) -> Result<(), TrackingError> {
+        self.write_inputs(run_id, inputs)
     }
 
     /// Setting `mlflow.runName` also renames the run.

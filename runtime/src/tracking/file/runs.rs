@@ -258,11 +258,13 @@ impl FileStore {
                 metrics.insert(key, m);
             }
         }
+        let inputs = self.read_inputs(dir, malformed)?;
         Ok(RunRecord {
             info,
             params,
             metrics,
             tags,
+            inputs,
         })
     }
 

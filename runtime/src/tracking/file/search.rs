@@ -8,20 +8,23 @@ use std::path::{Path, PathBuf};
 
 use super::{FileStore, Malformed, read_run_info, read_text};
 use crate::tracking::TrackingError;
-use crate::tracking::entities::{RunInfo, RunRecord};
+use crate::tracking::entities::{DatasetInput, RunInfo, RunRecord};
 use crate::tracking::filter::{Attribute, Clause, Filter, OrderBy, Target};
 use crate::tracking::fsutil;
 use crate::tracking::matching::{SortValue, ViewType, cmp_num, cmp_sort, cmp_str};
 use crate::tracking::validation::validate_key;
 
 /// A run under evaluation; params, tags and metrics are read one file at a time, on demand.
-struct Candidate {
+struct Candidate<'s> {
+    store: &'s FileStore,
     dir: PathBuf,
     /// Read only once the clauses on metrics, params and tags hold.
     info: Option<RunInfo>,
     metrics: HashMap<String, Option<f64>>,
     params: HashMap<String, Option<String>>,
     tags: HashMap<String, Option<String>>,
+    /// Read on the first dataset clause.
+    inputs: Option<Vec<DatasetInput>>,
 }
 
 /// A value file's text, `None` if absent; a file that cannot be read is a warning naming it.
@@ -33,7 +36,7 @@ fn read_opt(path: &Path) -> Option<String> {
     Malformed::Warn.handle(read_text(path)).ok().flatten()
 }
 
-impl Candidate {
+impl Candidate<'_> {
     fn metric(&mut self, key: &str) -> Option<f64> {
         if let Some(v) = self.metrics.get(key) {
             return *v;
@@ -64,6 +67,17 @@ impl Candidate {
         };
         cache.insert(key.to_string(), v.clone());
         v
+    }
+
+    fn inputs(&mut self) -> &[DatasetInput] {
+        if self.inputs.is_none() {
+            let read = self.store.read_inputs(&self.dir, Malformed::Warn);
+            self.inputs = Some(read.unwrap_or_else(|e| {
+                tracing::warn!("skipping dataset inputs that cannot be read: {e}");
+                Vec::new()
+            }));
+        }
+        self.inputs.as_deref().unwrap_or_default()
     }
 
     fn attr_str(&self, a: Attribute) -> Option<String> {
@@ -109,17 +123,22 @@ impl Candidate {
                 let v = self.kv("tags", k);
                 cmp_str(v.as_deref(), c.op, &c.value)
             }
-            // The file store records no dataset inputs: nothing matches a dataset clause.
-            Target::Dataset(_) => false,
+            // A run matches when any of its dataset inputs does; `context` looks only at
+            // inputs that have one (MLflow's `_does_run_match_clause`).
+            Target::Dataset(field) => self.inputs().iter().any(|i| {
+                let v = match field.as_str() {
+                    "name" => Some(i.dataset.name.as_str()),
+                    "digest" => Some(i.dataset.digest.as_str()),
+                    _ => i.context(),
+                };
+                v.is_some_and(|v| cmp_str(Some(v), c.op, &c.value))
+            }),
         }
     }
 
     fn sort_value(&mut self, t: &Target) -> SortValue {
         match t {
-            Target::Metric(k) => self
-                .metric(k)
-                .filter(|v| !v.is_nan())
-                .map_or(SortValue::Missing, SortValue::Num),
+            Target::Metric(k) => SortValue::metric(self.metric(k)),
             Target::Attribute(a) if a.is_numeric() => {
                 self.attr_num(*a).map_or(SortValue::Missing, SortValue::Num)
             }
@@ -203,11 +222,13 @@ pub(super) fn search_runs(
         .clauses
         .iter()
         .partition(|c| matches!(c.target, Target::Attribute(_)));
-    let mut hits: Vec<(Vec<SortValue>, Candidate)> = Vec::new();
+    let mut hits: Vec<(Vec<SortValue>, Candidate<'_>)> = Vec::new();
     for exp in experiment_ids {
         for (dir, name) in store.run_dir_entries(exp)? {
             let mut c = Candidate {
+                store,
                 dir,
+                inputs: None,
                 info: None,
                 metrics: HashMap::new(),
                 params: HashMap::new(),

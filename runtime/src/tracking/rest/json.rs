@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use crate::tracking::TrackingError;
-use crate::tracking::entities::{Experiment, Metric, RunInfo, RunRecord, RunStatus};
+use crate::tracking::entities::{
+    Dataset, DatasetInput, Experiment, Metric, RunInfo, RunRecord, RunStatus, sort_inputs,
+};
 use crate::tracking::matching::ViewType;
 
 /// A metric value in protobuf JSON: a number, or `"NaN"`, `"Infinity"`, `"-Infinity"`.
@@ -119,12 +121,60 @@ pub(super) fn parse_run(r: &Value) -> Result<RunRecord, TrackingError> {
             },
         );
     }
+    let mut inputs: Vec<DatasetInput> = r["inputs"]["dataset_inputs"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(parse_dataset_input)
+        .collect();
+    sort_inputs(&mut inputs);
     Ok(RunRecord {
         info,
         params: kv_list(&r["data"]["params"]),
         metrics,
         tags: kv_list(&r["data"]["tags"]),
+        inputs,
     })
+}
+
+/// A `DatasetInput` message: `{"tags": [{key, value}], "dataset": {name, digest, ...}}`.
+fn parse_dataset_input(v: &Value) -> DatasetInput {
+    let d = &v["dataset"];
+    let opt = |x: &Value| x.as_str().map(str::to_string);
+    DatasetInput {
+        dataset: Dataset {
+            name: str_of(&d["name"]),
+            digest: str_of(&d["digest"]),
+            source_type: str_of(&d["source_type"]),
+            source: str_of(&d["source"]),
+            schema: opt(&d["schema"]),
+            profile: opt(&d["profile"]),
+        },
+        tags: kv_list(&v["tags"]),
+    }
+}
+
+/// A `DatasetInput` message for `runs/log-inputs`.
+pub(super) fn dataset_input_json(i: &DatasetInput) -> Value {
+    let d = &i.dataset;
+    let mut dataset = json!({
+        "name": d.name,
+        "digest": d.digest,
+        "source_type": d.source_type,
+        "source": d.source,
+    });
+    if let Some(s) = &d.schema {
+        dataset["schema"] = json!(s);
+    }
+    if let Some(p) = &d.profile {
+        dataset["profile"] = json!(p);
+    }
+    let tags: Vec<Value> = i
+        .tags
+        .iter()
+        .map(|(k, v)| json!({"key": k, "value": v}))
+        .collect();
+    json!({"tags": tags, "dataset": dataset})
 }
 
 pub(super) fn view_name(view: ViewType) -> &'static str {

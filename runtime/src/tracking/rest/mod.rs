@@ -20,15 +20,18 @@ use serde_json::json;
 
 use super::backend::Store;
 use super::entities::{
-    ArtifactEntry, Experiment, Metric, RunInfo, RunOptions, RunRecord, RunStatus,
+    ArtifactEntry, DatasetInput, Experiment, Metric, RunInfo, RunOptions, RunRecord, RunStatus,
 };
 use super::matching::ViewType;
 use super::registry::{ModelVersion, ModelVersionQuery, NewModelVersion, RegisteredModel, Stage};
-use super::validation::{MAX_METRICS_PER_BATCH, MAX_PARAMS_TAGS_PER_BATCH, artifact_segments};
+use super::validation::{
+    MAX_DATASETS_PER_BATCH, MAX_METRICS_PER_BATCH, MAX_PARAMS_TAGS_PER_BATCH, artifact_segments,
+};
 use super::{TAG_PARENT_RUN_ID, TAG_RUN_NAME, TrackingError, now_ms};
 use http::{Body, Http, Method, base64, is_not_found, percent_encode_segment, server_error};
 use json::{
-    as_f64, as_i64, metric_json, parse_experiment, parse_info, parse_run, str_of, view_name,
+    as_f64, as_i64, dataset_input_json, metric_json, parse_experiment, parse_info, parse_run,
+    str_of, view_name,
 };
 
 /// Most entities (metrics + params + tags) in one `log-batch` request.
@@ -521,6 +524,18 @@ impl Store for RestStore {
         for chunk in metrics.chunks(MAX_ENTITIES_PER_BATCH.min(MAX_METRICS_PER_BATCH)) {
             let body = json!({"run_id": run_id, "metrics": chunk.iter().map(metric_json).collect::<Vec<_>>()});
             self.inner.http.post("runs/log-batch", body)?;
+        }
+        Ok(())
+    }
+
+    /// Sends dataset inputs in `runs/log-inputs` requests within MLflow's batch limit.
+    fn log_inputs(&self, run_id: &str, inputs: &[DatasetInput]) -> Result<(), TrackingError> {
+        for chunk in inputs.chunks(MAX_DATASETS_PER_BATCH) {
+            let datasets: Vec<_> = chunk.iter().map(dataset_input_json).collect();
+            self.inner.http.post(
+                "runs/log-inputs",
+                json!({"run_id": run_id, "datasets": datasets}),
+            )?;
         }
         Ok(())
     }

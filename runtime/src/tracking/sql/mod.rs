@@ -11,6 +11,7 @@
 
 mod artifacts;
 mod conn;
+mod inputs;
 mod metrics;
 mod registry;
 mod runs;
@@ -27,7 +28,7 @@ use parking_lot::Mutex;
 use super::TrackingError;
 use super::backend::Store;
 use super::entities::{
-    ArtifactEntry, Experiment, Metric, RunInfo, RunOptions, RunRecord, RunStatus,
+    ArtifactEntry, DatasetInput, Experiment, Metric, RunInfo, RunOptions, RunRecord, RunStatus,
 };
 use super::matching::ViewType;
 use super::registry::{ModelVersion, ModelVersionQuery, NewModelVersion, RegisteredModel, Stage};
@@ -298,6 +299,9 @@ impl Store for SqlStore {
         tags: &[(String, String)],
     ) -> Result<(), TrackingError> {
         self.log_batch_impl(run_id, metrics, params, tags)
+    }
+    fn log_inputs(&self, run_id: &str, inputs: &[DatasetInput]) -> Result<(), TrackingError> {
+        self.log_inputs_impl(run_id, inputs)
     }
     fn set_tags(&self, run_id: &str, tags: &[(&str, &str)]) -> Result<(), TrackingError> {
         self.set_tags_impl(run_id, tags)

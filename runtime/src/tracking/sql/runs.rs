@@ -423,6 +423,7 @@ impl SqlStore {
             params: BTreeMap::new(),
             metrics: BTreeMap::new(),
             tags: BTreeMap::new(),
+            inputs: Vec::new(),
         };
         let err = |e| self.db().map_err("read a run", e);
         let mut st = c
@@ -456,6 +457,10 @@ impl SqlStore {
             let m = row.map_err(err)?;
             rec.metrics.insert(m.key.clone(), m);
         }
+        drop(st);
+        rec.inputs = super::inputs::load_inputs(self, &c, &[run_id])?
+            .remove(run_id)
+            .unwrap_or_default();
         Ok(rec)
     }
 

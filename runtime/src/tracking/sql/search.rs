@@ -1,7 +1,7 @@
 //! `search_runs` in SQL: MLflow's filter clauses become conditions on `runs` and `EXISTS`
-//! lookups in `latest_metrics`, `params` and `tags`; ordering (missing values and NaN last in
-//! both directions, then newest first, then run id) is the file store's; the matching runs'
-//! params, tags and latest metrics are then loaded in three bulk queries.
+//! lookups in `latest_metrics`, `params`, `tags` and the dataset inputs; ordering (values, then
+//! NaN, then missing values in both directions, then newest first, then run id) is MLflow's;
+//! the matching runs' params, tags, latest metrics and inputs are then loaded in bulk queries.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -9,10 +9,10 @@ use rusqlite::types::Value as SqlValue;
 
 use super::SqlStore;
 use super::runs::{RUN_COLUMNS, latest_metric, parse_experiment_id, run_info};
-use crate::tracking::TrackingError;
 use crate::tracking::entities::RunRecord;
 use crate::tracking::filter::{Attribute, Clause, CompareOp, Filter, OrderBy, Target, Value};
 use crate::tracking::matching::{ViewType, check_max_results};
+use crate::tracking::{TAG_DATASET_CONTEXT, TrackingError};
 
 /// SQL text with its parameters.
 #[derive(Default)]
@@ -128,19 +128,48 @@ fn clause_sql(sql: &mut Sql, c: &Clause) -> String {
                 }
             }
         }
-        // No dataset inputs are recorded by oxflow: nothing matches, as in the file store.
-        Target::Dataset(_) => "0".into(),
+        // A run matches when any of its dataset inputs does; `context` looks only at inputs
+        // that have one (MLflow's `_get_sqlalchemy_filter_clauses` joins `input_tags` on it).
+        Target::Dataset(field) => {
+            let base = "SELECT 1 FROM inputs i JOIN datasets d ON d.dataset_uuid = i.source_id";
+            let run = "i.source_type = 'DATASET' AND i.destination_type = 'RUN' \
+                       AND i.destination_id = r.run_uuid";
+            match field.as_str() {
+                "context" => {
+                    let key = sql.arg(TAG_DATASET_CONTEXT.to_string());
+                    let cond = str_cond(sql, "t.value", c.op, &c.value);
+                    format!(
+                        "EXISTS ({base} JOIN input_tags t ON t.input_uuid = i.input_uuid \
+                         AND t.name = {key} WHERE {run} AND {cond})"
+                    )
+                }
+                "digest" => {
+                    let cond = str_cond(sql, "d.digest", c.op, &c.value);
+                    format!("EXISTS ({base} WHERE {run} AND {cond})")
+                }
+                _ => {
+                    let cond = str_cond(sql, "d.name", c.op, &c.value);
+                    format!("EXISTS ({base} WHERE {run} AND {cond})")
+                }
+            }
+        }
     }
 }
 
-/// The sort expression of an order-by target; NULL means missing (sorted last).
-fn sort_expr(sql: &mut Sql, t: &Target) -> String {
-    match t {
-        Target::Metric(k) => format!(
-            "(SELECT m.value FROM latest_metrics m WHERE m.run_uuid = r.run_uuid \
-             AND m.key = {} AND m.is_nan = 0)",
-            sql.arg(k.clone())
-        ),
+/// The sort expressions of an order-by target: a rank (0 a value, 1 NaN, 2 missing: MLflow's
+/// `CASE` in `_get_orderby_clauses`, the same in both directions) and the value.
+fn sort_exprs(sql: &mut Sql, t: &Target) -> (String, String) {
+    let value = match t {
+        Target::Metric(k) => {
+            let key = sql.arg(k.clone());
+            let from =
+                format!("FROM latest_metrics m WHERE m.run_uuid = r.run_uuid AND m.key = {key}");
+            // NaN is stored as value 0 with is_nan = 1: its rank sets it apart.
+            return (
+                format!("COALESCE((SELECT m.is_nan != 0 {from}), 2)"),
+                format!("(SELECT m.value {from})"),
+            );
+        }
         Target::Attribute(a) => attr_column(*a).to_string(),
         Target::Param(k) => format!(
             "(SELECT p.value FROM params p WHERE p.run_uuid = r.run_uuid AND p.key = {})",
@@ -150,8 +179,10 @@ fn sort_expr(sql: &mut Sql, t: &Target) -> String {
             "(SELECT p.value FROM tags p WHERE p.run_uuid = r.run_uuid AND p.key = {})",
             sql.arg(k.clone())
         ),
+        // `OrderBy::parse` refuses dataset keys, as MLflow does.
         Target::Dataset(_) => "NULL".into(),
-    }
+    };
+    (format!("(({value}) IS NULL) * 2"), value)
 }
 
 impl SqlStore {
@@ -215,9 +246,9 @@ impl SqlStore {
         }
         let mut order_sql = Vec::new();
         for o in &orders {
-            let e = sort_expr(&mut sql, &o.target);
+            let (rank, e) = sort_exprs(&mut sql, &o.target);
             let dir = if o.ascending { "ASC" } else { "DESC" };
-            order_sql.push(format!("({e}) IS NULL, ({e}) {dir}"));
+            order_sql.push(format!("{rank}, {e} {dir}"));
         }
         let limit = sql.arg(max_results as i64);
         sql.text = format!(
@@ -246,6 +277,8 @@ impl SqlStore {
         let mut params: Vec<BTreeMap<String, String>> = vec![BTreeMap::new(); infos.len()];
         let mut tags: Vec<BTreeMap<String, String>> = vec![BTreeMap::new(); infos.len()];
         let mut metrics = vec![BTreeMap::new(); infos.len()];
+        let ids: Vec<&str> = infos.iter().map(|i| i.run_id.as_str()).collect();
+        let mut inputs = super::inputs::load_inputs(self, &c, &ids)?;
         for (table, out) in [("params", &mut params), ("tags", &mut tags)] {
             let mut st = c
                 .prepare_cached(&format!(
@@ -284,6 +317,7 @@ impl SqlStore {
             .zip(tags)
             .zip(metrics)
             .map(|(((info, params), tags), metrics)| RunRecord {
+                inputs: inputs.remove(&info.run_id).unwrap_or_default(),
                 info,
                 params,
                 metrics,
