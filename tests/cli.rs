@@ -109,7 +109,7 @@ fn run_records_in_mlruns_and_runs_logs_show_it() {
     assert_eq!(out.status.code(), Some(2));
     assert!(
         stderr.contains("no logs for task `archiv`")
-            && stderr.contains("tasks with logs: archive, fetch_labels, fit_linear"),
+            && stderr.contains("tasks of this run: archive, fetch_labels, fit_linear"),
         "{stderr}"
     );
 

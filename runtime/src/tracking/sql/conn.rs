@@ -226,7 +226,7 @@ impl Db {
         }
     }
 
-    fn not_writable(&self) -> TrackingError {
+    pub(super) fn not_writable(&self) -> TrackingError {
         TrackingError::NotWritable {
             dir: self.path.clone(),
             source: std::io::Error::new(

@@ -187,6 +187,10 @@ impl SqlStore {
         run_id: &str,
         metric: &Metric,
     ) -> Result<(), TrackingError> {
+        // Refused now, not at the next flush, on a database this process may not write.
+        if self.db().read_only {
+            return Err(self.db().not_writable());
+        }
         // Lock order everywhere: connection, then buffer.
         let c = self.db().lock();
         self.check_active_cached(&c, run_id)?;

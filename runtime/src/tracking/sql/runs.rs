@@ -473,6 +473,9 @@ impl SqlStore {
         // Checked now against what is stored and buffered, written with the next buffered
         // write: a param costs a read, not a transaction of its own. Lock order everywhere:
         // connection, then buffer.
+        if self.db().read_only {
+            return Err(self.db().not_writable());
+        }
         let c = self.db().lock();
         self.check_active_cached(&c, run_id)?;
         let mut buf = self.inner.buffer.lock();

@@ -260,6 +260,17 @@ fn a_read_only_database_is_readable_and_refuses_writes_by_name() {
     );
     let err = reader.set_tags(&run_id, &[("a", "1")]).unwrap_err();
     assert!(matches!(err, TrackingError::NotWritable { .. }), "{err}");
+    // Buffered writes are refused when made, not at a later flush.
+    let metric = crate::tracking::Metric {
+        key: "m".into(),
+        value: 1.0,
+        timestamp_ms: 1,
+        step: 0,
+    };
+    let err = reader.log_metric(&run_id, &metric).unwrap_err();
+    assert!(matches!(err, TrackingError::NotWritable { .. }), "{err}");
+    let err = reader.log_param(&run_id, "p", "1").unwrap_err();
+    assert!(matches!(err, TrackingError::NotWritable { .. }), "{err}");
     drop(reader);
     if nix::unistd::geteuid().is_root() {
         eprintln!("skipped the permission part: root can write read-only files");
