@@ -45,8 +45,8 @@ pub(super) fn decode_value(v: f64, is_nan: bool) -> f64 {
 #[derive(Default)]
 pub(super) struct MetricBuffer {
     values: Vec<(String, Metric)>,
-    /// `(run, key, value)`, already checked against the database and each other.
-    params: Vec<(String, String, String)>,
+    /// `(run, key) → value`, already checked against the database.
+    params: std::collections::HashMap<(String, String), String>,
     /// When the oldest buffered value was logged.
     pub(super) since: Option<Instant>,
 }
@@ -64,15 +64,14 @@ impl MetricBuffer {
     /// The buffered value of a param, if it is buffered.
     pub(super) fn param(&self, run_id: &str, key: &str) -> Option<&str> {
         self.params
-            .iter()
-            .find(|(r, k, _)| r == run_id && k == key)
-            .map(|(_, _, v)| v.as_str())
+            .get(&(run_id.to_string(), key.to_string()))
+            .map(String::as_str)
     }
 
     /// Buffers a param that is neither stored nor buffered yet.
     pub(super) fn push_param(&mut self, run_id: &str, key: &str, value: &str) {
         self.params
-            .push((run_id.to_string(), key.to_string(), value.to_string()));
+            .insert((run_id.to_string(), key.to_string()), value.to_string());
         self.since.get_or_insert_with(Instant::now);
     }
 }
@@ -99,7 +98,7 @@ pub(super) fn write_buffer(db: &Db, buf: &mut MetricBuffer) -> Result<(), Tracki
 fn insert_buffered_params(
     db: &Db,
     c: &Connection,
-    params: &[(String, String, String)],
+    params: &std::collections::HashMap<(String, String), String>,
 ) -> Result<Option<TrackingError>, TrackingError> {
     let err = |e| db.map_err("log a param", e);
     let mut ins = c
@@ -109,7 +108,7 @@ fn insert_buffered_params(
         )
         .map_err(err)?;
     let mut conflict = None;
-    for (run, key, value) in params {
+    for ((run, key), value) in params {
         if ins.execute(params![key, value, run]).map_err(err)? == 0 && conflict.is_none() {
             let old: String = c
                 .query_row(
