@@ -273,3 +273,51 @@ fn a_pushgateway_url_that_is_not_http_is_refused_before_the_run() {
     );
     assert!(!stdout.contains("run "), "no task ran: {stdout}");
 }
+
+#[test]
+fn a_drift_check_pushes_its_gauges_with_label_values_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    // Column names are user data: a quote, a backslash, a newline and non-ASCII letters.
+    let header = "\"price \"\"usd\"\"\",\"a\\b\",\"two\nlines\",größe\n";
+    let reference: String = (0..200)
+        .map(|i| format!("{},{},{},{}\n", i, i % 7, i % 3, i % 5))
+        .collect();
+    let current: String = (0..200)
+        .map(|i| format!("{},{},{},{}\n", i + 500, i % 7, i % 3, i % 5))
+        .collect();
+    std::fs::write(dir.path().join("ref.csv"), format!("{header}{reference}")).unwrap();
+    std::fs::write(dir.path().join("cur.csv"), format!("{header}{current}")).unwrap();
+    let (addr, request) = fake_pushgateway(200, Duration::ZERO);
+    let out = Command::new(env!("CARGO_BIN_EXE_oxflow"))
+        .current_dir(dir.path())
+        .env_remove("OXFLOW_PUSHGATEWAY")
+        .args([
+            "drift",
+            "--reference",
+            "ref.csv",
+            "--current",
+            "cur.csv",
+            "--pushgateway",
+            &format!("http://{addr}"),
+            "--push-job",
+            "nightly_drift",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let req = request.recv_timeout(Duration::from_secs(5)).unwrap();
+    assert!(
+        req.starts_with("PUT /metrics/job/nightly_drift/instance/"),
+        "{req}"
+    );
+    for series in [
+        r#"oxflow_drift_detected{service="oxflow",feature="price \"usd\""} 1"#,
+        r#"feature="a\\b""#,
+        r#"feature="two\nlines""#,
+        r#"feature="größe""#,
+        r#"oxflow_drift_dataset_drift{service="oxflow"}"#,
+    ] {
+        assert!(req.contains(series), "{series} missing from\n{req}");
+    }
+}

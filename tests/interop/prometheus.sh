@@ -6,7 +6,9 @@
 #  (b) `run quickstart --pushgateway`: after the process exits, Prometheus (scraping the
 #      Pushgateway with honor_labels) has the run's last-success timestamp for job="quickstart";
 #  (c) `promtool check metrics` accepts what oxflow exposes;
-#  (d) a Pushgateway that is down costs a warning, not the run.
+#  (d) a Pushgateway that is down costs a warning, not the run;
+#  (e) `oxflow drift --pushgateway`: column names with quotes, a backslash, a newline and
+#      non-ASCII letters come back from Prometheus exactly as written (escaped in the text format).
 # Installs Debian's prometheus and prometheus-pushgateway if missing (apt-get, ~1 min).
 # Daemons run on loopback with their own data directory and are stopped by pid.
 set -euo pipefail
@@ -50,9 +52,10 @@ wait_series() { # query seconds
 }
 
 echo "== building the pipelines"
-cargo build --quiet --example quickstart --example nightly
+cargo build --quiet --example quickstart --example nightly --bin oxflow
 QUICKSTART="$ROOT/target/debug/examples/quickstart"
 NIGHTLY="$ROOT/target/debug/examples/nightly"
+OXFLOW="$ROOT/target/debug/oxflow"
 
 PUSH=$(free_port); PROM=$(free_port); METRICS=$(free_port)
 prometheus-pushgateway --web.listen-address="127.0.0.1:$PUSH" >"$WORK/pushgateway.log" 2>&1 &
@@ -120,6 +123,27 @@ rc=$?
 set -e
 check "the run succeeds (exit $rc)" test "$rc" = 0
 check "with a warning naming the Pushgateway" grep -q "warning: cannot push metrics to http://127.0.0.1:$DOWN" "$WORK/d/err.log"
+
+echo "== (e) drift gauges with column names from user data"
+mkdir -p "$WORK/e"
+python3 - "$WORK/e" <<'PYEOF'
+import csv, sys
+header = ['price "usd"', 'a\\b', 'two\nlines', 'größe']
+for name, shift in (("ref.csv", 0), ("cur.csv", 500)):
+    with open(f"{sys.argv[1]}/{name}", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        for i in range(200):
+            w.writerow([i + shift, i % 7, i % 3, i % 5])
+PYEOF
+(cd "$WORK/e" && "$OXFLOW" drift --reference ref.csv --current cur.csv \
+    --pushgateway "http://127.0.0.1:$PUSH" --push-job drift_check >run.log 2>&1)
+check "drift gauges pushed" wait_series 'oxflow_drift_detected{job="drift_check"}' 15
+features() {
+    query 'oxflow_drift_detected{job="drift_check"}' |
+        python3 -c 'import json,sys; print(sorted(r["metric"]["feature"] for r in json.load(sys.stdin)))'
+}
+check "feature labels round-trip exactly" test "$(features)" = "['a\\\\b', 'größe', 'price \"usd\"', 'two\\nlines']"
 
 echo
 echo "== summary"

@@ -560,7 +560,22 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
             TrackingCommand::Experiments(command),
         ),
         // Drift has its own failure status: 1 means drift found with --fail-on-drift.
-        Command::Drift(args) => Ok(crate::drift::cli::run_to(&args, &mut output::stdout())?),
+        Command::Drift(args) => {
+            let exporter = match &args.pushgateway {
+                Some(url) => Some(Exporter::install(ExportOptions {
+                    pushgateway: Some(url.clone()),
+                    ..ExportOptions::new(&service_name())
+                })?),
+                None => None,
+            };
+            let exit = crate::drift::cli::run_to(&args, &mut output::stdout())?;
+            if let Some(exporter) = &exporter
+                && let Err(e) = exporter.push(&args.push_job)
+            {
+                output::eprint_line(format_args!("warning: {e}"));
+            }
+            Ok(exit)
+        }
         Command::Logs {
             run_id,
             task,

@@ -80,6 +80,19 @@ pub struct DriftArgs {
     /// Field delimiter of both files: one character such as `;` or `|`, or `tab`.
     #[arg(long, value_name = "CHAR", default_value = ",", value_parser = parse_delimiter)]
     pub delimiter: u8,
+    /// Push the check's gauges to this Pushgateway (group job=<--push-job>, instance=<host>);
+    /// a failed push is a warning. The same gauges a DAG task's check exports, so one alert
+    /// covers both.
+    #[arg(long, value_name = "URL", env = "OXFLOW_PUSHGATEWAY")]
+    pub pushgateway: Option<String>,
+    /// The `job` the gauges are pushed under.
+    #[arg(
+        long,
+        value_name = "NAME",
+        default_value = "drift",
+        requires = "pushgateway"
+    )]
+    pub push_job: String,
 }
 
 /// `--delimiter`: one ASCII character, or `tab` / `\t`.
