@@ -640,6 +640,7 @@ fn registry_models_versions_stages_aliases(_: &Backend, s: &TrackingStore) {
         run_id: Some(run.run_id.clone()),
         description: None,
         tags,
+        storage_location: None,
     };
     let v1 = s
         .create_model_version(&new(vec![("k".into(), "v".into())]))

@@ -220,7 +220,7 @@ impl ColumnValue for bool {
 
 impl ColumnValue for String {
     fn column_type() -> ColType {
-        ColType::Scalar(DataType::String)
+        ColType::Scalar(DataType::Str)
     }
     fn from_json(value: &Value) -> Result<String, String> {
         value
@@ -440,7 +440,7 @@ fn parse_datetime(text: &str) -> Option<SystemTime> {
 }
 
 /// ISO 8601 without a timezone, as pandas writes a naive `datetime64[ns]`.
-fn format_datetime(t: SystemTime) -> String {
+pub(crate) fn format_datetime(t: SystemTime) -> String {
     let (secs, nanos) = match t.duration_since(UNIX_EPOCH) {
         Ok(d) => (d.as_secs() as i64, d.subsec_nanos()),
         Err(e) => {

@@ -48,6 +48,54 @@ pub enum ModelError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A model file is malformed, truncated, of another flavor or of an unknown version.
+    #[error("`{file}` {reason}")]
+    File {
+        /// The file, as its model URI or path names it.
+        file: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The stored signature is not the one the code was compiled with.
+    #[error("the signature in `{file}` differs from the compiled one: {difference}")]
+    SignatureMismatch {
+        /// The `MLmodel` file.
+        file: String,
+        /// Which column differs, and how.
+        difference: String,
+    },
+    /// A model could not be serialized.
+    #[error("cannot serialize a `{model_type}` model")]
+    Serialize {
+        /// The model type.
+        model_type: &'static str,
+        /// serde's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A model URI is malformed or names nothing.
+    #[error("model URI `{uri}`: {reason}")]
+    Uri {
+        /// The URI.
+        uri: String,
+        /// What is wrong, and the forms accepted.
+        reason: String,
+    },
+    /// A stored model's type is not registered in this binary.
+    #[error(
+        "model type `{name}` ({type_path}) is not compiled into this program; its `#[model]` types are: {known}"
+    )]
+    UnknownModelType {
+        /// The stored type's registered name.
+        name: String,
+        /// Its Rust path.
+        type_path: String,
+        /// The types this binary has.
+        known: String,
+    },
+    /// The tracking store refused an operation.
+    #[error(transparent)]
+    Tracking(#[from] crate::tracking::TrackingError),
     /// The model returned another number of outputs than it got rows.
     #[error("the model returned {outputs} predictions for {rows} rows")]
     OutputCount {

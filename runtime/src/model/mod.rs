@@ -23,16 +23,26 @@
 mod column;
 mod enforce;
 mod error;
+mod flavor;
+mod load;
 mod predict;
 mod schema;
+mod uri;
 
 pub use column::{ColumnValue, Row, Schema};
 pub use enforce::{INPUT_KEYS, ScoringRequest, predict_json};
 pub use error::ModelError;
+pub use flavor::{
+    DATA_FILE, FLAVOR, FORMAT_VERSION, INPUT_EXAMPLE_FILE, MLMODEL_FILE, MlModel, RustFlavor,
+    SERVING_INPUT_FILE,
+};
+pub use load::{AnyModel, Model, TAG_MODEL_VERSIONS, register_model, save_model};
 pub use predict::{
-    DynModel, ModelRegistration, ModelType, ModelTypeInfo, Predict, find_model_type, model_types,
+    DynModel, LoadFn, ModelRegistration, ModelType, ModelTypeInfo, Predict, find_model_type,
+    model_types,
 };
 pub use schema::{ColSpec, ColType, DataType, Signature};
+pub use uri::ModelUri;
 
 #[doc(hidden)]
 pub use predict::dyn_from_json;

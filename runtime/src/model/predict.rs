@@ -108,9 +108,9 @@ pub trait ModelType: Predict + Serialize + DeserializeOwned + Send + Sync + 'sta
 /// ```
 pub trait DynModel: Send + Sync + 'static {
     /// The model's signature.
-    fn signature(&self) -> Signature;
+    fn model_signature(&self) -> Signature;
     /// Its type's name, path and crate.
-    fn type_info(&self) -> ModelTypeInfo;
+    fn model_type_info(&self) -> ModelTypeInfo;
     /// Scores a request in MLflow's scoring protocol; see [`predict_json`].
     fn predict_json(&self, body: &Value) -> Result<Value, ModelError>;
     /// The concrete model, for a typed downcast.
@@ -118,10 +118,10 @@ pub trait DynModel: Send + Sync + 'static {
 }
 
 impl<T: ModelType> DynModel for T {
-    fn signature(&self) -> Signature {
+    fn model_signature(&self) -> Signature {
         T::signature()
     }
-    fn type_info(&self) -> ModelTypeInfo {
+    fn model_type_info(&self) -> ModelTypeInfo {
         T::INFO
     }
     fn predict_json(&self, body: &Value) -> Result<Value, ModelError> {
@@ -143,8 +143,11 @@ pub struct ModelRegistration {
     /// Its signature.
     pub signature: fn() -> Signature,
     /// Reads a model of this type from the Rust flavor's data (JSON).
-    pub from_json: fn(&[u8]) -> Result<Box<dyn DynModel>, serde_json::Error>,
+    pub from_json: LoadFn,
 }
+
+/// Reads a model of one type from the Rust flavor's data.
+pub type LoadFn = fn(&[u8]) -> Result<Box<dyn DynModel>, serde_json::Error>;
 
 inventory::collect!(ModelRegistration);
 

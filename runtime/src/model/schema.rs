@@ -27,8 +27,8 @@ pub enum DataType {
     Float,
     /// 64-bit float (`f64`).
     Double,
-    /// Text (`String`).
-    String,
+    /// Text (`String`); MLflow's `string`.
+    Str,
     /// Bytes (`Vec<u8>`), base64 in JSON.
     Binary,
     /// A point in time (`SystemTime`), ISO 8601 in JSON.
@@ -43,7 +43,7 @@ impl DataType {
         DataType::Long,
         DataType::Float,
         DataType::Double,
-        DataType::String,
+        DataType::Str,
         DataType::Binary,
         DataType::Datetime,
     ];
@@ -56,7 +56,7 @@ impl DataType {
             DataType::Long => "long",
             DataType::Float => "float",
             DataType::Double => "double",
-            DataType::String => "string",
+            DataType::Str => "string",
             DataType::Binary => "binary",
             DataType::Datetime => "datetime",
         }
@@ -71,7 +71,7 @@ impl DataType {
             DataType::Long => "int64",
             DataType::Float => "float32",
             DataType::Double => "float64",
-            DataType::String => "str",
+            DataType::Str => "str",
             DataType::Binary => "bytes",
             DataType::Datetime => "datetime64[ns]",
         }
@@ -427,7 +427,7 @@ mod tests {
     fn names_are_escaped_as_python_escapes_them() {
         let cols = vec![col(
             "prix €/m² \"x\"\n😀",
-            ColType::Scalar(DataType::String),
+            ColType::Scalar(DataType::Str),
             true,
         )];
         // json.dumps([{"type": "string", "name": 'prix €/m² "x"\n😀', "required": True}])

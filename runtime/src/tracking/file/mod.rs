@@ -6,6 +6,7 @@
 //! registry under `models/`.
 
 mod artifacts;
+mod logged_models;
 mod metrics;
 mod registry;
 mod runs;
@@ -24,6 +25,7 @@ use super::entities::{
     RunRecord, RunStatus,
 };
 use super::fsutil::{self, path_to_file_uri, write_atomic};
+use super::logged_model::{LoggedModel, LoggedModelStatus, NewLoggedModel};
 use super::matching::ViewType;
 use super::meta::{self, DeletedTime};
 use super::registry::{ModelVersion, ModelVersionQuery, NewModelVersion, RegisteredModel, Stage};
@@ -576,6 +578,30 @@ impl Store for FileStore {
     }
 
     // ------------------------------------------------------------------- registry
+
+    fn create_logged_model(&self, new: &NewLoggedModel) -> Result<LoggedModel, TrackingError> {
+        self.create_logged_model_impl(new)
+    }
+
+    fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel, TrackingError> {
+        self.get_logged_model_impl(model_id)
+    }
+
+    fn finalize_logged_model(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel, TrackingError> {
+        self.finalize_logged_model_impl(model_id, status)
+    }
+
+    fn set_logged_model_tags(
+        &self,
+        model_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<(), TrackingError> {
+        self.set_logged_model_tags_impl(model_id, tags)
+    }
 
     fn create_registered_model(
         &self,

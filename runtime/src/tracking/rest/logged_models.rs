@@ -1,0 +1,189 @@
+//! LoggedModels over MLflow's REST API, with the calls MLflow's Python client makes:
+//! `POST logged-models`, `PATCH logged-models/<id>` (finalize), `PATCH logged-models/<id>/tags`,
+//! `GET logged-models/<id>`, `POST runs/outputs`, and artifact uploads through the server's
+//! artifact proxy (`PUT mlflow-artifacts/artifacts/<exp>/models/<id>/artifacts/<file>`).
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use super::RestStore;
+use super::http::{Body, Method, is_not_found, server_error};
+use super::json::as_i64;
+use crate::tracking::TrackingError;
+use crate::tracking::logged_model::{
+    LoggedModel, LoggedModelStatus, NewLoggedModel, validate_model_id,
+};
+
+fn kv_json(kv: &[(String, String)]) -> Vec<Value> {
+    kv.iter()
+        .map(|(k, v)| json!({"key": k, "value": v}))
+        .collect()
+}
+
+fn kv_map(v: &Value) -> BTreeMap<String, String> {
+    v.as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|e| {
+            Some((
+                e["key"].as_str()?.to_string(),
+                e["value"].as_str()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// `{"model": {"info": {...}, "data": {"params": [...]}}}` as a [`LoggedModel`].
+fn parse_model(v: &Value) -> Result<LoggedModel, TrackingError> {
+    let info = &v["model"]["info"];
+    let not_mlflow = |what: &str| TrackingError::NotMlflow {
+        url: String::new(),
+        detail: format!("a logged model without {what}: {v}"),
+    };
+    let text = |k: &str| info[k].as_str().map(str::to_string);
+    Ok(LoggedModel {
+        model_id: text("model_id").ok_or_else(|| not_mlflow("a model_id"))?,
+        experiment_id: text("experiment_id").ok_or_else(|| not_mlflow("an experiment_id"))?,
+        name: text("name").unwrap_or_default(),
+        artifact_location: text("artifact_uri").ok_or_else(|| not_mlflow("an artifact_uri"))?,
+        creation_timestamp_ms: as_i64(&info["creation_timestamp_ms"]).unwrap_or(0),
+        last_updated_timestamp_ms: as_i64(&info["last_updated_timestamp_ms"]).unwrap_or(0),
+        status: info["status"]
+            .as_str()
+            .and_then(LoggedModelStatus::from_proto_name)
+            .unwrap_or(LoggedModelStatus::Pending),
+        model_type: text("model_type").filter(|s| !s.is_empty()),
+        source_run_id: text("source_run_id").filter(|s| !s.is_empty()),
+        params: kv_map(&v["model"]["data"]["params"]),
+        tags: kv_map(&info["tags"]),
+    })
+}
+
+fn not_found(model_id: &str) -> impl Fn(TrackingError) -> TrackingError + '_ {
+    move |e| {
+        if is_not_found(&e) {
+            TrackingError::LoggedModelNotFound {
+                model_id: model_id.to_string(),
+            }
+        } else {
+            e
+        }
+    }
+}
+
+impl RestStore {
+    pub(super) fn create_logged_model_impl(
+        &self,
+        new: &NewLoggedModel,
+    ) -> Result<LoggedModel, TrackingError> {
+        let mut body = json!({
+            "experiment_id": new.experiment_id,
+            "name": new.name,
+            "params": kv_json(&new.params),
+            "tags": kv_json(&new.tags),
+        });
+        if let Some(run) = &new.source_run_id {
+            body["source_run_id"] = json!(run);
+        }
+        if let Some(t) = &new.model_type {
+            body["model_type"] = json!(t);
+        }
+        parse_model(&self.inner.http.post("logged-models", body)?)
+    }
+
+    pub(super) fn get_logged_model_impl(
+        &self,
+        model_id: &str,
+    ) -> Result<LoggedModel, TrackingError> {
+        validate_model_id(model_id)?;
+        let v = self
+            .inner
+            .http
+            .get(&format!("logged-models/{model_id}"), &[])
+            .map_err(not_found(model_id))?;
+        parse_model(&v)
+    }
+
+    pub(super) fn finalize_logged_model_impl(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel, TrackingError> {
+        validate_model_id(model_id)?;
+        let v = self
+            .inner
+            .http
+            .patch(
+                &format!("logged-models/{model_id}"),
+                json!({"model_id": model_id, "status": status.proto_name()}),
+            )
+            .map_err(not_found(model_id))?;
+        parse_model(&v)
+    }
+
+    pub(super) fn set_logged_model_tags_impl(
+        &self,
+        model_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<(), TrackingError> {
+        validate_model_id(model_id)?;
+        self.inner
+            .http
+            .patch(
+                &format!("logged-models/{model_id}/tags"),
+                json!({"tags": kv_json(tags)}),
+            )
+            .map_err(not_found(model_id))?;
+        Ok(())
+    }
+
+    pub(super) fn link_model_to_run_impl(
+        &self,
+        run_id: &str,
+        model_id: &str,
+    ) -> Result<(), TrackingError> {
+        self.inner.http.post(
+            "runs/outputs",
+            json!({"run_id": run_id, "models": [{"model_id": model_id, "step": 0}]}),
+        )?;
+        Ok(())
+    }
+
+    pub(super) fn log_model_artifact_impl(
+        &self,
+        model: &LoggedModel,
+        rel_path: &str,
+        bytes: &[u8],
+    ) -> Result<(), TrackingError> {
+        let url = self.proxy_url(&model.artifact_location, rel_path)?;
+        let (status, body) = self
+            .inner
+            .http
+            .request(Method::Put, &url, &[], Body::Bytes(bytes))?;
+        if (200..300).contains(&status) {
+            return Ok(());
+        }
+        Err(server_error("mlflow-artifacts/artifacts", status, &body))
+    }
+
+    pub(super) fn read_model_artifact_impl(
+        &self,
+        model: &LoggedModel,
+        rel_path: &str,
+    ) -> Result<Vec<u8>, TrackingError> {
+        let url = self.proxy_url(&model.artifact_location, rel_path)?;
+        let (status, body) = self
+            .inner
+            .http
+            .request(Method::Get, &url, &[], Body::None)?;
+        match status {
+            200..=299 => Ok(body),
+            404 => Err(TrackingError::ModelArtifactNotFound {
+                model_id: model.model_id.clone(),
+                path: rel_path.to_string(),
+            }),
+            _ => Err(server_error("mlflow-artifacts/artifacts", status, &body)),
+        }
+    }
+}
