@@ -226,6 +226,12 @@ impl<M: ModelType> Model<M> {
         })
     }
 
+    /// Scores a request in MLflow's scoring protocol with MLflow's schema enforcement; see
+    /// [`predict_json`](super::predict_json).
+    pub fn predict_json(&self, body: &Value) -> Result<Value, ModelError> {
+        super::predict_json(&self.model, body)
+    }
+
     /// The model.
     pub fn into_inner(self) -> M {
         self.model
