@@ -20,6 +20,7 @@
 //! );
 //! ```
 
+pub mod cli;
 mod column;
 mod enforce;
 mod error;
