@@ -11,7 +11,7 @@
 //! mlflow ui                                     # shows the run, the model and the registry
 //! ```
 
-use oxflow::model::{Model, ModelType, register_model};
+use oxflow::model::{Better, Model, ModelType, promote_if_better, register_model};
 use oxflow::prelude::*;
 use oxflow::tracking::{RunOptions, RunStatus, TrackingStore};
 use serde::{Deserialize, Serialize};
@@ -113,22 +113,6 @@ fn rmse(model: &HousePrices, rows: &[House], truth: &[f64]) -> Result<f64, Predi
     Ok((sq / truth.len() as f64).sqrt())
 }
 
-/// The champion's test RMSE, read from the run that logged it; `None` when there is none.
-fn champion_rmse(store: &TrackingStore) -> Result<Option<f64>, Box<dyn std::error::Error>> {
-    let version = match store.get_model_version_by_alias("house-prices", "champion") {
-        Ok(v) => v,
-        Err(_) => return Ok(None),
-    };
-    let Some(run_id) = version.run_id else {
-        return Ok(None);
-    };
-    Ok(store
-        .get_run(&run_id)?
-        .metrics
-        .get("test_rmse")
-        .map(|m| m.value))
-}
-
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let noise: f64 = match std::env::args().nth(1) {
         Some(a) => a.parse()?,
@@ -165,20 +149,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "house-prices",
     )?;
     println!("registered house-prices version {}", version.version);
-    match champion_rmse(&store)? {
-        Some(best) if best <= test_rmse => {
-            println!("champion keeps its place (RMSE {best:.0} ≤ {test_rmse:.0})");
+    // The champion alias moves only when this version's test RMSE beats the champion's.
+    let p = promote_if_better(
+        &store,
+        "house-prices",
+        version.version,
+        "champion",
+        "test_rmse",
+        test_rmse,
+        Better::Lower,
+    )?;
+    match (p.promoted, p.previous) {
+        (true, None) => println!("version {} is the first champion", version.version),
+        (true, Some((_, best))) => println!(
+            "version {} is the new champion (RMSE {test_rmse:.0} < {:.0})",
+            version.version,
+            best.unwrap_or(f64::NAN)
+        ),
+        (false, Some((_, Some(best)))) => {
+            println!("champion keeps its place (RMSE {best:.0} ≤ {test_rmse:.0})")
         }
-        previous => {
-            store.set_registered_model_alias("house-prices", "champion", version.version)?;
-            match previous {
-                Some(best) => println!(
-                    "version {} is the new champion (RMSE {test_rmse:.0} < {best:.0})",
-                    version.version
-                ),
-                None => println!("version {} is the first champion", version.version),
-            }
-        }
+        (false, _) => println!("champion keeps its place"),
     }
 
     let champion = Model::<HousePrices>::load_from(&store, "models:/house-prices@champion")?;

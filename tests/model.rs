@@ -455,3 +455,106 @@ mod store {
         }
     }
 }
+
+/// A DAG that trains, logs and registers a model from its task run, evaluates it, and
+/// promotes it only when its error beats the champion's.
+mod dag_promotion {
+    use super::*;
+    use oxflow::exec::{self, RunConfig};
+    use oxflow::model::{Better, Model, promote_if_better, register_model};
+    use oxflow::tracking::{FileStore, TrackingStore};
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    static PER_M2: AtomicU64 = AtomicU64::new(0);
+
+    fn houses() -> Vec<House> {
+        [40.0, 80.0, 120.0]
+            .into_iter()
+            .map(|area| {
+                let mut rec = base();
+                rec["area"] = json!(area);
+                House::from_row(&oxflow::model::Row::new(rec.as_object().unwrap(), 0)).unwrap()
+            })
+            .collect()
+    }
+
+    #[task]
+    fn train(run: &mut Run) -> Result<u64, oxflow::model::ModelError> {
+        let model = PriceModel {
+            per_m2: f64::from_bits(PER_M2.load(Ordering::SeqCst)),
+        };
+        let logged = run.log_model_with_example(&model, "price_model", &houses())?;
+        let v = register_model(
+            run.store(),
+            &format!("models:/{}", logged.model_id),
+            "dag-prices",
+        )?;
+        Ok(v.version)
+    }
+
+    #[task]
+    fn evaluate(version: &u64, run: &mut Run) -> Result<f64, oxflow::model::ModelError> {
+        let model =
+            Model::<PriceModel>::load_from(run.store(), &format!("models:/dag-prices/{version}"))?;
+        let rows = houses();
+        let predicted = model.predict(&rows).unwrap();
+        let mae = rows
+            .iter()
+            .zip(&predicted)
+            .map(|(h, p)| (p.price - 3000.0 * h.area).abs())
+            .sum::<f64>()
+            / rows.len() as f64;
+        run.log_metric("mae", mae)?;
+        Ok(mae)
+    }
+
+    #[task]
+    fn promote(
+        version: &u64,
+        mae: &f64,
+        run: &mut Run,
+    ) -> Result<(u64, bool), oxflow::model::ModelError> {
+        let p = promote_if_better(
+            run.store(),
+            "dag-prices",
+            *version,
+            "champion",
+            "mae",
+            *mae,
+            Better::Lower,
+        )?;
+        Ok((*version, p.promoted))
+    }
+
+    #[dag]
+    fn retrain() {
+        let version = train();
+        let mae = evaluate(&version);
+        promote(&version, &mae);
+    }
+
+    #[tokio::test]
+    async fn only_a_better_model_takes_the_champion_alias() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: TrackingStore = FileStore::open(dir.path().join("mlruns")).unwrap().into();
+        let spec = retrain().spec().unwrap();
+        let mut outcomes = Vec::new();
+        for per_m2 in [2900.0, 2500.0, 2990.0] {
+            PER_M2.store(f64::to_bits(per_m2), Ordering::SeqCst);
+            let run = exec::execute(&spec, RunConfig::recorded(store.clone()))
+                .await
+                .unwrap();
+            let errors: Vec<_> = run.tasks.iter().filter_map(|t| t.error.clone()).collect();
+            assert!(errors.is_empty(), "{errors:?}");
+            outcomes.push(*run.output::<(u64, bool)>("promote").unwrap());
+        }
+        assert_eq!(outcomes, [(1, true), (2, false), (3, true)]);
+        let champion = store
+            .get_model_version_by_alias("dag-prices", "champion")
+            .unwrap();
+        assert_eq!(champion.version, 3);
+        assert_eq!(champion.tags["oxflow.metric.mae"], "800.0");
+        let loaded = Model::<PriceModel>::load_from(&store, "models:/dag-prices@champion").unwrap();
+        assert_eq!(loaded.per_m2, 2990.0);
+    }
+}

@@ -93,6 +93,12 @@ pub enum ModelError {
         /// The types this binary has.
         known: String,
     },
+    /// A promotion could not be decided.
+    #[error("cannot decide a promotion: {reason}")]
+    Promotion {
+        /// Why.
+        reason: String,
+    },
     /// The tracking store refused an operation.
     #[error(transparent)]
     Tracking(#[from] crate::tracking::TrackingError),

@@ -27,6 +27,7 @@ mod error;
 mod flavor;
 mod load;
 mod predict;
+mod promote;
 mod schema;
 mod uri;
 
@@ -42,6 +43,7 @@ pub use predict::{
     DynModel, LoadFn, ModelRegistration, ModelType, ModelTypeInfo, Predict, find_model_type,
     model_types,
 };
+pub use promote::{Better, Promotion, TAG_METRIC_PREFIX, promote_if_better};
 pub use schema::{ColSpec, ColType, DataType, Signature};
 pub use uri::ModelUri;
 
