@@ -4,7 +4,9 @@
 //! callable and unit-testable, and [`dag`](macro@dag) wires tasks into a graph whose edges the compiler
 //! type-checks. The runtime executes the graph on tokio and records every run in a tracking
 //! store laid out exactly as MLflow's file store, so `mlflow ui` and the MLflow client read it.
-//! [`experiment`] gives typed parameters; [`drift`] compares data with a reference.
+//! [`experiment`] gives typed parameters; [`model`](macro@model) and [`Schema`](derive@Schema)
+//! give a model its MLflow signature at compile time, and [`model`](mod@model) logs, registers
+//! and loads it; [`drift`] compares data with a reference.
 //!
 //! ```
 //! use oxflow::prelude::*;

@@ -91,7 +91,7 @@ impl ScoringRequest {
     ///
     /// ```
     /// use oxflow_runtime::model::{ColSpec, ColType, DataType, Row, Schema, ScoringRequest};
-    /// # struct X { x: f64 }
+    /// # #[derive(Debug)] struct X { x: f64 }
     /// # impl Schema for X {
     /// #     fn columns() -> Vec<ColSpec> { vec![ColSpec::new("x", ColType::Scalar(DataType::Double), true)] }
     /// #     fn from_row(r: &Row<'_>) -> Result<Self, oxflow_runtime::model::ModelError> { Ok(X { x: r.get("x")? }) }

@@ -344,7 +344,7 @@ mod tests {
             ("models:/p/0", "versions start at 1"),
             ("models:/p/prod", "`prod` is not a version number"),
             ("models:/p/1/2", "too many path segments"),
-            ("runs:/abc/model", "run"),
+            ("runs:/a b/model", "run"),
             (
                 "runs:/0123456789abcdef0123456789abcdef/../x",
                 "artifact path",
