@@ -293,6 +293,19 @@ mod store {
                 json!({"predictions": [{"price": 150000.0}]})
             );
 
+            // MLflow 3's `runs:/<run>/<name>` names the LoggedModel the run logged.
+            let by_run =
+                Model::<PriceModel>::load_from(&store, &format!("runs:/{run_id}/price_model"))
+                    .unwrap_or_else(|e| panic!("{kind}: {e}"));
+            assert_eq!(
+                by_run.mlmodel().model_id.as_deref(),
+                Some(logged.model_id.as_str())
+            );
+            let e = Model::<PriceModel>::load_from(&store, &format!("runs:/{run_id}/other"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("other/MLmodel"), "{kind}: {e}");
+
             let v1 = register_model(
                 &store,
                 &format!("models:/{}", logged.model_id),

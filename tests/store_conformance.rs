@@ -801,6 +801,10 @@ fn logged_models_params_tags_artifacts_and_versions(_: &Backend, s: &TrackingSto
     ));
     assert!(s.log_model_artifact(&m, "../escape", b"x").is_err());
 
+    let found = s.find_logged_model(&run.run_id, "model").unwrap().unwrap();
+    assert_eq!(found.model_id, m.model_id);
+    assert!(s.find_logged_model(&run.run_id, "other").unwrap().is_none());
+
     let ready = s
         .finalize_logged_model(&m.model_id, LoggedModelStatus::Ready)
         .unwrap();

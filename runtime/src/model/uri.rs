@@ -207,10 +207,19 @@ fn resolve_parsed(
     };
     match parsed {
         ModelUri::Path(p) => Ok(Located::Dir(p.clone())),
-        ModelUri::Run { run_id, path } => Ok(Located::Run {
-            run_id: run_id.clone(),
-            path: path.clone(),
-        }),
+        ModelUri::Run { run_id, path } => {
+            // MLflow 3: `runs:/<run>/<name>` is the LoggedModel `<name>` the run logged, else
+            // a model directory among the run's artifacts.
+            if !path.contains('/')
+                && let Some(m) = store.find_logged_model(run_id, path)?
+            {
+                return Ok(Located::Logged(m));
+            }
+            Ok(Located::Run {
+                run_id: run_id.clone(),
+                path: path.clone(),
+            })
+        }
         ModelUri::LoggedModel { model_id } => {
             Ok(Located::Logged(store.get_logged_model(model_id)?))
         }

@@ -151,6 +151,14 @@ pub trait Store: Send + Sync + fmt::Debug {
         model_id: &str,
         tags: &[(String, String)],
     ) -> Result<(), TrackingError>;
+    /// The LoggedModel named `name` that run `run_id` of experiment `experiment_id` logged, if
+    /// any (the newest when several): how MLflow resolves `runs:/<run_id>/<name>`.
+    fn find_logged_model(
+        &self,
+        experiment_id: &str,
+        run_id: &str,
+        name: &str,
+    ) -> Result<Option<LoggedModel>, TrackingError>;
     /// Records that `run_id` produced the model (MLflow's run outputs); stores without a place
     /// for it rely on the model's `source_run_id`.
     fn link_model_to_run(&self, _run_id: &str, _model_id: &str) -> Result<(), TrackingError> {

@@ -695,6 +695,19 @@ impl TrackingStore {
         self.backend.get_logged_model(model_id)
     }
 
+    /// The LoggedModel named `name` that run `run_id` logged, if any: what `runs:/<run>/<name>`
+    /// names in MLflow 3.
+    pub fn find_logged_model(
+        &self,
+        run_id: &str,
+        name: &str,
+    ) -> Result<Option<LoggedModel>, TrackingError> {
+        v::validate_run_id(run_id)?;
+        let run = self.get_run(run_id)?;
+        self.backend
+            .find_logged_model(&run.info.experiment_id, run_id, name)
+    }
+
     /// Sets a LoggedModel's final status.
     pub fn finalize_logged_model(
         &self,

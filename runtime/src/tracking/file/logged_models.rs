@@ -156,6 +156,37 @@ impl FileStore {
         self.read_logged_model(&dir)
     }
 
+    pub(super) fn find_logged_model_impl(
+        &self,
+        experiment_id: &str,
+        run_id: &str,
+        name: &str,
+    ) -> Result<Option<LoggedModel>, TrackingError> {
+        let dir = self.exp_dir(experiment_id).join("models");
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(TrackingError::io("list", &dir, e)),
+        };
+        let mut found: Option<LoggedModel> = None;
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if !path.join("meta.yaml").is_file() {
+                continue;
+            }
+            let m = self.read_logged_model(&path)?;
+            if m.name == name
+                && m.source_run_id.as_deref() == Some(run_id)
+                && found
+                    .as_ref()
+                    .is_none_or(|f| f.creation_timestamp_ms <= m.creation_timestamp_ms)
+            {
+                found = Some(m);
+            }
+        }
+        Ok(found)
+    }
+
     pub(super) fn finalize_logged_model_impl(
         &self,
         model_id: &str,

@@ -587,6 +587,15 @@ impl Store for FileStore {
         self.get_logged_model_impl(model_id)
     }
 
+    fn find_logged_model(
+        &self,
+        experiment_id: &str,
+        run_id: &str,
+        name: &str,
+    ) -> Result<Option<LoggedModel>, TrackingError> {
+        self.find_logged_model_impl(experiment_id, run_id, name)
+    }
+
     fn finalize_logged_model(
         &self,
         model_id: &str,

@@ -105,6 +105,43 @@ impl RestStore {
         parse_model(&v)
     }
 
+    /// `POST logged-models/search` by name, as MLflow's `RunsArtifactRepository` does, then
+    /// the model of this run.
+    pub(super) fn find_logged_model_impl(
+        &self,
+        experiment_id: &str,
+        run_id: &str,
+        name: &str,
+    ) -> Result<Option<LoggedModel>, TrackingError> {
+        let quoted = name.replace('\'', "\\'");
+        let mut token: Option<String> = None;
+        let mut found: Option<LoggedModel> = None;
+        loop {
+            let mut body = json!({
+                "experiment_ids": [experiment_id],
+                "filter": format!("name = '{quoted}'"),
+            });
+            if let Some(t) = &token {
+                body["page_token"] = json!(t);
+            }
+            let v = self.inner.http.post("logged-models/search", body)?;
+            for m in v["models"].as_array().into_iter().flatten() {
+                let m = parse_model(&json!({ "model": m }))?;
+                if m.source_run_id.as_deref() == Some(run_id)
+                    && found
+                        .as_ref()
+                        .is_none_or(|f| f.creation_timestamp_ms <= m.creation_timestamp_ms)
+                {
+                    found = Some(m);
+                }
+            }
+            match v["next_page_token"].as_str() {
+                Some(t) if !t.is_empty() => token = Some(t.to_string()),
+                _ => return Ok(found),
+            }
+        }
+    }
+
     pub(super) fn finalize_logged_model_impl(
         &self,
         model_id: &str,

@@ -145,6 +145,30 @@ impl SqlStore {
         self.read_logged_model(&g, model_id)
     }
 
+    pub(super) fn find_logged_model_impl(
+        &self,
+        experiment_id: &str,
+        run_id: &str,
+        name: &str,
+    ) -> Result<Option<LoggedModel>, TrackingError> {
+        let Ok(exp_id) = experiment_id.parse::<i64>() else {
+            return Ok(None);
+        };
+        let g = self.db().lock();
+        let id: Option<String> = g
+            .prepare_cached(
+                "SELECT model_id FROM logged_models WHERE experiment_id = ?1 \
+                 AND source_run_id = ?2 AND name = ?3 AND lifecycle_stage = 'active' \
+                 ORDER BY creation_timestamp_ms DESC LIMIT 1",
+            )
+            .and_then(|mut st| {
+                st.query_row(params![exp_id, run_id, name], |r| r.get(0))
+                    .optional()
+            })
+            .map_err(self.lm_err("search logged models"))?;
+        id.map(|id| self.read_logged_model(&g, &id)).transpose()
+    }
+
     pub(super) fn finalize_logged_model_impl(
         &self,
         model_id: &str,
