@@ -249,6 +249,7 @@ mod store {
             let mut run =
                 oxflow::tracking::Run::start(&store, "prices", RunOptions::default()).unwrap();
             run.log_param("per_m2", 3000).unwrap();
+            run.log_metric_at("rmse", 1.5, 4).unwrap();
             let logged = run
                 .log_model_with_example(&PriceModel { per_m2: 3000.0 }, "price_model", &example())
                 .unwrap();
@@ -265,6 +266,16 @@ mod store {
                 "{kind}: params copied from the run"
             );
             assert_eq!(logged.source_run_id.as_deref(), Some(run_id.as_str()));
+            if kind == "file" {
+                // MLflow's file store line: `<timestamp> <value> <step> <run id>`.
+                let dir = logged.artifact_location.trim_start_matches("file://");
+                let metric = std::path::Path::new(dir)
+                    .parent()
+                    .unwrap()
+                    .join("metrics/rmse");
+                let line = std::fs::read_to_string(metric).unwrap();
+                assert!(line.ends_with(&format!(" 1.5 4 {run_id}\n")), "{line}");
+            }
             assert!(
                 logged
                     .artifact_location

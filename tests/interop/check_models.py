@@ -49,6 +49,7 @@ check("logged model status", str(lm.status), "READY")
 check("logged model name", lm.name, "house_prices")
 check("logged model run", lm.source_run_id, mv.run_id)
 check("params copied from the run", sorted(lm.params), ["noise", "train_rows"])
+check("metrics copied from the run", [(m.key, m.run_id) for m in lm.metrics], [("test_rmse", mv.run_id)])
 check("mlflow.modelVersions tag", lm.tags.get("mlflow.modelVersions"),
       f'[{{"name": "house-prices", "version": {champion}}}]')
 run = client.get_run(mv.run_id)

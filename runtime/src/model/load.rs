@@ -80,7 +80,11 @@ impl Run {
     ) -> Result<LoggedModel, ModelError> {
         let store = self.store().clone();
         let record = self.record()?;
-        let params: Vec<(String, String)> = record.params.into_iter().collect();
+        let params: Vec<(String, String)> = record
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         let logged = store.create_logged_model(&NewLoggedModel {
             experiment_id: self.info().experiment_id.clone(),
             name: name.to_string(),
@@ -91,6 +95,12 @@ impl Run {
         })?;
         let upload = || -> Result<(), ModelError> {
             store.link_model_to_run(self.id(), &logged.model_id)?;
+            // MLflow copies the run's metrics, every value, to the model it logs.
+            let mut history = Vec::new();
+            for key in record.metrics.keys() {
+                history.extend(store.get_metric_history(self.id(), key)?);
+            }
+            store.log_model_metrics(&logged, self.id(), &history)?;
             let target = SaveTarget {
                 artifact_path: Some(logged.artifact_location.clone()),
                 model_id: Some(logged.model_id.clone()),

@@ -159,6 +159,14 @@ pub trait Store: Send + Sync + fmt::Debug {
         run_id: &str,
         name: &str,
     ) -> Result<Option<LoggedModel>, TrackingError>;
+    /// Records metric values of run `run_id` on a LoggedModel (MLflow copies a run's metrics to
+    /// the model it logs).
+    fn log_model_metrics(
+        &self,
+        model: &LoggedModel,
+        run_id: &str,
+        metrics: &[Metric],
+    ) -> Result<(), TrackingError>;
     /// Records that `run_id` produced the model (MLflow's run outputs); stores without a place
     /// for it rely on the model's `source_run_id`.
     fn link_model_to_run(&self, _run_id: &str, _model_id: &str) -> Result<(), TrackingError> {

@@ -708,6 +708,18 @@ impl TrackingStore {
             .find_logged_model(&run.info.experiment_id, run_id, name)
     }
 
+    /// Records metric values of a run on a LoggedModel.
+    pub fn log_model_metrics(
+        &self,
+        model: &LoggedModel,
+        run_id: &str,
+        metrics: &[Metric],
+    ) -> Result<(), TrackingError> {
+        v::validate_run_id(run_id)?;
+        validate_metrics(metrics)?;
+        self.backend.log_model_metrics(model, run_id, metrics)
+    }
+
     /// Sets a LoggedModel's final status.
     pub fn finalize_logged_model(
         &self,

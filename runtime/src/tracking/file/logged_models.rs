@@ -187,6 +187,37 @@ impl FileStore {
         Ok(found)
     }
 
+    /// Appends `<timestamp> <value> <step> <run_id>` lines to `metrics/<key>`, as MLflow's
+    /// `_log_model_metric` does.
+    pub(super) fn log_model_metrics_impl(
+        &self,
+        model_id: &str,
+        run_id: &str,
+        metrics: &[crate::tracking::Metric],
+    ) -> Result<(), TrackingError> {
+        use std::io::Write;
+        let dir = self.logged_model_dir(model_id)?.join("metrics");
+        for m in metrics {
+            let path = dir.join(&m.key);
+            if let Some(parent) = path.parent() {
+                fsutil::create_dir_all(parent)?;
+            }
+            let line = format!(
+                "{} {} {} {run_id}\n",
+                m.timestamp_ms,
+                fsutil::python_float_repr(m.value),
+                m.step
+            );
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .and_then(|mut f| f.write_all(line.as_bytes()))
+                .map_err(|e| TrackingError::io("write", &path, e))?;
+        }
+        Ok(())
+    }
+
     pub(super) fn finalize_logged_model_impl(
         &self,
         model_id: &str,

@@ -142,6 +142,31 @@ impl RestStore {
         }
     }
 
+    /// `POST runs/log-batch` with each metric's `model_id`, as MLflow's client copies a run's
+    /// metrics to the model it logs.
+    pub(super) fn log_model_metrics_impl(
+        &self,
+        model: &LoggedModel,
+        run_id: &str,
+        metrics: &[crate::tracking::Metric],
+    ) -> Result<(), TrackingError> {
+        for chunk in metrics.chunks(crate::tracking::validation::MAX_METRICS_PER_BATCH) {
+            let items: Vec<Value> = chunk
+                .iter()
+                .map(|m| {
+                    let mut v = super::json::metric_json(m);
+                    v["model_id"] = json!(model.model_id);
+                    v
+                })
+                .collect();
+            self.inner.http.post(
+                "runs/log-batch",
+                json!({"run_id": run_id, "metrics": items}),
+            )?;
+        }
+        Ok(())
+    }
+
     pub(super) fn finalize_logged_model_impl(
         &self,
         model_id: &str,

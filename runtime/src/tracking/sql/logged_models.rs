@@ -169,6 +169,35 @@ impl SqlStore {
         id.map(|id| self.read_logged_model(&g, &id)).transpose()
     }
 
+    pub(super) fn log_model_metrics_impl(
+        &self,
+        model: &LoggedModel,
+        run_id: &str,
+        metrics: &[crate::tracking::Metric],
+    ) -> Result<(), TrackingError> {
+        let exp_id: i64 = model.experiment_id.parse().unwrap_or_default();
+        self.db().write(|c| {
+            for m in metrics {
+                c.execute(
+                    "INSERT INTO logged_model_metrics (model_id, metric_name, metric_timestamp_ms, \
+                     metric_step, metric_value, experiment_id, run_id) \
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT DO NOTHING",
+                    params![
+                        model.model_id,
+                        m.key,
+                        m.timestamp_ms,
+                        m.step,
+                        m.value,
+                        exp_id,
+                        run_id
+                    ],
+                )
+                .map_err(self.lm_err("log a logged model metric"))?;
+            }
+            Ok(())
+        })
+    }
+
     pub(super) fn finalize_logged_model_impl(
         &self,
         model_id: &str,

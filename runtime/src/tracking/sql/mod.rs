@@ -367,6 +367,15 @@ impl Store for SqlStore {
         self.find_logged_model_impl(experiment_id, run_id, name)
     }
 
+    fn log_model_metrics(
+        &self,
+        model: &LoggedModel,
+        run_id: &str,
+        metrics: &[Metric],
+    ) -> Result<(), TrackingError> {
+        self.log_model_metrics_impl(model, run_id, metrics)
+    }
+
     fn finalize_logged_model(
         &self,
         model_id: &str,
