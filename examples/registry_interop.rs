@@ -39,6 +39,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         run_id: Some(run.run_id.clone()),
         description: Some("first".into()),
         tags: vec![("validated".into(), "yes".into())],
+        storage_location: None,
     })?;
     let v2 = store.create_model_version(&NewModelVersion {
         name: name.into(),
@@ -46,6 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         run_id: Some(run.run_id.clone()),
         description: None,
         tags: vec![],
+        storage_location: None,
     })?;
     assert_eq!((v1.version, v2.version), (1, 2));
     store.transition_model_version_stage(name, 1, Stage::Production, false)?;

@@ -4,7 +4,9 @@
 //! callable and unit-testable, and [`dag`](macro@dag) wires tasks into a graph whose edges the compiler
 //! type-checks. The runtime executes the graph on tokio and records every run in a tracking
 //! store laid out exactly as MLflow's file store, so `mlflow ui` and the MLflow client read it.
-//! [`experiment`] gives typed parameters; [`drift`] compares data with a reference.
+//! [`experiment`] gives typed parameters; [`model`](macro@model) and [`Schema`](derive@Schema)
+//! give a model its MLflow signature at compile time, and [`model`](mod@model) logs, registers
+//! and loads it; [`drift`] compares data with a reference.
 //!
 //! ```
 //! use oxflow::prelude::*;
@@ -45,13 +47,15 @@
 //!
 //! See `examples/quickstart.rs` for a complete pipeline and the README for the tour.
 
-pub use oxflow_macros::{dag, experiment, task};
+pub use oxflow_macros::{Schema, dag, experiment, model, task};
+pub use oxflow_runtime::model::{Predict, Schema};
 pub use oxflow_runtime::*;
 
 /// The names most pipelines need, in one import: `use oxflow::prelude::*;`.
 pub mod prelude {
-    pub use oxflow_macros::{dag, task};
+    pub use oxflow_macros::{Schema, dag, model, task};
     pub use oxflow_runtime::exec::TaskContext;
+    pub use oxflow_runtime::model::{Predict, Schema};
     pub use oxflow_runtime::params::Params;
     pub use oxflow_runtime::shell::{Shell, ShellOutput};
     pub use oxflow_runtime::tracking::Run;

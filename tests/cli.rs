@@ -1025,3 +1025,70 @@ fn an_experiment_with_a_malformed_meta_yaml_is_reported_and_the_others_listed() 
         "{err}"
     );
 }
+
+#[test]
+fn models_commands_manage_the_registry_train_register_filled() {
+    let dir = tempfile::tempdir().unwrap();
+    let train = |noise: &str| {
+        let o = command(example("train_register"), dir.path(), &[noise])
+            .output()
+            .unwrap();
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{out}{err}");
+        out
+    };
+    let first = train("0.05");
+    assert!(first.contains("version 1 is the first champion"), "{first}");
+    let second = train("0.6");
+    assert!(second.contains("champion keeps its place"), "{second}");
+
+    let ok = |args: &[&str]| {
+        let o = oxflow(dir.path(), args);
+        let (out, err) = text(&o);
+        assert!(o.status.success(), "{args:?}: {out}{err}");
+        out
+    };
+    let list = ok(&["models", "list"]);
+    assert!(
+        list.contains("house-prices") && list.contains("champion→1"),
+        "{list}"
+    );
+    ok(&["models", "stage", "house-prices", "2", "staging"]);
+    ok(&["models", "alias", "house-prices", "challenger", "2"]);
+    let show = ok(&["models", "show", "house-prices"]);
+    assert!(
+        show.contains("Staging") && show.contains("challenger"),
+        "{show}"
+    );
+    assert!(show.contains("models:/m-"), "{show}");
+
+    // Register the first version's LoggedModel again, under another name.
+    let source = show
+        .split_whitespace()
+        .find(|w| w.starts_with("models:/m-"))
+        .unwrap()
+        .to_string();
+    let reg = ok(&["models", "register", &source, "house-prices-copy"]);
+    assert!(reg.contains("version 1 of `house-prices-copy`"), "{reg}");
+
+    // Refused: a reserved alias, a stage MLflow does not have, a name with a path in it.
+    for args in [
+        &["models", "alias", "house-prices", "latest", "1"][..],
+        &["models", "stage", "house-prices", "1", "prod"],
+        &["models", "register", &source, "../escape"],
+    ] {
+        let o = oxflow(dir.path(), args);
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {out}{err}");
+        assert!(err.starts_with("error: "), "{err}");
+    }
+
+    ok(&["models", "delete", "house-prices", "--alias", "challenger"]);
+    ok(&["models", "delete", "house-prices", "2"]);
+    ok(&["models", "delete", "house-prices-copy"]);
+    let list = ok(&["models", "list"]);
+    assert!(
+        !list.contains("house-prices-copy") && list.contains("house-prices"),
+        "{list}"
+    );
+}

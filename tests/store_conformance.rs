@@ -8,8 +8,9 @@
 use std::path::Path;
 
 use oxflow::tracking::{
-    Dataset, DatasetInput, FileStore, Metric, ModelVersionQuery, NewModelVersion, Run, RunOptions,
-    RunRecord, RunStatus, SqlStore, Stage, TrackingError, TrackingStore, ViewType,
+    Dataset, DatasetInput, FileStore, LoggedModelStatus, Metric, ModelVersionQuery, NewLoggedModel,
+    NewModelVersion, Run, RunOptions, RunRecord, RunStatus, SqlStore, Stage, TrackingError,
+    TrackingStore, ViewType,
 };
 
 /// A backend under test.
@@ -97,7 +98,8 @@ macro_rules! registry_suite {
             $attrs,
             [
                 registry_models_versions_stages_aliases,
-                registry_errors_name_the_thing
+                registry_errors_name_the_thing,
+                logged_models_params_tags_artifacts_and_versions,
             ]
         );
     };
@@ -853,6 +855,7 @@ fn registry_models_versions_stages_aliases(_: &Backend, s: &TrackingStore) {
         run_id: Some(run.run_id.clone()),
         description: None,
         tags,
+        storage_location: None,
     };
     let v1 = s
         .create_model_version(&new(vec![("k".into(), "v".into())]))
@@ -965,4 +968,93 @@ fn registry_errors_name_the_thing(_: &Backend, s: &TrackingStore) {
         .to_string();
     assert!(err.contains(&name), "{err}");
     assert!(s.set_registered_model_alias(&made, "champion", 1).is_err());
+}
+
+fn logged_models_params_tags_artifacts_and_versions(_: &Backend, s: &TrackingStore) {
+    let exp = s.get_or_create_experiment(&unique("lm")).unwrap();
+    let run = s.create_run(&exp.experiment_id, named("train")).unwrap();
+    let new = NewLoggedModel {
+        experiment_id: exp.experiment_id.clone(),
+        name: "model".into(),
+        source_run_id: Some(run.run_id.clone()),
+        params: vec![("lr".into(), "0.1".into())],
+        tags: vec![("team".into(), "vision".into())],
+        model_type: None,
+    };
+    let m = s.create_logged_model(&new).unwrap();
+    assert!(
+        m.model_id.starts_with("m-") && m.model_id.len() == 34,
+        "{}",
+        m.model_id
+    );
+    assert_eq!(m.status, LoggedModelStatus::Pending);
+    assert_eq!(m.experiment_id, exp.experiment_id);
+    assert_eq!(m.params["lr"], "0.1");
+    assert_eq!(m.tags["team"], "vision");
+    assert!(
+        m.artifact_location.ends_with(&format!(
+            "/{}/models/{}/artifacts",
+            exp.experiment_id, m.model_id
+        )),
+        "{}",
+        m.artifact_location
+    );
+    s.link_model_to_run(&run.run_id, &m.model_id).unwrap();
+
+    s.log_model_artifact(&m, "MLmodel", b"flavors: {}\n")
+        .unwrap();
+    s.log_model_artifact(&m, "data/weights.bin", &[0, 1, 2])
+        .unwrap();
+    assert_eq!(
+        s.read_model_artifact(&m, "data/weights.bin").unwrap(),
+        [0, 1, 2]
+    );
+    assert!(matches!(
+        s.read_model_artifact(&m, "missing"),
+        Err(TrackingError::ModelArtifactNotFound { .. })
+    ));
+    assert!(s.log_model_artifact(&m, "../escape", b"x").is_err());
+
+    let found = s.find_logged_model(&run.run_id, "model").unwrap().unwrap();
+    assert_eq!(found.model_id, m.model_id);
+    assert!(s.find_logged_model(&run.run_id, "other").unwrap().is_none());
+
+    let ready = s
+        .finalize_logged_model(&m.model_id, LoggedModelStatus::Ready)
+        .unwrap();
+    assert_eq!(ready.status, LoggedModelStatus::Ready);
+    s.set_logged_model_tags(&m.model_id, &[("team".into(), "search".into())])
+        .unwrap();
+    let got = s.get_logged_model(&m.model_id).unwrap();
+    assert_eq!(got.status, LoggedModelStatus::Ready);
+    assert_eq!(got.tags["team"], "search");
+    assert_eq!(got.params["lr"], "0.1");
+    assert_eq!(got.source_run_id.as_deref(), Some(run.run_id.as_str()));
+
+    // A version registered from `models:/<id>` takes the model's run and storage location.
+    let name = unique("model");
+    s.create_registered_model(&name, None, &[]).unwrap();
+    let v = s
+        .create_model_version(&NewModelVersion {
+            name: name.clone(),
+            source: format!("models:/{}", m.model_id),
+            ..NewModelVersion::default()
+        })
+        .unwrap();
+    assert_eq!(v.run_id.as_deref(), Some(run.run_id.as_str()));
+    assert_eq!(v.model_id(), Some(m.model_id.as_str()));
+
+    let missing = "m-00000000000000000000000000000000";
+    let err = s.get_logged_model(missing).unwrap_err();
+    assert!(
+        matches!(err, TrackingError::LoggedModelNotFound { .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains(missing));
+    assert!(s.get_logged_model("../m-1").is_err());
+    let bad = NewLoggedModel {
+        name: "a/b".into(),
+        ..new.clone()
+    };
+    assert!(s.create_logged_model(&bad).is_err());
 }

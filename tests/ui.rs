@@ -1,4 +1,5 @@
-//! Compile-time diagnostics of `#[task]`, `#[dag]` and `#[experiment]`: every mistake a user can
+//! Compile-time diagnostics of `#[task]`, `#[dag]`, `#[experiment]`, `#[model]` and
+//! `#[derive(Schema)]`: every mistake a user can
 //! make gets one case under `tests/ui/<macro>/<mistake>.rs` whose `.stderr` shows the error at
 //! the user's tokens; `tests/ui/pass/` and `tests/ui/experiment/pass_*.rs` hold the forms that
 //! must keep compiling. One `TestCases` builds them all in one go.
@@ -21,6 +22,8 @@ fn ui() {
     t.compile_fail("tests/ui/task/*.rs");
     t.compile_fail("tests/ui/dag/*.rs");
     t.compile_fail("tests/ui/experiment/[!p]*.rs");
+    t.compile_fail("tests/ui/schema/*.rs");
+    t.compile_fail("tests/ui/model/*.rs");
     t.pass("tests/ui/pass/*.rs");
     t.pass("tests/ui/experiment/pass_*.rs");
 }

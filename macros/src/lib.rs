@@ -7,6 +7,8 @@
 mod common;
 mod dag;
 mod experiment;
+mod model;
+mod schema;
 mod task;
 
 use proc_macro::TokenStream;
@@ -85,4 +87,37 @@ pub fn dag(args: TokenStream, item: TokenStream) -> TokenStream {
 #[proc_macro_attribute]
 pub fn experiment(args: TokenStream, input: TokenStream) -> TokenStream {
     experiment::expand(args.into(), input.into()).into()
+}
+
+/// Marks a type implementing `Predict` as a model: its MLflow signature is computed at compile
+/// time from `input` and `output` (row types deriving `Schema`), and the type is registered so a
+/// binary can load a stored model of it by name.
+///
+/// Options: `input = Row` and `output = Prediction` (required; they must be the `Predict`
+/// impl's `Input` and `Output`), `name = "..."` (the registered name; default the type's name).
+/// The type must also implement `Serialize` and `Deserialize`: it is saved in the Rust flavor.
+///
+/// ```text
+/// #[model(input = House, output = Price)]
+/// #[derive(Serialize, Deserialize)]
+/// struct PriceModel { per_m2: f64 }
+/// ```
+#[proc_macro_attribute]
+pub fn model(args: TokenStream, item: TokenStream) -> TokenStream {
+    model::expand(args.into(), item.into()).into()
+}
+
+/// Derives `Schema` for a row struct: each named field is a column of an MLflow signature,
+/// typed from the field's type (`f64` double, `f32` float, `i64` long, `i32` integer, `bool`
+/// boolean, `String` string, `Vec<u8>` binary, `SystemTime` datetime, `Option<T>` not required,
+/// `Vec<T>`/`[T; N]` array). `#[schema(rename = "...")]` names a column that is not a Rust
+/// identifier.
+///
+/// ```text
+/// #[derive(Schema)]
+/// struct House { area: f64, #[schema(rename = "year built")] year: Option<i32> }
+/// ```
+#[proc_macro_derive(Schema, attributes(schema))]
+pub fn derive_schema(item: TokenStream) -> TokenStream {
+    schema::expand(item.into()).into()
 }

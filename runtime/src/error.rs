@@ -34,4 +34,7 @@ pub enum Error {
     /// Drift detection failed.
     #[error(transparent)]
     Drift(#[from] crate::drift::DriftError),
+    /// A model could not be scored, saved or loaded.
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
 }

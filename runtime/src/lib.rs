@@ -7,6 +7,8 @@
 //!   registry of every DAG a binary contains;
 //! - [`exec`]: the tokio executor: concurrency limits, retries, timeouts, trigger rules, task
 //!   states, output hand-off, resume;
+//! - [`model`]: typed MLflow signatures, the JSON predict entry point, the model types a
+//!   binary contains;
 //! - [`params`]: typed parameter sets and `-P key=value` overrides;
 //! - [`tracking`]: experiments, runs, params, metrics, tags and artifacts in a store MLflow reads;
 //! - [`telemetry`]: every metric name oxflow records, in one place;
@@ -24,6 +26,7 @@ pub mod dag;
 pub mod drift;
 pub mod error;
 pub mod exec;
+pub mod model;
 pub mod params;
 pub mod shell;
 mod task;
@@ -49,4 +52,10 @@ pub mod __macro_support {
         NamedExperiment, ParamError, ParamSet, ParamSpec, ParamValue, check_range,
     };
     pub use serde;
+    // #[model], #[derive(Schema)]
+    pub use crate::model::{
+        ColSpec, ColType, ColumnValue, ModelError, ModelRegistration, ModelType, ModelTypeInfo,
+        Predict, Row, Schema, dyn_from_json,
+    };
+    pub use serde_json;
 }

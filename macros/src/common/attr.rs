@@ -203,6 +203,26 @@ pub(crate) const PARAM: Site = Site {
     ]],
 };
 
+/// `#[model(...)]`.
+pub(crate) const MODEL: Site = Site {
+    attr: "#[model]",
+    open: "#[model(",
+    close: ")]",
+    options: &[&[
+        opt("input", "HouseRow", Kind::Type),
+        opt("output", "PricePrediction", Kind::Type),
+        opt("name", "\"house-prices\"", Kind::Name),
+    ]],
+};
+
+/// `#[schema(...)]` on a field of a `#[derive(Schema)]` struct.
+pub(crate) const SCHEMA_FIELD: Site = Site {
+    attr: "#[schema]",
+    open: "#[schema(",
+    close: ")]",
+    options: &[&[opt("rename", "\"price (EUR)\"", Kind::Name)]],
+};
+
 /// Airflow's trigger rules, as the runtime's `TriggerRule` names them.
 pub(crate) const TRIGGER_RULES: &[(&str, &str)] = &[
     ("all_success", "AllSuccess"),
@@ -265,9 +285,17 @@ pub(crate) struct Values {
 impl Values {
     fn get(&self, name: &str) -> Option<&Entry> {
         debug_assert!(
-            [&TASK, &DAG, &DAG_DEFAULTS, &EXPERIMENT, &PARAM]
-                .iter()
-                .any(|s| s.find(name).is_some()),
+            [
+                &TASK,
+                &DAG,
+                &DAG_DEFAULTS,
+                &EXPERIMENT,
+                &PARAM,
+                &MODEL,
+                &SCHEMA_FIELD
+            ]
+            .iter()
+            .any(|s| s.find(name).is_some()),
             "`{name}` is in no option table"
         );
         self.entries.iter().find(|e| e.name == name)
@@ -742,7 +770,15 @@ mod tests {
 
     #[test]
     fn every_option_is_declared_once_per_site() {
-        for site in [&TASK, &DAG, &DAG_DEFAULTS, &EXPERIMENT, &PARAM] {
+        for site in [
+            &TASK,
+            &DAG,
+            &DAG_DEFAULTS,
+            &EXPERIMENT,
+            &PARAM,
+            &MODEL,
+            &SCHEMA_FIELD,
+        ] {
             let names: Vec<&str> = site
                 .options
                 .iter()

@@ -223,6 +223,10 @@ pub enum Command {
     /// Experiments in the tracking store.
     #[command(after_help = exit::QUERY_HELP)]
     Experiments(ExperimentsArgs),
+    /// The model registry: `models list`, `models show NAME`, `models register URI NAME`,
+    /// `models stage NAME VERSION STAGE`, `models alias NAME ALIAS VERSION`, `models delete NAME`.
+    #[command(after_help = exit::QUERY_HELP)]
+    Models(ModelsArgs),
     /// Compare current data with reference data: per-column drift tests and dataset drift.
     #[command(after_help = exit::DRIFT_HELP)]
     Drift(crate::drift::cli::DriftArgs),
@@ -270,6 +274,17 @@ pub struct ExperimentsArgs {
     pub store: StoreArgs,
 }
 
+/// `models <command>`.
+#[derive(Debug, clap::Args)]
+pub struct ModelsArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: crate::model::cli::ModelsCommand,
+    /// The tracking store.
+    #[command(flatten)]
+    pub store: StoreArgs,
+}
+
 /// A command that failed; printed as `error: ...` with exit status 2.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
@@ -312,6 +327,9 @@ pub enum CliError {
     /// Anything else, with its explanation.
     #[error("{0}")]
     Other(String),
+    /// A model or registry command failed.
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
 }
 
 impl From<std::io::Error> for CliError {
@@ -559,6 +577,11 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
             uri(&store).as_deref(),
             TrackingCommand::Experiments(command),
         ),
+        Command::Models(ModelsArgs { command, store }) => {
+            let store = open_store(uri(&store).as_deref())?;
+            crate::model::cli::execute(&store, command, &mut output::stdout())?;
+            Ok(Exit::Success)
+        }
         // Drift has its own failure status: 1 means drift found with --fail-on-drift.
         Command::Drift(args) => {
             let exporter = match &args.pushgateway {

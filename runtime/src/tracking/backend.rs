@@ -13,6 +13,7 @@ use super::TrackingError;
 use super::entities::{
     ArtifactEntry, DatasetInput, Experiment, Metric, RunInfo, RunOptions, RunRecord, RunStatus,
 };
+use super::logged_model::{LoggedModel, LoggedModelStatus, NewLoggedModel};
 use super::matching::ViewType;
 use super::registry::{ModelVersion, ModelVersionQuery, NewModelVersion, RegisteredModel, Stage};
 
@@ -134,6 +135,74 @@ pub trait Store: Send + Sync + fmt::Debug {
     /// `runs:/<run>/<path>`.
     fn artifact_location(&self, run_id: &str, rel_path: &str) -> Result<PathBuf, TrackingError> {
         Ok(PathBuf::from(format!("runs:/{run_id}/{rel_path}")))
+    }
+
+    // -------------------------------------------------------------- logged models
+
+    /// Creates a LoggedModel (status PENDING) with its params and tags.
+    fn create_logged_model(&self, new: &NewLoggedModel) -> Result<LoggedModel, TrackingError>;
+    /// A LoggedModel with its params and tags.
+    fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel, TrackingError>;
+    /// Sets a LoggedModel's final status (READY once its artifacts are written).
+    fn finalize_logged_model(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel, TrackingError>;
+    /// Sets LoggedModel tags.
+    fn set_logged_model_tags(
+        &self,
+        model_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<(), TrackingError>;
+    /// The LoggedModel named `name` that run `run_id` of experiment `experiment_id` logged, if
+    /// any (the newest when several): how MLflow resolves `runs:/<run_id>/<name>`.
+    fn find_logged_model(
+        &self,
+        experiment_id: &str,
+        run_id: &str,
+        name: &str,
+    ) -> Result<Option<LoggedModel>, TrackingError>;
+    /// Records metric values of run `run_id` on a LoggedModel (MLflow copies a run's metrics to
+    /// the model it logs).
+    fn log_model_metrics(
+        &self,
+        model: &LoggedModel,
+        run_id: &str,
+        metrics: &[Metric],
+    ) -> Result<(), TrackingError>;
+    /// Records that `run_id` produced the model (MLflow's run outputs); stores without a place
+    /// for it rely on the model's `source_run_id`.
+    fn link_model_to_run(&self, _run_id: &str, _model_id: &str) -> Result<(), TrackingError> {
+        Ok(())
+    }
+    /// Writes a file of a LoggedModel's artifacts. By default its `artifact_location` is a
+    /// local directory (a path or `file://` URI).
+    fn log_model_artifact(
+        &self,
+        model: &LoggedModel,
+        rel_path: &str,
+        bytes: &[u8],
+    ) -> Result<(), TrackingError> {
+        let path = super::logged_model::local_artifact(model, rel_path)?;
+        let dir = path.parent().unwrap_or(&path).to_path_buf();
+        super::fsutil::create_dir_all(&dir)?;
+        super::fsutil::write_atomic(&dir, &path, bytes)
+    }
+    /// Reads a file of a LoggedModel's artifacts.
+    fn read_model_artifact(
+        &self,
+        model: &LoggedModel,
+        rel_path: &str,
+    ) -> Result<Vec<u8>, TrackingError> {
+        let path = super::logged_model::local_artifact(model, rel_path)?;
+        std::fs::read(&path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => TrackingError::ModelArtifactNotFound {
+                model_id: model.model_id.clone(),
+                path: rel_path.to_string(),
+            },
+            _ => TrackingError::io("read", &path, e),
+        })
     }
 
     // ------------------------------------------------------------------- registry

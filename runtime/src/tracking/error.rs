@@ -226,6 +226,20 @@ pub enum TrackingError {
         /// What came back instead.
         detail: String,
     },
+    /// No LoggedModel with this id.
+    #[error("logged model `{model_id}` not found")]
+    LoggedModelNotFound {
+        /// The model id.
+        model_id: String,
+    },
+    /// No such file among a LoggedModel's artifacts.
+    #[error("artifact `{path}` of logged model `{model_id}` not found")]
+    ModelArtifactNotFound {
+        /// The model id.
+        model_id: String,
+        /// The artifact path.
+        path: String,
+    },
     /// No registered model with this name.
     #[error("registered model `{name}` not found")]
     ModelNotFound {

@@ -11,6 +11,7 @@ use super::backend::Store;
 use super::entities::{
     ArtifactEntry, DatasetInput, Experiment, Metric, RunInfo, RunOptions, RunRecord, RunStatus,
 };
+use super::logged_model::{LoggedModel, LoggedModelStatus, NewLoggedModel, validate_model_id};
 use super::matching::{MAX_SEARCH_RESULTS, ViewType, check_max_results};
 use super::owner::{self, TAG_OWNER};
 use super::registry::{ModelVersion, ModelVersionQuery, NewModelVersion, RegisteredModel, Stage};
@@ -122,7 +123,28 @@ fn validate_model_name(name: &str) -> Result<(), TrackingError> {
             reason: "must be a non-empty name on one line".into(),
         });
     }
+    // MLflow's `_validate_model_name`: the name is a directory of the file store.
+    if name.contains(['/', ':']) || name.contains('\\') || name == "." || name == ".." {
+        return Err(TrackingError::InvalidArgument {
+            what: "registered model name",
+            value: name.to_string(),
+            reason: "cannot contain '/' or ':' (nor be `.` or `..`)".into(),
+        });
+    }
     v::validate_tag_value("name", name)
+}
+
+/// MLflow's `_validate_logged_model_name`.
+fn validate_logged_model_name(name: &str) -> Result<(), TrackingError> {
+    const BAD: [char; 7] = ['/', ':', '.', '%', '"', '\'', '\\'];
+    if name.is_empty() || name.contains(BAD) || name.chars().any(char::is_control) {
+        return Err(TrackingError::InvalidArgument {
+            what: "logged model name",
+            value: name.to_string(),
+            reason: "must be a non-empty name without / : . % \" ' or \\".into(),
+        });
+    }
+    Ok(())
 }
 
 fn validate_alias(alias: &str) -> Result<(), TrackingError> {
@@ -688,11 +710,118 @@ impl TrackingStore {
         self.backend.delete_registered_model_tag(name, key)
     }
 
-    /// Creates the next version of a registered model.
+    // -------------------------------------------------------------- logged models
+
+    /// Creates a LoggedModel (PENDING) in an experiment, with params and tags validated by
+    /// MLflow's rules first.
+    pub fn create_logged_model(&self, new: &NewLoggedModel) -> Result<LoggedModel, TrackingError> {
+        validate_logged_model_name(&new.name)?;
+        if let Some(run) = &new.source_run_id {
+            v::validate_run_id(run)?;
+        }
+        validate_params(&new.params)?;
+        validate_tags(new.tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        self.backend.create_logged_model(new)
+    }
+
+    /// A LoggedModel by id (`m-…`).
+    pub fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel, TrackingError> {
+        validate_model_id(model_id)?;
+        self.backend.get_logged_model(model_id)
+    }
+
+    /// The LoggedModel named `name` that run `run_id` logged, if any: what `runs:/<run>/<name>`
+    /// names in MLflow 3.
+    pub fn find_logged_model(
+        &self,
+        run_id: &str,
+        name: &str,
+    ) -> Result<Option<LoggedModel>, TrackingError> {
+        v::validate_run_id(run_id)?;
+        let run = self.get_run(run_id)?;
+        self.backend
+            .find_logged_model(&run.info.experiment_id, run_id, name)
+    }
+
+    /// Records metric values of a run on a LoggedModel.
+    pub fn log_model_metrics(
+        &self,
+        model: &LoggedModel,
+        run_id: &str,
+        metrics: &[Metric],
+    ) -> Result<(), TrackingError> {
+        v::validate_run_id(run_id)?;
+        validate_metrics(metrics)?;
+        self.backend.log_model_metrics(model, run_id, metrics)
+    }
+
+    /// Sets a LoggedModel's final status.
+    pub fn finalize_logged_model(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel, TrackingError> {
+        validate_model_id(model_id)?;
+        self.backend.finalize_logged_model(model_id, status)
+    }
+
+    /// Sets LoggedModel tags.
+    pub fn set_logged_model_tags(
+        &self,
+        model_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<(), TrackingError> {
+        validate_model_id(model_id)?;
+        validate_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+        self.backend.set_logged_model_tags(model_id, tags)
+    }
+
+    /// Records that a run produced a LoggedModel (MLflow's run outputs).
+    pub fn link_model_to_run(&self, run_id: &str, model_id: &str) -> Result<(), TrackingError> {
+        v::validate_run_id(run_id)?;
+        validate_model_id(model_id)?;
+        self.backend.link_model_to_run(run_id, model_id)
+    }
+
+    /// Writes a file of a LoggedModel's artifacts; paths leaving the artifact directory are
+    /// refused before anything is written.
+    pub fn log_model_artifact(
+        &self,
+        model: &LoggedModel,
+        rel_path: &str,
+        bytes: &[u8],
+    ) -> Result<(), TrackingError> {
+        artifact_segments(rel_path)?;
+        self.backend.log_model_artifact(model, rel_path, bytes)
+    }
+
+    /// Reads a file of a LoggedModel's artifacts.
+    pub fn read_model_artifact(
+        &self,
+        model: &LoggedModel,
+        rel_path: &str,
+    ) -> Result<Vec<u8>, TrackingError> {
+        artifact_segments(rel_path)?;
+        self.backend.read_model_artifact(model, rel_path)
+    }
+
+    /// Creates the next version of a registered model. A `models:/<model_id>` source is
+    /// resolved to the LoggedModel's artifact location (and its run), as MLflow does.
     pub fn create_model_version(
         &self,
         new: &NewModelVersion,
     ) -> Result<ModelVersion, TrackingError> {
+        if let Some(id) = super::registry::model_id_of_source(&new.source)
+            && new.storage_location.is_none()
+        {
+            let model = self.get_logged_model(id)?;
+            let mut resolved = new.clone();
+            resolved.storage_location = Some(model.artifact_location);
+            if resolved.run_id.is_none() {
+                resolved.run_id = model.source_run_id;
+            }
+            return self.create_model_version(&resolved);
+        }
         validate_model_name(&new.name)?;
         if let Some(run) = &new.run_id {
             v::validate_run_id(run)?;

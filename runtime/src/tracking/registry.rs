@@ -118,10 +118,33 @@ pub struct ModelVersion {
     pub run_id: Option<String>,
     /// `READY` once registered (MLflow's `status`).
     pub status: String,
+    /// Where the version's files are, resolved when it was created (a LoggedModel's artifact
+    /// location for a `models:/<model_id>` source); `None` when the store does not say.
+    pub storage_location: Option<String>,
     /// Tags.
     pub tags: BTreeMap<String, String>,
     /// Aliases pointing at this version.
     pub aliases: Vec<String>,
+}
+
+impl ModelVersion {
+    /// The LoggedModel this version registers, when its source is `models:/<model_id>` (as
+    /// MLflow 3 registers models).
+    ///
+    /// ```
+    /// # use oxflow_runtime::tracking::ModelVersion;
+    /// fn logged(v: &ModelVersion) -> Option<&str> { v.model_id() }
+    /// ```
+    pub fn model_id(&self) -> Option<&str> {
+        model_id_of_source(&self.source)
+    }
+}
+
+/// `m-…` of a `models:/m-…` source.
+pub(crate) fn model_id_of_source(source: &str) -> Option<&str> {
+    source
+        .strip_prefix("models:/")
+        .filter(|id| id.starts_with("m-") && !id.contains('/'))
 }
 
 /// What [`Store::create_model_version`](super::Store::create_model_version) needs.
@@ -137,6 +160,9 @@ pub struct NewModelVersion {
     pub description: Option<String>,
     /// Tags.
     pub tags: Vec<(String, String)>,
+    /// Where the files are, when `source` is a URI to resolve (`models:/<model_id>`); filled
+    /// in by [`TrackingStore::create_model_version`](super::TrackingStore::create_model_version).
+    pub storage_location: Option<String>,
 }
 
 /// Which versions [`Store::search_model_versions`](super::Store::search_model_versions)

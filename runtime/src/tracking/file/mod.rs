@@ -7,6 +7,7 @@
 
 mod artifacts;
 mod inputs;
+mod logged_models;
 mod metrics;
 mod registry;
 mod runs;
@@ -25,6 +26,7 @@ use super::entities::{
     RunOptions, RunRecord, RunStatus,
 };
 use super::fsutil::{self, path_to_file_uri, write_atomic};
+use super::logged_model::{LoggedModel, LoggedModelStatus, NewLoggedModel};
 use super::matching::ViewType;
 use super::meta::{self, DeletedTime};
 use super::registry::{ModelVersion, ModelVersionQuery, NewModelVersion, RegisteredModel, Stage};
@@ -581,6 +583,48 @@ impl Store for FileStore {
     }
 
     // ------------------------------------------------------------------- registry
+
+    fn create_logged_model(&self, new: &NewLoggedModel) -> Result<LoggedModel, TrackingError> {
+        self.create_logged_model_impl(new)
+    }
+
+    fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel, TrackingError> {
+        self.get_logged_model_impl(model_id)
+    }
+
+    fn find_logged_model(
+        &self,
+        experiment_id: &str,
+        run_id: &str,
+        name: &str,
+    ) -> Result<Option<LoggedModel>, TrackingError> {
+        self.find_logged_model_impl(experiment_id, run_id, name)
+    }
+
+    fn log_model_metrics(
+        &self,
+        model: &LoggedModel,
+        run_id: &str,
+        metrics: &[Metric],
+    ) -> Result<(), TrackingError> {
+        self.log_model_metrics_impl(&model.model_id, run_id, metrics)
+    }
+
+    fn finalize_logged_model(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel, TrackingError> {
+        self.finalize_logged_model_impl(model_id, status)
+    }
+
+    fn set_logged_model_tags(
+        &self,
+        model_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<(), TrackingError> {
+        self.set_logged_model_tags_impl(model_id, tags)
+    }
 
     fn create_registered_model(
         &self,

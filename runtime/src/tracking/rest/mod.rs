@@ -8,6 +8,7 @@
 
 mod http;
 mod json;
+mod logged_models;
 mod registry;
 
 use std::collections::HashMap;
@@ -22,6 +23,7 @@ use super::backend::Store;
 use super::entities::{
     ArtifactEntry, DatasetInput, Experiment, Metric, RunInfo, RunOptions, RunRecord, RunStatus,
 };
+use super::logged_model::{LoggedModel, LoggedModelStatus, NewLoggedModel};
 use super::matching::ViewType;
 use super::registry::{ModelVersion, ModelVersionQuery, NewModelVersion, RegisteredModel, Stage};
 use super::validation::{
@@ -242,12 +244,17 @@ impl RestStore {
 
     /// The URL through which the server's artifact proxy serves `rel_path` of the run.
     fn artifact_url(&self, run_id: &str, rel_path: &str) -> Result<String, TrackingError> {
-        let segs = artifact_segments(rel_path)?;
         let cached = lock(&self.inner.artifact_uris).get(run_id).cloned();
         let uri = match cached {
             Some(u) => u,
             None => self.get_run(run_id)?.info.artifact_uri,
         };
+        self.proxy_url(&uri, rel_path)
+    }
+
+    /// The proxy URL of `rel_path` under an `mlflow-artifacts:` URI.
+    fn proxy_url(&self, uri: &str, rel_path: &str) -> Result<String, TrackingError> {
+        let segs = artifact_segments(rel_path)?;
         let Some(rest) = uri.strip_prefix("mlflow-artifacts:") else {
             return Err(TrackingError::Unsupported {
                 operation: "artifact upload",
@@ -686,6 +693,60 @@ impl Store for RestStore {
 
     // ------------------------------------------------------------------- registry
 
+    fn create_logged_model(&self, new: &NewLoggedModel) -> Result<LoggedModel, TrackingError> {
+        self.create_logged_model_impl(new)
+    }
+    fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel, TrackingError> {
+        self.get_logged_model_impl(model_id)
+    }
+    fn find_logged_model(
+        &self,
+        experiment_id: &str,
+        run_id: &str,
+        name: &str,
+    ) -> Result<Option<LoggedModel>, TrackingError> {
+        self.find_logged_model_impl(experiment_id, run_id, name)
+    }
+    fn log_model_metrics(
+        &self,
+        model: &LoggedModel,
+        run_id: &str,
+        metrics: &[Metric],
+    ) -> Result<(), TrackingError> {
+        self.log_model_metrics_impl(model, run_id, metrics)
+    }
+    fn finalize_logged_model(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel, TrackingError> {
+        self.finalize_logged_model_impl(model_id, status)
+    }
+    fn set_logged_model_tags(
+        &self,
+        model_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<(), TrackingError> {
+        self.set_logged_model_tags_impl(model_id, tags)
+    }
+    fn link_model_to_run(&self, run_id: &str, model_id: &str) -> Result<(), TrackingError> {
+        self.link_model_to_run_impl(run_id, model_id)
+    }
+    fn log_model_artifact(
+        &self,
+        model: &LoggedModel,
+        rel_path: &str,
+        bytes: &[u8],
+    ) -> Result<(), TrackingError> {
+        self.log_model_artifact_impl(model, rel_path, bytes)
+    }
+    fn read_model_artifact(
+        &self,
+        model: &LoggedModel,
+        rel_path: &str,
+    ) -> Result<Vec<u8>, TrackingError> {
+        self.read_model_artifact_impl(model, rel_path)
+    }
     fn create_registered_model(
         &self,
         name: &str,

@@ -49,6 +49,8 @@ fn parse_version(v: &Value) -> Result<ModelVersion, TrackingError> {
             .filter(|r| !r.is_empty())
             .map(str::to_string),
         status: v["status"].as_str().unwrap_or("READY").to_string(),
+        // The server's answer has no storage location (`get-download-uri` gives it).
+        storage_location: None,
         tags: kv_list(&v["tags"]),
         aliases: v["aliases"]
             .as_array()
@@ -244,6 +246,10 @@ impl RestStore {
         }
         if let Some(d) = &new.description {
             body["description"] = json!(d);
+        }
+        // MLflow's client sends the LoggedModel id along with its `models:/` source.
+        if let Some(id) = crate::tracking::registry::model_id_of_source(&new.source) {
+            body["model_id"] = json!(id);
         }
         let v = self
             .inner

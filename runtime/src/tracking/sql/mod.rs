@@ -12,6 +12,7 @@
 mod artifacts;
 mod conn;
 mod inputs;
+mod logged_models;
 mod metrics;
 mod registry;
 mod runs;
@@ -30,6 +31,7 @@ use super::backend::Store;
 use super::entities::{
     ArtifactEntry, DatasetInput, Experiment, Metric, RunInfo, RunOptions, RunRecord, RunStatus,
 };
+use super::logged_model::{LoggedModel, LoggedModelStatus, NewLoggedModel};
 use super::matching::ViewType;
 use super::registry::{ModelVersion, ModelVersionQuery, NewModelVersion, RegisteredModel, Stage};
 use super::ui_hint::shell_quote;
@@ -352,6 +354,52 @@ impl Store for SqlStore {
     }
     fn artifact_location(&self, run_id: &str, rel_path: &str) -> Result<PathBuf, TrackingError> {
         self.artifact_path(run_id, rel_path)
+    }
+
+    fn create_logged_model(&self, new: &NewLoggedModel) -> Result<LoggedModel, TrackingError> {
+        self.create_logged_model_impl(new)
+    }
+
+    fn get_logged_model(&self, model_id: &str) -> Result<LoggedModel, TrackingError> {
+        self.get_logged_model_impl(model_id)
+    }
+
+    fn find_logged_model(
+        &self,
+        experiment_id: &str,
+        run_id: &str,
+        name: &str,
+    ) -> Result<Option<LoggedModel>, TrackingError> {
+        self.find_logged_model_impl(experiment_id, run_id, name)
+    }
+
+    fn log_model_metrics(
+        &self,
+        model: &LoggedModel,
+        run_id: &str,
+        metrics: &[Metric],
+    ) -> Result<(), TrackingError> {
+        self.log_model_metrics_impl(model, run_id, metrics)
+    }
+
+    fn finalize_logged_model(
+        &self,
+        model_id: &str,
+        status: LoggedModelStatus,
+    ) -> Result<LoggedModel, TrackingError> {
+        self.finalize_logged_model_impl(model_id, status)
+    }
+
+    fn set_logged_model_tags(
+        &self,
+        model_id: &str,
+        tags: &[(String, String)],
+    ) -> Result<(), TrackingError> {
+        self.set_logged_model_tags_impl(model_id, tags)
+    }
+
+    fn link_model_to_run(&self, run_id: &str, model_id: &str) -> Result<(), TrackingError> {
+        self.link_model_to_run_impl(run_id, model_id)
     }
 
     fn create_registered_model(

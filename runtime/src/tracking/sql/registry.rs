@@ -13,7 +13,7 @@ use crate::tracking::registry::{
 use crate::tracking::{TrackingError, now_ms};
 
 const VERSION_COLUMNS: &str = "name, version, creation_time, last_updated_time, description, \
-     user_id, current_stage, source, run_id, status";
+     user_id, current_stage, source, run_id, status, storage_location";
 
 fn model_version(r: &Row<'_>) -> rusqlite::Result<ModelVersion> {
     let stage: Option<String> = r.get(6)?;
@@ -28,6 +28,7 @@ fn model_version(r: &Row<'_>) -> rusqlite::Result<ModelVersion> {
         source: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
         run_id: r.get::<_, Option<String>>(8)?.filter(|s| !s.is_empty()),
         status: r.get::<_, Option<String>>(9)?.unwrap_or_default(),
+        storage_location: r.get(10)?,
         tags: BTreeMap::new(),
         aliases: Vec::new(),
     })
@@ -355,8 +356,17 @@ impl SqlStore {
                 "INSERT INTO model_versions (name, version, creation_time, last_updated_time, \
                  description, user_id, current_stage, source, run_id, status, status_message, \
                  run_link, storage_location, workspace) \
-                 VALUES (?1, ?2, ?3, ?3, ?4, NULL, 'None', ?5, ?6, 'READY', NULL, NULL, ?5, 'default')",
-                params![new.name, version, now, new.description, new.source, new.run_id],
+                 VALUES (?1, ?2, ?3, ?3, ?4, NULL, 'None', ?5, ?6, 'READY', NULL, NULL, \
+                 coalesce(?7, ?5), 'default')",
+                params![
+                    new.name,
+                    version,
+                    now,
+                    new.description,
+                    new.source,
+                    new.run_id,
+                    new.storage_location
+                ],
             )
             .map_err(self.rm_err("create a model version"))?;
             for (k, v) in &new.tags {

@@ -1,0 +1,322 @@
+//! The JSON predict entry point: MLflow's scoring-protocol request shapes, read into rows with
+//! MLflow's schema enforcement (`mlflow/pyfunc/scoring_server` and `_enforce_schema` in
+//! `mlflow/models/utils.py`): a missing required column is an error naming it, an integer is a
+//! valid double, extra columns are ignored, a value of the wrong type is an error naming the
+//! column and the value.
+
+use serde_json::{Map, Value};
+
+use super::column::{Row, Schema};
+use super::schema::ColSpec;
+use super::{ModelError, Predict};
+
+/// The four input keys of MLflow's scoring protocol.
+pub const INPUT_KEYS: [&str; 4] = [
+    "dataframe_split",
+    "dataframe_records",
+    "instances",
+    "inputs",
+];
+
+/// A scoring request taken apart: one record per row, and the `params` object if any.
+///
+/// ```
+/// use oxflow_runtime::model::ScoringRequest;
+/// let body = serde_json::json!({"dataframe_split": {"columns": ["x"], "data": [[1], [2]]}});
+/// let req = ScoringRequest::parse(&body)?;
+/// assert_eq!(req.records.len(), 2);
+/// assert_eq!(req.records[1]["x"], 2);
+/// # Ok::<(), oxflow_runtime::model::ModelError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScoringRequest {
+    /// The rows, each a record of column name → value.
+    pub records: Vec<Map<String, Value>>,
+    /// The `params` object (inference parameters), if given.
+    pub params: Option<Map<String, Value>>,
+}
+
+fn bad(reason: impl Into<String>) -> ModelError {
+    ModelError::BadRequest {
+        reason: reason.into(),
+    }
+}
+
+impl ScoringRequest {
+    /// Reads a body in any of MLflow's JSON shapes: `{"dataframe_split": {"columns", "data"}}`,
+    /// `{"dataframe_records": [{...}]}`, `{"inputs": {"col": [...]}}` or `{"inputs": [{...}]}`
+    /// (and the same under `instances`), with an optional `"params": {...}`.
+    pub fn parse(body: &Value) -> Result<ScoringRequest, ModelError> {
+        let obj = body.as_object().ok_or_else(|| {
+            bad(format!(
+                "the input must be a JSON dictionary with exactly one of the input fields {}",
+                key_list()
+            ))
+        })?;
+        let keys: Vec<&str> = INPUT_KEYS
+            .into_iter()
+            .filter(|k| obj.contains_key(*k))
+            .collect();
+        let [key] = keys[..] else {
+            let got: Vec<&String> = obj.keys().collect();
+            return Err(bad(format!(
+                "the input must be a JSON dictionary with exactly one of the input fields {}; received fields {got:?}",
+                key_list()
+            )));
+        };
+        let data = &obj[key];
+        let records = match key {
+            "dataframe_split" => split_records(data)?,
+            "dataframe_records" => record_list(key, data)?,
+            _ => match data {
+                Value::Object(cols) => columnar_records(key, cols)?,
+                _ => record_list(key, data)?,
+            },
+        };
+        let params = match obj.get("params") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(p)) => Some(p.clone()),
+            Some(other) => {
+                return Err(bad(format!(
+                    "`params` must be a JSON object, got {}",
+                    super::column::show(other)
+                )));
+            }
+        };
+        Ok(ScoringRequest { records, params })
+    }
+
+    /// Reads every row as `T`, after checking that each required column is present in the
+    /// request (MLflow: "Model is missing inputs ['f2'].").
+    ///
+    /// ```
+    /// use oxflow_runtime::model::{ColSpec, ColType, DataType, Row, Schema, ScoringRequest};
+    /// # #[derive(Debug)] struct X { x: f64 }
+    /// # impl Schema for X {
+    /// #     fn columns() -> Vec<ColSpec> { vec![ColSpec::new("x", ColType::Scalar(DataType::Double), true)] }
+    /// #     fn from_row(r: &Row<'_>) -> Result<Self, oxflow_runtime::model::ModelError> { Ok(X { x: r.get("x")? }) }
+    /// #     fn to_row(&self) -> serde_json::Map<String, serde_json::Value> { Default::default() }
+    /// # }
+    /// let req = ScoringRequest::parse(&serde_json::json!({"dataframe_records": [{"y": 1}]}))?;
+    /// let err = req.rows::<X>().unwrap_err();
+    /// assert_eq!(err.to_string(), "Model is missing inputs ['x'].");
+    /// # Ok::<(), oxflow_runtime::model::ModelError>(())
+    /// ```
+    pub fn rows<T: Schema>(&self) -> Result<Vec<T>, ModelError> {
+        check_columns(&T::columns(), &self.records)?;
+        self.records
+            .iter()
+            .enumerate()
+            .map(|(i, r)| T::from_row(&Row::new(r, i)))
+            .collect()
+    }
+}
+
+fn key_list() -> String {
+    let quoted: Vec<String> = INPUT_KEYS.iter().map(|k| format!("'{k}'")).collect();
+    format!("{{{}}}", quoted.join(", "))
+}
+
+/// Required columns absent from every record, as MLflow reports them (the union of the
+/// records' keys is the DataFrame's columns).
+fn check_columns(cols: &[ColSpec], records: &[Map<String, Value>]) -> Result<(), ModelError> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let missing: Vec<String> = cols
+        .iter()
+        .filter(|c| c.required)
+        .filter_map(|c| c.name.as_ref())
+        .filter(|name| !records.iter().any(|r| r.contains_key(name.as_str())))
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ModelError::MissingInputs { columns: missing })
+    }
+}
+
+fn split_records(data: &Value) -> Result<Vec<Map<String, Value>>, ModelError> {
+    let obj = data.as_object().ok_or_else(|| {
+        bad("`dataframe_split` must be an object with `columns` and `data`, as pandas' to_dict(orient=\"split\") writes it")
+    })?;
+    let columns: Vec<&str> = match obj.get("columns") {
+        Some(Value::Array(cols)) => cols
+            .iter()
+            .map(|c| {
+                c.as_str()
+                    .ok_or_else(|| bad("`dataframe_split.columns` must be a list of strings"))
+            })
+            .collect::<Result<_, _>>()?,
+        _ => return Err(bad("`dataframe_split` has no `columns` list")),
+    };
+    let rows = match obj.get("data") {
+        Some(Value::Array(rows)) => rows,
+        _ => return Err(bad("`dataframe_split` has no `data` list")),
+    };
+    rows.iter()
+        .enumerate()
+        .map(|(i, row)| {
+            let values = row
+                .as_array()
+                .ok_or_else(|| bad(format!("`dataframe_split.data` row {i} is not a list")))?;
+            if values.len() != columns.len() {
+                return Err(bad(format!(
+                    "`dataframe_split.data` row {i} has {} values for {} columns",
+                    values.len(),
+                    columns.len()
+                )));
+            }
+            Ok(columns
+                .iter()
+                .zip(values)
+                .map(|(c, v)| (c.to_string(), v.clone()))
+                .collect())
+        })
+        .collect()
+}
+
+fn record_list(key: &str, data: &Value) -> Result<Vec<Map<String, Value>>, ModelError> {
+    let list = data.as_array().ok_or_else(|| {
+        bad(format!(
+            "`{key}` must be a list of records such as [{{\"x\": 1.0}}]"
+        ))
+    })?;
+    list.iter()
+        .enumerate()
+        .map(|(i, r)| {
+            r.as_object().cloned().ok_or_else(|| {
+                bad(format!(
+                    "`{key}` item {i} is not a record (a JSON object of column to value)"
+                ))
+            })
+        })
+        .collect()
+}
+
+/// `{"col": [v0, v1], ...}` (or `{"col": v}` for one row): the column-oriented form of
+/// `inputs`/`instances`.
+fn columnar_records(
+    key: &str,
+    cols: &Map<String, Value>,
+) -> Result<Vec<Map<String, Value>>, ModelError> {
+    let len = |v: &Value| v.as_array().map_or(1, Vec::len);
+    let n = cols.values().next().map_or(0, len);
+    if let Some((name, v)) = cols.iter().find(|(_, v)| len(v) != n) {
+        return Err(bad(format!(
+            "`{key}` columns differ in length: `{name}` has {} values where the first has {n}",
+            len(v)
+        )));
+    }
+    Ok((0..n)
+        .map(|i| {
+            cols.iter()
+                .map(|(name, v)| {
+                    let value = match v {
+                        Value::Array(items) => items[i].clone(),
+                        scalar => scalar.clone(),
+                    };
+                    (name.clone(), value)
+                })
+                .collect()
+        })
+        .collect())
+}
+
+/// Scores a JSON request with a typed model: parses the envelope, enforces the input schema,
+/// calls [`Predict::predict`] and returns `{"predictions": [records]}` as MLflow's scoring
+/// server does for a DataFrame result.
+///
+/// ```
+/// use oxflow_runtime::model::{predict_json, ColSpec, ColType, DataType, Predict, Row, Schema};
+/// # #[derive(Debug)] struct X { x: f64 }
+/// # impl Schema for X {
+/// #     fn columns() -> Vec<ColSpec> { vec![ColSpec::new("x", ColType::Scalar(DataType::Double), true)] }
+/// #     fn from_row(r: &Row<'_>) -> Result<Self, oxflow_runtime::model::ModelError> { Ok(X { x: r.get("x")? }) }
+/// #     fn to_row(&self) -> serde_json::Map<String, serde_json::Value> {
+/// #         let mut m = serde_json::Map::new(); m.insert("x".into(), self.x.into()); m
+/// #     }
+/// # }
+/// struct Double;
+/// impl Predict for Double {
+///     type Input = X;
+///     type Output = X;
+///     type Error = std::convert::Infallible;
+///     fn predict(&self, rows: &[X]) -> Result<Vec<X>, Self::Error> {
+///         Ok(rows.iter().map(|r| X { x: r.x * 2.0 }).collect())
+///     }
+/// }
+/// let out = predict_json(&Double, &serde_json::json!({"inputs": {"x": [1, 2.5]}}))?;
+/// assert_eq!(out, serde_json::json!({"predictions": [{"x": 2.0}, {"x": 5.0}]}));
+/// # Ok::<(), oxflow_runtime::model::ModelError>(())
+/// ```
+pub fn predict_json<M: Predict + ?Sized>(model: &M, body: &Value) -> Result<Value, ModelError> {
+    let request = ScoringRequest::parse(body)?;
+    let rows = request.rows::<M::Input>()?;
+    let out = model.predict(&rows).map_err(|e| ModelError::Predict {
+        source: Box::new(e),
+    })?;
+    if out.len() != rows.len() {
+        return Err(ModelError::OutputCount {
+            rows: rows.len(),
+            outputs: out.len(),
+        });
+    }
+    let predictions: Vec<Value> = out.iter().map(|o| Value::Object(o.to_row())).collect();
+    let mut response = Map::new();
+    response.insert("predictions".into(), Value::Array(predictions));
+    Ok(Value::Object(response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn every_request_shape_gives_the_same_records() {
+        let expected = ScoringRequest::parse(
+            &json!({"dataframe_records": [{"f1": 0.0, "f2": 1.0}, {"f1": 3.0, "f2": 0.0}]}),
+        )
+        .unwrap();
+        for body in [
+            json!({"dataframe_split": {"columns": ["f1", "f2"], "data": [[0.0, 1.0], [3.0, 0.0]]}}),
+            json!({"instances": [{"f1": 0.0, "f2": 1.0}, {"f1": 3.0, "f2": 0.0}]}),
+            json!({"inputs": {"f1": [0.0, 3.0], "f2": [1.0, 0.0]}}),
+        ] {
+            assert_eq!(ScoringRequest::parse(&body).unwrap(), expected, "{body}");
+        }
+        let one =
+            ScoringRequest::parse(&json!({"inputs": {"f1": 1.0}, "params": {"k": 2}})).unwrap();
+        assert_eq!(one.records.len(), 1);
+        assert_eq!(one.params.unwrap()["k"], 2);
+    }
+
+    #[test]
+    fn malformed_envelopes_say_what_is_expected() {
+        for (body, needle) in [
+            (json!([1, 2]), "exactly one of the input fields"),
+            (
+                json!({"inputs": [], "dataframe_records": []}),
+                "received fields",
+            ),
+            (
+                json!({"dataframe_split": {"columns": ["a"], "data": [[1, 2]]}}),
+                "row 0 has 2 values for 1 columns",
+            ),
+            (
+                json!({"inputs": {"a": [1, 2], "b": [1]}}),
+                "`b` has 1 values where the first has 2",
+            ),
+            (json!({"dataframe_records": [1]}), "item 0 is not a record"),
+            (
+                json!({"inputs": [], "params": 3}),
+                "`params` must be a JSON object",
+            ),
+        ] {
+            let e = ScoringRequest::parse(&body).unwrap_err().to_string();
+            assert!(e.contains(needle), "{body}: {e}");
+        }
+    }
+}

@@ -1,0 +1,345 @@
+//! Saving, logging, registering and loading models: [`save_model`] to a directory,
+//! [`Run::log_model`] as an MLflow 3 LoggedModel, [`register_model`] in the registry, and
+//! [`Model::load`] / [`AnyModel::load`] from any model URI.
+
+use std::ops::Deref;
+use std::path::Path;
+
+use serde_json::Value;
+
+use super::ModelError;
+use super::flavor::{self, MlModel, RustFlavor, SaveTarget};
+use super::predict::{DynModel, ModelType, find_model_type, model_types};
+use super::uri::{Located, resolve};
+use crate::tracking::{
+    LoggedModel, LoggedModelStatus, ModelVersion, NewLoggedModel, NewModelVersion, Run,
+    TrackingError, TrackingStore,
+};
+
+/// Tag on a LoggedModel listing the registry versions made from it, as MLflow writes it.
+pub const TAG_MODEL_VERSIONS: &str = "mlflow.modelVersions";
+
+/// Saves a model in MLflow's model directory format (`MLmodel`, `model.json`, and the input
+/// examples when `example` has rows) under `dir`, which must not exist yet.
+///
+/// ```
+/// # use oxflow_runtime::model::{save_model, ModelType};
+/// fn save<M: ModelType>(m: &M, rows: &[M::Input]) -> Result<(), oxflow_runtime::model::ModelError> {
+///     save_model(m, Some(rows), std::path::Path::new("target/my-model"))
+/// }
+/// ```
+pub fn save_model<M: ModelType>(
+    model: &M,
+    example: Option<&[M::Input]>,
+    dir: &Path,
+) -> Result<(), ModelError> {
+    let io = |e: std::io::Error| ModelError::File {
+        file: dir.display().to_string(),
+        reason: format!("cannot be written: {e}"),
+    };
+    if dir.exists() {
+        return Err(ModelError::File {
+            file: dir.display().to_string(),
+            reason: "already exists; save a model into a new directory".into(),
+        });
+    }
+    let target = SaveTarget {
+        artifact_path: Some(crate::tracking::fsutil::path_to_file_uri(
+            &std::path::absolute(dir).map_err(io)?,
+        )),
+        ..SaveTarget::default()
+    };
+    let files = flavor::model_files(model, example, &target)?;
+    std::fs::create_dir_all(dir).map_err(io)?;
+    for (name, bytes) in files {
+        std::fs::write(dir.join(name), bytes).map_err(io)?;
+    }
+    Ok(())
+}
+
+impl Run {
+    /// Logs `model` as an MLflow 3 LoggedModel named `name`, as `mlflow.<flavor>.log_model`
+    /// does: a model `m-<32 hex>` in the run's experiment, PENDING, with the run's params,
+    /// linked to the run; its files (`model.json`, `MLmodel` with the signature) written to
+    /// its artifact location; then READY. Returns the model (`models:/<model_id>` names it).
+    pub fn log_model<M: ModelType>(
+        &mut self,
+        model: &M,
+        name: &str,
+    ) -> Result<LoggedModel, ModelError> {
+        self.log_model_with_example(model, name, &[])
+    }
+
+    /// [`Run::log_model`], with rows saved as `input_example.json` and
+    /// `serving_input_example.json` (a request body the scoring protocol accepts).
+    pub fn log_model_with_example<M: ModelType>(
+        &mut self,
+        model: &M,
+        name: &str,
+        example: &[M::Input],
+    ) -> Result<LoggedModel, ModelError> {
+        let store = self.store().clone();
+        let record = self.record()?;
+        let params: Vec<(String, String)> = record
+            .params
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let logged = store.create_logged_model(&NewLoggedModel {
+            experiment_id: self.info().experiment_id.clone(),
+            name: name.to_string(),
+            source_run_id: Some(self.id().to_string()),
+            params,
+            tags: Vec::new(),
+            model_type: None,
+        })?;
+        let upload = || -> Result<(), ModelError> {
+            store.link_model_to_run(self.id(), &logged.model_id)?;
+            // MLflow copies the run's metrics, every value, to the model it logs.
+            let mut history = Vec::new();
+            for key in record.metrics.keys() {
+                history.extend(store.get_metric_history(self.id(), key)?);
+            }
+            store.log_model_metrics(&logged, self.id(), &history)?;
+            let target = SaveTarget {
+                artifact_path: Some(logged.artifact_location.clone()),
+                model_id: Some(logged.model_id.clone()),
+                run_id: Some(self.id().to_string()),
+            };
+            for (file, bytes) in flavor::model_files(model, Some(example), &target)? {
+                store.log_model_artifact(&logged, file, &bytes)?;
+            }
+            Ok(())
+        };
+        if let Err(e) = upload() {
+            // Leave a record MLflow shows as failed rather than a model forever PENDING.
+            let _ = store.finalize_logged_model(&logged.model_id, LoggedModelStatus::UploadFailed);
+            return Err(e);
+        }
+        Ok(store.finalize_logged_model(&logged.model_id, LoggedModelStatus::Ready)?)
+    }
+}
+
+/// Registers the model at `source` (`models:/<model_id>`, or `runs:/<run>/<path>`) as the next
+/// version of the registered model `name` (created if missing), as `mlflow.register_model`
+/// does; a LoggedModel gets the `mlflow.modelVersions` tag listing its versions.
+///
+/// ```no_run
+/// # let store = oxflow_runtime::tracking::TrackingStore::from_env()?;
+/// let v = oxflow_runtime::model::register_model(&store, "models:/m-0123456789abcdef0123456789abcdef", "prices")?;
+/// println!("registered version {}", v.version);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn register_model(
+    store: &TrackingStore,
+    source: &str,
+    name: &str,
+) -> Result<ModelVersion, ModelError> {
+    let parsed: super::ModelUri = source.parse()?;
+    let (source, run_id, logged) = match &parsed {
+        super::ModelUri::LoggedModel { model_id } => {
+            let m = store.get_logged_model(model_id)?;
+            (source.to_string(), m.source_run_id.clone(), Some(m))
+        }
+        super::ModelUri::Run { run_id, .. } => (source.to_string(), Some(run_id.clone()), None),
+        _ => {
+            return Err(ModelError::Uri {
+                uri: source.to_string(),
+                reason:
+                    "a new version is registered from models:/<model_id> or runs:/<run_id>/<path>"
+                        .into(),
+            });
+        }
+    };
+    match store.create_registered_model(name, None, &[]) {
+        Ok(_) | Err(TrackingError::ModelExists { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    let version = store.create_model_version(&NewModelVersion {
+        name: name.to_string(),
+        source,
+        run_id,
+        ..NewModelVersion::default()
+    })?;
+    if let Some(m) = logged {
+        let mut list: Vec<Value> = m
+            .tags
+            .get(TAG_MODEL_VERSIONS)
+            .and_then(|t| serde_json::from_str(t).ok())
+            .unwrap_or_default();
+        list.push(serde_json::json!({"name": name, "version": version.version}));
+        let mut text = String::new();
+        flavor::py_json(&Value::Array(list), None, 0, &mut text);
+        store.set_logged_model_tags(&m.model_id, &[(TAG_MODEL_VERSIONS.to_string(), text)])?;
+    }
+    Ok(version)
+}
+
+fn read_located(
+    store: &TrackingStore,
+    uri: &str,
+) -> Result<(String, MlModel, RustFlavor, Vec<u8>), ModelError> {
+    let located = resolve(store, uri)?;
+    let origin = located.origin();
+    let origin = if origin == uri {
+        origin
+    } else {
+        format!("{uri} ({origin})")
+    };
+    let mut read = |file: &str| located_read(&located, store, file);
+    let (mlmodel, flavor, data) = flavor::read_model_data(&origin, &mut read)?;
+    Ok((origin, mlmodel, flavor, data))
+}
+
+fn located_read(
+    located: &Located,
+    store: &TrackingStore,
+    file: &str,
+) -> Result<Vec<u8>, ModelError> {
+    located.read(store, file)
+}
+
+/// A typed model loaded from a store: the model, and what its `MLmodel` says. Derefs to the
+/// model.
+///
+/// ```no_run
+/// # use oxflow_runtime::model::{Model, ModelType};
+/// fn champion<M: ModelType>() -> Result<Model<M>, oxflow_runtime::model::ModelError> {
+///     Model::<M>::load("models:/house-prices@champion")
+/// }
+/// ```
+#[derive(Debug)]
+pub struct Model<M> {
+    model: M,
+    mlmodel: MlModel,
+    flavor: RustFlavor,
+}
+
+impl<M: ModelType> Model<M> {
+    /// Loads the model at `uri` from the tracking store the environment names
+    /// (`OXFLOW_TRACKING_URI`, `MLFLOW_TRACKING_URI`, else MLflow's default); a plain path
+    /// needs no store.
+    pub fn load(uri: &str) -> Result<Model<M>, ModelError> {
+        let store = TrackingStore::from_env()?;
+        Model::load_from(&store, uri)
+    }
+
+    /// Loads the model at `uri` through `store`'s registry. The stored signature must equal
+    /// `M`'s (the error names the column that differs) and the stored type must be `M`.
+    pub fn load_from(store: &TrackingStore, uri: &str) -> Result<Model<M>, ModelError> {
+        let (origin, mlmodel, flavor, data) = read_located(store, uri)?;
+        let model = flavor::decode_typed::<M>(&origin, &mlmodel, &flavor, &data)?;
+        Ok(Model {
+            model,
+            mlmodel,
+            flavor,
+        })
+    }
+
+    /// Scores a request in MLflow's scoring protocol with MLflow's schema enforcement; see
+    /// [`predict_json`](super::predict_json).
+    pub fn predict_json(&self, body: &Value) -> Result<Value, ModelError> {
+        super::predict_json(&self.model, body)
+    }
+
+    /// The model.
+    pub fn into_inner(self) -> M {
+        self.model
+    }
+
+    /// What the `MLmodel` file says (signature, model id, run).
+    pub fn mlmodel(&self) -> &MlModel {
+        &self.mlmodel
+    }
+
+    /// The `oxflow` flavor entry (crate, version and type that wrote the model).
+    pub fn flavor(&self) -> &RustFlavor {
+        &self.flavor
+    }
+}
+
+impl<M> Deref for Model<M> {
+    type Target = M;
+    fn deref(&self) -> &M {
+        &self.model
+    }
+}
+
+/// A model loaded without knowing its type: the flavor comes from `MLmodel`, the type from
+/// the `#[model]` types compiled into this program. Scores JSON requests.
+///
+/// ```no_run
+/// let model = oxflow_runtime::model::AnyModel::load("models:/house-prices/3")?;
+/// let out = model.predict_json(&serde_json::json!({"dataframe_records": [{"area": 50}]}))?;
+/// # Ok::<(), oxflow_runtime::model::ModelError>(())
+/// ```
+pub struct AnyModel {
+    model: Box<dyn DynModel>,
+    mlmodel: MlModel,
+}
+
+impl std::fmt::Debug for AnyModel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnyModel")
+            .field("type", &self.model.model_type_info().type_path)
+            .finish()
+    }
+}
+
+impl AnyModel {
+    /// Loads the model at `uri` from the environment's tracking store.
+    pub fn load(uri: &str) -> Result<AnyModel, ModelError> {
+        let store = TrackingStore::from_env()?;
+        AnyModel::load_from(&store, uri)
+    }
+
+    /// Loads the model at `uri` through `store`.
+    pub fn load_from(store: &TrackingStore, uri: &str) -> Result<AnyModel, ModelError> {
+        let (origin, mlmodel, flavor, data) = read_located(store, uri)?;
+        let reg =
+            find_model_type(&flavor.model_type).ok_or_else(|| ModelError::UnknownModelType {
+                name: flavor.model_type.clone(),
+                type_path: flavor.type_path.clone(),
+                known: {
+                    let names: Vec<&str> = model_types().iter().map(|m| m.info.name).collect();
+                    if names.is_empty() {
+                        "none".into()
+                    } else {
+                        names.join(", ")
+                    }
+                },
+            })?;
+        let compiled = (reg.signature)();
+        let file = format!("{origin}/{}", flavor::MLMODEL_FILE);
+        if let Some(diff) = mlmodel
+            .signature
+            .as_ref()
+            .and_then(|s| s.difference(&compiled))
+        {
+            return Err(ModelError::SignatureMismatch {
+                file,
+                difference: diff,
+            });
+        }
+        let model = (reg.from_json)(&data).map_err(|e| ModelError::File {
+            file: format!("{origin}/{}", flavor.data),
+            reason: format!("cannot be read as `{}`: {e}", reg.info.type_path),
+        })?;
+        Ok(AnyModel { model, mlmodel })
+    }
+
+    /// Scores a request in MLflow's scoring protocol.
+    pub fn predict_json(&self, body: &Value) -> Result<Value, ModelError> {
+        self.model.predict_json(body)
+    }
+
+    /// The model, as a trait object (downcast with `as_any`).
+    pub fn model(&self) -> &dyn DynModel {
+        &*self.model
+    }
+
+    /// What the `MLmodel` file says.
+    pub fn mlmodel(&self) -> &MlModel {
+        &self.mlmodel
+    }
+}

@@ -1,0 +1,6 @@
+use oxflow::prelude::*;
+
+#[model(input = House, output = House)]
+fn predict() {}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use oxflow::prelude::*;
+
+#[derive(Schema)]
+struct Row<T> {
+    x: T,
+}
+
+fn main() {}
