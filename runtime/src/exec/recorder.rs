@@ -12,14 +12,12 @@
 //! file and its directories costs more than the rest of a task's record on ext4. They are
 //! written by [`OutputWriters`], a few threads beside the actor, after the record that names
 //! them is committed: the rows of the next tasks do not wait for them, and inode creation runs
-//! in parallel. The end of the DAG run is
-//! written only once every output is stored, so when `execute` returns everything is on disk;
-//! a process killed in between leaves a successful task run without its output, which a resume
-//! runs again.
-
-use std::sync::{Arc, Condvar, Mutex};
+//! in parallel. The end of the DAG run is written only once every output is stored, so when
+//! `execute` returns everything is on disk; a process killed in between leaves a successful
+//! task run without its output, which a resume runs again.
 
 use std::sync::mpsc;
+use std::sync::{Arc, Condvar, Mutex};
 
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
