@@ -99,6 +99,20 @@ fn child_entry() {
             run.log_param("common", "same").unwrap();
             run.end(RunStatus::Finished).unwrap();
         }
+        // Registers 10 versions of one model, racing the other registrars.
+        "registrar" => {
+            let n: usize = std::env::var("OXFLOW_TEST_N").unwrap().parse().unwrap();
+            for i in 0..10 {
+                let v = store
+                    .create_model_version(&oxflow::tracking::NewModelVersion {
+                        name: "shared-model".into(),
+                        source: format!("/models/w{n}/{i}"),
+                        ..Default::default()
+                    })
+                    .unwrap();
+                println!("v{}", v.version);
+            }
+        }
         other => panic!("unknown child role {other}"),
     }
 }
@@ -636,5 +650,50 @@ fn eight_processes_log_ten_thousand_metrics_each_into_one_database() {
         assert_eq!(r.metrics["m"].step, 9999);
         let hist = store.get_metric_history(&r.info.run_id, "m").unwrap();
         assert_eq!(hist.len(), 10_000, "run {}", r.info.run_name);
+    }
+}
+
+/// 8 processes register versions of one model at once, on the default store and on the file
+/// store: 80 distinct version numbers, 1 to 80, each with its own source, nothing lost.
+#[test]
+fn eight_processes_register_versions_of_one_model_and_get_distinct_numbers() {
+    let dir = tempfile::tempdir().unwrap();
+    for uri in [
+        sqlite_uri(&dir.path().join("mlflow.db")),
+        dir.path().join("mlruns").display().to_string(),
+    ] {
+        let store = TrackingStore::open_uri(&uri).unwrap();
+        store
+            .create_registered_model("shared-model", None, &[])
+            .unwrap();
+        let procs: Vec<_> = (0..8)
+            .map(|n| {
+                child("registrar", &uri, &[("OXFLOW_TEST_N", n.to_string())])
+                    .stdout(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for p in procs {
+            let out = p.wait_with_output().unwrap();
+            assert!(out.status.success(), "{uri}");
+        }
+        let versions = store
+            .search_model_versions(&oxflow::tracking::ModelVersionQuery {
+                name: Some("shared-model".into()),
+                ..Default::default()
+            })
+            .unwrap();
+        let mut numbers: Vec<u64> = versions.iter().map(|v| v.version).collect();
+        numbers.sort();
+        assert_eq!(numbers, (1..=80).collect::<Vec<_>>(), "{uri}");
+        let mut sources: Vec<&str> = versions.iter().map(|v| v.source.as_str()).collect();
+        sources.sort();
+        sources.dedup();
+        assert_eq!(
+            sources.len(),
+            80,
+            "{uri}: every registration kept its source"
+        );
     }
 }
