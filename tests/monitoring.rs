@@ -321,3 +321,58 @@ fn a_drift_check_pushes_its_gauges_with_label_values_escaped() {
         assert!(req.contains(series), "{series} missing from\n{req}");
     }
 }
+
+#[test]
+fn monitor_rules_writes_rules_and_their_tests_for_the_binary_s_dags() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = command("quickstart", dir.path(), &["monitor", "rules"])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let rules = std::fs::read_to_string(dir.path().join("alert_rules.yml")).unwrap();
+    for name in [
+        "OxflowDagRunFailed",
+        "OxflowDagNotSucceeding",
+        "OxflowTaskRetryingOften",
+        "OxflowFeatureDrifted",
+        "OxflowDatasetDrift",
+        "OxflowTargetDown",
+    ] {
+        assert!(
+            rules.contains(&format!("alert: {name}")),
+            "{name}:\n{rules}"
+        );
+    }
+    // quickstart runs at "0 3 * * *": stale after 2 days without a success.
+    assert!(rules.contains("> 172800"), "{rules}");
+    assert!(rules.contains("dag=\"quickstart\""), "{rules}");
+    let tests = std::fs::read_to_string(dir.path().join("alert_rules_test.yml")).unwrap();
+    assert!(tests.contains("- alert_rules.yml"), "{tests}");
+    assert!(tests.matches("eval_time:").count() >= 12, "{tests}");
+
+    // A DAG without a schedule cannot be late; a bad threshold is refused.
+    let out = command(
+        "nightly",
+        dir.path(),
+        &["monitor", "rules", "--out", "n.yml", "--tests", "nt.yml"],
+    )
+    .output()
+    .unwrap();
+    assert!(out.status.success());
+    let nightly = std::fs::read_to_string(dir.path().join("n.yml")).unwrap();
+    assert!(!nightly.contains("OxflowDagNotSucceeding"), "{nightly}");
+    let out = command(
+        "quickstart",
+        dir.path(),
+        &["monitor", "rules", "--stale-after-intervals", "0"],
+    )
+    .output()
+    .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("--stale-after-intervals must be a positive number"),
+        "{stderr}"
+    );
+}

@@ -27,6 +27,7 @@ pub mod drift;
 pub mod error;
 pub mod exec;
 pub mod model;
+pub mod monitor;
 pub mod params;
 pub mod shell;
 mod task;

@@ -8,7 +8,9 @@
 #  (c) `promtool check metrics` accepts what oxflow exposes;
 #  (d) a Pushgateway that is down costs a warning, not the run;
 #  (e) `oxflow drift --pushgateway`: column names with quotes, a backslash, a newline and
-#      non-ASCII letters come back from Prometheus exactly as written (escaped in the text format).
+#      non-ASCII letters come back from Prometheus exactly as written (escaped in the text format);
+#  (f) `monitor rules`: `promtool check rules` and `promtool test rules` pass on what every
+#      binary writes, Prometheus loads the rules, and a failed pushed run fires its alert.
 # Installs Debian's prometheus and prometheus-pushgateway if missing (apt-get, ~1 min).
 # Daemons run on loopback with their own data directory and are stopped by pid.
 set -euo pipefail
@@ -73,7 +75,7 @@ scrape_configs:
 EOF
 promtool check config "$WORK/prometheus.yml" >/dev/null
 prometheus --config.file="$WORK/prometheus.yml" --storage.tsdb.path="$WORK/data" \
-    --web.listen-address="127.0.0.1:$PROM" >"$WORK/prometheus.log" 2>&1 &
+    --web.listen-address="127.0.0.1:$PROM" --web.enable-lifecycle >"$WORK/prometheus.log" 2>&1 &
 PIDS+=($!)
 wait_ready pushgateway "http://127.0.0.1:$PUSH/-/ready"
 wait_ready prometheus "http://127.0.0.1:$PROM/-/ready"
@@ -144,6 +146,27 @@ features() {
         python3 -c 'import json,sys; print(sorted(r["metric"]["feature"] for r in json.load(sys.stdin)))'
 }
 check "feature labels round-trip exactly" test "$(features)" = "['a\\\\b', 'größe', 'price \"usd\"', 'two\\nlines']"
+
+echo "== (f) alert rules and their unit tests"
+mkdir -p "$WORK/f"
+for bin in "$QUICKSTART" "$NIGHTLY" "$OXFLOW"; do
+    name=$(basename "$bin")
+    (cd "$WORK/f" && "$bin" monitor rules --out "$name.rules.yml" --tests "$name.test.yml" >/dev/null)
+    check "promtool check rules ($name)" promtool check rules "$WORK/f/$name.rules.yml"
+    check "promtool test rules ($name)" promtool test rules "$WORK/f/$name.test.yml"
+done
+# The quickstart's rules in the running Prometheus: a pushed failed run fires its alert.
+cp "$WORK/f/quickstart.rules.yml" "$WORK/alert_rules.yml"
+printf 'rule_files: [alert_rules.yml]\n' >>"$WORK/prometheus.yml"
+curl -sf -X POST "http://127.0.0.1:$PROM/-/reload" >/dev/null
+printf '# TYPE oxflow_dag_runs_total counter\noxflow_dag_runs_total{dag="quickstart",state="failed"} 1\n' |
+    curl -sf --data-binary @- "http://127.0.0.1:$PUSH/metrics/job/quickstart/instance/ci" >/dev/null
+firing() {
+    curl -sf "http://127.0.0.1:$PROM/api/v1/alerts" |
+        python3 -c 'import json,sys; a=json.load(sys.stdin)["data"]["alerts"]; sys.exit(0 if any(x["labels"]["alertname"]=="OxflowDagRunFailed" and x["labels"].get("dag")=="quickstart" and x["state"]=="firing" for x in a) else 1)'
+}
+wait_firing() { for _ in $(seq 1 150); do firing && return 0; sleep 0.1; done; return 1; }
+check "a pushed failed run fires OxflowDagRunFailed in Prometheus" wait_firing
 
 echo
 echo "== summary"

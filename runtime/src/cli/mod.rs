@@ -230,6 +230,10 @@ pub enum Command {
     /// Compare current data with reference data: per-column drift tests and dataset drift.
     #[command(after_help = exit::DRIFT_HELP)]
     Drift(crate::drift::cli::DriftArgs),
+    /// Prometheus files for this binary's DAGs: alert rules and their `promtool test rules`
+    /// cases.
+    #[command(subcommand, after_help = exit::QUERY_HELP)]
+    Monitor(MonitorCommand),
     /// Print the logs of a task in a DAG run, every attempt.
     #[command(after_help = exit::QUERY_HELP)]
     Logs {
@@ -243,6 +247,28 @@ pub enum Command {
         /// The task logs.
         #[command(flatten)]
         logs: LogArgs,
+    },
+}
+
+/// `monitor ...`.
+#[derive(Debug, Subcommand)]
+pub enum MonitorCommand {
+    /// Write alert rules for every DAG of this binary (a run failed; no success within N
+    /// schedule intervals; a task retrying often), drift and scrape rules, and unit tests that
+    /// `promtool test rules` runs.
+    Rules {
+        /// The rule file to write.
+        #[arg(long, value_name = "FILE", default_value = "alert_rules.yml")]
+        out: PathBuf,
+        /// The unit tests to write beside it.
+        #[arg(long, value_name = "FILE", default_value = "alert_rules_test.yml")]
+        tests: PathBuf,
+        /// A scheduled DAG alerts when it has not succeeded for this many schedule intervals.
+        #[arg(long, value_name = "N", default_value_t = 2.0)]
+        stale_after_intervals: f64,
+        /// A task alerts when it retries more than this in a pushed run or within an hour.
+        #[arg(long, value_name = "N", default_value_t = 3)]
+        max_retries: u32,
     },
 }
 
@@ -598,6 +624,50 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
                 output::eprint_line(format_args!("warning: {e}"));
             }
             Ok(exit)
+        }
+        Command::Monitor(MonitorCommand::Rules {
+            out,
+            tests,
+            stale_after_intervals,
+            max_retries,
+        }) => {
+            if !(stale_after_intervals.is_finite() && stale_after_intervals > 0.0) {
+                return Err(CliError::Other(format!(
+                    "--stale-after-intervals must be a positive number, not {stale_after_intervals}"
+                )));
+            }
+            let opts = crate::monitor::rules::RuleOptions {
+                stale_after_intervals,
+                max_retries,
+            };
+            let dags = dag::registered();
+            // The tests name the rule file relative to themselves when they sit beside it.
+            let rule_ref = if out.parent() == tests.parent() {
+                out.file_name().map(PathBuf::from).unwrap_or_else(|| out.clone())
+            } else {
+                std::path::absolute(&out).unwrap_or_else(|_| out.clone())
+            };
+            let yaml = |r: Result<String, serde_saphyr::ser::Error>| {
+                r.map_err(|e| CliError::Other(format!("cannot write the rules as YAML: {e}")))
+            };
+            let rules = yaml(crate::monitor::rules::alert_rules(&dags, &opts).to_yaml())?;
+            let cases = yaml(
+                crate::monitor::rules::rule_tests(&dags, &opts, &rule_ref.display().to_string())
+                    .to_yaml(),
+            )?;
+            for (path, text) in [(&out, rules), (&tests, cases)] {
+                std::fs::write(path, text).map_err(|e| {
+                    CliError::Other(format!("cannot write {}: {e}", path.display()))
+                })?;
+            }
+            output::print_line(format_args!(
+                "wrote {} ({} DAG(s)) and {}; check them with `promtool test rules {}`",
+                out.display(),
+                dags.len(),
+                tests.display(),
+                tests.display()
+            ))?;
+            Ok(Exit::Success)
         }
         Command::Logs {
             run_id,
