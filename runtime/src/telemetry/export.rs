@@ -25,7 +25,7 @@ use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use super::DURATION_BUCKETS;
+use super::{DURATION_BUCKETS, LATENCY_BUCKETS, SERVE_REQUEST_DURATION_SECONDS};
 
 /// How long a push may take before it is given up (with a warning): a Pushgateway that is down
 /// or slow never holds a finished run longer than this.
@@ -114,6 +114,13 @@ impl Exporter {
         }
         let builder = PrometheusBuilder::new()
             .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), DURATION_BUCKETS)
+            .map_err(|e| ExportError::Install(e.to_string()))?
+            // A full-name matcher is checked before a suffix one: scoring latency gets
+            // sub-millisecond buckets, task and DAG durations keep theirs.
+            .set_buckets_for_metric(
+                Matcher::Full(SERVE_REQUEST_DURATION_SECONDS.into()),
+                LATENCY_BUCKETS,
+            )
             .map_err(|e| ExportError::Install(e.to_string()))?
             .add_global_label("service", opts.service.clone());
         let handle = match opts.metrics_addr {

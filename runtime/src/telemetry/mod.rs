@@ -47,6 +47,33 @@ pub const LABEL_FEATURE: &str = "feature";
 /// Label of the test in [`DRIFT_SCORE`].
 pub const LABEL_METHOD: &str = "method";
 
+// Scoring servers (`oxflow serve`): bounded labels `model` (the registered model's name, or the
+// model URI's last part), `code` (the HTTP status), `column` (a column of the signature).
+
+/// Counter: scoring requests answered, labelled `model`, `code` (HTTP status, such as `200`).
+pub const SERVE_REQUESTS_TOTAL: &str = "oxflow_serve_requests_total";
+/// Histogram: time from request to response in seconds, labelled `model`, with
+/// [`LATENCY_BUCKETS`].
+pub const SERVE_REQUEST_DURATION_SECONDS: &str = "oxflow_serve_request_duration_seconds";
+/// Counter: rows scored, labelled `model`.
+pub const SERVE_ROWS_TOTAL: &str = "oxflow_serve_rows_scored_total";
+/// Gauge: scoring requests being answered now, labelled `model`.
+pub const SERVE_IN_FLIGHT: &str = "oxflow_serve_requests_in_flight";
+/// Counter: requests refused by schema enforcement, labelled `model`, `column` (a column of
+/// the signature; `_request` when the request as a whole is malformed).
+pub const SERVE_SCHEMA_ERRORS_TOTAL: &str = "oxflow_serve_schema_errors_total";
+/// Gauge: 1 for the model version a server is answering with, labelled `model`, `version`,
+/// `alias` (the alias or stage it was loaded by, empty when loaded by version or path).
+pub const MODEL_INFO: &str = "oxflow_model_info";
+/// Label of the model in serving metrics and live drift gauges.
+pub const LABEL_MODEL: &str = "model";
+
+/// Histogram buckets, in seconds, for scoring latency (50 µs to 10 s).
+pub const LATENCY_BUCKETS: &[f64] = &[
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0,
+    2.5, 10.0,
+];
+
 /// Histogram buckets, in seconds, that suit task and DAG durations (1 ms to 1 h). Prometheus
 /// exporters need explicit buckets, or they export summaries.
 pub const DURATION_BUCKETS: &[f64] = &[
@@ -77,6 +104,22 @@ pub fn describe() {
         DAG_LAST_SUCCESS_TIMESTAMP_SECONDS,
         Unit::Seconds,
         "Unix time of the last successful DAG run."
+    );
+    describe_counter!(SERVE_REQUESTS_TOTAL, "Scoring requests answered, by HTTP status.");
+    describe_histogram!(
+        SERVE_REQUEST_DURATION_SECONDS,
+        Unit::Seconds,
+        "Time from scoring request to response."
+    );
+    describe_counter!(SERVE_ROWS_TOTAL, "Rows scored.");
+    describe_gauge!(SERVE_IN_FLIGHT, "Scoring requests being answered now.");
+    describe_counter!(
+        SERVE_SCHEMA_ERRORS_TOTAL,
+        "Scoring requests refused by schema enforcement, by column."
+    );
+    describe_gauge!(
+        MODEL_INFO,
+        "1 for the model version a scoring server answers with."
     );
     crate::drift::metrics::describe();
 }
