@@ -9,7 +9,11 @@
 //! cargo run --example train_register            # records into ./mlflow.db (MLflow's default)
 //! cargo run --example train_register -- 0.5     # noisier data: a worse model, not promoted
 //! mlflow ui                                     # shows the run, the model and the registry
+//! cargo run --example train_register -- serve models:/house-prices@champion --watch
 //! ```
+//!
+//! Any other first argument is a command of oxflow's CLI (`serve`, `models list`, ...): this
+//! binary has the `house-prices` model type compiled in, so it can load and serve it.
 
 use oxflow::model::{Better, Model, ModelType, promote_if_better, register_model};
 use oxflow::prelude::*;
@@ -115,8 +119,15 @@ fn rmse(model: &HousePrices, rows: &[House], truth: &[f64]) -> Result<f64, Predi
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let noise: f64 = match std::env::args().nth(1) {
-        Some(a) => a.parse()?,
         None => 0.05,
+        Some(a) => match a.parse() {
+            Ok(noise) => noise,
+            // `serve ...`, `models ...`: the CLI every oxflow binary has.
+            Err(_) => {
+                oxflow::main();
+                return Ok(());
+            }
+        },
     };
     let store = TrackingStore::from_env()?;
     let (rows, prices) = make_data(400, noise, 7);

@@ -29,6 +29,7 @@ pub mod exec;
 pub mod model;
 pub mod monitor;
 pub mod params;
+pub mod serve;
 pub mod shell;
 mod task;
 pub mod telemetry;

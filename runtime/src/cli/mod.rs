@@ -23,7 +23,7 @@
 
 mod exit;
 mod experiment;
-mod output;
+pub(crate) mod output;
 mod progress;
 mod show;
 mod table;
@@ -227,6 +227,17 @@ pub enum Command {
     /// `models stage NAME VERSION STAGE`, `models alias NAME ALIAS VERSION`, `models delete NAME`.
     #[command(after_help = exit::QUERY_HELP)]
     Models(ModelsArgs),
+    /// Serve a model over HTTP with MLflow's scoring protocol (`/invocations`, `/ping`,
+    /// `/health`, `/version`) and Prometheus metrics (`/metrics`).
+    #[command(after_help = SERVE_AFTER_HELP)]
+    Serve {
+        /// What to serve, where, and the limits.
+        #[command(flatten)]
+        args: crate::serve::cli::ServeArgs,
+        /// The tracking store holding the registry.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Compare current data with reference data: per-column drift tests and dataset drift.
     #[command(after_help = exit::DRIFT_HELP)]
     Drift(crate::drift::cli::DriftArgs),
@@ -249,6 +260,14 @@ pub enum Command {
         logs: LogArgs,
     },
 }
+
+const SERVE_AFTER_HELP: &str = "\
+Examples:
+  serve models:/house_price@champion --port 5000 --watch
+  curl -X POST -H 'Content-Type: application/json' \\
+       -d '{\"dataframe_records\": [{\"area\": 50.0}]}' http://127.0.0.1:5000/invocations
+
+Exit status: 0 after Ctrl-C or SIGTERM (requests in flight finish first); 2 when the model cannot be loaded or the address is in use.";
 
 /// `monitor ...`.
 #[derive(Debug, Subcommand)]
@@ -356,6 +375,9 @@ pub enum CliError {
     /// A model or registry command failed.
     #[error(transparent)]
     Model(#[from] crate::model::ModelError),
+    /// The scoring server could not start.
+    #[error(transparent)]
+    Serve(#[from] crate::serve::cli::ServeError),
 }
 
 impl From<std::io::Error> for CliError {
@@ -403,14 +425,30 @@ pub fn main_as(program: Program) -> ! {
 }
 
 /// Shows warnings (a retried request, a malformed record skipped in a listing) on stderr,
-/// unless the program installed its own subscriber.
+/// and the scoring server's access log and model swaps (targets `oxflow::serve...`, with a
+/// timestamp), unless the program installed its own subscriber.
 fn init_warnings() {
-    let _ = tracing_subscriber::fmt()
+    use tracing_subscriber::filter::Targets;
+    use tracing_subscriber::layer::SubscriberExt;
+    use tracing_subscriber::util::SubscriberInitExt;
+    use tracing_subscriber::{Layer, fmt};
+    let warnings = fmt::layer()
         .with_writer(std::io::stderr)
-        .with_max_level(tracing::Level::WARN)
         .with_ansi(false)
         .without_time()
         .with_target(false)
+        .with_filter(
+            Targets::new()
+                .with_default(tracing::Level::WARN)
+                .with_target("oxflow::serve", tracing::level_filters::LevelFilter::OFF),
+        );
+    let server = fmt::layer()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_filter(Targets::new().with_target("oxflow::serve", tracing::Level::INFO));
+    let _ = tracing_subscriber::registry()
+        .with(warnings)
+        .with(server)
         .try_init();
 }
 
@@ -606,6 +644,13 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
         Command::Models(ModelsArgs { command, store }) => {
             let store = open_store(uri(&store).as_deref())?;
             crate::model::cli::execute(&store, command, &mut output::stdout())?;
+            Ok(Exit::Success)
+        }
+        Command::Serve { args, store } => {
+            let store = open_store(uri(&store).as_deref())?;
+            crate::serve::cli::run(&args, store, &service_name(), async {
+                stop_signal().await;
+            })?;
             Ok(Exit::Success)
         }
         // Drift has its own failure status: 1 means drift found with --fail-on-drift.

@@ -338,6 +338,11 @@ impl AnyModel {
         &*self.model
     }
 
+    /// The model, owned (what a server keeps).
+    pub fn into_model(self) -> Box<dyn DynModel> {
+        self.model
+    }
+
     /// What the `MLmodel` file says.
     pub fn mlmodel(&self) -> &MlModel {
         &self.mlmodel

@@ -45,7 +45,7 @@ pub use predict::{
 };
 pub use promote::{Better, Promotion, TAG_METRIC_PREFIX, promote_if_better};
 pub use schema::{ColSpec, ColType, DataType, Signature};
-pub use uri::ModelUri;
+pub use uri::{ModelUri, registry_version};
 
 #[doc(hidden)]
 pub use predict::dyn_from_json;

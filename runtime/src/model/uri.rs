@@ -201,10 +201,6 @@ fn resolve_parsed(
     parsed: &ModelUri,
     depth: usize,
 ) -> Result<Located, ModelError> {
-    let none_in = |what: String| ModelError::Uri {
-        uri: uri.to_string(),
-        reason: what,
-    };
     match parsed {
         ModelUri::Path(p) => Ok(Located::Dir(p.clone())),
         ModelUri::Run { run_id, path } => {
@@ -223,40 +219,67 @@ fn resolve_parsed(
         ModelUri::LoggedModel { model_id } => {
             Ok(Located::Logged(store.get_logged_model(model_id)?))
         }
-        ModelUri::Version { name, version } => {
-            let v = store.get_model_version(name, *version)?;
+        ModelUri::Version { .. }
+        | ModelUri::Alias { .. }
+        | ModelUri::Stage { .. }
+        | ModelUri::Latest { .. } => {
+            let v = registry_version(store, uri, parsed)?
+                .expect("a registry URI names a registry version");
             version_location(store, uri, &v, depth)
         }
-        ModelUri::Alias { name, alias } => {
-            let v = store.get_model_version_by_alias(name, alias)?;
-            version_location(store, uri, &v, depth)
-        }
-        ModelUri::Stage { name, stage } => {
-            let versions = store.search_model_versions(&ModelVersionQuery {
+    }
+}
+
+/// The registry version a model URI names now: `models:/<name>/<version>`, `@<alias>`,
+/// `/<stage>` (the newest version in it) or `/latest`; `None` for a URI that names no registry
+/// version (`runs:/`, `models:/<model_id>`, a path). A server watching an alias polls this.
+///
+/// ```no_run
+/// # use oxflow_runtime::model::{ModelUri, registry_version};
+/// # let store = oxflow_runtime::tracking::TrackingStore::from_env()?;
+/// let uri = "models:/prices@champion";
+/// let v = registry_version(&store, uri, &uri.parse::<ModelUri>()?)?;
+/// println!("champion is version {}", v.map_or(0, |v| v.version));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub fn registry_version(
+    store: &TrackingStore,
+    uri: &str,
+    parsed: &ModelUri,
+) -> Result<Option<crate::tracking::ModelVersion>, ModelError> {
+    let none_in = |what: String| ModelError::Uri {
+        uri: uri.to_string(),
+        reason: what,
+    };
+    Ok(Some(match parsed {
+        ModelUri::Path(_) | ModelUri::Run { .. } | ModelUri::LoggedModel { .. } => return Ok(None),
+        ModelUri::Version { name, version } => store.get_model_version(name, *version)?,
+        ModelUri::Alias { name, alias } => store.get_model_version_by_alias(name, alias)?,
+        ModelUri::Stage { name, stage } => store
+            .search_model_versions(&ModelVersionQuery {
                 name: Some(name.clone()),
                 stages: vec![*stage],
                 ..Default::default()
-            })?;
-            let v = versions.iter().max_by_key(|v| v.version).ok_or_else(|| {
+            })?
+            .into_iter()
+            .max_by_key(|v| v.version)
+            .ok_or_else(|| {
                 none_in(format!(
                     "registered model `{name}` has no version in stage {stage}"
                 ))
-            })?;
-            version_location(store, uri, v, depth)
-        }
+            })?,
         ModelUri::Latest { name } => {
             store.get_registered_model(name)?;
-            let versions = store.search_model_versions(&ModelVersionQuery {
-                name: Some(name.clone()),
-                ..Default::default()
-            })?;
-            let v = versions
-                .iter()
+            store
+                .search_model_versions(&ModelVersionQuery {
+                    name: Some(name.clone()),
+                    ..Default::default()
+                })?
+                .into_iter()
                 .max_by_key(|v| v.version)
-                .ok_or_else(|| none_in(format!("registered model `{name}` has no versions")))?;
-            version_location(store, uri, v, depth)
+                .ok_or_else(|| none_in(format!("registered model `{name}` has no versions")))?
         }
-    }
+    }))
 }
 
 /// Resolves a model URI through the store's registry to where its files are.
