@@ -344,7 +344,7 @@ fn each_mistake_gets_mlflow_status_and_error_code() {
             400,
             Some("BAD_REQUEST"),
             Some("INVALID_PARAMETER_VALUE"),
-            "Failed to convert column x to type 'float64'",
+            "Failed to parse input as a Pandas DataFrame. Ensure that the input is a valid CSV-formatted Pandas DataFrame produced using the `pandas.DataFrame.to_csv()` method. Error: 'could not convert string to float: 'abc' (column x, line 2)'",
         ),
     ];
     for (ct, body, status, code, class, needle) in cases {

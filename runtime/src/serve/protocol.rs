@@ -395,15 +395,12 @@ fn csv_request(body: &[u8], signature: &Signature) -> Result<Value, ScoringError
     if columns.is_empty() || columns.iter().all(String::is_empty) {
         return Err(csv_error(&"No columns to parse from file"));
     }
-    let text_column: Vec<bool> = columns
+    let types: Vec<Option<DataType>> = columns
         .iter()
         .map(|c| {
-            signature.inputs.iter().any(|s| {
-                s.name.as_deref() == Some(c.as_str())
-                    && matches!(
-                        s.ty,
-                        ColType::Scalar(DataType::Str | DataType::Datetime | DataType::Binary)
-                    )
+            signature.inputs.iter().find_map(|s| match s.ty {
+                ColType::Scalar(t) if s.name.as_deref() == Some(c.as_str()) => Some(t),
+                _ => None,
             })
         })
         .collect();
@@ -418,13 +415,37 @@ fn csv_request(body: &[u8], signature: &Signature) -> Result<Value, ScoringError
                 record.len()
             )));
         }
-        let row: Vec<Value> = (0..columns.len())
-            .map(|i| match record.get(i) {
-                None | Some("") => Value::Null,
-                Some(cell) if text_column[i] => Value::String(cell.to_string()),
-                Some(cell) => csv_cell(cell),
+        let row = (0..columns.len())
+            .map(|i| {
+                let cell = match record.get(i) {
+                    None | Some("") => return Ok(Value::Null),
+                    Some(cell) => cell,
+                };
+                match types[i] {
+                    Some(DataType::Str | DataType::Datetime | DataType::Binary) => {
+                        Ok(Value::String(cell.to_string()))
+                    }
+                    // pandas converts while it reads (`read_csv(dtype=...)`), so a number
+                    // column holding text fails as a parse error, as in MLflow.
+                    Some(
+                        t @ (DataType::Double
+                        | DataType::Float
+                        | DataType::Long
+                        | DataType::Integer),
+                    ) if cell.trim().parse::<f64>().is_err() => Err(csv_error(&format!(
+                        "could not convert string to {}: '{cell}' (column {}, line {})",
+                        if matches!(t, DataType::Double | DataType::Float) {
+                            "float"
+                        } else {
+                            "int"
+                        },
+                        columns[i],
+                        line + 2
+                    ))),
+                    _ => Ok(csv_cell(cell)),
+                }
             })
-            .collect();
+            .collect::<Result<Vec<Value>, ScoringError>>()?;
         data.push(Value::Array(row));
     }
     Ok(serde_json::json!({"dataframe_split": {"columns": columns, "data": data}}))
