@@ -655,3 +655,115 @@ fn shutdown_lets_requests_in_flight_finish() {
     // Stopped: nothing listens any more.
     assert!(std::net::TcpStream::connect(addr).is_err());
 }
+
+#[test]
+fn malformed_requests_mixed_into_load_get_4xx_naming_the_problem_and_no_5xx() {
+    let server = Server::start(
+        || scaler(1.0, 0, "mixed"),
+        ServeOptions {
+            max_body_bytes: 64 << 10,
+            request_timeout: Duration::from_millis(500),
+            ..ServeOptions::default()
+        },
+    );
+    let huge = format!(
+        r#"{{"inputs": {{"x": [{}], "zip code": ["a"]}}}}"#,
+        vec!["1"; 40_000].join(",")
+    );
+    // (content type, body, what the answer must name)
+    let malformed: Vec<(&str, String, &str)> = vec![
+        (
+            JSON,
+            r#"{"inputs": {"x": [1, "zip code": ["a"]}}"#.into(),
+            "valid JSON",
+        ),
+        (
+            JSON,
+            r#"{"inputs": {"x": ["one"], "zip code": ["a"]}}"#.into(),
+            "column x",
+        ),
+        (JSON, r#"{"inputs": {"x": [1]}}"#.into(), "['zip code']"),
+        (JSON, huge, "larger than the server's limit"),
+        ("text/xml", "<x/>".into(), "Got 'text/xml'"),
+        (
+            JSON,
+            r#"{"inputs": {"x": [1], "zip code": [7]}}"#.into(),
+            "column zip code",
+        ),
+        (
+            "text/csv",
+            "x,zip code\n1\n2,a,b\n".into(),
+            "Expected 2 fields in line 3",
+        ),
+        (JSON, "\u{0}\u{1}".into(), "valid JSON"),
+        (
+            JSON,
+            r#"{"dataframe_split": {"columns": [1], "data": []}}"#.into(),
+            "list of strings",
+        ),
+    ];
+    let (ok, refused, wrong) = (
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        std::sync::Mutex::new(Vec::new()),
+    );
+    std::thread::scope(|s| {
+        for t in 0..4 {
+            let (ok, refused, wrong, malformed, server) =
+                (&ok, &refused, &wrong, &malformed, &server);
+            s.spawn(move || {
+                for i in 0..250 {
+                    if i % 10 == t % 10 {
+                        let (ct, body, needle) = &malformed[(i / 10 + t) % malformed.len()];
+                        let (status, _, text) = server.post(ct, body);
+                        if (400..500).contains(&status) && text.contains(needle) {
+                            refused.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            wrong
+                                .lock()
+                                .unwrap()
+                                .push(format!("{status} for {needle}: {text}"));
+                        }
+                    } else {
+                        let (status, _, text) =
+                            server.post(JSON, r#"{"inputs": {"x": [2], "zip code": ["a"]}}"#);
+                        if status == 200 {
+                            ok.fetch_add(1, Ordering::Relaxed);
+                        } else {
+                            wrong
+                                .lock()
+                                .unwrap()
+                                .push(format!("{status} for a valid request: {text}"));
+                        }
+                    }
+                }
+            });
+        }
+        // A slowloris client: headers, part of the body, then nothing.
+        s.spawn(|| {
+            let mut conn = std::net::TcpStream::connect(server.addr).unwrap();
+            conn.write_all(
+                b"POST /invocations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 90\r\n\r\n{",
+            )
+            .unwrap();
+            conn.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+            let mut answer = vec![0u8; 1024];
+            let n = conn.read(&mut answer).unwrap();
+            let answer = String::from_utf8_lossy(&answer[..n]).into_owned();
+            if answer.starts_with("HTTP/1.1 408") {
+                refused.fetch_add(1, Ordering::Relaxed);
+            } else {
+                wrong.lock().unwrap().push(answer);
+            }
+        });
+    });
+    let wrong = wrong.into_inner().unwrap();
+    assert!(
+        wrong.is_empty(),
+        "{} wrong answers, first: {}",
+        wrong.len(),
+        wrong[0]
+    );
+    assert_eq!(ok.into_inner(), 900);
+    assert_eq!(refused.into_inner(), 101);
+}
