@@ -145,7 +145,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let model = HousePrices { regression };
     let test_rmse = rmse(&model, test_rows, test_y)?;
     run.log_metric("test_rmse", test_rmse)?;
-    let logged = run.log_model_with_example(&model, "house_prices", &test_rows[..3])?;
+    // The training rows' profile goes with the model: `serve` tests live inputs against it.
+    let logged =
+        run.log_model_with_reference(&model, "house_prices", &test_rows[..3], train_rows)?;
     let run_id = run.id().to_string();
     run.end(RunStatus::Finished)?;
     println!(

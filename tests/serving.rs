@@ -767,3 +767,100 @@ fn malformed_requests_mixed_into_load_get_4xx_naming_the_problem_and_no_5xx() {
     assert_eq!(ok.into_inner(), 900);
     assert_eq!(refused.into_inner(), 101);
 }
+
+fn features(n: usize, shift: f64) -> Vec<Features> {
+    (0..n)
+        .map(|i| Features {
+            x: (i % 200) as f64 + 0.5 + shift,
+            zip: if i % 3 == 0 { "a" } else { "b" }.into(),
+            count: Some((i % 50) as i64),
+        })
+        .collect()
+}
+
+fn wait_for_metric(server: &Server, name: &str, labels: &[(&str, &str)]) -> f64 {
+    let until = Instant::now() + Duration::from_secs(10);
+    loop {
+        let (_, text) = server.get("/metrics");
+        if let Some(v) = metric_value(&text, name, labels) {
+            return v;
+        }
+        assert!(Instant::now() < until, "no {name} {labels:?} in\n{text}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn live_drift_tests_scored_inputs_against_the_training_profile() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = TrackingStore::open_uri(&format!(
+        "sqlite:///{}",
+        dir.path().join("mlflow.db").display()
+    ))
+    .unwrap();
+    for (name, shift) in [("steady", 0.0), ("drifting", 150.0)] {
+        let mut run = Run::start(&store, "serving", RunOptions::default()).unwrap();
+        let logged = run
+            .log_model_with_reference(
+                &Scaler {
+                    factor: 1.0,
+                    delay_ms: 0,
+                },
+                "scaler",
+                &features(2, 0.0),
+                &features(600, 0.0),
+            )
+            .unwrap();
+        run.end(RunStatus::Finished).unwrap();
+        register_model(&store, &format!("models:/{}", logged.model_id), name).unwrap();
+        let loader = store.clone();
+        let uri = format!("models:/{name}/1");
+        let server = Server::start(
+            move || {
+                let served = load_served(&loader, &uri).unwrap();
+                assert_eq!(served.profile().unwrap().rows, 600);
+                served
+            },
+            ServeOptions {
+                drift: oxflow::serve::DriftWindow {
+                    rows: 400,
+                    every: Duration::from_millis(100),
+                    // Tested once every row has arrived: a partial window is skewed.
+                    min_rows: 400,
+                },
+                ..ServeOptions::default()
+            },
+        );
+        for chunk in features(400, shift).chunks(40) {
+            let records: Vec<Value> = chunk
+                .iter()
+                .map(|f| json!({"x": f.x, "zip code": f.zip, "count": f.count}))
+                .collect();
+            let (status, _, text) =
+                server.post(JSON, &json!({ "dataframe_records": records }).to_string());
+            assert_eq!(status, 200, "{text}");
+        }
+        let model = ("model", name);
+        let x = wait_for_metric(&server, "oxflow_drift_detected", &[model, ("feature", "x")]);
+        let zip = wait_for_metric(
+            &server,
+            "oxflow_drift_detected",
+            &[model, ("feature", "zip code")],
+        );
+        let ks = wait_for_metric(
+            &server,
+            "oxflow_drift_score",
+            &[model, ("feature", "x"), ("method", "ks")],
+        );
+        if shift == 0.0 {
+            assert_eq!((x, zip), (0.0, 0.0), "p-value {ks}");
+            assert!(ks > 0.05, "{ks}");
+        } else {
+            assert_eq!((x, zip), (1.0, 0.0), "p-value {ks}");
+            assert!(ks < 0.05, "{ks}");
+            // x drifted; "zip code" and count did not.
+            let share = wait_for_metric(&server, "oxflow_drift_share_drifted_columns", &[model]);
+            assert!((share - 1.0 / 3.0).abs() < 1e-9, "{share}");
+        }
+    }
+}

@@ -48,6 +48,7 @@ pub mod stream;
 pub mod tracking;
 
 pub use data::{Categories, Column, ColumnData, ColumnKind, CsvOptions, Dataset, read_csv_pair};
+pub(crate) use detect::detect_unrecorded;
 pub use detect::{Binning, DriftOptions, PLOT_BINS, PLOT_CATEGORIES, detect, detect_column};
 pub use error::{DriftError, Side};
 pub use report::{ColumnDrift, ColumnRole, ColumnSummary, DatasetDrift, Distribution, DriftReport};

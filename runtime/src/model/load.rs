@@ -78,6 +78,29 @@ impl Run {
         name: &str,
         example: &[M::Input],
     ) -> Result<LoggedModel, ModelError> {
+        self.log_model_files(model, name, example, None)
+    }
+
+    /// [`Run::log_model_with_example`], plus a [`ReferenceProfile`](super::ReferenceProfile)
+    /// of `reference` (the training rows) saved as `reference_profile.json`: a server scoring
+    /// this model then tests its inputs for drift against it (`oxflow serve`).
+    pub fn log_model_with_reference<M: ModelType>(
+        &mut self,
+        model: &M,
+        name: &str,
+        example: &[M::Input],
+        reference: &[M::Input],
+    ) -> Result<LoggedModel, ModelError> {
+        self.log_model_files(model, name, example, Some(reference))
+    }
+
+    fn log_model_files<M: ModelType>(
+        &mut self,
+        model: &M,
+        name: &str,
+        example: &[M::Input],
+        reference: Option<&[M::Input]>,
+    ) -> Result<LoggedModel, ModelError> {
         let store = self.store().clone();
         let record = self.record()?;
         let params: Vec<(String, String)> = record
@@ -108,6 +131,15 @@ impl Run {
             };
             for (file, bytes) in flavor::model_files(model, Some(example), &target)? {
                 store.log_model_artifact(&logged, file, &bytes)?;
+            }
+            if let Some(rows) = reference {
+                let records: Vec<_> = rows.iter().map(super::Schema::to_row).collect();
+                let profile = super::ReferenceProfile::from_records(&M::signature(), &records);
+                let bytes = serde_json::to_vec(&profile).map_err(|e| ModelError::Serialize {
+                    model_type: M::INFO.type_path,
+                    source: e,
+                })?;
+                store.log_model_artifact(&logged, super::PROFILE_FILE, &bytes)?;
             }
             Ok(())
         };
@@ -189,6 +221,21 @@ fn read_located(
     let mut read = |file: &str| located_read(&located, store, file);
     let (mlmodel, flavor, data) = flavor::read_model_data(&origin, &mut read)?;
     Ok((origin, mlmodel, flavor, data))
+}
+
+/// Reads the reference profile saved with the model at `uri`, if it has one.
+pub(crate) fn read_profile(
+    store: &TrackingStore,
+    uri: &str,
+) -> Result<Option<super::ReferenceProfile>, ModelError> {
+    let located = resolve(store, uri)?;
+    match located.read(store, super::PROFILE_FILE) {
+        Ok(bytes) => Ok(Some(super::ReferenceProfile::parse(
+            &format!("{}/{}", located.origin(), super::PROFILE_FILE),
+            &bytes,
+        )?)),
+        Err(_) => Ok(None),
+    }
 }
 
 fn located_read(

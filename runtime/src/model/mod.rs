@@ -27,6 +27,7 @@ mod error;
 mod flavor;
 mod load;
 mod predict;
+mod profile;
 mod promote;
 mod schema;
 mod uri;
@@ -38,10 +39,15 @@ pub use flavor::{
     DATA_FILE, FLAVOR, FORMAT_VERSION, INPUT_EXAMPLE_FILE, MLMODEL_FILE, MlModel, RustFlavor,
     SERVING_INPUT_FILE,
 };
+pub(crate) use load::read_profile;
 pub use load::{AnyModel, Model, TAG_MODEL_VERSIONS, register_model, save_model};
 pub use predict::{
     DynModel, LoadFn, ModelRegistration, ModelType, ModelTypeInfo, Predict, find_model_type,
     model_types,
+};
+pub use profile::{
+    PROFILE_FILE, PROFILE_FORMAT_VERSION, PROFILE_SAMPLE, ProfileColumn, ProfileValues,
+    ReferenceProfile,
 };
 pub use promote::{Better, Promotion, TAG_METRIC_PREFIX, promote_if_better};
 pub use schema::{ColSpec, ColType, DataType, Signature};

@@ -58,6 +58,13 @@ pub struct ServeArgs {
     /// Also serve `/metrics` on this address (it is always on the scoring port too).
     #[arg(long, value_name = "HOST:PORT", env = "OXFLOW_METRICS_ADDR")]
     pub metrics_addr: Option<SocketAddr>,
+    /// Live drift (for a model logged with a reference profile): the most recent rows scored
+    /// that are tested against the training data.
+    #[arg(long, value_name = "ROWS", default_value_t = 1000)]
+    pub drift_window: usize,
+    /// Live drift: seconds between tests of the window.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub drift_interval: u64,
     /// Seconds to let requests in flight finish after Ctrl-C or SIGTERM.
     #[arg(long, value_name = "SECONDS", default_value_t = 30)]
     pub grace: u64,
@@ -101,6 +108,11 @@ pub fn run(
             "--timeout must be at least 1 second".into(),
         ));
     }
+    if args.drift_window == 0 || args.drift_interval == 0 {
+        return Err(ServeError::Option(
+            "--drift-window and --drift-interval must be at least 1".into(),
+        ));
+    }
     if args.watch == Some(0) {
         return Err(ServeError::Option(
             "--watch must be at least 1 second".into(),
@@ -132,7 +144,21 @@ pub fn run(
             request_timeout: Duration::from_secs(args.timeout),
             max_concurrency: args.max_concurrency,
             access_log: !args.no_access_log,
+            drift: super::DriftWindow {
+                rows: args.drift_window,
+                every: Duration::from_secs(args.drift_interval),
+                min_rows: args.drift_window.min(100),
+            },
         };
+        if let Some(p) = served.profile() {
+            crate::cli::output::eprint_line(format_args!(
+                "live drift: {} columns of {} reference rows, tested every {}s on the last {} rows",
+                p.columns.len(),
+                p.rows,
+                args.drift_interval,
+                args.drift_window
+            ));
+        }
         let version = match served.version() {
             "" => String::new(),
             v => format!(" version {v}"),

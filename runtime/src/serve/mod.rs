@@ -20,11 +20,13 @@
 //! ```
 
 pub mod cli;
+mod drift;
 mod protocol;
 mod served;
 mod server;
 mod watch;
 
+pub use drift::{DRIFT_SAMPLES_DROPPED_TOTAL, DriftWindow};
 pub use protocol::{
     BodyFormat, CONTENT_TYPES, SCORING_PROTOCOL_CHANGE_INFO, ScoringError, content_format, score,
 };

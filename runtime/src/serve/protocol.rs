@@ -252,6 +252,16 @@ pub fn score(
     format: BodyFormat,
     body: &[u8],
 ) -> Result<(Vec<u8>, usize), ScoringError> {
+    score_request(model, signature, format, body).map(|(out, rows, _)| (out, rows))
+}
+
+/// [`score`], also returning the request as parsed (what live drift looks at).
+pub(crate) fn score_request(
+    model: &dyn DynModel,
+    signature: &Signature,
+    format: BodyFormat,
+    body: &[u8],
+) -> Result<(Vec<u8>, usize, Value), ScoringError> {
     let request = match format {
         BodyFormat::Json => parse_json(body)?,
         BodyFormat::Csv => csv_request(body, signature)?,
@@ -266,7 +276,7 @@ pub fn score(
         message: format!("The predictions cannot be written as JSON: {e}"),
         columns: Vec::new(),
     })?;
-    Ok((out, rows))
+    Ok((out, rows, request))
 }
 
 fn parse_json(body: &[u8]) -> Result<Value, ScoringError> {

@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use metrics::{Counter, Gauge, Histogram};
 
-use crate::model::{AnyModel, DynModel, ModelError, ModelUri, Signature, registry_version};
+use super::drift::{DriftFeed, DriftWindow};
+use crate::model::{
+    AnyModel, DynModel, ModelError, ModelUri, ReferenceProfile, Signature, registry_version,
+};
 use crate::telemetry::{
     LABEL_MODEL, MODEL_INFO, SERVE_IN_FLIGHT, SERVE_REQUEST_DURATION_SECONDS, SERVE_ROWS_TOTAL,
 };
@@ -27,6 +30,8 @@ pub struct ServedModel {
     name: String,
     version: String,
     alias: String,
+    profile: Option<Arc<ReferenceProfile>>,
+    drift: Option<DriftFeed>,
     pub(crate) handles: Handles,
 }
 
@@ -80,8 +85,34 @@ impl ServedModel {
             name: name.to_owned(),
             version: version.to_owned(),
             alias: alias.to_owned(),
+            profile: None,
+            drift: None,
             handles: Handles::new(name),
         }
+    }
+
+    /// Tests the inputs this model scores for drift against `profile` (the training data's,
+    /// saved by [`Run::log_model_with_reference`](crate::tracking::Run::log_model_with_reference)).
+    pub fn with_profile(mut self, profile: ReferenceProfile) -> ServedModel {
+        self.profile = Some(Arc::new(profile));
+        self
+    }
+
+    /// The reference profile live drift compares with, if any.
+    pub fn profile(&self) -> Option<&ReferenceProfile> {
+        self.profile.as_deref()
+    }
+
+    /// Starts the live drift thread (once), when there is a profile.
+    pub(crate) fn start_drift(&mut self, window: DriftWindow) {
+        if let (Some(profile), None) = (&self.profile, &self.drift) {
+            self.drift = Some(DriftFeed::start(&self.name, profile.clone(), window));
+        }
+    }
+
+    /// Where scored requests go for live drift.
+    pub(crate) fn drift(&self) -> Option<&DriftFeed> {
+        self.drift.as_ref()
     }
 
     /// The model.
@@ -123,7 +154,8 @@ impl ServedModel {
     }
 }
 
-/// Loads the model at `uri` for serving. A registry URI (`@alias`, `/Stage`, `/latest`) is
+/// Loads the model at `uri` for serving, with its reference profile when it was logged with
+/// one (live drift). A registry URI (`@alias`, `/Stage`, `/latest`) is
 /// resolved to one version first and that version is loaded, so the labels and the model
 /// always agree even when the alias moves meanwhile.
 ///
@@ -161,12 +193,11 @@ pub fn load_served(store: &TrackingStore, uri: &str) -> Result<ServedModel, Mode
         }
     };
     let model = AnyModel::load_from(store, &load_uri)?.into_model();
-    Ok(ServedModel::labelled(
-        Arc::from(model),
-        &name,
-        &version,
-        &alias,
-    ))
+    let served = ServedModel::labelled(Arc::from(model), &name, &version, &alias);
+    Ok(match crate::model::read_profile(store, &load_uri)? {
+        Some(profile) => served.with_profile(profile),
+        None => served,
+    })
 }
 
 fn last_part(path: &str) -> String {

@@ -16,7 +16,8 @@ use axum::routing::{get, post};
 use futures_util::StreamExt;
 use metrics::Counter;
 
-use super::protocol::{ScoringError, content_format, score};
+use super::drift::DriftWindow;
+use super::protocol::{ScoringError, content_format, score_request};
 use super::served::ServedModel;
 use crate::telemetry::export::Exporter;
 use crate::telemetry::{LABEL_MODEL, SERVE_REQUESTS_TOTAL, SERVE_SCHEMA_ERRORS_TOTAL};
@@ -43,6 +44,8 @@ pub struct ServeOptions {
     pub max_concurrency: usize,
     /// Log each scoring request through `tracing` (target `oxflow::serve::access`).
     pub access_log: bool,
+    /// Live drift, for a model with a reference profile.
+    pub drift: DriftWindow,
 }
 
 impl Default for ServeOptions {
@@ -52,6 +55,7 @@ impl Default for ServeOptions {
             request_timeout: Duration::from_secs(60),
             max_concurrency: 256,
             access_log: true,
+            drift: DriftWindow::default(),
         }
     }
 }
@@ -102,10 +106,11 @@ impl Scoring {
 
     /// Like [`Scoring::new`], and answers `GET /metrics` with `exporter`'s rendering.
     pub fn with_exporter(
-        model: ServedModel,
+        mut model: ServedModel,
         opts: ServeOptions,
         exporter: Option<Exporter>,
     ) -> Scoring {
+        model.start_drift(opts.drift);
         model.set_info(1.0);
         Scoring {
             inner: Arc::new(Inner {
@@ -124,7 +129,8 @@ impl Scoring {
     /// Swaps in `model`: requests that started keep the model they started with, new ones
     /// get `model`; no request fails. Returns the model replaced, whose `oxflow_model_info`
     /// is now 0.
-    pub fn replace(&self, model: ServedModel) -> Arc<ServedModel> {
+    pub fn replace(&self, mut model: ServedModel) -> Arc<ServedModel> {
+        model.start_drift(self.inner.opts.drift);
         model.set_info(1.0);
         let old = self.inner.slot.swap(Arc::new(model));
         let new = self.inner.slot.load();
@@ -363,7 +369,12 @@ async fn answer(
     let bytes = read_body(body, opts.max_body_bytes, deadline).await?;
     let model = Arc::clone(served);
     let task = tokio::task::spawn_blocking(move || {
-        score(&**model.model(), model.signature(), format, &bytes)
+        let (out, rows, request) =
+            score_request(&**model.model(), model.signature(), format, &bytes)?;
+        if let Some(feed) = model.drift() {
+            feed.offer(request);
+        }
+        Ok((out, rows))
     });
     match tokio::time::timeout_at(deadline, task).await {
         Err(_) => Err(ScoringError::timeout()),

@@ -52,6 +52,18 @@ pub fn detect(
     current: &Dataset,
     options: &DriftOptions,
 ) -> Result<DriftReport, DriftError> {
+    let report = detect_unrecorded(reference, current, options)?;
+    super::metrics::record(&report);
+    Ok(report)
+}
+
+/// [`detect`] without setting the process's drift gauges: for callers that export their own
+/// (a scoring server labels them with the model).
+pub(crate) fn detect_unrecorded(
+    reference: &Dataset,
+    current: &Dataset,
+    options: &DriftOptions,
+) -> Result<DriftReport, DriftError> {
     check_compatible(reference, current)?;
     options.validate(reference)?;
     let selected: Vec<&Column> = match &options.columns {
@@ -133,7 +145,6 @@ pub fn detect(
         },
         columns,
     };
-    super::metrics::record(&report);
     Ok(report)
 }
 
