@@ -54,14 +54,14 @@ check("mlflow.modelVersions tag", lm.tags.get("mlflow.modelVersions"),
       f'[{{"name": "house-prices", "version": {champion}}}]')
 run = client.get_run(mv.run_id)
 check("run metric", "test_rmse" in run.data.metrics, True)
-if run.outputs is not None and run.outputs.model_outputs:
-    check("run output links the model", run.outputs.model_outputs[0].model_id, model_id)
+outputs = run.outputs.model_outputs if run.outputs is not None else []
+check("run output links the model", [o.model_id for o in outputs][-1:], [model_id])
 
 dst = tempfile.mkdtemp()
 local = mlflow.artifacts.download_artifacts("models:/house-prices@champion", dst_path=dst)
 files = sorted(f for f in os.listdir(local) if f != "registered_model_meta")
 check("artifacts downloaded by models:/ URI", files,
-      ["MLmodel", "input_example.json", "model.json", "serving_input_example.json"])
+      ["MLmodel", "input_example.json", "model.json", "reference_profile.json", "serving_input_example.json"])
 loaded = mlflow.models.Model.load(os.path.join(local, "MLmodel"))
 check("downloaded MLmodel signature", loaded.signature, expected)
 example = loaded.load_input_example(local)

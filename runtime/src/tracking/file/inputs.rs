@@ -53,7 +53,40 @@ struct InputMetaOut<'a> {
     tags: BTreeMap<&'a str, Py<'a>>,
 }
 
+#[derive(Serialize)]
+struct OutputMetaOut<'a> {
+    // MLflow writes the model id as both source and destination (`_FileStoreOutput`).
+    destination_id: Py<'a>,
+    destination_type: &'static str,
+    source_id: Py<'a>,
+    source_type: &'static str,
+    step: i64,
+    tags: BTreeMap<&'a str, Py<'a>>,
+}
+
 impl FileStore {
+    /// Records that the run produced LoggedModel `model_id`: `<run>/outputs/<model_id>/meta.yaml`,
+    /// as MLflow's `log_outputs` writes it; an existing link is kept.
+    pub(super) fn write_output(&self, run_id: &str, model_id: &str) -> Result<(), TrackingError> {
+        crate::tracking::validation::artifact_segments(model_id)?;
+        let c = self.active(run_id)?;
+        let dir = c.dir.join("outputs").join(model_id);
+        let path = dir.join("meta.yaml");
+        if !path.is_file() {
+            fsutil::create_dir_all(&dir)?;
+            let text = meta::yaml(&OutputMetaOut {
+                destination_id: Py(model_id),
+                destination_type: "MODEL_OUTPUT",
+                source_id: Py(model_id),
+                source_type: "RUN_OUTPUT",
+                step: 0,
+                tags: BTreeMap::new(),
+            });
+            fsutil::create_atomic(&self.inner.tmp, &path, text.as_bytes())?;
+        }
+        Ok(())
+    }
+
     /// Writes each dataset once per experiment and links it to the run once; an existing link
     /// keeps its first tags, as in MLflow.
     pub(super) fn write_inputs(
@@ -230,5 +263,21 @@ mod tests {
              mlflow.data.context: training\n"
         );
         assert!(link(BTreeMap::new()).ends_with("tags: {}\n"));
+        // <run>/outputs/<model_id>/meta.yaml, byte for byte as MLflow 3.17.2 writes it.
+        let id = "m-f31a623818744af8b2d9de9c52f424af";
+        assert_eq!(
+            meta::yaml(&OutputMetaOut {
+                destination_id: Py(id),
+                destination_type: "MODEL_OUTPUT",
+                source_id: Py(id),
+                source_type: "RUN_OUTPUT",
+                step: 0,
+                tags: BTreeMap::new(),
+            }),
+            format!(
+                "destination_id: {id}\ndestination_type: MODEL_OUTPUT\nsource_id: {id}\n\
+                 source_type: RUN_OUTPUT\nstep: 0\ntags: {{}}\n"
+            )
+        );
     }
 }

@@ -610,6 +610,10 @@ impl Store for FileStore {
         self.log_model_metrics_impl(&model.model_id, run_id, metrics)
     }
 
+    fn link_model_to_run(&self, run_id: &str, model_id: &str) -> Result<(), TrackingError> {
+        self.write_output(run_id, model_id)
+    }
+
     fn finalize_logged_model(
         &self,
         model_id: &str,
