@@ -55,7 +55,7 @@ pub use oxflow_runtime::*;
 pub mod prelude {
     pub use oxflow_macros::{Schema, dag, model, task};
     pub use oxflow_runtime::exec::TaskContext;
-    pub use oxflow_runtime::model::{Predict, Schema};
+    pub use oxflow_runtime::model::{Predict, PredictParams, Schema};
     pub use oxflow_runtime::params::Params;
     pub use oxflow_runtime::shell::{Shell, ShellOutput};
     pub use oxflow_runtime::tracking::Run;

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use oxflow::model::{ColType, DataType, DynModel, ModelType, Signature, find_model_type};
 use oxflow::prelude::*;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
+use serde_json::{Value, json};
 
 #[derive(Schema, Debug, Clone, PartialEq)]
 struct House {
@@ -581,4 +581,117 @@ mod dag_promotion {
         let loaded = Model::<PriceModel>::load_from(&store, "models:/dag-prices@champion").unwrap();
         assert_eq!(loaded.per_m2, 2990.0);
     }
+}
+
+/// Inference parameters: their defaults make the params schema.
+#[derive(Serialize, Deserialize, Debug, PartialEq)]
+struct Knobs {
+    discount: f64,
+    round_to: i64,
+    tags: Vec<String>,
+}
+
+impl Default for Knobs {
+    fn default() -> Self {
+        Knobs {
+            discount: 0.0,
+            round_to: 1,
+            tags: vec!["base".into()],
+        }
+    }
+}
+
+#[model(input = House, output = Price, name = "discounted", params = Knobs)]
+#[derive(Serialize, Deserialize, Debug)]
+struct Discounted {
+    per_m2: f64,
+}
+
+impl Predict for Discounted {
+    type Input = House;
+    type Output = Price;
+    type Error = TooSmall;
+    fn predict(&self, rows: &[House]) -> Result<Vec<Price>, TooSmall> {
+        self.predict_with(rows, &Knobs::default())
+    }
+}
+
+impl PredictParams for Discounted {
+    type Params = Knobs;
+    fn predict_with(&self, rows: &[House], k: &Knobs) -> Result<Vec<Price>, TooSmall> {
+        Ok(rows
+            .iter()
+            .map(|h| {
+                let raw = h.area * self.per_m2 * (1.0 - k.discount);
+                Price {
+                    price: (raw / k.round_to as f64).round() * k.round_to as f64,
+                }
+            })
+            .collect())
+    }
+}
+
+#[test]
+fn inference_params_are_typed_defaulted_and_enforced_as_mlflow_does() {
+    let m: &dyn DynModel = &Discounted { per_m2: 1000.0 };
+    // The params schema MLflow 3.17.2 writes for {"discount": 0.0, "round_to": 1, "tags": ["base"]}.
+    assert_eq!(
+        oxflow::model::ParamSpec::list_json(&m.model_params()),
+        concat!(
+            r#"[{"name": "discount", "default": 0.0, "shape": null, "type": "double"}, "#,
+            r#"{"name": "round_to", "default": 1, "shape": null, "type": "long"}, "#,
+            r#"{"name": "tags", "default": ["base"], "shape": [-1], "type": "string"}]"#
+        )
+    );
+    let row = json!({"area": 123.4, "rooms": 3, "has garden": true, "city": "Oslo"});
+    let price = |params: Value| -> Result<Value, String> {
+        let mut body = json!({"dataframe_records": [row.clone()]});
+        if !params.is_null() {
+            body["params"] = params;
+        }
+        m.predict_json(&body)
+            .map(|v| v["predictions"][0]["price"].clone())
+            .map_err(|e| e.to_string())
+    };
+    assert_eq!(price(Value::Null), Ok(json!(123400.0)));
+    // An integer is a valid double; unknown params are ignored.
+    assert_eq!(
+        price(json!({"discount": 0, "round_to": 1000, "nope": 1})),
+        Ok(json!(123000.0))
+    );
+    assert_eq!(price(json!({"discount": 0.5})), Ok(json!(61700.0)));
+    let e = price(json!({"round_to": 2.5, "tags": "x"})).unwrap_err();
+    assert!(e.starts_with("Invalid parameters found: "), "{e}");
+    assert!(e.contains("param `round_to` (long) cannot be 2.5"), "{e}");
+    assert!(e.contains("param `tags` (string array)"), "{e}");
+}
+
+#[test]
+fn a_stored_params_schema_must_match_the_compiled_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m");
+    oxflow::model::save_model(&Discounted { per_m2: 2.0 }, None, &path).unwrap();
+    let mlmodel = std::fs::read_to_string(path.join("MLmodel")).unwrap();
+    assert!(
+        mlmodel.contains(r#"params: '[{"name": "discount", "default": 0.0"#),
+        "{mlmodel}"
+    );
+    let store =
+        oxflow::tracking::TrackingStore::open_uri(&dir.path().join("mlruns").display().to_string())
+            .unwrap();
+    let loaded =
+        oxflow::model::Model::<Discounted>::load_from(&store, &path.display().to_string()).unwrap();
+    assert_eq!(loaded.mlmodel().params.len(), 3);
+    std::fs::write(
+        path.join("MLmodel"),
+        mlmodel.replace(r#""name": "round_to""#, r#""name": "round""#),
+    )
+    .unwrap();
+    let e = oxflow::model::Model::<Discounted>::load_from(&store, &path.display().to_string())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("inference params") && e.contains("\"round\""),
+        "{e}"
+    );
 }

@@ -55,9 +55,11 @@ pub mod __macro_support {
     };
     pub use serde;
     // #[model], #[derive(Schema)]
+    pub use crate::model::ParamSpec as InferenceParamSpec;
     pub use crate::model::{
-        ColSpec, ColType, ColumnValue, ModelError, ModelRegistration, ModelType, ModelTypeInfo,
-        Predict, Row, Schema, dyn_from_json,
+        ColSpec, ColType, ColumnValue, InferenceParams, ModelError, ModelRegistration, ModelType,
+        ModelTypeInfo, Predict, PredictParams, Row, Schema, dyn_from_json,
+        predict_json_with_params,
     };
     pub use serde_json;
 }

@@ -212,6 +212,7 @@ pub(crate) const MODEL: Site = Site {
         opt("input", "HouseRow", Kind::Type),
         opt("output", "PricePrediction", Kind::Type),
         opt("name", "\"house-prices\"", Kind::Name),
+        opt("params", "Knobs", Kind::Type),
     ]],
 };
 

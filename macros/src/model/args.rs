@@ -14,6 +14,8 @@ pub(crate) struct ModelArgs {
     pub(crate) output: Option<(Type, Span)>,
     /// `name = "house-prices"`: the name the type is registered under.
     pub(crate) name: Option<(String, Span)>,
+    /// `params = Knobs`: the inference parameters `predict_with` takes.
+    pub(crate) params: Option<(Type, Span)>,
 }
 
 impl ModelArgs {
@@ -23,6 +25,7 @@ impl ModelArgs {
             input: values.ty("input"),
             output: values.ty("output"),
             name: values.string("name"),
+            params: values.ty("params"),
         }
     }
 }

@@ -13,6 +13,8 @@ pub(crate) struct ModelItem {
     pub(crate) name: String,
     pub(crate) input: Type,
     pub(crate) output: Type,
+    /// `params = ...`: the inference parameters, when the model takes any.
+    pub(crate) params: Option<Type>,
 }
 
 impl ModelItem {
@@ -60,6 +62,7 @@ impl ModelItem {
                 .map_or_else(|| ident.to_string(), |(n, _)| n.clone()),
             input: input?,
             output: output?,
+            params: args.params.as_ref().map(|(t, _)| t.clone()),
         })
     }
 }

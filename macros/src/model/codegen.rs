@@ -21,6 +21,32 @@ pub(crate) fn expand(item: &syn::Item, model: &ModelItem) -> TokenStream {
     let rows_match = quote_spanned!(input.span()=>
         rows::<#ident, #input, #output>();
     );
+    // With `params = P`: the params schema and the scoring entry point come from
+    // `PredictParams`, whose `Params` must be `P` (checked at `P`'s tokens).
+    let (params_fns, params_check) = match &model.params {
+        Some(params) => (
+            quote! {
+                fn params() -> ::std::vec::Vec<::oxflow::__private::InferenceParamSpec> {
+                    <#params as ::oxflow::__private::InferenceParams>::param_specs()
+                }
+                fn score_json(
+                    &self,
+                    body: &::oxflow::__private::serde_json::Value,
+                ) -> ::core::result::Result<::oxflow::__private::serde_json::Value, ::oxflow::__private::ModelError> {
+                    ::oxflow::__private::predict_json_with_params(self, body)
+                }
+            },
+            quote_spanned!(params.span()=>
+                fn with_params<M, P>()
+                where
+                    M: ::oxflow::__private::PredictParams<Params = P>,
+                {
+                }
+                with_params::<#ident, #params>();
+            ),
+        ),
+        None => (quote!(), quote!()),
+    };
     let model_type = quote_spanned!(ident.span()=>
         #[automatically_derived]
         impl ::oxflow::__private::ModelType for #ident {
@@ -30,6 +56,7 @@ pub(crate) fn expand(item: &syn::Item, model: &ModelItem) -> TokenStream {
                 crate_name: ::core::env!("CARGO_PKG_NAME"),
                 crate_version: ::core::env!("CARGO_PKG_VERSION"),
             };
+            #params_fns
         }
     );
     quote! {
@@ -50,6 +77,7 @@ pub(crate) fn expand(item: &syn::Item, model: &ModelItem) -> TokenStream {
                 #input_schema
                 #output_schema
                 #rows_match
+                #params_check
             }
 
             ::oxflow::__private::inventory::submit! {

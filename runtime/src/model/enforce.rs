@@ -76,11 +76,13 @@ impl ScoringRequest {
         let params = match obj.get("params") {
             None | Some(Value::Null) => None,
             Some(Value::Object(p)) => Some(p.clone()),
+            // MLflow ignores params that are not a dictionary, with a warning.
             Some(other) => {
-                return Err(bad(format!(
-                    "`params` must be a JSON object, got {}",
+                tracing::warn!(
+                    "Ignoring invalid params (not a dictionary): {}",
                     super::column::show(other)
-                )));
+                );
+                None
             }
         };
         Ok(ScoringRequest { records, params })
@@ -250,13 +252,27 @@ fn columnar_records(
 /// ```
 pub fn predict_json<M: Predict + ?Sized>(model: &M, body: &Value) -> Result<Value, ModelError> {
     let request = ScoringRequest::parse(body)?;
+    if request.params.as_ref().is_some_and(|p| !p.is_empty()) {
+        tracing::warn!(
+            "`params` can only be specified at inference time if the model signature defines a params schema. This model does not define a params schema. Ignoring provided params: {:?}",
+            request
+                .params
+                .as_ref()
+                .map(|p| p.keys().collect::<Vec<_>>())
+        );
+    }
     let rows = request.rows::<M::Input>()?;
     let out = model.predict(&rows).map_err(|e| ModelError::Predict {
         source: Box::new(e),
     })?;
-    if out.len() != rows.len() {
+    predictions(rows.len(), &out)
+}
+
+/// `{"predictions": [records]}` for `rows` inputs, after checking one output per row.
+pub(crate) fn predictions<O: Schema>(rows: usize, out: &[O]) -> Result<Value, ModelError> {
+    if out.len() != rows {
         return Err(ModelError::OutputCount {
-            rows: rows.len(),
+            rows,
             outputs: out.len(),
         });
     }
@@ -288,6 +304,9 @@ mod tests {
             ScoringRequest::parse(&json!({"inputs": {"f1": 1.0}, "params": {"k": 2}})).unwrap();
         assert_eq!(one.records.len(), 1);
         assert_eq!(one.params.unwrap()["k"], 2);
+        // Params that are not an object are ignored, as MLflow does.
+        let odd = ScoringRequest::parse(&json!({"inputs": {"f1": 1.0}, "params": 3})).unwrap();
+        assert_eq!(odd.params, None);
     }
 
     #[test]
@@ -307,10 +326,6 @@ mod tests {
                 "`b` has 1 values where the first has 2",
             ),
             (json!({"dataframe_records": [1]}), "item 0 is not a record"),
-            (
-                json!({"inputs": [], "params": 3}),
-                "`params` must be a JSON object",
-            ),
         ] {
             let e = ScoringRequest::parse(&body).unwrap_err().to_string();
             assert!(e.contains(needle), "{body}: {e}");

@@ -35,6 +35,12 @@ pub enum ModelError {
         /// What is wrong with the value, quoting it.
         reason: String,
     },
+    /// Inference parameters that do not fit the model's params schema (MLflow's wording).
+    #[error("Invalid parameters found: {reason}")]
+    BadParams {
+        /// Which parameter, and why.
+        reason: String,
+    },
     /// A signature could not be read.
     #[error("invalid model signature: {reason}")]
     Signature {

@@ -76,6 +76,8 @@ pub struct MlModel {
     raw_flavor: Option<Value>,
     /// The signature, when the file has one oxflow can read.
     pub signature: Option<Signature>,
+    /// The signature's inference parameters (MLflow's `ParamSchema`), empty when none.
+    pub params: Vec<super::ParamSpec>,
     /// The LoggedModel id.
     pub model_id: Option<String>,
     /// The run that logged it.
@@ -111,7 +113,18 @@ impl MlModel {
             }
             None => None,
         };
+        let params = match doc
+            .get("signature")
+            .and_then(|s| s.get("params"))
+            .and_then(Value::as_str)
+        {
+            Some(text) => {
+                super::ParamSpec::parse_list(text).map_err(|e| file_err(file, e.to_string()))?
+            }
+            None => Vec::new(),
+        };
         Ok(MlModel {
+            params,
             flavors: flavors_map.keys().cloned().collect(),
             raw_flavor: flavors_map.get(FLAVOR).cloned(),
             signature,
@@ -205,7 +218,7 @@ struct ExampleInfoOut {
 struct SignatureOut<'a> {
     inputs: Py<'a>,
     outputs: Py<'a>,
-    params: Option<()>,
+    params: Option<Py<'a>>,
 }
 
 // Keys in MLflow's (sorted) order, as `Model.save` writes them.
@@ -358,6 +371,8 @@ pub(crate) fn model_files<M: ModelType>(
     }
     let sig = M::signature();
     let (inputs, outputs) = (sig.inputs_json(), sig.outputs_json());
+    let params = M::params();
+    let params_json = (!params.is_empty()).then(|| super::ParamSpec::list_json(&params));
     let info: ModelTypeInfo = M::INFO;
     let size = data.len() as u64;
     let total: u64 = size + files.iter().map(|(_, b)| b.len() as u64).sum::<u64>();
@@ -386,7 +401,7 @@ pub(crate) fn model_files<M: ModelType>(
         signature: SignatureOut {
             inputs: Py(&inputs),
             outputs: Py(&outputs),
-            params: None,
+            params: params_json.as_deref().map(Py),
         },
         type_hint_from_example: false,
         utc_time_created: Py(&created),

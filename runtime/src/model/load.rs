@@ -276,6 +276,17 @@ impl<M: ModelType> Model<M> {
     pub fn load_from(store: &TrackingStore, uri: &str) -> Result<Model<M>, ModelError> {
         let (origin, mlmodel, flavor, data) = read_located(store, uri)?;
         let model = flavor::decode_typed::<M>(&origin, &mlmodel, &flavor, &data)?;
+        let compiled = M::params();
+        if mlmodel.params != compiled {
+            return Err(ModelError::SignatureMismatch {
+                file: format!("{origin}/{}", flavor::MLMODEL_FILE),
+                difference: format!(
+                    "the inference params are {} in the file and {} in the code",
+                    super::ParamSpec::list_json(&mlmodel.params),
+                    super::ParamSpec::list_json(&compiled)
+                ),
+            });
+        }
         Ok(Model {
             model,
             mlmodel,

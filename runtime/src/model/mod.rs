@@ -26,6 +26,7 @@ mod enforce;
 mod error;
 mod flavor;
 mod load;
+mod params;
 mod predict;
 mod profile;
 mod promote;
@@ -41,6 +42,7 @@ pub use flavor::{
 };
 pub(crate) use load::read_profile;
 pub use load::{AnyModel, Model, TAG_MODEL_VERSIONS, register_model, save_model};
+pub use params::{InferenceParams, ParamSpec, PredictParams, predict_json_with_params};
 pub use predict::{
     DynModel, LoadFn, ModelRegistration, ModelType, ModelTypeInfo, Predict, find_model_type,
     model_types,

@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::column::Schema;
+use super::params::ParamSpec;
 use super::schema::Signature;
 use super::{ModelError, predict_json};
 
@@ -95,6 +96,17 @@ pub trait ModelType: Predict + Serialize + DeserializeOwned + Send + Sync + 'sta
     fn signature() -> Signature {
         Signature::of::<Self::Input, Self::Output>()
     }
+
+    /// The inference parameters (`#[model(params = Knobs)]`); none by default.
+    fn params() -> Vec<ParamSpec> {
+        Vec::new()
+    }
+
+    /// Scores a request in MLflow's scoring protocol: [`predict_json`], or
+    /// [`predict_json_with_params`](super::predict_json_with_params) for a model with params.
+    fn score_json(&self, body: &Value) -> Result<Value, ModelError> {
+        predict_json(self, body)
+    }
 }
 
 /// Any model, scored through JSON: what a dynamic load ([`AnyModel`](super::AnyModel)) and a
@@ -113,6 +125,10 @@ pub trait DynModel: Send + Sync + 'static {
     fn model_type_info(&self) -> ModelTypeInfo;
     /// Scores a request in MLflow's scoring protocol; see [`predict_json`].
     fn predict_json(&self, body: &Value) -> Result<Value, ModelError>;
+    /// The inference parameters the model takes (MLflow's `ParamSchema`).
+    fn model_params(&self) -> Vec<ParamSpec> {
+        Vec::new()
+    }
     /// The concrete model, for a typed downcast.
     fn as_any(&self) -> &dyn Any;
 }
@@ -125,7 +141,10 @@ impl<T: ModelType> DynModel for T {
         T::INFO
     }
     fn predict_json(&self, body: &Value) -> Result<Value, ModelError> {
-        predict_json(self, body)
+        self.score_json(body)
+    }
+    fn model_params(&self) -> Vec<ParamSpec> {
+        T::params()
     }
     fn as_any(&self) -> &dyn Any {
         self

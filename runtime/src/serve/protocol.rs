@@ -73,10 +73,14 @@ impl ScoringError {
         }
     }
 
-    /// MLflow's `error_class` for the code: schema enforcement has its own.
+    /// MLflow's `error_class` for the code: schema enforcement (an invalid value naming
+    /// columns) has its own.
     pub fn error_class(&self) -> Option<&'static str> {
         match self.error_code? {
-            "INVALID_PARAMETER_VALUE" => Some("SCHEMA_ENFORCEMENT_FAILED"),
+            "INVALID_PARAMETER_VALUE" if !self.columns.is_empty() => {
+                Some("SCHEMA_ENFORCEMENT_FAILED")
+            }
+            "INVALID_PARAMETER_VALUE" => Some("INVALID_PARAMETER_VALUE"),
             "BAD_REQUEST" => Some("INVALID_PARAMETER_VALUE"),
             _ => Some("INTERNAL_ERROR"),
         }
@@ -532,6 +536,9 @@ fn model_error(e: ModelError, signature: &Signature) -> ScoringError {
                 )
             }
         }
+        e @ ModelError::BadParams { .. } => {
+            ScoringError::json("INVALID_PARAMETER_VALUE", e.to_string())
+        }
         ModelError::BadRequest { reason } => {
             ScoringError::json("BAD_REQUEST", format!("Invalid input. {reason}"))
         }
@@ -610,6 +617,35 @@ mod tests {
                 .starts_with("Invalid input. Ensure that input is a valid JSON")
         );
         assert_eq!(ScoringError::timeout().content_type(), "application/json");
+        // Bad inference params: INVALID_PARAMETER_VALUE, but not a schema-enforcement class.
+        let sig = Signature {
+            inputs: vec![],
+            outputs: vec![],
+        };
+        let params = model_error(
+            ModelError::BadParams {
+                reason: "param `k` (long) cannot be 2.5".into(),
+            },
+            &sig,
+        );
+        assert_eq!(
+            (params.error_code, params.error_class(), params.sqlstate()),
+            (
+                Some("INVALID_PARAMETER_VALUE"),
+                Some("INVALID_PARAMETER_VALUE"),
+                Some("KAM00")
+            )
+        );
+        let missing = model_error(
+            ModelError::MissingInputs {
+                columns: vec!["f2".into()],
+            },
+            &sig,
+        );
+        assert_eq!(
+            (missing.error_class(), missing.sqlstate()),
+            (Some("SCHEMA_ENFORCEMENT_FAILED"), Some("KAM01"))
+        );
     }
 
     #[test]
