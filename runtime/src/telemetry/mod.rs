@@ -65,6 +65,9 @@ pub const SERVE_SCHEMA_ERRORS_TOTAL: &str = "oxflow_serve_schema_errors_total";
 /// Gauge: 1 for the model version a server is answering with, labelled `model`, `version`,
 /// `alias` (the alias or stage it was loaded by, empty when loaded by version or path).
 pub const MODEL_INFO: &str = "oxflow_model_info";
+/// Gauge: the latest value of a tracked metric mirrored from a run
+/// ([`Run::mirror_metric`](crate::tracking::Run::mirror_metric)), labelled `model`, `metric`.
+pub const MODEL_METRIC: &str = "oxflow_model_metric";
 /// Label of the model in serving metrics and live drift gauges.
 pub const LABEL_MODEL: &str = "model";
 
@@ -119,6 +122,10 @@ pub fn describe() {
     describe_counter!(
         SERVE_SCHEMA_ERRORS_TOTAL,
         "Scoring requests refused by schema enforcement, by column."
+    );
+    describe_gauge!(
+        MODEL_METRIC,
+        "Latest value of a tracked metric mirrored from a run, by model and metric."
     );
     describe_gauge!(
         MODEL_INFO,

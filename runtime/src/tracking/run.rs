@@ -37,6 +37,8 @@ pub struct Run {
     store: TrackingStore,
     info: RunInfo,
     steps: HashMap<String, i64>,
+    /// Metrics mirrored to Prometheus ([`Run::mirror_metric`]), by key.
+    mirrors: HashMap<String, metrics::Gauge>,
     ended: bool,
 }
 
@@ -75,6 +77,7 @@ impl Run {
             store,
             info,
             steps: HashMap::new(),
+            mirrors: HashMap::new(),
             ended: false,
         })
     }
@@ -87,6 +90,7 @@ impl Run {
             store: self.store.clone(),
             info,
             steps: HashMap::new(),
+            mirrors: HashMap::new(),
             ended: false,
         })
     }
@@ -111,6 +115,7 @@ impl Run {
             store,
             info,
             steps: HashMap::new(),
+            mirrors: HashMap::new(),
             ended: true,
         })
     }
@@ -208,6 +213,9 @@ impl Run {
     pub fn log_metric_at(&mut self, key: &str, value: f64, step: i64) -> Result<(), TrackingError> {
         self.store
             .log_metric(&self.info.run_id, key, value, now_ms(), step)?;
+        if let Some(gauge) = self.mirrors.get(key) {
+            gauge.set(value);
+        }
         let next = self.steps.entry(key.to_string()).or_insert(0);
         *next = (*next).max(step.saturating_add(1));
         Ok(())
@@ -215,7 +223,39 @@ impl Run {
 
     /// Logs many metric values at once (explicit keys, values, timestamps and steps).
     pub fn log_metrics(&mut self, metrics: &[Metric]) -> Result<(), TrackingError> {
-        self.store.log_batch(&self.info.run_id, metrics, &[], &[])
+        self.store.log_batch(&self.info.run_id, metrics, &[], &[])?;
+        for m in metrics {
+            if let Some(gauge) = self.mirrors.get(&m.key) {
+                gauge.set(m.value);
+            }
+        }
+        Ok(())
+    }
+
+    /// Mirrors the metric `key` to Prometheus from now on: every value logged for it also
+    /// sets the gauge `oxflow_model_metric{model="<model>", metric="<key>"}` (a training
+    /// task's final accuracy, say), which `--metrics-addr` serves and `--pushgateway` pushes
+    /// when the DAG run ends. A value the run already has is mirrored at once. Labels stay
+    /// bounded: one series per model and metric, whatever the number of runs.
+    ///
+    /// ```no_run
+    /// # fn demo(run: &mut oxflow_runtime::tracking::Run) -> Result<(), oxflow_runtime::tracking::TrackingError> {
+    /// run.mirror_metric("accuracy", "house-prices")?;
+    /// run.log_metric("accuracy", 0.93)?; // also oxflow_model_metric{model="house-prices",metric="accuracy"} 0.93
+    /// # Ok(()) }
+    /// ```
+    pub fn mirror_metric(&mut self, key: &str, model: &str) -> Result<(), TrackingError> {
+        super::validation::validate_key("metric", key)?;
+        let gauge = metrics::gauge!(
+            crate::telemetry::MODEL_METRIC,
+            crate::telemetry::LABEL_MODEL => model.to_owned(),
+            "metric" => key.to_owned()
+        );
+        if let Some(latest) = self.record()?.metrics.get(key) {
+            gauge.set(latest.value);
+        }
+        self.mirrors.insert(key.to_owned(), gauge);
+        Ok(())
     }
 
     /// Sets a tag.
