@@ -11,6 +11,7 @@
 //! my-pipelines experiments list             the tracking store's experiments
 //! my-pipelines runs list --experiment iris  runs, with --filter / --order-by as in MLflow
 //! my-pipelines drift --reference a.csv --current b.csv   data drift report
+//! my-pipelines monitor init mon --webhook URL            Prometheus, alerts, Grafana setup
 //! ```
 //!
 //! The standalone `oxflow` binary ([`Program::Standalone`]) runs the same command line without
@@ -231,8 +232,9 @@ pub enum Command {
     /// Compare current data with reference data: per-column drift tests and dataset drift.
     #[command(after_help = exit::DRIFT_HELP)]
     Drift(crate::drift::cli::DriftArgs),
-    /// Prometheus files for this binary's DAGs: alert rules and their `promtool test rules`
-    /// cases.
+    /// Monitoring for this binary's DAGs: alert rules and their `promtool test rules` cases
+    /// (`monitor rules`), or a whole Prometheus, Alertmanager, blackbox and Grafana setup
+    /// (`monitor init DIR`).
     #[command(subcommand, after_help = exit::QUERY_HELP)]
     Monitor(MonitorCommand),
     /// Print the logs of a task in a DAG run, every attempt.
