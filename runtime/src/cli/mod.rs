@@ -312,7 +312,8 @@ impl RuleArgs {
 pub struct InitArgs {
     /// The directory to write (created if missing).
     pub dir: PathBuf,
-    /// A pipeline process serving `/metrics` (its `--metrics-addr`). Repeatable.
+    /// A long-running pipeline process serving `/metrics` (its `--metrics-addr`); a target
+    /// that stops answering alerts, so batch runs push with `--pushgateway` instead. Repeatable.
     #[arg(long = "pipeline", value_name = "HOST:PORT")]
     pub pipelines: Vec<HostPort>,
     /// A scoring server: its `/metrics` is scraped and its `/ping` probed. Repeatable.
