@@ -631,6 +631,69 @@ mod tests {
         }
     }
 
+    /// The `oxflow_...` names in an expression, without a histogram's series suffix.
+    fn metric_names(expr: &str) -> Vec<String> {
+        let mut names = Vec::new();
+        let mut rest = expr;
+        while let Some(i) = rest.find("oxflow_") {
+            let name: String = rest[i..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+                .collect();
+            rest = &rest[i + name.len()..];
+            let base = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s))
+                .unwrap_or(&name);
+            names.push(base.to_owned());
+        }
+        names
+    }
+
+    #[test]
+    fn every_metric_queried_is_one_oxflow_exports() {
+        use crate::telemetry as t;
+        let known = [
+            t::TASK_RUNS_TOTAL,
+            t::TASK_DURATION_SECONDS,
+            t::TASK_RETRIES_TOTAL,
+            t::TASKS_RUNNING,
+            t::DAG_RUNS_TOTAL,
+            t::DAG_RUN_DURATION_SECONDS,
+            t::DAG_LAST_SUCCESS_TIMESTAMP_SECONDS,
+            t::DRIFT_SCORE,
+            t::DRIFT_DETECTED,
+            t::SHARE_DRIFTED_COLUMNS,
+            t::DATASET_DRIFT,
+            t::SERVE_REQUESTS_TOTAL,
+            t::SERVE_REQUEST_DURATION_SECONDS,
+            t::SERVE_ROWS_TOTAL,
+            t::SERVE_IN_FLIGHT,
+            t::SERVE_SCHEMA_ERRORS_TOTAL,
+            t::MODEL_INFO,
+        ];
+        let rules = crate::monitor::rules::alert_rules(&[], &Default::default());
+        let exprs = dashboards()
+            .iter()
+            .flat_map(|d| d.exprs().map(str::to_owned).collect::<Vec<_>>())
+            .chain(
+                rules
+                    .groups
+                    .iter()
+                    .flat_map(|g| g.rules.iter().map(|r| r.expr.clone())),
+            )
+            .collect::<Vec<_>>();
+        let mut seen = HashSet::new();
+        for expr in &exprs {
+            for name in metric_names(expr) {
+                assert!(known.contains(&name.as_str()), "{name} in {expr}");
+                seen.insert(name);
+            }
+        }
+        // Every metric a user would look at is on a dashboard or in a rule.
+        assert_eq!(seen.len(), known.len(), "{seen:?}");
+    }
+
     #[test]
     fn the_json_is_grafana_s_classic_model() {
         let json: serde_json::Value = serde_json::from_str(&serving().to_json().unwrap()).unwrap();
