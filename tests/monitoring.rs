@@ -338,6 +338,9 @@ fn monitor_rules_writes_rules_and_their_tests_for_the_binary_s_dags() {
         "OxflowFeatureDrifted",
         "OxflowDatasetDrift",
         "OxflowTargetDown",
+        "OxflowProbeFailing",
+        "OxflowServeErrorRatioHigh",
+        "OxflowServeLatencyHigh",
     ] {
         assert!(
             rules.contains(&format!("alert: {name}")),
@@ -375,4 +378,157 @@ fn monitor_rules_writes_rules_and_their_tests_for_the_binary_s_dags() {
         stderr.contains("--stale-after-intervals must be a positive number"),
         "{stderr}"
     );
+}
+
+#[test]
+fn monitor_rules_takes_the_serving_thresholds_from_its_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = command(
+        "quickstart",
+        dir.path(),
+        &[
+            "monitor",
+            "rules",
+            "--max-error-ratio",
+            "0.01",
+            "--max-p99-latency",
+            "2s",
+        ],
+    )
+    .output()
+    .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let rules = std::fs::read_to_string(dir.path().join("alert_rules.yml")).unwrap();
+    assert!(
+        rules.contains("more than 1% of scoring requests fail"),
+        "{rules}"
+    );
+    assert!(rules.contains("p99 scoring latency above 2s"), "{rules}");
+    let out = command(
+        "quickstart",
+        dir.path(),
+        &["monitor", "rules", "--max-error-ratio", "5"],
+    )
+    .output()
+    .unwrap();
+    let (_, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("--max-error-ratio must be between 0 and 1"),
+        "{stderr}"
+    );
+}
+
+/// The files `monitor init` writes, relative to its directory.
+const INIT_FILES: &[&str] = &[
+    "prometheus.yml",
+    "alert_rules.yml",
+    "alert_rules_test.yml",
+    "alertmanager.yml",
+    "blackbox.yml",
+    "grafana/provisioning/datasources/oxflow.yml",
+    "grafana/provisioning/dashboards/oxflow.yml",
+    "grafana/dashboards/oxflow-pipelines.json",
+    "grafana/dashboards/oxflow-serving.json",
+    "grafana/dashboards/oxflow-drift.json",
+];
+
+#[test]
+fn monitor_init_writes_a_whole_setup_and_keeps_existing_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "monitor",
+        "init",
+        "stack",
+        "--pipeline",
+        "127.0.0.1:9464",
+        "--server",
+        "127.0.0.1:8080",
+        "--server",
+        "scoring.internal:8081",
+        "--pushgateway",
+        "127.0.0.1:19091",
+        "--webhook",
+        "http://127.0.0.1:5001/alerts",
+        "--scrape-interval",
+        "5s",
+    ];
+    let out = command("quickstart", dir.path(), &args).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert!(out.status.success(), "{stdout}{stderr}");
+    let stack = dir.path().join("stack");
+    for file in INIT_FILES {
+        assert!(stack.join(file).is_file(), "{file} missing; {stdout}");
+        assert!(stdout.contains(file), "{file} not listed in {stdout}");
+    }
+    let prometheus = std::fs::read_to_string(stack.join("prometheus.yml")).unwrap();
+    for expected in [
+        "scrape_interval: 5s",
+        "- 127.0.0.1:9464",
+        "- http://127.0.0.1:8080/ping",
+        "- http://scoring.internal:8081/ping",
+        "- 127.0.0.1:19091",
+        "honor_labels: true",
+        "replacement: 127.0.0.1:9115",
+    ] {
+        assert!(prometheus.contains(expected), "{expected}:\n{prometheus}");
+    }
+    // The binary's own DAGs get their rules.
+    let rules = std::fs::read_to_string(stack.join("alert_rules.yml")).unwrap();
+    assert!(rules.contains("dag=\"quickstart\""), "{rules}");
+    let dashboard: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(stack.join("grafana/dashboards/oxflow-pipelines.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(dashboard["uid"], "oxflow-pipelines");
+
+    // Again: refused, naming the files, nothing changed.
+    std::fs::write(stack.join("alertmanager.yml"), "# mine\n").unwrap();
+    let out = command("quickstart", dir.path(), &args).output().unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stderr.contains("prometheus.yml"), "{stderr}");
+    assert!(stderr.contains("pass --force to overwrite"), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(stack.join("alertmanager.yml")).unwrap(),
+        "# mine\n"
+    );
+    let mut forced = args.to_vec();
+    forced.push("--force");
+    let out = command("quickstart", dir.path(), &forced).output().unwrap();
+    assert!(out.status.success());
+    let am = std::fs::read_to_string(stack.join("alertmanager.yml")).unwrap();
+    assert!(am.contains("http://127.0.0.1:5001/alerts"), "{am}");
+}
+
+#[test]
+fn monitor_init_names_the_flag_and_value_of_a_bad_address() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flag, value, reason) in [
+        ("--server", "localhost", "needs a port"),
+        (
+            "--pipeline",
+            "127.0.0.1:99999",
+            "not a number from 1 to 65535",
+        ),
+        ("--pushgateway", "http://127.0.0.1:9091", "not a URL"),
+        (
+            "--webhook",
+            "127.0.0.1:5001/alerts",
+            "must start with http://",
+        ),
+    ] {
+        let mut args = vec!["monitor", "init", "stack", flag, value];
+        if flag != "--webhook" {
+            args.extend(["--webhook", "http://127.0.0.1:5001/"]);
+        }
+        let out = command("quickstart", dir.path(), &args).output().unwrap();
+        let (stdout, stderr) = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{stdout}{stderr}");
+        assert!(stderr.contains(flag), "{flag}: {stderr}");
+        assert!(stderr.contains(&format!("'{value}'")), "{value}: {stderr}");
+        assert!(stderr.contains(reason), "{reason}: {stderr}");
+        assert!(!dir.path().join("stack").exists(), "nothing written");
+    }
 }

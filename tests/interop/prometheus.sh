@@ -60,7 +60,10 @@ NIGHTLY="$ROOT/target/debug/examples/nightly"
 OXFLOW="$ROOT/target/debug/oxflow"
 
 PUSH=$(free_port); PROM=$(free_port); METRICS=$(free_port)
-prometheus-pushgateway --web.listen-address="127.0.0.1:$PUSH" >"$WORK/pushgateway.log" 2>&1 &
+# Debian's pushgateway persists to /var/lib/prometheus/pushgateway.data by default: shared by
+# every run on the machine, so a run would start with the groups another one pushed.
+prometheus-pushgateway --web.listen-address="127.0.0.1:$PUSH" --persistence.file="$WORK/pushgateway.data" \
+    >"$WORK/pushgateway.log" 2>&1 &
 PIDS+=($!)
 cat >"$WORK/prometheus.yml" <<EOF
 global:

@@ -11,6 +11,7 @@
 //! my-pipelines experiments list             the tracking store's experiments
 //! my-pipelines runs list --experiment iris  runs, with --filter / --order-by as in MLflow
 //! my-pipelines drift --reference a.csv --current b.csv   data drift report
+//! my-pipelines monitor init mon --webhook URL            Prometheus, alerts, Grafana setup
 //! ```
 //!
 //! The standalone `oxflow` binary ([`Program::Standalone`]) runs the same command line without
@@ -36,6 +37,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::dag::{self, GraphFormat};
 use crate::exec::{self, DagRunState, RunConfig};
+use crate::monitor::init::{HostPort, WebhookUrl};
 use crate::params::parse_override;
 use crate::telemetry::export::{ExportOptions, Exporter};
 use crate::tracking::TrackingStore;
@@ -241,8 +243,9 @@ pub enum Command {
     /// Compare current data with reference data: per-column drift tests and dataset drift.
     #[command(after_help = exit::DRIFT_HELP)]
     Drift(crate::drift::cli::DriftArgs),
-    /// Prometheus files for this binary's DAGs: alert rules and their `promtool test rules`
-    /// cases.
+    /// Monitoring for this binary's DAGs: alert rules and their `promtool test rules` cases
+    /// (`monitor rules`), or a whole Prometheus, Alertmanager, blackbox and Grafana setup
+    /// (`monitor init DIR`).
     #[command(subcommand, after_help = exit::QUERY_HELP)]
     Monitor(MonitorCommand),
     /// Print the logs of a task in a DAG run, every attempt.
@@ -273,8 +276,8 @@ Exit status: 0 after Ctrl-C or SIGTERM (requests in flight finish first); 2 when
 #[derive(Debug, Subcommand)]
 pub enum MonitorCommand {
     /// Write alert rules for every DAG of this binary (a run failed; no success within N
-    /// schedule intervals; a task retrying often), drift and scrape rules, and unit tests that
-    /// `promtool test rules` runs.
+    /// schedule intervals; a task retrying often), drift, scrape, probe and scoring-server
+    /// rules, and unit tests that `promtool test rules` runs.
     Rules {
         /// The rule file to write.
         #[arg(long, value_name = "FILE", default_value = "alert_rules.yml")]
@@ -282,13 +285,89 @@ pub enum MonitorCommand {
         /// The unit tests to write beside it.
         #[arg(long, value_name = "FILE", default_value = "alert_rules_test.yml")]
         tests: PathBuf,
-        /// A scheduled DAG alerts when it has not succeeded for this many schedule intervals.
-        #[arg(long, value_name = "N", default_value_t = 2.0)]
-        stale_after_intervals: f64,
-        /// A task alerts when it retries more than this in a pushed run or within an hour.
-        #[arg(long, value_name = "N", default_value_t = 3)]
-        max_retries: u32,
+        /// The thresholds.
+        #[command(flatten)]
+        rules: RuleArgs,
     },
+    /// Write a working monitoring setup in DIR: prometheus.yml, alert rules and their tests,
+    /// alertmanager.yml, blackbox.yml, and Grafana provisioning with dashboards for pipelines,
+    /// serving and drift.
+    Init(Box<InitArgs>),
+}
+
+/// The alert thresholds of `monitor rules` and `monitor init`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RuleArgs {
+    /// A scheduled DAG alerts when it has not succeeded for this many schedule intervals.
+    #[arg(long, value_name = "N", default_value_t = 2.0)]
+    pub stale_after_intervals: f64,
+    /// A task alerts when it retries more than this in a pushed run or within an hour.
+    #[arg(long, value_name = "N", default_value_t = 3)]
+    pub max_retries: u32,
+    /// A scoring server alerts when more than this share of its requests answer 5xx over 5
+    /// minutes (0.05: 5%).
+    #[arg(long, value_name = "RATIO", default_value_t = 0.05)]
+    pub max_error_ratio: f64,
+    /// A scoring server alerts when its p99 latency over 5 minutes is above this.
+    #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = humantime::parse_duration)]
+    pub max_p99_latency: std::time::Duration,
+}
+
+impl RuleArgs {
+    fn options(&self) -> Result<crate::monitor::rules::RuleOptions, CliError> {
+        let opts = crate::monitor::rules::RuleOptions {
+            stale_after_intervals: self.stale_after_intervals,
+            max_retries: self.max_retries,
+            max_error_ratio: self.max_error_ratio,
+            max_p99_latency: self.max_p99_latency,
+        };
+        opts.check().map_err(CliError::Other)?;
+        Ok(opts)
+    }
+}
+
+/// `monitor init DIR`: addresses are `host:port` as Prometheus reaches them.
+#[derive(Debug, Clone, clap::Args)]
+pub struct InitArgs {
+    /// The directory to write (created if missing).
+    pub dir: PathBuf,
+    /// A long-running pipeline process serving `/metrics` (its `--metrics-addr`); a target
+    /// that stops answering alerts, so batch runs push with `--pushgateway` instead. Repeatable.
+    #[arg(long = "pipeline", value_name = "HOST:PORT")]
+    pub pipelines: Vec<HostPort>,
+    /// A scoring server: its `/metrics` is scraped and its `/ping` probed. Repeatable.
+    #[arg(long = "server", value_name = "HOST:PORT")]
+    pub servers: Vec<HostPort>,
+    /// Prometheus's own address (scraped, and Grafana's data source).
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9090")]
+    pub prometheus: HostPort,
+    /// The Pushgateway batch runs push to.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9091")]
+    pub pushgateway: HostPort,
+    /// The Alertmanager Prometheus sends alerts to.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9093")]
+    pub alertmanager: HostPort,
+    /// The blackbox exporter that probes the servers.
+    #[arg(long, value_name = "HOST:PORT", default_value = "127.0.0.1:9115")]
+    pub blackbox: HostPort,
+    /// Where Alertmanager posts notifications (an `http(s)://` URL).
+    #[arg(long, value_name = "URL")]
+    pub webhook: WebhookUrl,
+    /// How often Prometheus scrapes every target.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = humantime::parse_duration)]
+    pub scrape_interval: std::time::Duration,
+    /// How often Prometheus evaluates the alert rules.
+    #[arg(long, value_name = "DURATION", default_value = "15s", value_parser = humantime::parse_duration)]
+    pub evaluation_interval: std::time::Duration,
+    /// How long Alertmanager waits for more alerts of a new group before notifying.
+    #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
+    pub group_wait: std::time::Duration,
+    /// Overwrite files that exist.
+    #[arg(long)]
+    pub force: bool,
+    /// The thresholds.
+    #[command(flatten)]
+    pub rules: RuleArgs,
 }
 
 /// `runs <dag>` or `runs <tracking command>`.
@@ -378,6 +457,9 @@ pub enum CliError {
     /// The scoring server could not start.
     #[error(transparent)]
     Serve(#[from] crate::serve::cli::ServeError),
+    /// A monitoring setup could not be written.
+    #[error(transparent)]
+    Monitor(#[from] crate::monitor::init::InitError),
 }
 
 impl From<std::io::Error> for CliError {
@@ -670,21 +752,8 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
             }
             Ok(exit)
         }
-        Command::Monitor(MonitorCommand::Rules {
-            out,
-            tests,
-            stale_after_intervals,
-            max_retries,
-        }) => {
-            if !(stale_after_intervals.is_finite() && stale_after_intervals > 0.0) {
-                return Err(CliError::Other(format!(
-                    "--stale-after-intervals must be a positive number, not {stale_after_intervals}"
-                )));
-            }
-            let opts = crate::monitor::rules::RuleOptions {
-                stale_after_intervals,
-                max_retries,
-            };
+        Command::Monitor(MonitorCommand::Rules { out, tests, rules }) => {
+            let opts = rules.options()?;
             let dags = dag::registered();
             // The tests name the rule file relative to themselves when they sit beside it.
             let rule_ref = if out.parent() == tests.parent() {
@@ -714,6 +783,7 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
             ))?;
             Ok(Exit::Success)
         }
+        Command::Monitor(MonitorCommand::Init(args)) => monitor_init(args),
         Command::Logs {
             run_id,
             task,
@@ -731,6 +801,53 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
             Ok(Exit::Success)
         }
     }
+}
+
+/// `monitor init DIR`: writes the setup and says how to check and start it.
+fn monitor_init(args: Box<InitArgs>) -> Result<Exit, CliError> {
+    use crate::monitor::init::{InitOptions, generate, write};
+    let args = *args;
+    let opts = InitOptions {
+        pipelines: args.pipelines,
+        servers: args.servers,
+        prometheus: args.prometheus,
+        pushgateway: args.pushgateway,
+        alertmanager: args.alertmanager,
+        blackbox: args.blackbox,
+        webhook: args.webhook,
+        scrape_interval: args.scrape_interval,
+        evaluation_interval: args.evaluation_interval,
+        group_wait: args.group_wait,
+        rules: args.rules.options()?,
+    };
+    let dags = dag::registered();
+    let files = generate(&dags, &opts, &args.dir)?;
+    write(&args.dir, &files, args.force)?;
+    let d = args.dir.display();
+    output::print(format!(
+        "wrote {n} files in {d} (alert rules for {dags} DAG(s)):\n{list}\n\
+         check them:\n  \
+         promtool check config {d}/prometheus.yml && promtool test rules {d}/alert_rules_test.yml\n\
+         start them (Debian names the last three prometheus-pushgateway, prometheus-alertmanager, \
+         prometheus-blackbox-exporter):\n  \
+         prometheus --config.file={d}/prometheus.yml --web.listen-address={prom}\n  \
+         pushgateway --web.listen-address={push}\n  \
+         alertmanager --config.file={d}/alertmanager.yml --web.listen-address={am}\n  \
+         blackbox_exporter --config.file={d}/blackbox.yml --web.listen-address={bb}\n\
+         and point Grafana's provisioning at {d}/grafana/provisioning\n",
+        n = files.len(),
+        dags = dags.len(),
+        list = files
+            .iter()
+            .map(|f| format!("  {}", f.path.display()))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        prom = opts.prometheus,
+        push = opts.pushgateway,
+        am = opts.alertmanager,
+        bb = opts.blackbox,
+    ))?;
+    Ok(Exit::Success)
 }
 
 #[cfg(test)]

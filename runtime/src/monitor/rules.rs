@@ -23,16 +23,29 @@ use serde::Serialize;
 use crate::dag::DagDef;
 use crate::telemetry::{
     DAG_LAST_SUCCESS_TIMESTAMP_SECONDS, DAG_RUNS_TOTAL, DATASET_DRIFT, DRIFT_DETECTED,
-    TASK_RETRIES_TOTAL,
+    SERVE_REQUEST_DURATION_SECONDS, SERVE_REQUESTS_TOTAL, TASK_RETRIES_TOTAL,
 };
 
 /// The thresholds the rules use.
+///
+/// ```
+/// use std::time::Duration;
+/// use oxflow_runtime::monitor::rules::RuleOptions;
+/// let opts = RuleOptions { max_p99_latency: Duration::from_millis(250), ..RuleOptions::default() };
+/// assert!(opts.check().is_ok());
+/// assert!(RuleOptions { max_error_ratio: 1.5, ..opts }.check().is_err());
+/// ```
 #[derive(Debug, Clone)]
 pub struct RuleOptions {
     /// A scheduled DAG is stale when it has not succeeded for this many schedule intervals.
     pub stale_after_intervals: f64,
     /// A task retrying more often than this within an hour (or within one pushed run) alerts.
     pub max_retries: u32,
+    /// A scoring server alerts when more than this share of its requests (0–1) answer 5xx
+    /// over 5 minutes.
+    pub max_error_ratio: f64,
+    /// A scoring server alerts when its p99 latency over 5 minutes is above this.
+    pub max_p99_latency: Duration,
 }
 
 impl Default for RuleOptions {
@@ -40,7 +53,31 @@ impl Default for RuleOptions {
         RuleOptions {
             stale_after_intervals: 2.0,
             max_retries: 3,
+            max_error_ratio: 0.05,
+            max_p99_latency: Duration::from_millis(500),
         }
+    }
+}
+
+impl RuleOptions {
+    /// Refuses thresholds no alert could use, naming the command-line flag that sets each.
+    pub fn check(&self) -> Result<(), String> {
+        if !(self.stale_after_intervals.is_finite() && self.stale_after_intervals > 0.0) {
+            return Err(format!(
+                "--stale-after-intervals must be a positive number, not {}",
+                self.stale_after_intervals
+            ));
+        }
+        if !(self.max_error_ratio > 0.0 && self.max_error_ratio < 1.0) {
+            return Err(format!(
+                "--max-error-ratio must be between 0 and 1 (0.05 for 5%), not {}",
+                self.max_error_ratio
+            ));
+        }
+        if self.max_p99_latency.is_zero() {
+            return Err("--max-p99-latency must be longer than 0, such as \"500ms\"".into());
+        }
+        Ok(())
     }
 }
 
@@ -168,8 +205,12 @@ pub fn schedule_interval(schedule: &str) -> Option<Duration> {
     Some(Duration::from_secs(fixed))
 }
 
-/// `1d`, `36h`, `90m`: the largest unit that divides the duration, as Prometheus writes them.
-fn prom_duration(d: Duration) -> String {
+/// `1d`, `36h`, `90m`, `500ms`: the largest unit that divides the duration, as Prometheus
+/// writes them.
+pub(crate) fn prom_duration(d: Duration) -> String {
+    if d.subsec_nanos() != 0 {
+        return format!("{}ms", d.as_millis().max(1));
+    }
     let s = d.as_secs();
     for (unit, secs) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
         if s >= secs && s.is_multiple_of(secs) {
@@ -197,6 +238,16 @@ fn alert(
             ("description".to_owned(), description),
         ]),
     }
+}
+
+/// A ratio as people read it: `0.05` is `5%`.
+fn percent(ratio: f64) -> String {
+    format!("{}%", (ratio * 100.0 * 1e6).round() / 1e6)
+}
+
+/// A number as PromQL and Prometheus labels write it (`0.5`, `2`).
+fn number(x: f64) -> String {
+    format!("{x}")
 }
 
 /// A PromQL string literal.
@@ -294,9 +345,62 @@ pub fn alert_rules(dags: &[&DagDef], opts: &RuleOptions) -> RuleFile {
                 "Prometheus cannot scrape {{ $labels.job }} at {{ $labels.instance }}",
                 "The target has not answered a scrape for 5 minutes.".into(),
             ),
+            alert(
+                "OxflowProbeFailing",
+                "probe_success == 0".into(),
+                "2m",
+                "critical",
+                "{{ $labels.instance }} does not answer the blackbox probe of {{ $labels.job }}",
+                "The blackbox exporter's probe (a scoring server's /ping) has failed for 2 minutes."
+                    .into(),
+            ),
         ],
     });
+    groups.push(RuleGroup {
+        name: "oxflow-serve".into(),
+        rules: serve_rules(opts),
+    });
     RuleFile { groups }
+}
+
+/// A scoring server answering too many errors or too slowly, per model.
+fn serve_rules(opts: &RuleOptions) -> Vec<AlertRule> {
+    let latency = prom_duration(opts.max_p99_latency);
+    vec![
+        alert(
+            "OxflowServeErrorRatioHigh",
+            format!(
+                "sum by (model) (rate({SERVE_REQUESTS_TOTAL}{{code=~\"5..\"}}[5m])) \
+                 / sum by (model) (rate({SERVE_REQUESTS_TOTAL}[5m])) > {}",
+                number(opts.max_error_ratio)
+            ),
+            "5m",
+            "critical",
+            &format!(
+                "Model {{{{ $labels.model }}}}: more than {} of scoring requests fail",
+                percent(opts.max_error_ratio)
+            ),
+            format!(
+                "More than {} of the requests answered 5xx over 5 minutes, for 5 minutes.",
+                percent(opts.max_error_ratio)
+            ),
+        ),
+        alert(
+            "OxflowServeLatencyHigh",
+            format!(
+                "histogram_quantile(0.99, sum by (model, le) \
+                 (rate({SERVE_REQUEST_DURATION_SECONDS}_bucket[5m]))) > {}",
+                number(opts.max_p99_latency.as_secs_f64())
+            ),
+            "10m",
+            "warning",
+            &format!("Model {{{{ $labels.model }}}}: p99 scoring latency above {latency}"),
+            format!(
+                "The 99th percentile of scoring latency over 5 minutes has been above {latency} \
+                 for 10 minutes."
+            ),
+        ),
+    ]
 }
 
 /// Fills `{{ $labels.x }}` in an annotation as Prometheus will.
@@ -483,11 +587,88 @@ pub fn rule_tests(dags: &[&DagDef], opts: &RuleOptions, rule_file: &str) -> Rule
         ));
         tests.push(case(vec![up("1")], "10m", &r.alert, vec![]));
     }
+    if let Some(r) = rule("OxflowProbeFailing", g) {
+        let labels = [
+            ("job", "oxflow-ping"),
+            ("instance", "http://127.0.0.1:8080/ping"),
+        ];
+        let probe = |v: &str| series("probe_success", &labels, format!("{v}x20"));
+        tests.push(case(
+            vec![probe("0")],
+            "5m",
+            &r.alert,
+            vec![expected(&r, &labels)],
+        ));
+        tests.push(case(vec![probe("1")], "5m", &r.alert, vec![]));
+    }
+    tests.extend(serve_tests(&file.groups[g + 1].rules, opts));
     RuleTestFile {
         rule_files: vec![rule_file.to_owned()],
         evaluation_interval: "1m".into(),
         tests,
     }
+}
+
+/// Cases for [`serve_rules`], with request counts derived from the thresholds so that each
+/// case stays on its side of them whatever the user chose.
+fn serve_tests(rules: &[AlertRule], opts: &RuleOptions) -> Vec<RuleTest> {
+    let mut tests = Vec::new();
+    let model = [("model", "churn")];
+    let find = |name: &str| rules.iter().find(|r| r.alert == name);
+    if let Some(r) = find("OxflowServeErrorRatioHigh") {
+        // 1,000 requests a minute; the failing case has twice the threshold's share of 5xx,
+        // the healthy one half of it.
+        let requests = |code: &str, per_minute: u64| {
+            series(
+                SERVE_REQUESTS_TOTAL,
+                &[("model", "churn"), ("code", code), ("job", "serve")],
+                format!("0+{per_minute}x20"),
+            )
+        };
+        let failing = |share: f64| {
+            let errors = ((share * 1000.0).ceil() as u64).min(1000);
+            vec![requests("200", 1000 - errors), requests("503", errors)]
+        };
+        tests.push(case(
+            failing(2.0 * opts.max_error_ratio),
+            "12m",
+            &r.alert,
+            vec![expected(r, &model)],
+        ));
+        let healthy_errors = (opts.max_error_ratio * 500.0).floor() as u64;
+        tests.push(case(
+            vec![
+                requests("200", 1000 - healthy_errors),
+                requests("500", healthy_errors),
+            ],
+            "12m",
+            &r.alert,
+            vec![],
+        ));
+    }
+    if let Some(r) = find("OxflowServeLatencyHigh") {
+        // Buckets at a quarter of the threshold and four times it: all requests in the
+        // first give a p99 under the threshold, all in the second one above it.
+        let t = opts.max_p99_latency.as_secs_f64();
+        let bucket = |le: &str, per_minute: u64| {
+            series(
+                &format!("{SERVE_REQUEST_DURATION_SECONDS}_bucket"),
+                &[("model", "churn"), ("le", le), ("job", "serve")],
+                format!("0+{per_minute}x30"),
+            )
+        };
+        let (low, high) = (number(t / 4.0), number(t * 4.0));
+        let requests =
+            |fast: u64| vec![bucket(&low, fast), bucket(&high, 100), bucket("+Inf", 100)];
+        tests.push(case(
+            requests(0),
+            "20m",
+            &r.alert,
+            vec![expected(r, &model)],
+        ));
+        tests.push(case(requests(100), "20m", &r.alert, vec![]));
+    }
+    tests
 }
 
 #[cfg(test)]
@@ -515,6 +696,42 @@ mod tests {
         assert_eq!(prom_duration(Duration::from_secs(129_600)), "36h");
         assert_eq!(prom_duration(Duration::from_secs(5_400)), "90m");
         assert_eq!(prom_duration(Duration::from_secs(45)), "45s");
+        assert_eq!(prom_duration(Duration::from_millis(250)), "250ms");
+        assert_eq!(prom_duration(Duration::from_millis(1500)), "1500ms");
+    }
+
+    #[test]
+    fn serving_thresholds_are_in_the_expressions_and_summaries() {
+        let opts = RuleOptions {
+            max_error_ratio: 0.02,
+            max_p99_latency: Duration::from_millis(250),
+            ..RuleOptions::default()
+        };
+        let file = alert_rules(&[], &opts);
+        let serve = &file.groups.last().unwrap().rules;
+        assert!(serve[0].expr.ends_with("> 0.02"), "{}", serve[0].expr);
+        assert_eq!(
+            serve[0].annotations["summary"],
+            "Model {{ $labels.model }}: more than 2% of scoring requests fail"
+        );
+        assert!(serve[1].expr.ends_with("> 0.25"), "{}", serve[1].expr);
+        assert!(serve[1].annotations["summary"].ends_with("above 250ms"));
+        assert_eq!(percent(0.05), "5%");
+        assert_eq!(percent(0.125), "12.5%");
+    }
+
+    #[test]
+    fn thresholds_no_alert_could_use_are_refused_naming_the_flag() {
+        let bad = RuleOptions {
+            max_error_ratio: 0.0,
+            ..RuleOptions::default()
+        };
+        assert!(bad.check().unwrap_err().contains("--max-error-ratio"));
+        let bad = RuleOptions {
+            stale_after_intervals: f64::NAN,
+            ..RuleOptions::default()
+        };
+        assert!(bad.check().unwrap_err().contains("--stale-after-intervals"));
     }
 
     #[test]
