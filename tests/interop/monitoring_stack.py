@@ -1,10 +1,8 @@
 """Helpers of monitoring_stack.sh (standard library only).
 
-  serve PORT OUT        HTTP stand-ins: POST (Alertmanager's webhook) appends the payload with
+  serve PORT OUT        an HTTP receiver: POST (Alertmanager's webhook) appends the payload with
                         its arrival time to OUT/alerts.jsonl; PUT (a push) saves the body to
-                        OUT/pushed.txt; GET /ping answers 200 and GET /metrics answers the
-                        metrics a scoring server exports, with the names and labels of
-                        oxflow::telemetry, until `oxflow serve` can stand here itself.
+                        OUT/pushed.txt; GET /ping answers 200.
   targets PROM N SECS   waits until Prometheus has N active targets.
   exprs PROM DIR        evaluates every expression of the rules Prometheus loaded and of the
                         dashboards in DIR/grafana/dashboards; fails on any error, or on a rule
@@ -25,33 +23,6 @@ import urllib.request
 
 def serve(port, out):
     os.makedirs(out, exist_ok=True)
-    start = time.time()
-
-    def exposition():
-        # Ten requests a second since start, one in ten answered 503.
-        n = int((time.time() - start) * 10)
-        err, m = n // 10, 'service="serve",model="churn"'
-        return "\n".join([
-            "# TYPE oxflow_serve_requests_total counter",
-            f'oxflow_serve_requests_total{{{m},code="200"}} {n - err}',
-            f'oxflow_serve_requests_total{{{m},code="503"}} {err}',
-            "# TYPE oxflow_serve_request_duration_seconds histogram",
-            f'oxflow_serve_request_duration_seconds_bucket{{{m},le="0.01"}} {n - err}',
-            f'oxflow_serve_request_duration_seconds_bucket{{{m},le="0.1"}} {n}',
-            f'oxflow_serve_request_duration_seconds_bucket{{{m},le="+Inf"}} {n}',
-            f'oxflow_serve_request_duration_seconds_sum{{{m}}} {n * 0.02}',
-            f'oxflow_serve_request_duration_seconds_count{{{m}}} {n}',
-            "# TYPE oxflow_serve_rows_scored_total counter",
-            f'oxflow_serve_rows_scored_total{{{m}}} {n * 5}',
-            "# TYPE oxflow_serve_requests_in_flight gauge",
-            f'oxflow_serve_requests_in_flight{{{m}}} 1',
-            "# TYPE oxflow_serve_schema_errors_total counter",
-            f'oxflow_serve_schema_errors_total{{{m},column="age"}} {err}',
-            "# TYPE oxflow_model_info gauge",
-            f'oxflow_model_info{{{m},version="3",alias="champion"}} 1',
-            "",
-        ])
-
     class Handler(http.server.BaseHTTPRequestHandler):
         def body(self):
             return self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -76,8 +47,6 @@ def serve(port, out):
         def do_GET(self):
             if self.path == "/ping":
                 self.reply(200, b"\n")
-            elif self.path == "/metrics":
-                self.reply(200, exposition().encode())
             else:
                 self.reply(404)
 

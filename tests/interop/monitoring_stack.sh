@@ -7,8 +7,9 @@
 #  (b) the daemons start with those files; Prometheus scrapes a pipeline run with
 #      `--metrics-addr` and reads a batch run's figures from the Pushgateway, with the labels and
 #      values the run had;
-#  (c) the blackbox exporter probes each server's /ping (a stand-in server answers; a closed port
-#      does not) and Prometheus scrapes the stand-in's scoring metrics;
+#  (c) the blackbox exporter probes each server's /ping (a real `serve` of the example's
+#      registered model answers; a closed port does not) and Prometheus scrapes its scoring
+#      metrics while it answers requests;
 #  (d) every PromQL expression of the rules and dashboards evaluates without error, and every
 #      rule is healthy;
 #  (e) a failed DAG run and a drifted batch (`oxflow drift --pushgateway`, column names with
@@ -74,10 +75,13 @@ check() { # label, command...
 timings=()
 
 echo "== building the pipelines"
-cargo build --quiet --example quickstart --example nightly --bin oxflow
+cargo build --quiet --example quickstart --example nightly --example train_register --bin oxflow
 QUICKSTART="$ROOT/target/debug/examples/quickstart"
 NIGHTLY="$ROOT/target/debug/examples/nightly"
 OXFLOW="$ROOT/target/debug/oxflow"
+TRAIN="$ROOT/target/debug/examples/train_register"
+mkdir -p "$WORK/srv"
+(cd "$WORK/srv" && "$TRAIN" >train.log)
 
 PROM=$(free_port); PUSH=$(free_port); AM=$(free_port); BB=$(free_port)
 HOOK=$(free_port); SERVE=$(free_port); DEAD=$(free_port); METRICS=$(free_port)
@@ -108,7 +112,16 @@ echo "== (b) the daemons, with the files as written"
 t0=$(now)
 mkdir -p "$WORK/hook"
 python3 "$HELPER" serve "$HOOK" "$WORK/hook" >"$WORK/hook.log" 2>&1 & PIDS+=($!)
-python3 "$HELPER" serve "$SERVE" "$WORK/serve" >"$WORK/serve.log" 2>&1 & PIDS+=($!)
+(cd "$WORK/srv" && exec "$TRAIN" serve models:/house-prices@champion --port "$SERVE" --no-access-log) \
+    >"$WORK/serve.log" 2>&1 & PIDS+=($!)
+wait_ready "oxflow serve" "http://127.0.0.1:$SERVE/ping"
+# Scoring traffic for the rest of the check: valid requests and, now and then, a malformed one.
+(while sleep 0.1; do
+    curl -s -o /dev/null -H 'Content-Type: application/json' \
+        -d '{"dataframe_records": [{"area": 75, "rooms": 3, "age (years)": 20}]}' "http://127.0.0.1:$SERVE/invocations"
+    curl -s -o /dev/null -H 'Content-Type: application/json' \
+        -d '{"dataframe_records": [{"area": 75}]}' "http://127.0.0.1:$SERVE/invocations"
+done) & PIDS+=($!)
 # Debian's pushgateway persists to /var/lib/prometheus/pushgateway.data unless told otherwise:
 # every run on the machine would share (and start from) the groups of the others.
 prometheus-pushgateway --web.listen-address="127.0.0.1:$PUSH" --persistence.file="$WORK/pushgateway.data" \
@@ -150,7 +163,9 @@ check "the server's /ping answers the probe" \
 check "a closed port fails the probe" \
     wait_series "probe_success{job=\"oxflow-ping\",instance=\"http://127.0.0.1:$DEAD/ping\"} == 0" 15
 check "the server's model version" \
-    wait_series 'oxflow_model_info{job="oxflow-serve",model="churn",version="3",alias="champion"} == 1' 15
+    wait_series 'oxflow_model_info{job="oxflow-serve",model="house-prices",version="1",alias="champion"} == 1' 15
+check "schema errors by column from the server" wait_series \
+    'rate(oxflow_serve_schema_errors_total{job="oxflow-serve",model="house-prices",column="rooms"}[1m]) > 0' 15
 check "p99 latency from the server's histogram" wait_series \
     'histogram_quantile(0.99, sum by (model, le) (rate(oxflow_serve_request_duration_seconds_bucket{job="oxflow-serve"}[1m]))) > 0' 15
 
