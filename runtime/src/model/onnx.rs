@@ -131,6 +131,28 @@ fn tract_err(file: &str, what: &str, e: TractError) -> ModelError {
     }
 }
 
+/// Runs tract code, turning its error or its panic into an error naming `file`. tract asserts
+/// (panics) on some inconsistent graphs, such as a matrix product whose coefficient count does
+/// not match its input, where a corrupt file must give an error. (Out-of-range tree indices,
+/// which tract does not check at all, are refused before it sees them: `check_tree_ensemble`.)
+fn guarded<T>(file: &str, what: &str, f: impl FnOnce() -> TractResult<T>) -> Result<T, ModelError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(result) => result.map_err(|e| tract_err(file, what, e)),
+        Err(panic) => {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a panic without a message".into());
+            Err(ModelError::Onnx {
+                file: file.to_string(),
+                what: format!("{what}: the ONNX runtime stopped on an inconsistent graph"),
+                source: message.into(),
+            })
+        }
+    }
+}
+
 /// One graph input: its name, element type and the dimensions after the batch.
 #[derive(Clone, Debug)]
 struct Input {
@@ -412,6 +434,37 @@ fn check_graph(file: &str, proto: &pb::ModelProto) -> Result<(), ModelError> {
                 ),
             ));
         }
+        // The repairs read these ops' inputs and outputs by position.
+        let arity = match node.op_type.as_str() {
+            "ZipMap" => Some((1, 1)),
+            "TreeEnsembleClassifier" => Some((1, 2)),
+            _ => None,
+        };
+        if let Some((ins, outs)) =
+            arity.filter(|&(i, o)| node.input.len() != i || node.output.len() != o)
+        {
+            return Err(file_err(
+                file,
+                format!(
+                    "has a `{}` node `{}` with {} inputs and {} outputs; it takes {ins} and gives {outs}",
+                    node.op_type,
+                    node.name,
+                    node.input.len(),
+                    node.output.len()
+                ),
+            ));
+        }
+        if node.op_type == "TreeEnsembleClassifier" {
+            check_tree_ensemble(node).map_err(|reason| {
+                file_err(
+                    file,
+                    format!(
+                        "has a malformed TreeEnsembleClassifier `{}`: {reason}",
+                        node.name
+                    ),
+                )
+            })?;
+        }
         if let Some(missing) = node
             .input
             .iter()
@@ -439,6 +492,90 @@ fn check_graph(file: &str, proto: &pb::ModelProto) -> Result<(), ModelError> {
                 o.name
             ),
         ));
+    }
+    Ok(())
+}
+
+/// Checks what tract's tree evaluation takes for granted: it indexes nodes, leaves and
+/// classes without bounds checks (out-of-range ids are undefined behaviour, not an error) and
+/// walks from the root until it meets a leaf (a cycle never ends). So: the node ids of each
+/// tree are 0..k, every branch's children are nodes of its tree with larger ids (as
+/// scikit-learn numbers them, which rules out cycles), every class entry names a leaf, and
+/// every class id is below the number of class labels.
+fn check_tree_ensemble(node: &NodeProto) -> Result<(), String> {
+    let ints = |name: &str| attr(node, name).map(|a| a.ints.clone()).unwrap_or_default();
+    let (tree_ids, node_ids) = (ints("nodes_treeids"), ints("nodes_nodeids"));
+    let (true_ids, false_ids) = (ints("nodes_truenodeids"), ints("nodes_falsenodeids"));
+    let modes: Vec<Vec<u8>> = attr(node, "nodes_modes")
+        .map(|a| a.strings.clone())
+        .unwrap_or_default();
+    let n = node_ids.len();
+    if n == 0
+        || [tree_ids.len(), true_ids.len(), false_ids.len(), modes.len()]
+            .iter()
+            .any(|&len| len != n)
+    {
+        return Err(format!(
+            "its node attributes differ in length (nodes_nodeids has {n})"
+        ));
+    }
+    // (tree, node) → whether it is a leaf; and each tree's node count.
+    let mut kinds: BTreeMap<(i64, i64), bool> = BTreeMap::new();
+    let mut counts: BTreeMap<i64, i64> = BTreeMap::new();
+    for k in 0..n {
+        if kinds
+            .insert((tree_ids[k], node_ids[k]), modes[k] == b"LEAF")
+            .is_some()
+        {
+            return Err(format!(
+                "tree {} has node {} twice",
+                tree_ids[k], node_ids[k]
+            ));
+        }
+        *counts.entry(tree_ids[k]).or_default() += 1;
+    }
+    for k in 0..n {
+        let (tree, id) = (tree_ids[k], node_ids[k]);
+        if id < 0 || id >= counts[&tree] {
+            return Err(format!(
+                "tree {tree} has {} nodes but a node id {id}; ids must be 0 to {}",
+                counts[&tree],
+                counts[&tree] - 1
+            ));
+        }
+        if modes[k] != b"LEAF" {
+            for child in [true_ids[k], false_ids[k]] {
+                if child <= id || child >= counts[&tree] {
+                    return Err(format!(
+                        "node {id} of tree {tree} branches to node {child}; a child must be a later node of the same tree"
+                    ));
+                }
+            }
+        }
+    }
+    let n_classes = class_labels(node).len() as i64;
+    let (class_trees, class_nodes, class_ids) = (
+        ints("class_treeids"),
+        ints("class_nodeids"),
+        ints("class_ids"),
+    );
+    if class_ids.is_empty()
+        || class_trees.len() != class_ids.len()
+        || class_nodes.len() != class_ids.len()
+    {
+        return Err("its class attributes are empty or differ in length".into());
+    }
+    for ((tree, id), class) in class_trees.iter().zip(&class_nodes).zip(&class_ids) {
+        if kinds.get(&(*tree, *id)) != Some(&true) {
+            return Err(format!(
+                "a class weight names node {id} of tree {tree}, which is not a leaf"
+            ));
+        }
+        if *class < 0 || *class >= n_classes {
+            return Err(format!(
+                "a leaf votes for class {class}, but there are {n_classes} class labels"
+            ));
+        }
     }
     Ok(())
 }
@@ -794,22 +931,18 @@ impl OnnxModel {
             check_signature(file, sig, &inputs)?;
         }
         let outputs = repair(graph);
-        let mut model = onnx
-            .model_for_proto_model(&proto)
-            .map_err(|e| tract_err(file, "cannot be translated by tract", e))?;
-        let batch = model.symbols.sym("N").to_dim();
-        for (i, input) in inputs.iter().enumerate() {
-            let shape: TVec<TDim> = std::iter::once(batch.clone())
-                .chain(input.inner.iter().map(|&d| d.to_dim()))
-                .collect();
-            model = model
-                .with_input_fact(i, input.dt.fact(shape).into())
-                .map_err(|e| tract_err(file, &format!("input `{}`", input.name), e))?;
-        }
-        let plan = model
-            .into_optimized()
-            .and_then(|m| m.into_runnable())
-            .map_err(|e| tract_err(file, "cannot be prepared to run by tract", e))?;
+        let plan = guarded(file, "cannot be prepared to run by tract", || {
+            let mut model = onnx.model_for_proto_model(&proto)?;
+            // skl2onnx leaves the batch dimension unnamed; tract needs it as a symbol.
+            let batch = model.symbols.sym("N").to_dim();
+            for (i, input) in inputs.iter().enumerate() {
+                let shape: TVec<TDim> = std::iter::once(batch.clone())
+                    .chain(input.inner.iter().map(|&d| d.to_dim()))
+                    .collect();
+                model = model.with_input_fact(i, input.dt.fact(shape).into())?;
+            }
+            model.into_optimized()?.into_runnable()
+        })?;
         Ok(OnnxModel {
             file: file.to_string(),
             plan,
@@ -1059,9 +1192,7 @@ impl OnnxModel {
 
     /// Runs the graph and applies the output repairs.
     fn run(&self, inputs: TVec<TValue>) -> Result<Vec<Out>, ModelError> {
-        let results = self.plan.run(inputs).map_err(|e| ModelError::Predict {
-            source: format!("{}: {e:#}", self.file).into(),
-        })?;
+        let results = guarded(&self.file, "failed to run", || self.plan.run(inputs))?;
         let mut outs = results
             .iter()
             .map(|t| Out::from_tensor(t))

@@ -105,7 +105,10 @@ pub fn describe() {
         Unit::Seconds,
         "Unix time of the last successful DAG run."
     );
-    describe_counter!(SERVE_REQUESTS_TOTAL, "Scoring requests answered, by HTTP status.");
+    describe_counter!(
+        SERVE_REQUESTS_TOTAL,
+        "Scoring requests answered, by HTTP status."
+    );
     describe_histogram!(
         SERVE_REQUEST_DURATION_SECONDS,
         Unit::Seconds,

@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use prost::Message;
 use serde_json::{Value, json};
 
 use super::*;
@@ -197,6 +198,47 @@ fn an_unsupported_op_is_refused_naming_it_and_the_file() {
 }
 
 #[test]
+fn a_tree_tract_would_index_out_of_bounds_is_refused() {
+    // tract reads a leaf's class id without a bounds check; such a file must not reach it.
+    let (bytes, expected) = fixture("dt_multiclass");
+    let mut onnx = tract_onnx::onnx();
+    let mut proto = onnx.proto_model_for_read(&mut &bytes[..]).unwrap();
+    let tree = &mut proto.graph.as_mut().unwrap().node[0];
+    assert_eq!(tree.op_type, "TreeEnsembleClassifier");
+    for a in tree.attribute.iter_mut().filter(|a| a.name == "class_ids") {
+        a.ints[0] = 7;
+    }
+    let mut buf = Vec::new();
+    proto.encode(&mut buf).unwrap();
+    let e = OnnxModel::from_bytes("bad/model.onnx", &buf, None).unwrap_err();
+    assert!(
+        e.to_string()
+            .ends_with("a leaf votes for class 7, but there are 3 class labels"),
+        "{e}"
+    );
+    // A branch pointing back at itself would loop for ever.
+    let mut proto = onnx.proto_model_for_read(&mut &bytes[..]).unwrap();
+    let tree = &mut proto.graph.as_mut().unwrap().node[0];
+    for a in tree
+        .attribute
+        .iter_mut()
+        .filter(|a| a.name == "nodes_truenodeids")
+    {
+        a.ints[0] = 0;
+    }
+    buf.clear();
+    proto.encode(&mut buf).unwrap();
+    let e = OnnxModel::from_bytes("bad/model.onnx", &buf, None).unwrap_err();
+    assert!(e.to_string().contains("branches to node 0"), "{e}");
+    // The untouched model still loads and agrees.
+    let _ = &mut onnx;
+    let out = load("dt_multiclass", None)
+        .predict_json(&json!({"inputs": expected["rows"]}))
+        .unwrap();
+    assert!(max_difference("dt_multiclass", &out["predictions"], &expected) <= TOLERANCE);
+}
+
+#[test]
 fn a_truncated_file_is_an_error_naming_it_at_every_length() {
     let (bytes, _) = fixture("lr_multiclass_zipmap");
     for len in 0..bytes.len() {
@@ -318,4 +360,30 @@ fn a_model_of_another_flavor_or_version_is_named() {
         e.contains("/m/MLmodel` has no `onnx` flavor (its flavors: python_function, sklearn)"),
         "{e}"
     );
+}
+
+mod corrupt {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// Bytes changed anywhere give a model or an error naming the file, never a panic, and
+        /// a model that loads scores or errors without panicking.
+        #[test]
+        fn changed_bytes_never_panic(name in prop::sample::select(vec!["lr_multiclass_zipmap", "rf_binary", "scaler_lr", "gb_binary"]),
+                                     edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 1..4)) {
+            let (mut bytes, expected) = fixture(name);
+            for (at, byte) in edits {
+                let i = at.index(bytes.len());
+                bytes[i] = byte;
+            }
+            match OnnxModel::from_bytes("fuzz/model.onnx", &bytes, None) {
+                Ok(model) => {
+                    let _ = model.predict_json(&json!({"inputs": expected["rows"]}));
+                }
+                Err(e) => prop_assert!(e.to_string().contains("`fuzz/model.onnx`"), "{}", e),
+            }
+        }
+    }
 }
