@@ -28,8 +28,8 @@ if ! "$PY" -c 'import onnxruntime, skl2onnx, sklearn, onnx, sys; sys.exit(not (o
 fi
 
 echo "== cargo test --features onnx (the onnx flavor's tests)"
-run_check "cargo test -p oxflow-runtime --features onnx --lib model::" \
-    cargo test --quiet -p oxflow-runtime --features onnx --lib model::
+run_check "cargo test -p oxflow-runtime --features onnx model::" \
+    cargo test --quiet -p oxflow-runtime --features onnx model::
 echo "== building examples/onnx_predict.rs"
 cargo build --quiet --features onnx --example onnx_predict
 OXFLOW="$ROOT/target/debug/examples/onnx_predict"
