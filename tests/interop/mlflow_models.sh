@@ -24,14 +24,6 @@ echo "== building the example"
 cargo build --quiet --example train_register
 TRAIN="$ROOT/target/debug/examples/train_register"
 
-results=()
-status=0
-run_check() { # label, command...
-    local label=$1
-    shift
-    if "$@"; then results+=("PASS $label"); else results+=("FAIL $label"); status=1; fi
-}
-
 train_three() { # directory, tracking uri (empty: MLflow's default in that directory)
     local dir=$1 uri=$2
     mkdir -p "$dir"

@@ -23,14 +23,6 @@ echo "== building the writer"
 cargo build --quiet --example registry_interop
 WRITER="$ROOT/target/debug/examples/registry_interop"
 
-results=()
-status=0
-run_check() { # label, command...
-    local label=$1
-    shift
-    if "$@"; then results+=("PASS $label"); else results+=("FAIL $label"); status=1; fi
-}
-
 echo "== (a) registry written by oxflow's file store, read by the MLflow client"
 run_check "oxflow writes a file registry" "$WRITER" "$WORK/mlruns" "$WORK/expected.json"
 run_check "file registry read by mlflow" env -C "$WORK" MLFLOW_ALLOW_FILE_STORE=true \

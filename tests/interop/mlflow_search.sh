@@ -31,13 +31,6 @@ cargo build --quiet --example search_interop
 OX="$ROOT/target/debug/examples/search_interop"
 CASES="$ROOT/tests/interop/search_cases.py"
 
-results=()
-status=0
-run_check() { # label, command...
-    local label=$1
-    shift
-    if "$@"; then results+=("PASS $label"); else results+=("FAIL $label"); status=1; fi
-}
 mlflow_py() { (cd "$WORK" && "$PY" "$CASES" "$@" 2>"$WORK/py.log") || { tail -20 "$WORK/py.log"; return 1; }; }
 
 echo "== (a) SQLite: MLflow's search as the reference"

@@ -28,14 +28,6 @@ cargo build --quiet --example tracking_interop --example sqlite_interop
 WRITER="$ROOT/target/debug/examples/tracking_interop"
 SQL="$ROOT/target/debug/examples/sqlite_interop"
 
-results=()
-status=0
-run_check() { # label, command...
-    local label=$1
-    shift
-    if "$@"; then results+=("PASS $label"); else results+=("FAIL $label"); status=1; fi
-}
-
 echo "== (a) the same schema as MLflow's"
 mkdir -p "$WORK/a"
 "$SQL" create "$WORK/a/ours.db"

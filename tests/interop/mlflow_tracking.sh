@@ -25,14 +25,6 @@ echo "== building the writer"
 cargo build --quiet --example tracking_interop
 WRITER="$ROOT/target/debug/examples/tracking_interop"
 
-results=()
-status=0
-run_check() { # label, command...
-    local label=$1
-    shift
-    if "$@"; then results+=("PASS $label"); else results+=("FAIL $label"); status=1; fi
-}
-
 echo "== (a) file store written by oxflow, read by the MLflow client"
 "$WRITER" "$WORK/mlruns" "$WORK/expected.json"
 run_check "file store read by mlflow" env -C "$WORK" MLFLOW_ALLOW_FILE_STORE=true \

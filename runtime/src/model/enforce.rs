@@ -47,24 +47,7 @@ impl ScoringRequest {
     /// `{"dataframe_records": [{...}]}`, `{"inputs": {"col": [...]}}` or `{"inputs": [{...}]}`
     /// (and the same under `instances`), with an optional `"params": {...}`.
     pub fn parse(body: &Value) -> Result<ScoringRequest, ModelError> {
-        let obj = body.as_object().ok_or_else(|| {
-            bad(format!(
-                "the input must be a JSON dictionary with exactly one of the input fields {}",
-                key_list()
-            ))
-        })?;
-        let keys: Vec<&str> = INPUT_KEYS
-            .into_iter()
-            .filter(|k| obj.contains_key(*k))
-            .collect();
-        let [key] = keys[..] else {
-            let got: Vec<&String> = obj.keys().collect();
-            return Err(bad(format!(
-                "the input must be a JSON dictionary with exactly one of the input fields {}; received fields {got:?}",
-                key_list()
-            )));
-        };
-        let data = &obj[key];
+        let Envelope { key, data, params } = envelope(body)?;
         let records = match key {
             "dataframe_split" => split_records(data)?,
             "dataframe_records" => record_list(key, data)?,
@@ -72,18 +55,6 @@ impl ScoringRequest {
                 Value::Object(cols) => columnar_records(key, cols)?,
                 _ => record_list(key, data)?,
             },
-        };
-        let params = match obj.get("params") {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(p)) => Some(p.clone()),
-            // MLflow ignores params that are not a dictionary, with a warning.
-            Some(other) => {
-                tracing::warn!(
-                    "Ignoring invalid params (not a dictionary): {}",
-                    super::column::show(other)
-                );
-                None
-            }
         };
         Ok(ScoringRequest { records, params })
     }
@@ -114,6 +85,54 @@ impl ScoringRequest {
     }
 }
 
+/// The envelope of a scoring request taken apart.
+struct Envelope<'a> {
+    /// The one input key present.
+    key: &'static str,
+    /// Its data.
+    data: &'a Value,
+    /// The `params` object, if given.
+    params: Option<Map<String, Value>>,
+}
+
+/// The envelope of a scoring request: exactly one input key, and `params` an object if given.
+fn envelope(body: &Value) -> Result<Envelope<'_>, ModelError> {
+    let obj = body.as_object().ok_or_else(|| {
+        bad(format!(
+            "the input must be a JSON dictionary with exactly one of the input fields {}",
+            key_list()
+        ))
+    })?;
+    let keys: Vec<&'static str> = INPUT_KEYS
+        .into_iter()
+        .filter(|k| obj.contains_key(*k))
+        .collect();
+    let [key] = keys[..] else {
+        let got: Vec<&String> = obj.keys().collect();
+        return Err(bad(format!(
+            "the input must be a JSON dictionary with exactly one of the input fields {}; received fields {got:?}",
+            key_list()
+        )));
+    };
+    let params = match obj.get("params") {
+        None | Some(Value::Null) => None,
+        Some(Value::Object(p)) => Some(p.clone()),
+        // MLflow ignores params that are not a dictionary, with a warning.
+        Some(other) => {
+            tracing::warn!(
+                "Ignoring invalid params (not a dictionary): {}",
+                super::column::show(other)
+            );
+            None
+        }
+    };
+    Ok(Envelope {
+        key,
+        data: &obj[key],
+        params,
+    })
+}
+
 fn key_list() -> String {
     let quoted: Vec<String> = INPUT_KEYS.iter().map(|k| format!("'{k}'")).collect();
     format!("{{{}}}", quoted.join(", "))
@@ -121,7 +140,10 @@ fn key_list() -> String {
 
 /// Required columns absent from every record, as MLflow reports them (the union of the
 /// records' keys is the DataFrame's columns, so a request without rows misses every one).
-fn check_columns(cols: &[ColSpec], records: &[Map<String, Value>]) -> Result<(), ModelError> {
+pub(crate) fn check_columns(
+    cols: &[ColSpec],
+    records: &[Map<String, Value>],
+) -> Result<(), ModelError> {
     let missing: Vec<String> = cols
         .iter()
         .filter(|c| c.required)
@@ -134,6 +156,88 @@ fn check_columns(cols: &[ColSpec], records: &[Map<String, Value>]) -> Result<(),
     } else {
         Err(ModelError::MissingInputs { columns: missing })
     }
+}
+
+/// The data of a tensor request: one nested list, or an object of input name to nested list.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TensorInput {
+    /// `{"inputs": [[...], ...]}`: the model's single input.
+    Unnamed(Value),
+    /// `{"inputs": {"x": [[...]], "y": [...]}}`: one tensor per input name.
+    Named(Map<String, Value>),
+}
+
+/// A scoring request for a model with tensor inputs (MLflow's TF-serving shapes):
+/// `{"inputs": ...}` or `{"instances": ...}` holding a nested list or an object of input name to
+/// nested list, or `{"dataframe_split": {...}}` whose rows are the single input's rows.
+///
+/// ```
+/// use oxflow_runtime::model::{TensorInput, TensorRequest};
+/// let req = TensorRequest::parse(&serde_json::json!({"inputs": [[1.0, 2.0], [3.0, 4.0]]}))?;
+/// assert_eq!(req.input, TensorInput::Unnamed(serde_json::json!([[1.0, 2.0], [3.0, 4.0]])));
+/// # Ok::<(), oxflow_runtime::model::ModelError>(())
+/// ```
+#[derive(Clone, Debug, PartialEq)]
+pub struct TensorRequest {
+    /// The tensors.
+    pub input: TensorInput,
+    /// The `params` object, if given.
+    pub params: Option<Map<String, Value>>,
+}
+
+impl TensorRequest {
+    /// Reads a body in one of the tensor shapes; `dataframe_records` is refused, since its
+    /// records do not fix an order of columns.
+    pub fn parse(body: &Value) -> Result<TensorRequest, ModelError> {
+        let Envelope { key, data, params } = envelope(body)?;
+        let input = match (key, data) {
+            ("dataframe_split", split) => TensorInput::Unnamed(
+                split
+                    .get("data")
+                    .cloned()
+                    .ok_or_else(|| bad("`dataframe_split` has no `data` list"))?,
+            ),
+            ("dataframe_records", _) => {
+                return Err(bad(
+                    "a model with tensor inputs takes `inputs`, `instances` or `dataframe_split`, not `dataframe_records`",
+                ));
+            }
+            (_, Value::Object(named)) => TensorInput::Named(named.clone()),
+            (_, other) => TensorInput::Unnamed(other.clone()),
+        };
+        Ok(TensorRequest { input, params })
+    }
+}
+
+/// MLflow's tensor shape check (`_enforce_tensor_spec`): same rank, and every fixed dimension
+/// (not `-1`) equal, with MLflow's message naming both shapes.
+// Used by the `onnx` flavor, the one with tensor inputs.
+#[cfg_attr(not(feature = "onnx"), allow(dead_code))]
+pub(crate) fn check_tensor_shape(
+    name: &str,
+    got: &[usize],
+    expected: &[i64],
+) -> Result<(), ModelError> {
+    let fits = got.len() == expected.len()
+        && got
+            .iter()
+            .zip(expected)
+            .all(|(g, e)| *e == -1 || *g as i64 == *e);
+    if fits {
+        return Ok(());
+    }
+    let tuple = |dims: Vec<String>| {
+        if dims.len() == 1 {
+            format!("({},)", dims[0])
+        } else {
+            format!("({})", dims.join(", "))
+        }
+    };
+    Err(ModelError::TensorShape {
+        input: name.to_string(),
+        got: tuple(got.iter().map(usize::to_string).collect()),
+        expected: tuple(expected.iter().map(i64::to_string).collect()),
+    })
 }
 
 fn split_records(data: &Value) -> Result<Vec<Map<String, Value>>, ModelError> {
@@ -307,6 +411,30 @@ mod tests {
         // Params that are not an object are ignored, as MLflow does.
         let odd = ScoringRequest::parse(&json!({"inputs": {"f1": 1.0}, "params": 3})).unwrap();
         assert_eq!(odd.params, None);
+    }
+
+    #[test]
+    fn tensor_requests_and_shapes() {
+        let named = TensorRequest::parse(&json!({"instances": {"X": [[1, 2]]}})).unwrap();
+        assert_eq!(
+            named.input,
+            TensorInput::Named(json!({"X": [[1, 2]]}).as_object().unwrap().clone())
+        );
+        let split =
+            TensorRequest::parse(&json!({"dataframe_split": {"columns": ["a"], "data": [[1]]}}))
+                .unwrap();
+        assert_eq!(split.input, TensorInput::Unnamed(json!([[1]])));
+        let e = TensorRequest::parse(&json!({"dataframe_records": [{"a": 1}]})).unwrap_err();
+        assert!(e.to_string().contains("not `dataframe_records`"), "{e}");
+        assert!(check_tensor_shape("X", &[5, 4], &[-1, 4]).is_ok());
+        // MLflow: "Shape of input (1, 3) does not match expected shape (-1, 2)".
+        assert_eq!(
+            check_tensor_shape("X", &[1, 3], &[-1, 2])
+                .unwrap_err()
+                .to_string(),
+            "Shape of input (1, 3) does not match expected shape (-1, 2) (input `X`)"
+        );
+        assert!(check_tensor_shape("X", &[4], &[-1, 4]).is_err());
     }
 
     #[test]

@@ -41,6 +41,16 @@ pub enum ModelError {
         /// Which parameter, and why.
         reason: String,
     },
+    /// A tensor's shape does not fit the signature (MLflow's message, then the input).
+    #[error("Shape of input {got} does not match expected shape {expected} (input `{input}`)")]
+    TensorShape {
+        /// The input tensor.
+        input: String,
+        /// The shape received, as a Python tuple.
+        got: String,
+        /// The shape expected, `-1` for any size.
+        expected: String,
+    },
     /// A signature could not be read.
     #[error("invalid model signature: {reason}")]
     Signature {
@@ -61,6 +71,17 @@ pub enum ModelError {
         file: String,
         /// What is wrong with it.
         reason: String,
+    },
+    /// An ONNX model file could not be read or prepared by the ONNX runtime.
+    #[error("`{file}` {what}")]
+    Onnx {
+        /// The model file.
+        file: String,
+        /// What failed.
+        what: String,
+        /// The runtime's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// The stored signature is not the one the code was compiled with.
     #[error("the signature in `{file}` differs from the compiled one: {difference}")]

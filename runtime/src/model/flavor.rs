@@ -72,8 +72,8 @@ pub struct RustFlavor {
 pub struct MlModel {
     /// Every flavor named in the file.
     pub flavors: Vec<String>,
-    /// The `oxflow` flavor's entry, parsed lazily by [`MlModel::rust_flavor`].
-    raw_flavor: Option<Value>,
+    /// Every flavor's entry, parsed lazily ([`MlModel::rust_flavor`] for `oxflow`).
+    raw_flavors: BTreeMap<String, Value>,
     /// The signature, when the file has one oxflow can read.
     pub signature: Option<Signature>,
     /// The signature's inference parameters (MLflow's `ParamSchema`), empty when none.
@@ -126,7 +126,10 @@ impl MlModel {
         Ok(MlModel {
             params,
             flavors: flavors_map.keys().cloned().collect(),
-            raw_flavor: flavors_map.get(FLAVOR).cloned(),
+            raw_flavors: flavors_map
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             signature,
             model_id: text_of("model_id"),
             run_id: text_of("run_id"),
@@ -137,7 +140,7 @@ impl MlModel {
     /// The `oxflow` flavor, or an error naming the flavors the file has instead, or what is
     /// wrong with the entry.
     pub fn rust_flavor(&self, file: &str) -> Result<RustFlavor, ModelError> {
-        let Some(raw) = &self.raw_flavor else {
+        let Some(raw) = self.raw_flavors.get(FLAVOR) else {
             return Err(file_err(
                 file,
                 format!(
@@ -183,6 +186,15 @@ impl MlModel {
     }
 }
 
+impl MlModel {
+    /// A flavor's entry as written (`flavors.<name>`), if the file has that flavor.
+    // Read by the `onnx` flavor.
+    #[cfg_attr(not(feature = "onnx"), allow(dead_code))]
+    pub(crate) fn flavor_entry(&self, name: &str) -> Option<&Value> {
+        self.raw_flavors.get(name)
+    }
+}
+
 /// Where a model is being saved, for the fields of `MLmodel` that name it.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct SaveTarget {
@@ -208,7 +220,8 @@ struct FlavorOut<'a> {
 #[derive(Serialize)]
 struct ExampleInfoOut {
     artifact_path: &'static str,
-    pandas_orient: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pandas_orient: Option<&'static str>,
     serving_input_path: &'static str,
     #[serde(rename = "type")]
     kind: &'static str,
@@ -217,17 +230,19 @@ struct ExampleInfoOut {
 #[derive(Serialize)]
 struct SignatureOut<'a> {
     inputs: Py<'a>,
-    outputs: Py<'a>,
+    outputs: Option<Py<'a>>,
     params: Option<Py<'a>>,
 }
 
 // Keys in MLflow's (sorted) order, as `Model.save` writes them.
 #[derive(Serialize)]
-struct MlModelOut<'a> {
+struct MlModelOut<'a, F> {
     #[serde(skip_serializing_if = "Option::is_none")]
     artifact_path: Option<Py<'a>>,
-    flavors: BTreeMap<&'static str, FlavorOut<'a>>,
+    flavors: F,
     is_signature_from_type_hint: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mlflow_version: Option<Py<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     model_id: Option<Py<'a>>,
     model_size_bytes: u64,
@@ -339,8 +354,89 @@ fn split_example<R: Schema>(rows: &[R]) -> Value {
     Value::Object(m)
 }
 
+/// An input example saved with a model: rows of a DataFrame (pandas' split form,
+/// `{"columns": [...], "data": [[...], ...]}`) or a tensor (a nested JSON list), as MLflow's
+/// `_save_example` writes a DataFrame or a numpy array.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Example {
+    /// `{"columns": [...], "data": [[...]]}`; served as `{"dataframe_split": ...}`.
+    Split(Value),
+    /// A nested list; served as `{"inputs": ...}` (written by the `onnx` flavor).
+    #[cfg_attr(not(feature = "onnx"), allow(dead_code))]
+    Ndarray(Value),
+}
+
 /// The files of a saved model, in the order they are written (`MLmodel` last, so a reader
-/// that finds it finds everything it names).
+/// that finds it finds everything it names): `data` (the flavor's files, listed first), the
+/// input example, `extra` (environment files), then `MLmodel` with `flavors` and the signature.
+pub(crate) struct ModelDir<'a, F> {
+    pub(crate) flavors: F,
+    pub(crate) data: Vec<(&'static str, Vec<u8>)>,
+    pub(crate) extra: Vec<(&'static str, Vec<u8>)>,
+    pub(crate) signature: &'a Signature,
+    pub(crate) example: Option<Example>,
+    /// `mlflow_version:` (written for flavors MLflow itself loads).
+    pub(crate) mlflow_version: Option<&'static str>,
+    /// The inference parameters (the signature's `params`), none for most models.
+    pub(crate) params: Vec<super::ParamSpec>,
+}
+
+impl<F: Serialize> ModelDir<'_, F> {
+    pub(crate) fn files(self, target: &SaveTarget) -> Vec<(&'static str, Vec<u8>)> {
+        let mut files = self.data;
+        let mut example_info = None;
+        if let Some(example) = self.example {
+            let (text, serving, orient, kind) = match &example {
+                Example::Split(split) => (split, "dataframe_split", Some("split"), "dataframe"),
+                Example::Ndarray(nd) => (nd, "inputs", None, "ndarray"),
+            };
+            let mut out = String::new();
+            py_json(text, None, 0, &mut out);
+            files.push((INPUT_EXAMPLE_FILE, out.into_bytes()));
+            let mut body = serde_json::Map::new();
+            body.insert(serving.into(), text.clone());
+            let mut out = String::new();
+            py_json(&Value::Object(body), Some(2), 0, &mut out);
+            files.push((SERVING_INPUT_FILE, out.into_bytes()));
+            example_info = Some(ExampleInfoOut {
+                artifact_path: INPUT_EXAMPLE_FILE,
+                pandas_orient: orient,
+                serving_input_path: SERVING_INPUT_FILE,
+                kind,
+            });
+        }
+        // MLflow measures the directory before it writes `MLmodel` and the environment files.
+        let total: u64 = files.iter().map(|(_, b)| b.len() as u64).sum();
+        files.extend(self.extra);
+        let (inputs, outputs) = (self.signature.inputs_json(), self.signature.outputs_json());
+        let params_json =
+            (!self.params.is_empty()).then(|| super::ParamSpec::list_json(&self.params));
+        let created = utc_now_text();
+        let mlmodel = yaml(&MlModelOut {
+            artifact_path: target.artifact_path.as_deref().map(Py),
+            flavors: self.flavors,
+            is_signature_from_type_hint: false,
+            mlflow_version: self.mlflow_version.map(Py),
+            model_id: target.model_id.as_deref().map(Py),
+            model_size_bytes: total,
+            model_uuid: target.model_id.as_deref().map(Py),
+            run_id: target.run_id.as_deref().map(Py),
+            saved_input_example_info: example_info,
+            signature: SignatureOut {
+                inputs: Py(&inputs),
+                // MLflow writes `outputs: null` for a signature without outputs.
+                outputs: (!self.signature.outputs.is_empty()).then_some(Py(&outputs)),
+                params: params_json.as_deref().map(Py),
+            },
+            type_hint_from_example: false,
+            utc_time_created: Py(&created),
+        });
+        files.push((MLMODEL_FILE, mlmodel.into_bytes()));
+        files
+    }
+}
+
+/// The files of a model saved in the `oxflow` flavor.
 pub(crate) fn model_files<M: ModelType>(
     model: &M,
     example: Option<&[M::Input]>,
@@ -350,77 +446,55 @@ pub(crate) fn model_files<M: ModelType>(
         model_type: M::INFO.type_path,
         source: e,
     })?;
-    let mut files: Vec<(&'static str, Vec<u8>)> = Vec::new();
-    let mut example_info = None;
-    if let Some(rows) = example.filter(|r| !r.is_empty()) {
-        let split = split_example(rows);
-        let mut text = String::new();
-        py_json(&split, None, 0, &mut text);
-        files.push((INPUT_EXAMPLE_FILE, text.into_bytes()));
-        let mut serving = serde_json::Map::new();
-        serving.insert("dataframe_split".into(), split);
-        let mut text = String::new();
-        py_json(&Value::Object(serving), Some(2), 0, &mut text);
-        files.push((SERVING_INPUT_FILE, text.into_bytes()));
-        example_info = Some(ExampleInfoOut {
-            artifact_path: INPUT_EXAMPLE_FILE,
-            pandas_orient: "split",
-            serving_input_path: SERVING_INPUT_FILE,
-            kind: "dataframe",
-        });
-    }
-    let sig = M::signature();
-    let (inputs, outputs) = (sig.inputs_json(), sig.outputs_json());
-    let params = M::params();
-    let params_json = (!params.is_empty()).then(|| super::ParamSpec::list_json(&params));
     let info: ModelTypeInfo = M::INFO;
-    let size = data.len() as u64;
-    let total: u64 = size + files.iter().map(|(_, b)| b.len() as u64).sum::<u64>();
-    let created = utc_now_text();
-    let mlmodel = yaml(&MlModelOut {
-        artifact_path: target.artifact_path.as_deref().map(Py),
-        flavors: BTreeMap::from([(
-            FLAVOR,
-            FlavorOut {
-                crate_name: Py(info.crate_name),
-                crate_version: Py(info.crate_version),
-                data: Py(DATA_FILE),
-                data_size_bytes: size,
-                format_version: FORMAT_VERSION,
-                model_type: Py(info.name),
-                oxflow_version: Py(env!("CARGO_PKG_VERSION")),
-                type_path: Py(info.type_path),
-            },
-        )]),
-        is_signature_from_type_hint: false,
-        model_id: target.model_id.as_deref().map(Py),
-        model_size_bytes: total,
-        model_uuid: target.model_id.as_deref().map(Py),
-        run_id: target.run_id.as_deref().map(Py),
-        saved_input_example_info: example_info,
-        signature: SignatureOut {
-            inputs: Py(&inputs),
-            outputs: Py(&outputs),
-            params: params_json.as_deref().map(Py),
+    let flavors = BTreeMap::from([(
+        FLAVOR,
+        FlavorOut {
+            crate_name: Py(info.crate_name),
+            crate_version: Py(info.crate_version),
+            data: Py(DATA_FILE),
+            data_size_bytes: data.len() as u64,
+            format_version: FORMAT_VERSION,
+            model_type: Py(info.name),
+            oxflow_version: Py(env!("CARGO_PKG_VERSION")),
+            type_path: Py(info.type_path),
         },
-        type_hint_from_example: false,
-        utc_time_created: Py(&created),
-    });
-    files.insert(0, (DATA_FILE, data));
-    files.push((MLMODEL_FILE, mlmodel.into_bytes()));
-    Ok(files)
+    )]);
+    let signature = M::signature();
+    Ok(ModelDir {
+        flavors,
+        data: vec![(DATA_FILE, data)],
+        extra: Vec::new(),
+        signature: &signature,
+        example: example
+            .filter(|r| !r.is_empty())
+            .map(|rows| Example::Split(split_example(rows))),
+        mlflow_version: None,
+        params: M::params(),
+    }
+    .files(target))
 }
 
-/// Reads a model's `MLmodel` and data with `read` (a file name → its bytes), checking the
-/// flavor, its version and the data's size; `origin` names the model in errors.
-pub(crate) fn read_model_data(
+/// Reads and parses a model's `MLmodel` with `read` (a file name → its bytes); `origin` names
+/// the model in errors.
+pub(crate) fn read_mlmodel(
     origin: &str,
     read: &mut dyn FnMut(&str) -> Result<Vec<u8>, ModelError>,
-) -> Result<(MlModel, RustFlavor, Vec<u8>), ModelError> {
+) -> Result<MlModel, ModelError> {
     let mlmodel_file = format!("{origin}/{MLMODEL_FILE}");
     let text = String::from_utf8(read(MLMODEL_FILE)?)
         .map_err(|_| file_err(&mlmodel_file, "is not UTF-8 text"))?;
-    let mlmodel = MlModel::parse(&mlmodel_file, &text)?;
+    MlModel::parse(&mlmodel_file, &text)
+}
+
+/// Reads the data of a model in the `oxflow` flavor, checking the flavor, its version and the
+/// data's size.
+pub(crate) fn read_rust_data(
+    origin: &str,
+    mlmodel: &MlModel,
+    read: &mut dyn FnMut(&str) -> Result<Vec<u8>, ModelError>,
+) -> Result<(RustFlavor, Vec<u8>), ModelError> {
+    let mlmodel_file = format!("{origin}/{MLMODEL_FILE}");
     let flavor = mlmodel.rust_flavor(&mlmodel_file)?;
     let data_file = format!("{origin}/{}", flavor.data);
     let data = read(&flavor.data)?;
@@ -434,7 +508,39 @@ pub(crate) fn read_model_data(
             ),
         ));
     }
-    Ok((mlmodel, flavor, data))
+    Ok((flavor, data))
+}
+
+/// Writes a model's files into the new directory `dir`; `files` gets the target (its
+/// `artifact_path`) and returns the files.
+pub(crate) fn write_model_dir(
+    dir: &std::path::Path,
+    files: impl FnOnce(&SaveTarget) -> Result<Vec<(&'static str, Vec<u8>)>, ModelError>,
+) -> Result<(), ModelError> {
+    let io = |e: std::io::Error| {
+        file_err(
+            &dir.display().to_string(),
+            format!("cannot be written: {e}"),
+        )
+    };
+    if dir.exists() {
+        return Err(file_err(
+            &dir.display().to_string(),
+            "already exists; save a model into a new directory",
+        ));
+    }
+    let target = SaveTarget {
+        artifact_path: Some(crate::tracking::fsutil::path_to_file_uri(
+            &std::path::absolute(dir).map_err(io)?,
+        )),
+        ..SaveTarget::default()
+    };
+    let files = files(&target)?;
+    std::fs::create_dir_all(dir).map_err(io)?;
+    for (name, bytes) in files {
+        std::fs::write(dir.join(name), bytes).map_err(io)?;
+    }
+    Ok(())
 }
 
 /// Reads a typed model: the stored type and signature must be `M`'s.

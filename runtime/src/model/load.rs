@@ -33,28 +33,7 @@ pub fn save_model<M: ModelType>(
     example: Option<&[M::Input]>,
     dir: &Path,
 ) -> Result<(), ModelError> {
-    let io = |e: std::io::Error| ModelError::File {
-        file: dir.display().to_string(),
-        reason: format!("cannot be written: {e}"),
-    };
-    if dir.exists() {
-        return Err(ModelError::File {
-            file: dir.display().to_string(),
-            reason: "already exists; save a model into a new directory".into(),
-        });
-    }
-    let target = SaveTarget {
-        artifact_path: Some(crate::tracking::fsutil::path_to_file_uri(
-            &std::path::absolute(dir).map_err(io)?,
-        )),
-        ..SaveTarget::default()
-    };
-    let files = flavor::model_files(model, example, &target)?;
-    std::fs::create_dir_all(dir).map_err(io)?;
-    for (name, bytes) in files {
-        std::fs::write(dir.join(name), bytes).map_err(io)?;
-    }
-    Ok(())
+    flavor::write_model_dir(dir, |target| flavor::model_files(model, example, target))
 }
 
 impl Run {
@@ -78,7 +57,9 @@ impl Run {
         name: &str,
         example: &[M::Input],
     ) -> Result<LoggedModel, ModelError> {
-        self.log_model_files(model, name, example, None)
+        self.log_model_files(name, |target| {
+            flavor::model_files(model, Some(example), target)
+        })
     }
 
     /// [`Run::log_model_with_example`], plus a [`ReferenceProfile`](super::ReferenceProfile)
@@ -91,15 +72,30 @@ impl Run {
         example: &[M::Input],
         reference: &[M::Input],
     ) -> Result<LoggedModel, ModelError> {
-        self.log_model_files(model, name, example, Some(reference))
+        let records: Vec<_> = reference.iter().map(super::Schema::to_row).collect();
+        let profile = super::ReferenceProfile::from_records(&M::signature(), &records);
+        let profile = serde_json::to_vec(&profile).map_err(|e| ModelError::Serialize {
+            model_type: M::INFO.type_path,
+            source: e,
+        })?;
+        self.log_model_files(name, |target| {
+            let mut files = flavor::model_files(model, Some(example), target)?;
+            // Before `MLmodel`, which is written last.
+            files.insert(
+                files.len().saturating_sub(1),
+                (super::PROFILE_FILE, profile),
+            );
+            Ok(files)
+        })
     }
 
-    fn log_model_files<M: ModelType>(
+    /// Logs a LoggedModel named `name` whose files `files` gives for its artifact location:
+    /// created PENDING with the run's params, linked to the run, given the run's metrics, its
+    /// files uploaded, then READY (UPLOAD_FAILED if any step fails).
+    pub(crate) fn log_model_files(
         &mut self,
-        model: &M,
         name: &str,
-        example: &[M::Input],
-        reference: Option<&[M::Input]>,
+        files: impl FnOnce(&SaveTarget) -> Result<Vec<(&'static str, Vec<u8>)>, ModelError>,
     ) -> Result<LoggedModel, ModelError> {
         let store = self.store().clone();
         let record = self.record()?;
@@ -129,17 +125,8 @@ impl Run {
                 model_id: Some(logged.model_id.clone()),
                 run_id: Some(self.id().to_string()),
             };
-            for (file, bytes) in flavor::model_files(model, Some(example), &target)? {
+            for (file, bytes) in files(&target)? {
                 store.log_model_artifact(&logged, file, &bytes)?;
-            }
-            if let Some(rows) = reference {
-                let records: Vec<_> = rows.iter().map(super::Schema::to_row).collect();
-                let profile = super::ReferenceProfile::from_records(&M::signature(), &records);
-                let bytes = serde_json::to_vec(&profile).map_err(|e| ModelError::Serialize {
-                    model_type: M::INFO.type_path,
-                    source: e,
-                })?;
-                store.log_model_artifact(&logged, super::PROFILE_FILE, &bytes)?;
             }
             Ok(())
         };
@@ -207,10 +194,11 @@ pub fn register_model(
     Ok(version)
 }
 
-fn read_located(
+/// The model at `uri`: how errors name it, and its `MLmodel`; `read` then gives its files.
+fn open_located(
     store: &TrackingStore,
     uri: &str,
-) -> Result<(String, MlModel, RustFlavor, Vec<u8>), ModelError> {
+) -> Result<(String, Located, MlModel), ModelError> {
     let located = resolve(store, uri)?;
     let origin = located.origin();
     let origin = if origin == uri {
@@ -218,8 +206,17 @@ fn read_located(
     } else {
         format!("{uri} ({origin})")
     };
-    let mut read = |file: &str| located_read(&located, store, file);
-    let (mlmodel, flavor, data) = flavor::read_model_data(&origin, &mut read)?;
+    let mlmodel = flavor::read_mlmodel(&origin, &mut |file| located.read(store, file))?;
+    Ok((origin, located, mlmodel))
+}
+
+fn read_located(
+    store: &TrackingStore,
+    uri: &str,
+) -> Result<(String, MlModel, RustFlavor, Vec<u8>), ModelError> {
+    let (origin, located, mlmodel) = open_located(store, uri)?;
+    let (flavor, data) =
+        flavor::read_rust_data(&origin, &mlmodel, &mut |file| located.read(store, file))?;
     Ok((origin, mlmodel, flavor, data))
 }
 
@@ -238,12 +235,33 @@ pub(crate) fn read_profile(
     }
 }
 
-fn located_read(
-    located: &Located,
-    store: &TrackingStore,
-    file: &str,
-) -> Result<Vec<u8>, ModelError> {
-    located.read(store, file)
+/// The flavor name of MLflow's ONNX models (also without the `onnx` feature, to name it).
+const ONNX_FLAVOR: &str = "onnx";
+
+#[cfg(feature = "onnx")]
+fn load_onnx(
+    origin: &str,
+    mlmodel: &MlModel,
+    read: &mut dyn FnMut(&str) -> Result<Vec<u8>, ModelError>,
+) -> Result<Box<dyn DynModel>, ModelError> {
+    Ok(Box::new(super::OnnxModel::from_mlmodel(
+        origin, mlmodel, read,
+    )?))
+}
+
+#[cfg(not(feature = "onnx"))]
+fn load_onnx(
+    origin: &str,
+    _mlmodel: &MlModel,
+    _read: &mut dyn FnMut(&str) -> Result<Vec<u8>, ModelError>,
+) -> Result<Box<dyn DynModel>, ModelError> {
+    Err(ModelError::File {
+        file: format!("{origin}/{}", flavor::MLMODEL_FILE),
+        reason: format!(
+            "holds a model in MLflow's `{ONNX_FLAVOR}` flavor; this program was built without oxflow's `onnx` feature (enable it: `oxflow = {{ version = \"{}\", features = [\"onnx\"] }}`)",
+            env!("CARGO_PKG_VERSION")
+        ),
+    })
 }
 
 /// A typed model loaded from a store: the model, and what its `MLmodel` says. Derefs to the
@@ -351,9 +369,19 @@ impl AnyModel {
         AnyModel::load_from(&store, uri)
     }
 
-    /// Loads the model at `uri` through `store`.
+    /// Loads the model at `uri` through `store`. The flavor comes from `MLmodel`: `oxflow` → the
+    /// registered `#[model]` type it names; `onnx` → an [`OnnxModel`](super::OnnxModel) (with
+    /// the `onnx` cargo feature).
     pub fn load_from(store: &TrackingStore, uri: &str) -> Result<AnyModel, ModelError> {
-        let (origin, mlmodel, flavor, data) = read_located(store, uri)?;
+        let (origin, located, mlmodel) = open_located(store, uri)?;
+        let mut read = |file: &str| located.read(store, file);
+        if !mlmodel.flavors.iter().any(|f| f == flavor::FLAVOR)
+            && mlmodel.flavors.iter().any(|f| f == ONNX_FLAVOR)
+        {
+            let model = load_onnx(&origin, &mlmodel, &mut read)?;
+            return Ok(AnyModel { model, mlmodel });
+        }
+        let (flavor, data) = flavor::read_rust_data(&origin, &mlmodel, &mut read)?;
         let reg =
             find_model_type(&flavor.model_type).ok_or_else(|| ModelError::UnknownModelType {
                 name: flavor.model_type.clone(),
@@ -404,5 +432,46 @@ impl AnyModel {
     /// What the `MLmodel` file says.
     pub fn mlmodel(&self) -> &MlModel {
         &self.mlmodel
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tracking::SqlStore;
+
+    #[test]
+    fn an_onnx_model_loads_only_with_the_onnx_feature() {
+        let dir = tempfile::tempdir().unwrap();
+        let store: TrackingStore = SqlStore::open(dir.path().join("mlflow.db")).unwrap().into();
+        let model_dir = dir.path().join("model");
+        std::fs::create_dir(&model_dir).unwrap();
+        let fixture = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../tests/fixtures/onnx/lr_binary.onnx"
+        );
+        std::fs::copy(fixture, model_dir.join("model.onnx")).unwrap();
+        std::fs::write(
+            model_dir.join("MLmodel"),
+            "flavors:\n  onnx:\n    data: model.onnx\n    onnx_version: 1.23.2\n  python_function:\n    loader_module: mlflow.onnx\n",
+        )
+        .unwrap();
+        let loaded = AnyModel::load_from(&store, model_dir.to_str().unwrap());
+        #[cfg(feature = "onnx")]
+        {
+            let out = loaded
+                .unwrap()
+                .predict_json(&serde_json::json!({"inputs": [[6.3, 3.3, 6.0, 2.5]]}))
+                .unwrap();
+            assert_eq!(out["predictions"]["label"], serde_json::json!([1]));
+        }
+        #[cfg(not(feature = "onnx"))]
+        {
+            let e = loaded.unwrap_err().to_string();
+            assert!(
+                e.contains("/model/MLmodel` holds a model in MLflow's `onnx` flavor; this program was built without oxflow's `onnx` feature"),
+                "{e}"
+            );
+        }
     }
 }

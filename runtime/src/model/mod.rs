@@ -26,6 +26,8 @@ mod enforce;
 mod error;
 mod flavor;
 mod load;
+#[cfg(feature = "onnx")]
+mod onnx;
 mod params;
 mod predict;
 mod profile;
@@ -34,7 +36,7 @@ mod schema;
 mod uri;
 
 pub use column::{ColumnValue, Row, Schema};
-pub use enforce::{INPUT_KEYS, ScoringRequest, predict_json};
+pub use enforce::{INPUT_KEYS, ScoringRequest, TensorInput, TensorRequest, predict_json};
 pub use error::ModelError;
 pub use flavor::{
     DATA_FILE, FLAVOR, FORMAT_VERSION, INPUT_EXAMPLE_FILE, MLMODEL_FILE, MlModel, RustFlavor,
@@ -42,6 +44,10 @@ pub use flavor::{
 };
 pub(crate) use load::read_profile;
 pub use load::{AnyModel, Model, TAG_MODEL_VERSIONS, register_model, save_model};
+#[cfg(feature = "onnx")]
+pub use onnx::{
+    ONNX_DATA_FILE, ONNX_FLAVOR, OnnxExample, OnnxModel, SUPPORTED_OPS, save_onnx_model,
+};
 pub use params::{InferenceParams, ParamSpec, PredictParams, predict_json_with_params};
 pub use predict::{
     DynModel, LoadFn, ModelRegistration, ModelType, ModelTypeInfo, Predict, find_model_type,

@@ -100,12 +100,15 @@ impl std::str::FromStr for DataType {
 }
 
 /// The type of a column: a scalar, or an array of values (MLflow's `Array`, what it infers for a
-/// DataFrame column holding lists).
+/// DataFrame column holding lists), or a whole tensor (MLflow's `TensorSpec`, what it infers for
+/// a numpy array and what ONNX models take).
 ///
 /// ```
 /// use oxflow_runtime::model::{ColType, DataType};
 /// let t = ColType::Array(Box::new(ColType::Scalar(DataType::Float)));
 /// assert_eq!(t.to_string(), "array<float>");
+/// let x = ColType::Tensor { dtype: "float32".into(), shape: vec![-1, 4] };
+/// assert_eq!(x.to_string(), "tensor<float32>[-1, 4]");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum ColType {
@@ -113,6 +116,21 @@ pub enum ColType {
     Scalar(DataType),
     /// A list of values.
     Array(Box<ColType>),
+    /// A tensor: a numpy dtype name (`float32`, `int64`, ...) and a shape, `-1` for a dimension
+    /// of any size (the batch).
+    Tensor {
+        /// The numpy dtype name, as MLflow writes it.
+        dtype: String,
+        /// The dimensions; `-1` is variable.
+        shape: Vec<i64>,
+    },
+}
+
+impl ColType {
+    /// Whether this is a tensor spec rather than a column.
+    pub fn is_tensor(&self) -> bool {
+        matches!(self, ColType::Tensor { .. })
+    }
 }
 
 impl fmt::Display for ColType {
@@ -120,6 +138,10 @@ impl fmt::Display for ColType {
         match self {
             ColType::Scalar(t) => write!(f, "{t}"),
             ColType::Array(t) => write!(f, "array<{t}>"),
+            ColType::Tensor { dtype, shape } => {
+                let dims: Vec<String> = shape.iter().map(i64::to_string).collect();
+                write!(f, "tensor<{dtype}>[{}]", dims.join(", "))
+            }
         }
     }
 }
@@ -302,6 +324,12 @@ fn type_json(ty: &ColType, out: &mut String) {
             type_json(items, out);
             out.push('}');
         }
+        ColType::Tensor { dtype, shape } => {
+            out.push_str("\"type\": \"tensor\", \"tensor-spec\": {\"dtype\": ");
+            py_json_str(dtype, out);
+            let dims: Vec<String> = shape.iter().map(i64::to_string).collect();
+            out.push_str(&format!(", \"shape\": [{}]}}", dims.join(", ")));
+        }
     }
 }
 
@@ -314,6 +342,17 @@ fn schema_json(cols: &[ColSpec]) -> String {
             out.push_str(", ");
         }
         out.push('{');
+        if c.ty.is_tensor() {
+            // `TensorSpec.to_dict`: the name first, and no `required`.
+            if let Some(name) = &c.name {
+                out.push_str("\"name\": ");
+                py_json_str(name, &mut out);
+                out.push_str(", ");
+            }
+            type_json(&c.ty, &mut out);
+            out.push('}');
+            continue;
+        }
         type_json(&c.ty, &mut out);
         if let Some(name) = &c.name {
             out.push_str(", \"name\": ");
@@ -363,7 +402,26 @@ fn parse_type(side: &str, v: &serde_json::Map<String, Value>) -> Result<ColType,
                 .ok_or_else(|| bad("an array column has no `items` object".into()))?;
             Ok(ColType::Array(Box::new(parse_type(side, items)?)))
         }
-        Some(t @ ("tensor" | "object" | "map" | "any" | "sparkml_vector")) => Err(bad(format!(
+        Some("tensor") => {
+            let spec = v
+                .get("tensor-spec")
+                .and_then(Value::as_object)
+                .ok_or_else(|| bad("a tensor has no `tensor-spec` object".into()))?;
+            let dtype = spec
+                .get("dtype")
+                .and_then(Value::as_str)
+                .ok_or_else(|| bad("a tensor-spec has no `dtype`".into()))?;
+            let shape = spec
+                .get("shape")
+                .and_then(Value::as_array)
+                .and_then(|dims| dims.iter().map(Value::as_i64).collect::<Option<Vec<i64>>>())
+                .ok_or_else(|| bad("a tensor-spec has no `shape` list of integers".into()))?;
+            Ok(ColType::Tensor {
+                dtype: dtype.to_string(),
+                shape,
+            })
+        }
+        Some(t @ ("object" | "map" | "any" | "sparkml_vector")) => Err(bad(format!(
             "columns of MLflow type `{t}` are not supported by oxflow's row types"
         ))),
         Some(t) => Ok(ColType::Scalar(
@@ -380,7 +438,7 @@ fn parse_schema(side: &str, text: &str) -> Result<Vec<ColSpec>, ModelError> {
     let items = value.as_array().ok_or_else(|| ModelError::Signature {
         reason: format!("signature {side} is not a JSON list of columns"),
     })?;
-    items
+    let cols = items
         .iter()
         .map(|item| {
             let obj = item.as_object().ok_or_else(|| ModelError::Signature {
@@ -392,7 +450,14 @@ fn parse_schema(side: &str, text: &str) -> Result<Vec<ColSpec>, ModelError> {
                 required: obj.get("required").and_then(Value::as_bool).unwrap_or(true),
             })
         })
-        .collect()
+        .collect::<Result<Vec<ColSpec>, ModelError>>()?;
+    // MLflow's `Schema` refuses the mix too ("a combination of ColSpec and TensorSpec").
+    if cols.iter().any(|c| c.ty.is_tensor()) && !cols.iter().all(|c| c.ty.is_tensor()) {
+        return Err(ModelError::Signature {
+            reason: format!("signature {side} mixes column and tensor specs"),
+        });
+    }
+    Ok(cols)
 }
 
 #[cfg(test)]
@@ -440,13 +505,36 @@ mod tests {
     }
 
     #[test]
+    fn tensors_are_read_and_written_as_mlflow_writes_them() {
+        // Printed by MLflow 3.17.2: Schema([TensorSpec(np.dtype("float32"), (-1, 4), "X")]).to_json()
+        // and the same without a name.
+        for text in [
+            r#"[{"name": "X", "type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 4]}}]"#,
+            r#"[{"type": "tensor", "tensor-spec": {"dtype": "int64", "shape": [-1]}}]"#,
+        ] {
+            let cols = parse_schema("inputs", text).unwrap();
+            assert!(cols[0].ty.is_tensor());
+            assert_eq!(schema_json(&cols), text);
+        }
+        let e = parse_schema(
+            "inputs",
+            r#"[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1]}}, {"type": "double", "name": "x"}]"#,
+        )
+        .unwrap_err();
+        assert!(
+            e.to_string().contains("mixes column and tensor specs"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn unsupported_mlflow_types_are_named() {
         let e = parse_schema(
             "inputs",
-            r#"[{"type": "tensor", "tensor-spec": {"dtype": "float32", "shape": [-1, 2]}}]"#,
+            r#"[{"type": "map", "values": {"type": "double"}}]"#,
         )
         .unwrap_err();
-        assert!(e.to_string().contains("`tensor`"), "{e}");
+        assert!(e.to_string().contains("`map`"), "{e}");
         let e = parse_schema("outputs", r#"[{"type": "decimal", "name": "x"}]"#).unwrap_err();
         assert!(e.to_string().contains("\"decimal\""), "{e}");
         assert!(parse_schema("inputs", "[{").is_err());

@@ -1,11 +1,21 @@
 # Shared by the MLflow interop checks (sourced, not run: .ci/run runs tests/interop/*.sh only).
 # Expects the current directory to be the repository root. Sets ROOT, VENV, PY; provides
-# ensure_mlflow_venv, start_server (sets URL and SERVER_PID) and stop_server.
+# ensure_mlflow_venv, start_server (sets URL and SERVER_PID), stop_server, and run_check (records
+# PASS/FAIL lines in `results` and sets `status` to 1 on a failure).
 
 ROOT=$PWD
 VENV="$ROOT/.ci/venv-mlflow"
 PY="$VENV/bin/python"
 SERVER_PID=""
+results=()
+status=0
+
+# run_check <label> <command...>: runs the command and records the outcome under the label.
+run_check() {
+    local label=$1
+    shift
+    if "$@"; then results+=("PASS $label"); else results+=("FAIL $label"); status=1; fi
+}
 
 # Creates .ci/venv-mlflow with mlflow 3.17.2 (the newest installable 3.x here) unless present.
 ensure_mlflow_venv() {
