@@ -5,7 +5,7 @@
 //! Labels are bounded: `feature` (a column of the schema) and `method` (a test name). No run
 //! ids, file paths or values.
 
-use metrics::{describe_gauge, gauge};
+use metrics::{Label, describe_gauge, gauge};
 
 use super::report::DriftReport;
 
@@ -40,25 +40,25 @@ pub fn describe() {
 /// Sets the gauges from a report. [`crate::drift::detect`] calls it; call it again to
 /// re-publish a stored report.
 pub fn record(report: &DriftReport) {
-    gauge!(SHARE_DRIFTED_COLUMNS).set(report.dataset.share_of_drifted_columns);
-    gauge!(DATASET_DRIFT).set(if report.dataset.dataset_drift {
-        1.0
-    } else {
-        0.0
-    });
+    record_labelled(report, &[]);
+}
+
+/// [`record`], with `labels` added to every gauge (a scoring server adds `model`).
+pub(crate) fn record_labelled(report: &DriftReport, labels: &[Label]) {
+    let with = |extra: &[Label]| -> Vec<Label> { labels.iter().chain(extra).cloned().collect() };
+    let flag = |b: bool| if b { 1.0 } else { 0.0 };
+    gauge!(SHARE_DRIFTED_COLUMNS, with(&[])).set(report.dataset.share_of_drifted_columns);
+    gauge!(DATASET_DRIFT, with(&[])).set(flag(report.dataset.dataset_drift));
     for c in &report.columns {
+        let feature = Label::new(LABEL_FEATURE, c.column.clone());
         if c.all_missing {
-            gauge!(DRIFT_DETECTED, LABEL_FEATURE => c.column.clone()).set(1.0);
+            gauge!(DRIFT_DETECTED, with(std::slice::from_ref(&feature))).set(1.0);
         }
         let Some(score) = c.score.filter(|s| s.is_finite()) else {
             continue;
         };
-        gauge!(DRIFT_SCORE, LABEL_FEATURE => c.column.clone(), LABEL_METHOD => c.test.name())
-            .set(score);
-        gauge!(DRIFT_DETECTED, LABEL_FEATURE => c.column.clone()).set(if c.drift_detected {
-            1.0
-        } else {
-            0.0
-        });
+        let method = Label::new(LABEL_METHOD, c.test.name());
+        gauge!(DRIFT_SCORE, with(&[feature.clone(), method])).set(score);
+        gauge!(DRIFT_DETECTED, with(&[feature])).set(flag(c.drift_detected));
     }
 }

@@ -13,14 +13,11 @@ use std::sync::Arc;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::{Duration, Instant};
 
-use metrics::{Counter, gauge};
+use metrics::Counter;
 use serde_json::{Map, Value};
 
 use crate::model::{ReferenceProfile, ScoringRequest};
-use crate::telemetry::{
-    DATASET_DRIFT, DRIFT_DETECTED, DRIFT_SCORE, LABEL_FEATURE, LABEL_METHOD, LABEL_MODEL,
-    SHARE_DRIFTED_COLUMNS,
-};
+use crate::telemetry::LABEL_MODEL;
 
 /// Counter: scored requests whose rows did not reach the drift window because its queue was
 /// full, labelled `model`.
@@ -117,25 +114,10 @@ fn run(model: &str, profile: &ReferenceProfile, window: DriftWindow, rx: Receive
         fresh = false;
         let current: Vec<Map<String, Value>> = rows.iter().cloned().collect();
         if let Some(report) = profile.check(&current) {
-            record(model, &report);
+            crate::drift::metrics::record_labelled(
+                &report,
+                &[metrics::Label::new(LABEL_MODEL, model.to_owned())],
+            );
         }
-    }
-}
-
-/// Sets the drift gauges of `report`, labelled with the model.
-fn record(model: &str, report: &crate::drift::DriftReport) {
-    let m = model.to_owned();
-    gauge!(SHARE_DRIFTED_COLUMNS, LABEL_MODEL => m.clone())
-        .set(report.dataset.share_of_drifted_columns);
-    gauge!(DATASET_DRIFT, LABEL_MODEL => m.clone())
-        .set(f64::from(u8::from(report.dataset.dataset_drift)));
-    for c in &report.columns {
-        let Some(score) = c.score.filter(|s| s.is_finite()) else {
-            continue;
-        };
-        gauge!(DRIFT_SCORE, LABEL_MODEL => m.clone(), LABEL_FEATURE => c.column.clone(), LABEL_METHOD => c.test.name())
-            .set(score);
-        gauge!(DRIFT_DETECTED, LABEL_MODEL => m.clone(), LABEL_FEATURE => c.column.clone())
-            .set(f64::from(u8::from(c.drift_detected)));
     }
 }

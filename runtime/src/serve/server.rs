@@ -258,18 +258,33 @@ async fn invocations(State(scoring): State<Scoring>, request: Request) -> Respon
     let outcome = answer(&served, opts, &parts.headers, body, start).await;
     let elapsed = start.elapsed();
     handles.duration.record(elapsed.as_secs_f64());
-    let (response, status, rows) = match outcome {
+    let status = match &outcome {
+        Ok(_) => 200,
+        Err(e) => e.status,
+    };
+    requests_counter(&served, status).increment(1);
+    match outcome {
         Ok((bytes, rows)) => {
             handles.rows.increment(rows as u64);
-            let response = (
+            if opts.access_log {
+                tracing::info!(
+                    target: "oxflow::serve::access",
+                    model = served.name(),
+                    version = served.version(),
+                    status,
+                    rows,
+                    latency_us = elapsed.as_micros() as u64,
+                    "POST /invocations"
+                );
+            }
+            (
                 [(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static("application/json"),
                 )],
                 bytes,
             )
-                .into_response();
-            (response, 200, rows)
+                .into_response()
         }
         Err(e) => {
             for column in &e.columns {
@@ -287,44 +302,28 @@ async fn invocations(State(scoring): State<Scoring>, request: Request) -> Respon
                 metrics::counter!(SERVE_SCHEMA_ERRORS_TOTAL, LABEL_MODEL => served.name().to_owned(), "column" => column)
                     .increment(1);
             }
-            let status = StatusCode::from_u16(e.status).unwrap_or(StatusCode::BAD_REQUEST);
-            let response = (
-                status,
+            if opts.access_log {
+                tracing::info!(
+                    target: "oxflow::serve::access",
+                    model = served.name(),
+                    version = served.version(),
+                    status,
+                    latency_us = elapsed.as_micros() as u64,
+                    error = %e.message,
+                    "POST /invocations"
+                );
+            }
+            (
+                StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST),
                 [(
                     header::CONTENT_TYPE,
                     HeaderValue::from_static(e.content_type()),
                 )],
                 e.body(),
             )
-                .into_response();
-            if opts.access_log {
-                tracing::info!(
-                    target: "oxflow::serve::access",
-                    model = served.name(),
-                    version = served.version(),
-                    status = e.status,
-                    latency_us = elapsed.as_micros() as u64,
-                    error = %e.message,
-                    "POST /invocations"
-                );
-            }
-            requests_counter(&served, e.status).increment(1);
-            return response;
+                .into_response()
         }
-    };
-    requests_counter(&served, status).increment(1);
-    if opts.access_log {
-        tracing::info!(
-            target: "oxflow::serve::access",
-            model = served.name(),
-            version = served.version(),
-            status,
-            rows,
-            latency_us = elapsed.as_micros() as u64,
-            "POST /invocations"
-        );
     }
-    response
 }
 
 fn requests_counter(served: &ServedModel, code: u16) -> Counter {
