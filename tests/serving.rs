@@ -862,5 +862,19 @@ fn live_drift_tests_scored_inputs_against_the_training_profile() {
             let share = wait_for_metric(&server, "oxflow_drift_share_drifted_columns", &[model]);
             assert!((share - 1.0 / 3.0).abs() < 1e-9, "{share}");
         }
+        // Every family a server with live drift exports is described (`promtool check metrics`
+        // refuses a family without help text).
+        let (_, text) = server.get("/metrics");
+        assert!(
+            metric_value(&text, "oxflow_serve_drift_samples_dropped_total", &[model]).is_some(),
+            "{text}"
+        );
+        let undescribed: Vec<&str> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("# TYPE "))
+            .filter_map(|l| l.split(' ').next())
+            .filter(|family| !text.contains(&format!("# HELP {family} ")))
+            .collect();
+        assert!(undescribed.is_empty(), "no help text for {undescribed:?}");
     }
 }

@@ -17,11 +17,7 @@ use metrics::Counter;
 use serde_json::{Map, Value};
 
 use crate::model::{ReferenceProfile, ScoringRequest};
-use crate::telemetry::LABEL_MODEL;
-
-/// Counter: scored requests whose rows did not reach the drift window because its queue was
-/// full, labelled `model`.
-pub const DRIFT_SAMPLES_DROPPED_TOTAL: &str = "oxflow_serve_drift_samples_dropped_total";
+use crate::telemetry::{LABEL_MODEL, SERVE_DRIFT_SAMPLES_DROPPED_TOTAL};
 
 /// Requests waiting for the drift thread before new ones are dropped.
 const QUEUE: usize = 1024;
@@ -71,7 +67,7 @@ impl DriftFeed {
         }
         DriftFeed {
             tx,
-            dropped: metrics::counter!(DRIFT_SAMPLES_DROPPED_TOTAL, LABEL_MODEL => model.to_owned()),
+            dropped: metrics::counter!(SERVE_DRIFT_SAMPLES_DROPPED_TOTAL, LABEL_MODEL => model.to_owned()),
         }
     }
 

@@ -26,7 +26,7 @@ mod served;
 mod server;
 mod watch;
 
-pub use drift::{DRIFT_SAMPLES_DROPPED_TOTAL, DriftWindow};
+pub use drift::DriftWindow;
 pub use protocol::{
     BodyFormat, CONTENT_TYPES, SCORING_PROTOCOL_CHANGE_INFO, ScoringError, content_format, score,
 };

@@ -62,6 +62,9 @@ pub const SERVE_IN_FLIGHT: &str = "oxflow_serve_requests_in_flight";
 /// Counter: requests refused by schema enforcement, labelled `model`, `column` (a column of
 /// the signature; `_request` when the request as a whole is malformed).
 pub const SERVE_SCHEMA_ERRORS_TOTAL: &str = "oxflow_serve_schema_errors_total";
+/// Counter: scored requests whose rows did not reach the live drift window because its queue
+/// was full, labelled `model`.
+pub const SERVE_DRIFT_SAMPLES_DROPPED_TOTAL: &str = "oxflow_serve_drift_samples_dropped_total";
 /// Gauge: 1 for the model version a server is answering with, labelled `model`, `version`,
 /// `alias` (the alias or stage it was loaded by, empty when loaded by version or path).
 pub const MODEL_INFO: &str = "oxflow_model_info";
@@ -122,6 +125,10 @@ pub fn describe() {
     describe_counter!(
         SERVE_SCHEMA_ERRORS_TOTAL,
         "Scoring requests refused by schema enforcement, by column."
+    );
+    describe_counter!(
+        SERVE_DRIFT_SAMPLES_DROPPED_TOTAL,
+        "Scored requests left out of the live drift window because its queue was full."
     );
     describe_gauge!(
         MODEL_METRIC,
