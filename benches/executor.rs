@@ -13,7 +13,7 @@
 
 use std::time::{Duration, Instant};
 
-use oxflow::dag::{DagDef, InputDef, NodeDef, TaskDef, TaskOptions};
+use oxflow::dag::{DagDef, InputDef, NodeDef, NodeFlow, TaskDef, TaskOptions};
 use oxflow::exec::{self, DagRunState, RunConfig, Task};
 use oxflow::prelude::*;
 use oxflow::tracking::{FileStore, TrackingStore};
@@ -53,6 +53,8 @@ fn dag(id: &'static str, nodes: Vec<NodeDef>) -> &'static DagDef {
         defaults: TaskOptions::EMPTY,
         params: None,
         nodes: leak(nodes),
+        groups: &[],
+        max_map_length: None,
         file: file!(),
         line: line!(),
     }))
@@ -72,6 +74,7 @@ fn fan(n: usize) -> &'static DagDef {
         task: task(<source as Task>::DEF),
         inputs: &[],
         after: &[],
+        flow: NodeFlow::PLAIN,
     }];
     let edge = leak(vec![InputDef {
         node: 0,
@@ -85,6 +88,7 @@ fn fan(n: usize) -> &'static DagDef {
             task: noop_def,
             inputs: edge,
             after: &[],
+            flow: NodeFlow::PLAIN,
         });
     }
     nodes.push(NodeDef {
@@ -92,6 +96,7 @@ fn fan(n: usize) -> &'static DagDef {
         task: task(<sink as Task>::DEF),
         inputs: &[],
         after: leak((1..=n).collect()),
+        flow: NodeFlow::PLAIN,
     });
     dag("bench_fan", nodes)
 }
@@ -105,6 +110,7 @@ fn chain(n: usize) -> &'static DagDef {
         task: task(<source as Task>::DEF),
         inputs: &[],
         after: &[],
+        flow: NodeFlow::PLAIN,
     }];
     for (i, name) in names.iter().enumerate().skip(1) {
         let edge = leak(vec![InputDef {
@@ -117,6 +123,7 @@ fn chain(n: usize) -> &'static DagDef {
             task: inc_def,
             inputs: edge,
             after: &[],
+            flow: NodeFlow::PLAIN,
         });
     }
     dag("bench_chain", nodes)

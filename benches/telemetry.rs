@@ -23,7 +23,7 @@ use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, Share
 use metrics_exporter_prometheus::{
     Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
 };
-use oxflow::dag::{DagDef, InputDef, NodeDef, TaskDef, TaskOptions};
+use oxflow::dag::{DagDef, InputDef, NodeDef, NodeFlow, TaskDef, TaskOptions};
 use oxflow::exec::{self, DagRunState, RunConfig, Task};
 use oxflow::prelude::*;
 use oxflow::telemetry;
@@ -124,6 +124,7 @@ fn fan(id: &'static str, n: usize) -> &'static DagDef {
         task: task(<source as Task>::DEF),
         inputs: &[],
         after: &[],
+        flow: NodeFlow::PLAIN,
     }];
     let edge = leak(vec![InputDef {
         node: 0,
@@ -137,6 +138,7 @@ fn fan(id: &'static str, n: usize) -> &'static DagDef {
             task: noop_def,
             inputs: edge,
             after: &[],
+            flow: NodeFlow::PLAIN,
         });
     }
     nodes.push(NodeDef {
@@ -144,6 +146,7 @@ fn fan(id: &'static str, n: usize) -> &'static DagDef {
         task: task(<sink as Task>::DEF),
         inputs: &[],
         after: leak((1..=n).collect()),
+        flow: NodeFlow::PLAIN,
     });
     Box::leak(Box::new(DagDef {
         id,
@@ -155,6 +158,8 @@ fn fan(id: &'static str, n: usize) -> &'static DagDef {
         defaults: TaskOptions::EMPTY,
         params: None,
         nodes: leak(nodes),
+        groups: &[],
+        max_map_length: None,
         file: file!(),
         line: line!(),
     }))

@@ -1978,7 +1978,7 @@ fn typed_consumer_breaks(_x: &()) -> Result<(), String> {
 }
 
 fn typed_dag(value: &'static oxflow::dag::TaskDef) -> &'static oxflow::dag::DagDef {
-    use oxflow::dag::{DagDef, InputDef, NodeDef, TaskOptions};
+    use oxflow::dag::{DagDef, InputDef, NodeDef, NodeFlow, TaskOptions};
     static UNIT: oxflow::dag::TaskDef = <ok_task as exec::Task>::DEF;
     static CONSUMER: oxflow::dag::TaskDef = <typed_consumer_breaks as exec::Task>::DEF;
     static EDGE: [InputDef; 1] = [InputDef {
@@ -1992,18 +1992,21 @@ fn typed_dag(value: &'static oxflow::dag::TaskDef) -> &'static oxflow::dag::DagD
             task: value,
             inputs: &[],
             after: &[],
+            flow: NodeFlow::PLAIN,
         },
         NodeDef {
             id: None,
             task: &UNIT,
             inputs: &[],
             after: &[],
+            flow: NodeFlow::PLAIN,
         },
         NodeDef {
             id: None,
             task: &CONSUMER,
             inputs: &EDGE,
             after: &[],
+            flow: NodeFlow::PLAIN,
         },
     ]));
     Box::leak(Box::new(DagDef {
@@ -2016,6 +2019,8 @@ fn typed_dag(value: &'static oxflow::dag::TaskDef) -> &'static oxflow::dag::DagD
         defaults: TaskOptions::EMPTY,
         params: None,
         nodes,
+        groups: &[],
+        max_map_length: None,
         file: file!(),
         line: line!(),
     }))

@@ -41,7 +41,9 @@ pub use error::Error;
 /// `oxflow::__private`. Not a public API.
 #[doc(hidden)]
 pub mod __macro_support {
-    pub use crate::dag::{DagDef, DagRegistration, InputDef, NodeDef};
+    pub use crate::dag::{
+        BranchDef, DagDef, DagRegistration, GroupDef, InputDef, MapDef, NodeDef, NodeFlow,
+    };
     pub use crate::task::support::*;
     pub use crate::task::{
         InputParam, InputType, Invocation, Persist, Task, TaskDef, TaskFuture, TaskOptions,

@@ -35,6 +35,8 @@ pub(crate) enum Kind {
     Trigger,
     /// `true` or `false`.
     Bool,
+    /// A switch: the bare name turns it on (`short_circuit`); `= true` or `= false` also work.
+    Flag,
     /// A task or DAG id: letters, digits, `_`, `-`, `.`.
     Id,
     /// Any string.
@@ -144,7 +146,21 @@ pub(crate) const TASK: Site = Site {
     attr: "#[task]",
     open: "#[task(",
     close: ")]",
-    options: &[&[opt("id", "\"load_data\"", Kind::Id)], TASK_OPTIONS],
+    options: &[
+        &[
+            opt("id", "\"load_data\"", Kind::Id),
+            opt("short_circuit", "true", Kind::Flag),
+        ],
+        TASK_OPTIONS,
+    ],
+};
+
+/// `group!("...", default_args(...), { .. })` in a `#[dag]` body.
+pub(crate) const GROUP_DEFAULTS: Site = Site {
+    attr: "group!(\"..\", default_args(...), { .. })",
+    open: "group!(\"..\", default_args(",
+    close: "), { .. })",
+    options: &[TASK_OPTIONS],
 };
 
 /// `#[dag(default_args(...))]`.
@@ -172,6 +188,7 @@ pub(crate) const DAG: Site = Site {
             Kind::PositiveDuration("every DAG run would time out at once"),
         ),
         opt("tags", "[\"ml\"]", Kind::StringList),
+        opt("max_map_length", "10000", Kind::PositiveCount),
         opt(
             "default_args",
             "(retries = 2, timeout = \"1h\")",
@@ -290,6 +307,7 @@ impl Values {
                 &TASK,
                 &DAG,
                 &DAG_DEFAULTS,
+                &GROUP_DEFAULTS,
                 &EXPERIMENT,
                 &PARAM,
                 &MODEL,
@@ -459,6 +477,7 @@ fn parse_option(
             Some(Value::Nested(nested))
         }
         Kind::Type => parse_type(site, def, meta, errors)?,
+        Kind::Flag if !meta.input.peek(Token![=]) => Some(Value::Bool(true)),
         _ => {
             if !meta.input.peek(Token![=]) {
                 errors.spanned(
@@ -651,7 +670,7 @@ pub(crate) fn parse_value(site: &Site, def: &OptionDef, expr: &Expr) -> syn::Res
                 )),
             }
         }
-        Kind::Bool => match lit {
+        Kind::Bool | Kind::Flag => match lit {
             Some(Lit::Bool(b)) => Ok(Value::Bool(b.value)),
             _ => fail(format!("`{key}` expects `true` or `false`")),
         },

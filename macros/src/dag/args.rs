@@ -14,6 +14,7 @@ pub(crate) struct DagArgs {
     pub(crate) max_active_tasks: Option<(usize, Span)>,
     pub(crate) dagrun_timeout: Option<(std::time::Duration, Span)>,
     pub(crate) tags: Option<(Vec<String>, Span)>,
+    pub(crate) max_map_length: Option<(usize, Span)>,
     pub(crate) defaults: TaskOptionArgs,
 }
 
@@ -35,6 +36,9 @@ impl DagArgs {
                 .map(|(n, s)| (usize::try_from(n).unwrap_or(usize::MAX), s)),
             dagrun_timeout: values.duration("dagrun_timeout"),
             tags: values.list("tags"),
+            max_map_length: values
+                .count("max_map_length")
+                .map(|(n, s)| (usize::try_from(n).unwrap_or(usize::MAX), s)),
             defaults,
         }
     }

@@ -59,7 +59,7 @@ fn check_unique_task_ids(body: &DagBody, errors: &Errors) {
             } else {
                 format!(
                     "give this call its own id: `#[task_id = \"{}_2\"] let x = {}(..);`",
-                    node.id, node.id
+                    node.raw_id, node.raw_id
                 )
             };
             let _ = first;

@@ -87,12 +87,13 @@ pub(crate) fn generate(
     }
     let mut projections = Vec::new();
     let mut projected = std::collections::HashSet::new();
+    let mut flow_fns = Vec::new();
     let nodes = order.iter().map(|&i| {
         let node = &body.nodes[i];
         let span = syn::spanned::Spanned::span(&node.path);
         let task_alias = alias(i, span);
         let node_id = if node.explicit_id {
-            let s = &node.id;
+            let s = &node.raw_id;
             quote!(::core::option::Option::Some(#s))
         } else {
             quote!(::core::option::Option::None)
@@ -129,15 +130,30 @@ pub(crate) fn generate(
         after.sort_unstable();
         after.dedup();
         let task = quote_spanned!(span=> &<#task_alias as ::oxflow::__private::Task>::DEF);
+        let flow = flow_tokens(body, i, &position, &mut flow_fns);
         quote! {
             ::oxflow::__private::NodeDef {
                 id: #node_id,
                 task: #task,
                 inputs: &[#(#inputs),*],
                 after: &[#(#after),*],
+                flow: #flow,
             }
         }
     }).collect::<Vec<_>>();
+    let groups = body.groups.iter().map(|g| {
+        let id = &g.id;
+        let parent = match g.parent {
+            Some(p) => quote!(::core::option::Option::Some(#p)),
+            None => quote!(::core::option::Option::None),
+        };
+        let defaults = task_options_tokens(&g.defaults);
+        quote!(::oxflow::__private::GroupDef { id: #id, parent: #parent, defaults: #defaults })
+    });
+    let max_map_length = match &args.max_map_length {
+        Some((n, _)) => quote!(::core::option::Option::Some(#n)),
+        None => quote!(::core::option::Option::None),
+    };
     // Every task can run with the DAG's params: one check per node, at the call.
     let params_ty = match &args.params {
         Some((ty, _)) => quote!(#ty),
@@ -171,6 +187,7 @@ pub(crate) fn generate(
                 #(#params_checks)*
             }
             #(#projections)*
+            #(#flow_fns)*
             #const_checks
             static __OXFLOW_DAG: ::oxflow::__private::DagDef = ::oxflow::__private::DagDef {
                 id: #id,
@@ -182,6 +199,8 @@ pub(crate) fn generate(
                 defaults: #defaults,
                 params: #params,
                 nodes: &[#(#nodes),*],
+                groups: &[#(#groups),*],
+                max_map_length: #max_map_length,
                 file: ::core::file!(),
                 line: ::core::line!(),
             };
@@ -214,6 +233,168 @@ pub(crate) fn generate(
     }
 }
 
+fn dispatch_traits() -> TokenStream {
+    quote! {
+        #[allow(unused_imports)]
+        use ::oxflow::__private::{ReturnsResult as _, ReturnsValue as _};
+    }
+}
+
+/// The output type of node `i` as a value (`OutputType<T>`), as its handle sees it: a mapped
+/// node's is the `Vec` of its outputs.
+fn handle_type(body: &DagBody, i: usize) -> TokenStream {
+    let node = &body.nodes[i];
+    let a = alias(i, syn::spanned::Spanned::span(&node.path));
+    let ty = quote! {
+        (&&::oxflow::__private::Probe::<<#a as ::oxflow::__private::Task>::Return>::new()).output_type()
+    };
+    match node.mapped {
+        Some(_) => quote!(::oxflow::__private::mapped_type(#ty)),
+        None => ty,
+    }
+}
+
+/// The `NodeFlow` of node `i` (original index), and the functions it points at.
+fn flow_tokens(
+    body: &DagBody,
+    i: usize,
+    position: &[usize],
+    fns: &mut Vec<TokenStream>,
+) -> TokenStream {
+    let node = &body.nodes[i];
+    let traits = dispatch_traits();
+    let none = quote!(::core::option::Option::None);
+    let branch = match body.branches.iter().find(|b| b.node == i) {
+        // One `match` per branch task: a second one on the same handle is its own branch
+        // only in the witness (rustc checks it), and picks nothing at run time.
+        Some(b) => {
+            let f = format_ident!("__oxflow_branch_{}", i);
+            let ty = handle_type(body, i);
+            let pats = &b.arms;
+            let ks = 0..b.arms.len();
+            let texts = b.arms.iter().map(|p| {
+                quote::ToTokens::to_token_stream(p)
+                    .to_string()
+                    .replace(" :: ", "::")
+                    .replace(" (", "(")
+                    .replace("( ", "(")
+                    .replace(" )", ")")
+            });
+            fns.push(quote! {
+                // The DAG body's own patterns, so the arm chosen at run time is the arm rustc
+                // checked. Exhaustiveness is reported on the witness, once: here a last arm
+                // catches what the witness rejects.
+                #[allow(unused_variables, unreachable_patterns, clippy::all)]
+                fn #f(
+                    __oxflow_output: &(dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync),
+                ) -> ::core::option::Option<usize> {
+                    #traits
+                    let __oxflow_value = ::oxflow::__private::downcast_output(__oxflow_output, #ty)?;
+                    ::core::option::Option::Some(match __oxflow_value {
+                        #(#pats => #ks,)*
+                        _ => return ::core::option::Option::None,
+                    })
+                }
+            });
+            quote!(::core::option::Option::Some(&::oxflow::__private::BranchDef {
+                choose: #f,
+                arms: &[#(#texts),*],
+            }))
+        }
+        None => none.clone(),
+    };
+    let follows = match node.follows {
+        Some((b, k)) => {
+            let from = position[body.branches[b].node];
+            quote!(::core::option::Option::Some((#from, #k)))
+        }
+        None => none.clone(),
+    };
+    let map = match node.mapped {
+        Some(k) => {
+            let input = &node.inputs[k];
+            let mut source = handle_type(body, input.node);
+            if let Some(e) = input.element {
+                let index = syn::Index::from(e);
+                source = quote!(::oxflow::__private::project_type(#source, |__oxflow_t| &__oxflow_t.#index));
+            }
+            let span = input.span;
+            let len = format_ident!("__oxflow_map_len_{}", i);
+            let element = format_ident!("__oxflow_map_element_{}", i);
+            // Spanned at the list: a list that is not a `Vec` is reported there, and only once
+            // (the witness reports the same at the same place).
+            let len_call = quote_spanned!(span=> ::oxflow::__private::map_len(__oxflow_v, #source));
+            let element_call = quote_spanned!(span=> ::oxflow::__private::map_element(__oxflow_v, __oxflow_k, #source));
+            fns.push(quote! {
+                #[allow(clippy::all)]
+                fn #len(
+                    __oxflow_v: &(dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync),
+                ) -> ::core::option::Option<usize> {
+                    #traits
+                    #len_call
+                }
+                #[allow(clippy::all)]
+                fn #element(
+                    __oxflow_v: &(dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync),
+                    __oxflow_k: usize,
+                ) -> ::core::option::Option<&(dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync)> {
+                    #traits
+                    #element_call
+                }
+            });
+            // The `Vec` of outputs is built only when a task reads it.
+            let consumed = body
+                .nodes
+                .iter()
+                .any(|n| n.inputs.iter().any(|x| x.node == i));
+            let collect = if consumed {
+                let f = format_ident!("__oxflow_map_collect_{}", i);
+                let a = alias(i, syn::spanned::Spanned::span(&node.path));
+                let out_span = syn::spanned::Spanned::span(&node.path);
+                let call = quote_spanned! {out_span=>
+                    ::oxflow::__private::collect_outputs(
+                        __oxflow_outputs,
+                        (&&::oxflow::__private::Probe::<<#a as ::oxflow::__private::Task>::Return>::new()).output_type(),
+                    )
+                };
+                fns.push(quote! {
+                    #[allow(clippy::all)]
+                    fn #f(
+                        __oxflow_outputs: ::std::vec::Vec<::oxflow::__private::TaskOutput>,
+                    ) -> ::core::option::Option<::oxflow::__private::TaskOutput> {
+                        #traits
+                        #call
+                    }
+                });
+                quote!(::core::option::Option::Some(#f))
+            } else {
+                none.clone()
+            };
+            quote!(::core::option::Option::Some(&::oxflow::__private::MapDef {
+                input: #k,
+                len: #len,
+                element: #element,
+                collect: #collect,
+            }))
+        }
+        None => none.clone(),
+    };
+    let join = node.join;
+    let group = match node.group {
+        Some(g) => quote!(::core::option::Option::Some(#g)),
+        None => none,
+    };
+    quote! {
+        ::oxflow::__private::NodeFlow {
+            branch: #branch,
+            follows: #follows,
+            map: #map,
+            join: #join,
+            group: #group,
+        }
+    }
+}
+
 /// Checks over what the tasks declare, which the macro cannot see: `const` items whose
 /// evaluation fails, at the user's call, when a check does not hold.
 fn const_checks(args: &DagArgs, body: &DagBody) -> TokenStream {
@@ -225,18 +406,20 @@ fn const_checks(args: &DagArgs, body: &DagBody) -> TokenStream {
     };
     // Unique ids, including those a `#[task(id = ...)]` sets.
     if body.nodes.len() > 1 {
+        // (group prefix, id): a task's id is prefixed with its groups' at run time.
         let ids = body.nodes.iter().enumerate().map(|(i, node)| {
+            let prefix = &node.id[..node.id.len() - node.raw_id.len()];
             if node.explicit_id {
-                let id = &node.id;
-                quote!(#id)
+                let id = &node.raw_id;
+                quote!((#prefix, #id))
             } else {
                 let d = def(i);
-                quote!(#d.name)
+                quote!((#prefix, #d.name))
             }
         });
         let n = body.nodes.len();
         out.extend(quote! {
-            const __OXFLOW_IDS: [&str; #n] = [#(#ids),*];
+            const __OXFLOW_IDS: [(&str, &str); #n] = [#(#ids),*];
         });
         for (k, node) in body.nodes.iter().enumerate().skip(1) {
             let message = format!(
@@ -245,7 +428,7 @@ fn const_checks(args: &DagArgs, body: &DagBody) -> TokenStream {
             );
             let span = node.id_span;
             out.extend(quote_spanned! {span=>
-                const _: () = if ::oxflow::__private::id_repeats(&__OXFLOW_IDS, #k) {
+                const _: () = if ::oxflow::__private::grouped_id_repeats(&__OXFLOW_IDS, #k) {
                     ::core::panic!(#message)
                 };
             });
@@ -253,14 +436,38 @@ fn const_checks(args: &DagArgs, body: &DagBody) -> TokenStream {
     }
     // A default trigger rule that can run a task without an input needs optional inputs, in
     // the tasks that leave their rule to the default.
-    if let Some((rule, _)) = args.defaults.trigger
-        && !args.defaults.trigger_needs_success()
-    {
-        for (i, node) in body.nodes.iter().enumerate() {
+    // The innermost group's rule wins over the DAG's.
+    for (i, node) in body.nodes.iter().enumerate() {
+        let mut rule = None;
+        let mut g = node.group;
+        while let Some(gi) = g {
+            let group = &body.groups[gi];
+            if let Some((r, _)) = group.defaults.trigger {
+                rule = Some((
+                    r,
+                    format!(
+                        "group!(\"{}\", default_args(trigger = \"{r}\"), ..)",
+                        group.id
+                    ),
+                ));
+                break;
+            }
+            g = group.parent;
+        }
+        let rule = rule.or_else(|| {
+            args.defaults
+                .trigger
+                .map(|(r, _)| (r, format!("#[dag(default_args(trigger = \"{r}\"))]")))
+        });
+        let Some((rule, source)) = rule else { continue };
+        if rule == "all_success" {
+            continue;
+        }
+        {
             let d = def(i);
             for (k, input) in node.inputs.iter().enumerate() {
                 let message = format!(
-                    "`#[dag(default_args(trigger = \"{rule}\"))]` can run `{}` when the upstream of this argument did not succeed, and then there is no value to pass: declare the parameter as `Option<&T>` (or `Option<T>`), or give the task a rule of its own, such as `#[task(trigger = \"all_success\")]`",
+                    "`{source}` can run `{}` when the upstream of this argument did not succeed, and then there is no value to pass: declare the parameter as `Option<&T>` (or `Option<T>`), or give the task a rule of its own, such as `#[task(trigger = \"all_success\")]`",
                     node.id
                 );
                 let span = input.span;

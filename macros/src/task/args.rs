@@ -7,6 +7,8 @@ use crate::common::{Errors, TaskOptionArgs, check_retry_delays};
 
 pub(crate) struct TaskArgs {
     pub(crate) id: Option<(String, Span)>,
+    /// `#[task(short_circuit)]`.
+    pub(crate) short_circuit: Option<(bool, Span)>,
     pub(crate) options: TaskOptionArgs,
 }
 
@@ -17,6 +19,7 @@ impl TaskArgs {
         check_retry_delays(&options, &TASK, errors);
         TaskArgs {
             id: values.string("id"),
+            short_circuit: values.bool("short_circuit"),
             options,
         }
     }

@@ -111,6 +111,16 @@ fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream 
             }
         })
         .collect();
+    // A short-circuit task returns `bool`: checked at the return type as written.
+    if matches!(args.short_circuit, Some((true, _))) {
+        let span = task.output.output_span(ident.span());
+        input_checks.push(quote_spanned! {span=>
+            ::oxflow::__private::condition_output(
+                (&&::oxflow::__private::Probe::<<#ident as ::oxflow::__private::Task>::Return>::new())
+                    .output_type(),
+            );
+        });
+    }
     // A stub's adapter never fetches its injected arguments, so their types are checked here.
     if stub {
         input_checks.extend(injected_checks(task));
@@ -243,6 +253,7 @@ fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream 
             ))
         }
     };
+    let short_circuit = matches!(args.short_circuit, Some((true, _)));
     let doc = format!("The `#[task]` definition of [`{ident}()`]: used by `#[dag]`.");
     let check_span = Span::call_site();
     let checks = quote_spanned! {check_span=>
@@ -283,6 +294,7 @@ fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream 
                     invoke: __oxflow_invoke,
                     codec: #codec,
                     params_type: #params_type,
+                    short_circuit: #short_circuit,
                 };
             }
 

@@ -93,8 +93,27 @@ impl Progress {
             ExecEvent::Rerun { task, reason } => {
                 self.line(format!("{task}: runs again: {reason}"));
             }
+            // An instance of a mapped task: only what needs attention, the bar counts tasks.
             ExecEvent::Task {
                 task,
+                map_index: Some(k),
+                state,
+                try_number,
+                error,
+            } => match state {
+                TaskState::UpForRetry => self.line(format!(
+                    "{task}[{k}]: try {try_number} failed, will retry: {}",
+                    error.as_deref().unwrap_or("")
+                )),
+                TaskState::Failed => self.line(format!(
+                    "{task}[{k}]: failed after {try_number} tries: {}",
+                    error.as_deref().unwrap_or("")
+                )),
+                _ => {}
+            },
+            ExecEvent::Task {
+                task,
+                map_index: None,
                 state,
                 try_number,
                 error,

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use crate::dag::{DagDef, DagSpec};
-use crate::exec::{TAG_DAG, TAG_STATE, TAG_TASK_ID, TAG_TRY_NUMBER};
+use crate::exec::{TAG_DAG, TAG_MAP_INDEX, TAG_STATE, TAG_TASK_ID, TAG_TRY_NUMBER};
 use crate::tracking::{TAG_PARENT_RUN_ID, TrackingError, TrackingStore};
 
 fn first_line(s: &str) -> &str {
@@ -56,6 +56,7 @@ pub(crate) fn show(spec: &DagSpec) -> String {
         "task",
         "inputs",
         "after",
+        "flow",
         "output",
         "retries",
         "retry delay",
@@ -82,6 +83,33 @@ pub(crate) fn show(spec: &DagSpec) -> String {
             .iter()
             .map(|&a| spec.nodes[a].id.as_str())
             .collect();
+        let mut flow = Vec::new();
+        if let Some(g) = n.flow.group {
+            let prefix = d.group_prefix(Some(g));
+            flow.push(format!("group {}", prefix.trim_end_matches('.')));
+        }
+        if let Some(b) = n.flow.branch {
+            flow.push(format!("branch: {}", b.arms.join(" | ")));
+        }
+        if let Some((b, arm)) = n.flow.follows {
+            let pattern = spec.nodes[b]
+                .flow
+                .branch
+                .and_then(|br| br.arms.get(arm))
+                .copied()
+                .unwrap_or("?");
+            flow.push(format!("when {} = {pattern}", spec.nodes[b].id));
+        }
+        if let Some(m) = n.flow.map {
+            let name = n.task.inputs.get(m.input).map_or("?", |p| p.name);
+            flow.push(format!("mapped over {name}"));
+        }
+        if n.flow.join {
+            flow.push("join".to_owned());
+        }
+        if n.task.short_circuit {
+            flow.push("short-circuit".to_owned());
+        }
         let o = &n.options;
         let delay = if o.retries > 0 {
             let mut s = humantime::format_duration(o.retry_delay).to_string();
@@ -99,7 +127,11 @@ pub(crate) fn show(spec: &DagSpec) -> String {
             n.id.clone(),
             inputs.join("\n"),
             after.join(", "),
-            n.task.output_type.to_owned(),
+            flow.join("\n"),
+            match n.flow.map {
+                Some(_) => format!("Vec<{}>", n.task.output_type),
+                None => n.task.output_type.to_owned(),
+            },
             o.retries.to_string(),
             delay,
             duration(o.timeout),
@@ -144,11 +176,16 @@ pub(crate) fn runs(
             Some(parent) => {
                 if let Some(task) = r.tags.get(TAG_TASK_ID) {
                     let state = r.tags.get(TAG_STATE).cloned().unwrap_or_default();
+                    // An instance of a mapped task shows as `task[k]`, after its task.
+                    let task = match r.tags.get(TAG_MAP_INDEX) {
+                        Some(k) => format!("{task}[{k}]"),
+                        None => task.clone(),
+                    };
                     let tries = r.tags.get(TAG_TRY_NUMBER).cloned().unwrap_or_default();
                     tasks
                         .entry(parent.clone())
                         .or_default()
-                        .push((task.clone(), state, tries));
+                        .push((task, state, tries));
                 }
             }
             None if r.tags.get(TAG_DAG).map(String::as_str) == Some(def.id) => dag_runs.push(r),
@@ -172,13 +209,23 @@ pub(crate) fn runs(
             .map(|e| std::time::Duration::from_millis((e - r.info.start_time_ms).max(0) as u64));
         let mut task_states = tasks.remove(&r.info.run_id).unwrap_or_default();
         // Show tasks in the DAG's order.
-        let order: BTreeMap<&str, usize> = def
+        let order: BTreeMap<String, usize> = def
             .nodes
             .iter()
             .enumerate()
-            .map(|(i, n)| (n.id.unwrap_or(n.task.name), i))
+            .map(|(i, n)| {
+                let id = n.id.unwrap_or(n.task.name);
+                (format!("{}{id}", def.group_prefix(n.flow.group)), i)
+            })
             .collect();
-        task_states.sort_by_key(|(id, _, _)| order.get(id.as_str()).copied().unwrap_or(usize::MAX));
+        task_states.sort_by_key(|(id, _, _)| {
+            let (task, index) = match id.split_once('[') {
+                Some((task, rest)) => (task, rest.trim_end_matches(']').parse().ok()),
+                None => (id.as_str(), None),
+            };
+            let at = order.get(task).copied().unwrap_or(usize::MAX);
+            (at, index.map_or(0, |k: usize| k + 1))
+        });
         let cell = if task_states.len() <= 12 {
             task_states
                 .iter()

@@ -15,10 +15,12 @@ mod render;
 mod spec;
 
 pub use crate::task::{
-    BuildParams, InputParam, OutputCodec, ParamsDef, ParamsType, ProjectFn, ResolvedOptions,
-    TaskDef, TaskOptions, TriggerRule, TriggerRuleParseError,
+    BuildParams, ElementFn, InputParam, OutputCodec, ParamsDef, ParamsType, ProjectFn,
+    ResolvedOptions, TaskDef, TaskOptions, TriggerRule, TriggerRuleParseError,
 };
 pub use render::{GraphFormat, GraphFormatParseError};
 pub use spec::{
-    DagDef, DagError, DagRegistration, DagSpec, InputDef, NodeDef, NodeSpec, find, registered,
+    BranchDef, ChooseFn, CollectFn, DEFAULT_MAX_MAP_LENGTH, DagDef, DagError, DagRegistration,
+    DagSpec, GroupDef, InputDef, MapDef, MapElementFn, MapLenFn, NodeDef, NodeFlow, NodeSpec, find,
+    registered,
 };

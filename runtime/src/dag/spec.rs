@@ -1,9 +1,12 @@
 //! The graph `#[dag]` generates ([`DagDef`], whose nodes point at the tasks' [`TaskDef`]s) and
 //! the resolved, validated graph the executor runs ([`DagSpec`]).
 
+use std::any::Any;
 use std::collections::BTreeSet;
 
-use crate::task::{ParamsDef, ProjectFn, ResolvedOptions, TaskDef, TaskOptions};
+use crate::task::{
+    ParamsDef, ProjectFn, ResolvedOptions, TaskDef, TaskOptions, TaskOutput, TriggerRule,
+};
 
 /// Where a node's input comes from.
 #[derive(Clone, Copy, Debug)]
@@ -27,6 +30,85 @@ pub struct NodeDef {
     pub inputs: &'static [InputDef],
     /// Order-only upstreams (`a >> b`).
     pub after: &'static [usize],
+    /// Branching, mapping and grouping ([`NodeFlow::PLAIN`] for none of them).
+    pub flow: NodeFlow,
+}
+
+/// What a node does beyond running its task once: choose a branch, follow one, map over a
+/// list, join branches, belong to a task group.
+#[derive(Clone, Copy, Debug)]
+pub struct NodeFlow {
+    /// The node's output is matched in the DAG body (`match route { .. }`): it chooses which
+    /// arm runs.
+    pub branch: Option<&'static BranchDef>,
+    /// The node starts arm `.1` of the branch node `.0`: it is skipped when another arm is
+    /// chosen.
+    pub follows: Option<(usize, usize)>,
+    /// The node runs one instance per element of a list (`task.expand(&list)`).
+    pub map: Option<&'static MapDef>,
+    /// The node is ordered after the value of a branch `match` (a join): unless its task sets a
+    /// trigger rule, it gets `none_failed_min_one_success`.
+    pub join: bool,
+    /// The task group the node belongs to, an index into [`DagDef::groups`].
+    pub group: Option<usize>,
+}
+
+impl NodeFlow {
+    /// A node that runs its task once, outside any group.
+    pub const PLAIN: NodeFlow = NodeFlow {
+        branch: None,
+        follows: None,
+        map: None,
+        join: false,
+        group: None,
+    };
+}
+
+/// Chooses an arm from a branch task's output.
+pub type ChooseFn = fn(&(dyn Any + Send + Sync)) -> Option<usize>;
+
+/// A branch: a task whose output a `match` in the DAG body takes apart.
+#[derive(Debug)]
+pub struct BranchDef {
+    /// The index of the arm whose pattern the output matches (the DAG body's own `match`,
+    /// compiled into the DAG); `None` if the output is not of the matched type.
+    pub choose: ChooseFn,
+    /// Each arm's pattern as written, such as `Route::Retrain`.
+    pub arms: &'static [&'static str],
+}
+
+/// The number of elements of a mapped task's list.
+pub type MapLenFn = fn(&(dyn Any + Send + Sync)) -> Option<usize>;
+/// Element `k` of a mapped task's list.
+pub type MapElementFn = crate::task::ElementFn;
+/// The outputs of a mapped task's instances, in order, as the `Vec` its downstream reads.
+pub type CollectFn = fn(Vec<TaskOutput>) -> Option<TaskOutput>;
+
+/// A mapped task (`task.partial(..).expand(&list)`).
+#[derive(Debug)]
+pub struct MapDef {
+    /// Which of the task's inputs receives one element per instance.
+    pub input: usize,
+    /// The length of the list.
+    pub len: MapLenFn,
+    /// One element of it.
+    pub element: MapElementFn,
+    /// Builds the `Vec` of outputs, when a downstream task reads it.
+    pub collect: Option<CollectFn>,
+}
+
+/// A task group (`group!("features", { .. })`): a name for display and default options for its
+/// tasks.
+#[derive(Debug)]
+pub struct GroupDef {
+    /// The group id; its tasks' ids are prefixed with it (`features.clean`), as Airflow's
+    /// `prefix_group_id` does.
+    pub id: &'static str,
+    /// The enclosing group, for a nested one.
+    pub parent: Option<usize>,
+    /// Options for the group's tasks, under each task's own and over the DAG's
+    /// `default_args`.
+    pub defaults: TaskOptions,
 }
 
 /// A pipeline, as `#[dag]` describes it: a `static` built by the compiler.
@@ -51,11 +133,20 @@ pub struct DagDef {
     pub params: Option<ParamsDef>,
     /// Every task call, in the body's order (which is a topological order).
     pub nodes: &'static [NodeDef],
+    /// Task groups (`group!`), referred to by [`NodeFlow::group`].
+    pub groups: &'static [GroupDef],
+    /// The longest list a mapped task may expand over (`max_map_length = ...`); `None` means
+    /// [`DEFAULT_MAX_MAP_LENGTH`].
+    pub max_map_length: Option<usize>,
     /// Source file of the definition.
     pub file: &'static str,
     /// Source line of the definition.
     pub line: u32,
 }
+
+/// Airflow's `[core] max_map_length`: a mapped task over a longer list fails rather than start
+/// that many instances.
+pub const DEFAULT_MAX_MAP_LENGTH: usize = 1024;
 
 /// How a `#[dag]` registers itself with [`inventory`]. Generated code submits one per DAG.
 #[derive(Debug)]
@@ -144,6 +235,8 @@ pub struct NodeSpec {
     pub upstream: Vec<usize>,
     /// Every downstream node.
     pub downstream: Vec<usize>,
+    /// Branching, mapping and grouping.
+    pub flow: NodeFlow,
 }
 
 /// A validated graph, ready for the executor.
@@ -170,7 +263,11 @@ impl DagDef {
         let mut seen = BTreeSet::new();
         let mut nodes: Vec<NodeSpec> = Vec::with_capacity(self.nodes.len());
         for (i, node) in self.nodes.iter().enumerate() {
-            let id = node.id.unwrap_or(node.task.name).to_owned();
+            let id = format!(
+                "{}{}",
+                self.group_prefix(node.flow.group),
+                node.id.unwrap_or(node.task.name)
+            );
             if !seen.insert(id.clone()) {
                 return Err(DagError::DuplicateTaskId {
                     dag: self.id.into(),
@@ -201,10 +298,11 @@ impl DagDef {
             nodes.push(NodeSpec {
                 id,
                 task: node.task,
-                options: node.task.options.or(self.defaults).resolve(),
+                options: self.options_of(node),
                 inputs: node.inputs.to_vec(),
                 upstream,
                 downstream: Vec::new(),
+                flow: node.flow,
             });
         }
         for i in 0..nodes.len() {
@@ -216,6 +314,59 @@ impl DagDef {
             def: self,
             nodes: nodes.into(),
         })
+    }
+}
+
+impl DagDef {
+    /// `outer.inner.` for a node in group `inner` nested in `outer`; empty outside groups.
+    ///
+    /// ```
+    /// use oxflow_runtime::dag::{DagDef, GroupDef, TaskOptions};
+    /// static GROUPS: [GroupDef; 2] = [
+    ///     GroupDef { id: "features", parent: None, defaults: TaskOptions::EMPTY },
+    ///     GroupDef { id: "text", parent: Some(0), defaults: TaskOptions::EMPTY },
+    /// ];
+    /// static DAG: DagDef = DagDef {
+    ///     id: "d", description: "", schedule: None, tags: &[], max_active_tasks: None,
+    ///     dagrun_timeout: None, defaults: TaskOptions::EMPTY, params: None, nodes: &[],
+    ///     groups: &GROUPS, max_map_length: None, file: "", line: 0,
+    /// };
+    /// assert_eq!(DAG.group_prefix(Some(1)), "features.text.");
+    /// assert_eq!(DAG.group_prefix(None), "");
+    /// ```
+    pub fn group_prefix(&self, group: Option<usize>) -> String {
+        let mut names = Vec::new();
+        let mut g = group;
+        while let Some(i) = g {
+            let Some(def) = self.groups.get(i) else { break };
+            names.push(def.id);
+            g = def.parent;
+        }
+        names.iter().rev().map(|n| format!("{n}.")).collect()
+    }
+
+    /// A node's options: the task's own, then (for a join) `none_failed_min_one_success`, then
+    /// its groups' defaults from the innermost out, then the DAG's `default_args`.
+    fn options_of(&self, node: &NodeDef) -> ResolvedOptions {
+        let mut options = node.task.options;
+        // A join runs after whichever arm ran: under `all_success` the arm not chosen, always
+        // skipped, would skip it too. Airflow's docs tell every user to set this rule on the
+        // join by hand; oxflow knows which task is one.
+        if node.flow.join && options.trigger.is_none() {
+            options.trigger = Some(TriggerRule::NoneFailedMinOneSuccess);
+        }
+        let mut g = node.flow.group;
+        while let Some(i) = g {
+            let Some(def) = self.groups.get(i) else { break };
+            options = options.or(def.defaults);
+            g = def.parent;
+        }
+        options.or(self.defaults).resolve()
+    }
+
+    /// The longest list a mapped task of this DAG may expand over.
+    pub fn max_map_length(&self) -> usize {
+        self.max_map_length.unwrap_or(DEFAULT_MAX_MAP_LENGTH)
     }
 }
 

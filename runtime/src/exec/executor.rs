@@ -27,7 +27,9 @@ use crate::tracking::{Run, TrackingError};
 
 /// One attempt the scheduler decided to start.
 pub(crate) struct Attempt {
+    /// The scheduler's entry: a DAG node, or an instance of a mapped one.
     pub(crate) node: usize,
+    pub(crate) map_index: Option<usize>,
     pub(crate) task: &'static TaskDef,
     pub(crate) dag_id: Arc<str>,
     pub(crate) dag_run_id: Arc<str>,
@@ -242,6 +244,10 @@ impl Executor for LocalExecutor {
         let timeout = attempt.timeout;
         // The task's future is made here, so the spawned future stays small: with 10,000
         // attempts in flight its size shows in the allocator. Making the log does no I/O.
+        if node >= self.handles.len() {
+            // Instances of a mapped task are added as the run goes.
+            self.handles.resize_with(node + 1, || None);
+        }
         let handle = match attempt.record.take() {
             None => {
                 let fut = invoke(attempt, None, None, body);
@@ -250,7 +256,9 @@ impl Executor for LocalExecutor {
                 ))
             }
             Some(record) => {
-                let (path, log) = record.logs.open(&attempt.task_id, try_number);
+                let (path, log) = record
+                    .logs
+                    .open(&attempt.task_id, attempt.map_index, try_number);
                 let source = AttemptRun {
                     run: Arc::new(record.task_run),
                     try_number,

@@ -49,10 +49,17 @@ impl Observers {
     }
 
     /// A state change that nothing records (scheduled, queued).
-    pub(crate) fn progress(&self, node: usize, state: TaskState, try_number: u32) {
+    pub(crate) fn progress(
+        &self,
+        node: usize,
+        map_index: Option<usize>,
+        state: TaskState,
+        try_number: u32,
+    ) {
         if let Some(f) = &self.events {
             f(&ExecEvent::Task {
                 task: self.task_ids[node].to_string(),
+                map_index,
                 state,
                 try_number,
                 error: None,
@@ -89,6 +96,7 @@ impl Observers {
         if let Some(f) = &self.events {
             f(&ExecEvent::Task {
                 task: self.task_ids[tr.node].to_string(),
+                map_index: tr.map_index,
                 state: tr.state,
                 try_number: tr.try_number,
                 error: tr.error.clone(),

@@ -27,6 +27,8 @@ pub const TAG_DAG: &str = "oxflow.dag";
 pub const TAG_DAG_RUN_ID: &str = "oxflow.dag_run_id";
 /// Tag holding a task run's task id.
 pub const TAG_TASK_ID: &str = "oxflow.task_id";
+/// Tag holding the index of a mapped task's instance in its list (Airflow's `map_index`).
+pub const TAG_MAP_INDEX: &str = "oxflow.map_index";
 /// Tag holding a task's (or the DAG run's) state.
 pub use crate::tracking::TAG_STATE;
 /// Tag holding a task's number of attempts so far.
@@ -121,11 +123,24 @@ pub fn log_dir_for(store_root: &Path) -> PathBuf {
         .map_or_else(|| PathBuf::from("logs"), |p| p.join("logs"))
 }
 
-fn attempt_log_path(root: &Path, dag: &str, run: &str, task: &str, attempt: u32) -> PathBuf {
-    root.join(format!("dag_id={dag}"))
+/// Airflow's layout; an instance of a mapped task logs under `map_index=<k>/`, as in Airflow.
+fn attempt_log_path(
+    root: &Path,
+    dag: &str,
+    run: &str,
+    task: &str,
+    map_index: Option<usize>,
+    attempt: u32,
+) -> PathBuf {
+    let dir = root
+        .join(format!("dag_id={dag}"))
         .join(format!("run_id={run}"))
-        .join(format!("task_id={task}"))
-        .join(format!("attempt={attempt}.log"))
+        .join(format!("task_id={task}"));
+    let dir = match map_index {
+        Some(k) => dir.join(format!("map_index={k}")),
+        None => dir,
+    };
+    dir.join(format!("attempt={attempt}.log"))
 }
 
 fn clip(s: &str) -> &str {
@@ -160,10 +175,25 @@ pub(crate) struct TaskRun {
     experiment_id: Arc<str>,
     dag_run_id: Arc<str>,
     task: Arc<str>,
+    /// The instance of a mapped task this records.
+    map_index: Option<usize>,
     run_id: Arc<Mutex<Option<String>>>,
 }
 
 impl TaskRun {
+    /// The record of instance `map_index` of this (mapped) task, with the id of its run if an
+    /// earlier run wrote one.
+    pub(crate) fn instance(&self, map_index: usize, run_id: Option<String>) -> TaskRun {
+        TaskRun {
+            store: self.store.clone(),
+            experiment_id: self.experiment_id.clone(),
+            dag_run_id: self.dag_run_id.clone(),
+            task: self.task.clone(),
+            map_index: Some(map_index),
+            run_id: Arc::new(Mutex::new(run_id)),
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Option<String>> {
         self.run_id
             .lock()
@@ -216,10 +246,17 @@ impl TaskRun {
         if let Some(t) = output_type {
             tags.push((TAG_OUTPUT_TYPE.to_owned(), t.to_owned()));
         }
+        let run_name = match self.map_index {
+            Some(k) => {
+                tags.push((TAG_MAP_INDEX.to_owned(), k.to_string()));
+                format!("{}[{k}]", self.task)
+            }
+            None => self.task.to_string(),
+        };
         let run = self.store.create_run(
             &self.experiment_id,
             RunOptions {
-                run_name: Some(self.task.to_string()),
+                run_name: Some(run_name),
                 tags,
                 parent_run_id: Some(self.dag_run_id.to_string()),
                 start_time_ms: Some(started_ms),
@@ -272,14 +309,26 @@ pub(crate) struct AttemptLogs {
 impl AttemptLogs {
     /// The log of attempt `try_number` of `task`: no I/O, the file is created with its first
     /// line.
-    pub(crate) fn open(&self, task: &str, try_number: u32) -> (PathBuf, AttemptLog) {
-        let log_path =
-            attempt_log_path(&self.root, &self.dag_id, &self.dag_run_id, task, try_number);
+    pub(crate) fn open(
+        &self,
+        task: &str,
+        map_index: Option<usize>,
+        try_number: u32,
+    ) -> (PathBuf, AttemptLog) {
+        let log_path = attempt_log_path(
+            &self.root,
+            &self.dag_id,
+            &self.dag_run_id,
+            task,
+            map_index,
+            try_number,
+        );
+        let instance = map_index.map_or_else(String::new, |k| format!(" [{k}]"));
         let header = tasklog::line(
             &tracing::Level::INFO,
             "oxflow",
             &format!(
-                "starting attempt {try_number} of task `{task}` (dag `{}`, run `{}`)",
+                "starting attempt {try_number} of task `{task}`{instance} (dag `{}`, run `{}`)",
                 self.dag_id, self.dag_run_id
             ),
         );
@@ -435,6 +484,7 @@ impl Recorder {
             experiment_id: Arc::from(self.experiment_id.as_str()),
             dag_run_id: Arc::from(self.dag_run_id.as_str()),
             task: Arc::from(task),
+            map_index: None,
             run_id: Arc::new(Mutex::new(run_id)),
         }
     }

@@ -16,6 +16,7 @@
 //! `execute` returns everything is on disk; a process killed in between leaves a successful
 //! task run without its output, which a resume runs again.
 
+use std::collections::HashMap;
 use std::sync::mpsc;
 use std::sync::{Arc, Condvar, Mutex};
 
@@ -34,9 +35,16 @@ use crate::tracking::{TrackingError, TrackingStore};
 pub(crate) enum RecordCmd {
     /// A task changed state.
     Transition(Transition),
+    /// A mapped task expanded: the record of one of its instances.
+    Instance {
+        node: usize,
+        map_index: usize,
+        record: TaskRecord,
+    },
     /// An attempt has run for a while: show its task run as RUNNING.
     Visible {
         node: usize,
+        map_index: Option<usize>,
         try_number: u32,
         started_ms: i64,
     },
@@ -56,9 +64,25 @@ impl RecorderHandle {
         let _ = self.tx.send(RecordCmd::Transition(t));
     }
 
-    pub(crate) fn visible(&self, node: usize, try_number: u32, started_ms: i64) {
+    /// Hands over the record of an instance of a mapped task, shared with its attempts.
+    pub(crate) fn instance(&self, node: usize, map_index: usize, run: TaskRun, error_tagged: bool) {
+        let _ = self.tx.send(RecordCmd::Instance {
+            node,
+            map_index,
+            record: TaskRecord { run, error_tagged },
+        });
+    }
+
+    pub(crate) fn visible(
+        &self,
+        node: usize,
+        map_index: Option<usize>,
+        try_number: u32,
+        started_ms: i64,
+    ) {
         let _ = self.tx.send(RecordCmd::Visible {
             node,
+            map_index,
             try_number,
             started_ms,
         });
@@ -93,6 +117,7 @@ pub(crate) fn spawn(
         recorder,
         spec,
         tasks,
+        instances: HashMap::new(),
         failed: false,
         pending: Vec::new(),
         outputs,
@@ -117,6 +142,8 @@ struct Actor {
     recorder: Recorder,
     spec: DagSpec,
     tasks: Vec<TaskRecord>,
+    /// The instances of mapped tasks, by (node, map index).
+    instances: HashMap<(usize, usize), TaskRecord>,
     /// A write failed: only the end of the DAG run is still attempted.
     failed: bool,
     /// Outputs of the batch being written, handed to `outputs` once it commits.
@@ -174,15 +201,23 @@ impl Actor {
                         at = Some(t.node);
                         self.apply(t)?;
                     }
+                    RecordCmd::Instance {
+                        node,
+                        map_index,
+                        record,
+                    } => {
+                        self.instances.insert((node, map_index), record);
+                    }
                     RecordCmd::Visible {
                         node,
+                        map_index,
                         try_number,
                         started_ms,
                     } => {
                         at = Some(node);
-                        self.tasks[node]
-                            .run
-                            .ensure_running(try_number, started_ms)?;
+                        if let Some(task) = self.record(node, map_index) {
+                            task.run.ensure_running(try_number, started_ms)?;
+                        }
                     }
                     RecordCmd::Finish(_) => {}
                 }
@@ -204,9 +239,22 @@ impl Actor {
         })
     }
 
+    fn record(&mut self, node: usize, map_index: Option<usize>) -> Option<&mut TaskRecord> {
+        match map_index {
+            None => self.tasks.get_mut(node),
+            Some(k) => self.instances.get_mut(&(node, k)),
+        }
+    }
+
     fn apply(&mut self, t: Transition) -> Result<(), TrackingError> {
         let node = &self.spec.nodes[t.node];
-        let task = &mut self.tasks[t.node];
+        let task = match t.map_index {
+            None => &mut self.tasks[t.node],
+            Some(k) => match self.instances.get_mut(&(t.node, k)) {
+                Some(task) => task,
+                None => return Ok(()),
+            },
+        };
         let rec = &self.recorder;
         match (t.state, t.attempt) {
             (TaskState::Running, Some(a)) => {

@@ -3,14 +3,14 @@
 //! Reading writes nothing, so a corrupt record, a refused resume (another live process runs
 //! it) or params given with `--resume` stop before the store changes.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use super::config::ExecError;
 use super::record::{
-    RecordError, TAG_DAG, TAG_ERROR, TAG_HOST, TAG_OUTPUT_TYPE, TAG_PID, TAG_STATE, TAG_TASK_ID,
-    TAG_TRY_NUMBER, XCOM_ARTIFACT, host_name,
+    RecordError, TAG_DAG, TAG_ERROR, TAG_HOST, TAG_MAP_INDEX, TAG_OUTPUT_TYPE, TAG_PID, TAG_STATE,
+    TAG_TASK_ID, TAG_TRY_NUMBER, XCOM_ARTIFACT, host_name,
 };
-use super::scheduler::Start;
+use super::scheduler::{InstanceStart, Start};
 use super::state::TaskState;
 use crate::dag::DagSpec;
 use crate::task::xcom::CodecError;
@@ -42,6 +42,8 @@ pub(crate) struct PreviousRun {
     pub(crate) running_in: Option<(u32, String)>,
     /// One entry per node of the DAG.
     pub(crate) tasks: Vec<Option<PreviousTask>>,
+    /// The instances of each mapped node, by map index.
+    pub(crate) instances: Vec<BTreeMap<usize, PreviousTask>>,
 }
 
 /// Whether process `pid` of this machine is alive.
@@ -84,6 +86,8 @@ pub(crate) fn read_run(
     };
     let experiment_id = parent.info.experiment_id.clone();
     let mut tasks: Vec<Option<PreviousTask>> = (0..spec.nodes.len()).map(|_| None).collect();
+    let mut instances: Vec<BTreeMap<usize, PreviousTask>> =
+        (0..spec.nodes.len()).map(|_| BTreeMap::new()).collect();
     let index: HashMap<&str, usize> = spec
         .nodes
         .iter()
@@ -111,19 +115,52 @@ pub(crate) fn read_run(
             .get(TAG_STATE)
             .and_then(|s| s.parse::<TaskState>().ok());
         let node = &spec.nodes[i];
+        let map_index = record
+            .tags
+            .get(TAG_MAP_INDEX)
+            .and_then(|k| k.parse::<usize>().ok());
+        // A mapped task's own record holds no output: its `Vec` is rebuilt from its
+        // instances' below.
+        let stores_output = node.flow.map.is_none() || map_index.is_some();
         let output = match (state, node.task.codec, node.options.persist) {
-            (Some(TaskState::Success), Some(codec), true) => {
+            (Some(TaskState::Success), Some(codec), true) if stores_output => {
                 read_output(store, &info.run_id, codec, record.tags.get(TAG_OUTPUT_TYPE))?
             }
             _ => Ok(None),
         };
-        tasks[i] = Some(PreviousTask {
+        let task = PreviousTask {
             run_id: info.run_id.clone(),
             tries,
             state,
             output,
             error_tagged: record.tags.contains_key(TAG_ERROR),
-        });
+        };
+        match map_index {
+            Some(k) => {
+                instances[i].insert(k, task);
+            }
+            None => tasks[i] = Some(task),
+        }
+    }
+    for (i, task) in tasks.iter_mut().enumerate() {
+        let Some(collect) = spec.nodes[i].flow.map.and_then(|m| m.collect) else {
+            continue;
+        };
+        let Some(task) = task.as_mut() else { continue };
+        if task.state != Some(TaskState::Success) {
+            continue;
+        }
+        let mut outputs = Vec::new();
+        let mut complete = true;
+        for inst in instances[i].values() {
+            if inst.state == Some(TaskState::Success) {
+                match &inst.output {
+                    Ok(Some(o)) => outputs.push(o.clone()),
+                    _ => complete = false,
+                }
+            }
+        }
+        task.output = Ok(complete.then(|| collect(outputs)).flatten());
     }
     Ok(PreviousRun {
         run_id: dag_run_id.to_owned(),
@@ -131,6 +168,7 @@ pub(crate) fn read_run(
         params: parent.params.into_iter().collect(),
         running_in,
         tasks,
+        instances,
     })
 }
 
@@ -251,7 +289,25 @@ pub(crate) fn plan_resume(
                     tries,
                     output: std::mem::replace(&mut p.output, Ok(None)).ok().flatten(),
                 },
-                _ => Start::Fresh { tries },
+                _ => Start::Fresh {
+                    tries,
+                    instances: std::mem::take(&mut previous.instances[i])
+                        .into_iter()
+                        .map(|(k, p)| {
+                            let output = match (p.state, p.output) {
+                                (Some(TaskState::Success), Ok(o)) => o,
+                                _ => None,
+                            };
+                            let start = InstanceStart {
+                                run_id: p.run_id,
+                                error_tagged: p.error_tagged,
+                                tries: p.tries,
+                                output,
+                            };
+                            (k, start)
+                        })
+                        .collect(),
+                },
             }
         })
         .collect();

@@ -49,7 +49,12 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
 
     // Open or take over the record before any task runs, so a bad store, a corrupt record or
     // a refused resume stops the run with nothing written.
-    let mut starts: Vec<Start> = (0..n).map(|_| Start::Fresh { tries: 0 }).collect();
+    let mut starts: Vec<Start> = (0..n)
+        .map(|_| Start::Fresh {
+            tries: 0,
+            instances: Default::default(),
+        })
+        .collect();
     let mut reruns = Vec::new();
     let (params, recorder) = match (&cfg.store, &cfg.resume) {
         (None, Some(_)) => return Err(ExecError::ResumeNeedsStore),

@@ -6,12 +6,20 @@
 //! ([`super::trigger`]), and newly decidable tasks go through a work list rather than
 //! recursion, so a 10,000-task chain of skips cannot overflow the stack.
 //!
+//! Branches, short-circuits and mapped tasks are decided here too. A branch task's output picks
+//! one arm of the DAG body's `match`; the first tasks of every other arm end `skipped`, and the
+//! skip reaches the rest through trigger rules, as after Airflow's `@task.branch`. A
+//! short-circuit task returning `false` skips everything downstream of it, whatever the trigger
+//! rules. A mapped task, once its list is known, becomes one *instance* per element: instances
+//! are extra entries in the scheduler's table (after the DAG's nodes), each with its own tries,
+//! retries and record; the mapped task ends when all of them have.
+//!
 //! Its steps, in the order the run loop calls them: [`Scheduler::decide_pending`],
 //! [`Scheduler::start_ready`], then one of [`Scheduler::on_event`], [`Scheduler::on_timers`] or
 //! [`Scheduler::stop`] for whatever woke the loop.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::{BTreeMap, BinaryHeap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -39,8 +47,12 @@ pub(crate) enum Stop {
     RecordFailed,
 }
 
-/// One task's state in this run.
+/// One task's state in this run: a node of the DAG, or one instance of a mapped node.
 pub(crate) struct Node {
+    /// The DAG node this is, or this is an instance of.
+    pub(crate) spec: usize,
+    /// The instance's index in its mapped task's list.
+    pub(crate) map_index: Option<usize>,
     pub(crate) state: TaskState,
     counts: UpstreamCounts,
     /// Data upstreams (tasks whose output it reads) in a final state, of `data_total`.
@@ -62,6 +74,24 @@ pub(crate) struct Node {
     pub(crate) reused: bool,
     /// Carried over from an earlier run (resume): never decided again.
     frozen: bool,
+    /// Skipped whatever its trigger rule says (a branch not taken, a short-circuit), and why.
+    forced_skip: Option<String>,
+    /// A mapped node: its instances, once expanded, and how many have not finished.
+    instances: Vec<usize>,
+    instances_left: usize,
+    /// A mapped node: what an earlier run of it left, per map index (resume).
+    previous: BTreeMap<usize, InstanceStart>,
+}
+
+/// What an earlier run left of one instance of a mapped task.
+pub(crate) struct InstanceStart {
+    /// Its task run, updated rather than written again.
+    pub(crate) run_id: String,
+    /// Whether that run carries an `oxflow.error` tag.
+    pub(crate) error_tagged: bool,
+    pub(crate) tries: u32,
+    /// Its stored output, when it succeeded.
+    pub(crate) output: Option<TaskOutput>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -72,8 +102,11 @@ enum Timer {
 
 /// What the resume plan says about one task.
 pub(crate) enum Start {
-    /// Not run before, or to run again.
-    Fresh { tries: u32 },
+    /// Not run before, or to run again; a mapped task keeps what its instances left.
+    Fresh {
+        tries: u32,
+        instances: BTreeMap<usize, InstanceStart>,
+    },
     /// Carried over: succeeded (with its output, if stored) or skipped.
     Kept {
         state: TaskState,
@@ -141,15 +174,19 @@ impl Scheduler {
             .zip(starts)
             .enumerate()
             .map(|(i, (n, start))| {
-                let (state, tries, output, frozen) = match start {
-                    Start::Fresh { tries } => (TaskState::None, tries, None, false),
+                let (state, tries, output, frozen, previous) = match start {
+                    Start::Fresh { tries, instances } => {
+                        (TaskState::None, tries, None, false, instances)
+                    }
                     Start::Kept {
                         state,
                         tries,
                         output,
-                    } => (state, tries, output, true),
+                    } => (state, tries, output, true, BTreeMap::new()),
                 };
                 Node {
+                    spec: i,
+                    map_index: None,
                     state,
                     counts: UpstreamCounts {
                         total: n.upstream.len(),
@@ -167,6 +204,10 @@ impl Scheduler {
                     retry_due: false,
                     reused: frozen,
                     frozen,
+                    forced_skip: None,
+                    instances: Vec::new(),
+                    instances_left: 0,
+                    previous,
                 }
             })
             .collect();
@@ -197,6 +238,10 @@ impl Scheduler {
         // Carried-over tasks count as finished upstreams from the start.
         for i in 0..n {
             if s.nodes[i].frozen {
+                if s.nodes[i].state == TaskState::Success {
+                    s.short_circuit(i);
+                    s.choose_branch(i);
+                }
                 s.finished(i);
             }
         }
@@ -229,6 +274,10 @@ impl Scheduler {
             if self.nodes[i].state != TaskState::None {
                 continue;
             }
+            if let Some(why) = self.nodes[i].forced_skip.clone() {
+                self.end_unrun(i, TaskState::Skipped, Some(why));
+                continue;
+            }
             let n = &self.nodes[i];
             let mut decision = decide(self.spec.nodes[i].options.trigger, n.counts);
             // Whatever the rule, a task never runs before the tasks whose outputs it reads are
@@ -242,15 +291,188 @@ impl Scheduler {
                 Decision::UpstreamFailed => self.end_unrun(i, TaskState::UpstreamFailed, None),
                 Decision::Run => match self.missing_input(i) {
                     Some((state, why)) => self.end_unrun(i, state, Some(why)),
+                    None if self.spec.nodes[i].flow.map.is_some() => self.expand(i),
                     None => {
                         self.nodes[i].state = TaskState::Scheduled;
-                        self.observers
-                            .progress(i, TaskState::Scheduled, self.nodes[i].try_number);
+                        self.observers.progress(
+                            i,
+                            None,
+                            TaskState::Scheduled,
+                            self.nodes[i].try_number,
+                        );
                         self.ready.push_back(i);
                     }
                 },
             }
         }
+    }
+
+    /// A mapped task whose list is known: one instance per element, each scheduled at once (or
+    /// carried over from an earlier run when the list was too). An empty list skips the task;
+    /// a list longer than `max_map_length` fails it, before any instance starts.
+    fn expand(&mut self, i: usize) {
+        let node = &self.spec.nodes[i];
+        let Some(map) = node.flow.map else { return };
+        let input = &node.inputs[map.input];
+        let source = &self.spec.nodes[input.node].id;
+        let param = node.task.inputs.get(map.input).map_or("?", |p| p.name);
+        let list = self.nodes[input.node].output.clone();
+        let len = list.as_deref().and_then(|v| {
+            let v = match input.project {
+                Some(project) => project(v)?,
+                None => v,
+            };
+            (map.len)(v)
+        });
+        let Some(len) = len else {
+            let why = format!(
+                "the list for input `{param}` from task `{source}` is not available; this is a bug in oxflow's generated code"
+            );
+            return self.end_unrun(i, TaskState::Failed, Some(why));
+        };
+        if len == 0 {
+            let why = format!(
+                "the list for input `{param}` from task `{source}` is empty, so no instance ran"
+            );
+            return self.end_unrun(i, TaskState::Skipped, Some(why));
+        }
+        let max = self.spec.def.max_map_length();
+        if len > max {
+            let why = format!(
+                "task `{}` would map over {len} elements of `{param}` (from task `{source}`), more than max_map_length {max}; raise `#[dag(max_map_length = ...)]` or shorten the list",
+                node.id
+            );
+            return self.end_unrun(i, TaskState::Failed, Some(why));
+        }
+        // Stored instance outputs fit only the list they were computed from: reuse them when
+        // the list was carried over unchanged.
+        let list_kept = self.nodes[input.node].frozen;
+        let mut previous = std::mem::take(&mut self.nodes[i].previous);
+        let first = self.nodes.len();
+        self.nodes[i].state = TaskState::Running;
+        self.nodes[i].instances = (first..first + len).collect();
+        self.nodes[i].instances_left = len;
+        let mut kept = Vec::new();
+        for k in 0..len {
+            let prev = previous.remove(&k);
+            let tries = prev.as_ref().map_or(0, |p| p.tries);
+            let output = prev
+                .as_ref()
+                .and_then(|p| p.output.clone())
+                .filter(|_| list_kept);
+            let u = self.nodes.len();
+            if let (Some((runs, _)), Some(rec)) = (&mut self.recording, self.observers.recorder()) {
+                let run = runs[i].instance(k, prev.as_ref().map(|p| p.run_id.clone()));
+                rec.instance(
+                    i,
+                    k,
+                    run.clone(),
+                    prev.as_ref().is_some_and(|p| p.error_tagged),
+                );
+                runs.push(run);
+            }
+            self.nodes.push(Node {
+                spec: i,
+                map_index: Some(k),
+                state: TaskState::Scheduled,
+                counts: UpstreamCounts::default(),
+                data_done: 0,
+                data_total: 0,
+                readers_left: 0,
+                try_number: tries,
+                first_try: tries + 1,
+                output: None,
+                error: None,
+                started_ms: 0,
+                body_running: false,
+                retry_due: false,
+                reused: false,
+                frozen: false,
+                forced_skip: None,
+                instances: Vec::new(),
+                instances_left: 0,
+                previous: BTreeMap::new(),
+            });
+            match output {
+                Some(out) => kept.push((u, out)),
+                None => {
+                    self.observers
+                        .progress(i, Some(k), TaskState::Scheduled, tries);
+                    self.ready.push_back(u);
+                }
+            }
+        }
+        for (u, out) in kept {
+            let n = &mut self.nodes[u];
+            n.state = TaskState::Success;
+            n.output = Some(out);
+            n.reused = true;
+            self.instance_finished(u);
+        }
+    }
+
+    /// An instance reached a final state; after the last one, its mapped task ends: `failed`
+    /// if one failed, `skipped` if all were skipped, else `success` with the outputs of the
+    /// instances that succeeded, in map-index order.
+    fn instance_finished(&mut self, u: usize) {
+        let i = self.nodes[u].spec;
+        self.nodes[i].instances_left -= 1;
+        if self.nodes[i].instances_left > 0 {
+            return;
+        }
+        let instances = std::mem::take(&mut self.nodes[i].instances);
+        let mut failed = 0;
+        let mut upstream_failed = 0;
+        let mut outputs = Vec::new();
+        for &u in &instances {
+            let n = &mut self.nodes[u];
+            match n.state {
+                TaskState::Success => outputs.extend(n.output.take()),
+                TaskState::Failed => failed += 1,
+                TaskState::UpstreamFailed => upstream_failed += 1,
+                _ => {}
+            }
+        }
+        self.nodes[i].instances = instances;
+        let len = self.nodes[i].instances.len();
+        let (state, error) = if failed > 0 {
+            (
+                TaskState::Failed,
+                Some(format!("{failed} of {len} mapped instances failed")),
+            )
+        } else if upstream_failed > 0 {
+            (
+                TaskState::UpstreamFailed,
+                Some(format!(
+                    "{upstream_failed} of {len} mapped instances did not run"
+                )),
+            )
+        } else if outputs.is_empty() {
+            (
+                TaskState::Skipped,
+                Some(format!("all {len} mapped instances were skipped")),
+            )
+        } else {
+            (TaskState::Success, None)
+        };
+        if state == TaskState::Success
+            && !self.consumers[i].is_empty()
+            && let Some(collect) = self.spec.nodes[i].flow.map.and_then(|m| m.collect)
+        {
+            self.nodes[i].output = collect(outputs);
+        }
+        let n = &mut self.nodes[i];
+        n.state = state;
+        n.error = error.clone();
+        self.observers.transition(Transition {
+            node: i,
+            map_index: None,
+            state,
+            try_number: n.try_number,
+            error,
+            attempt: None,
+        });
+        self.finished(i);
     }
 
     /// A required input (`&T`, not `Option<&T>`) whose upstream did not succeed: the task
@@ -298,7 +520,8 @@ impl Scheduler {
             let Some(i) = self.ready.pop_front() else {
                 break;
             };
-            let node = &self.spec.nodes[i];
+            let (spec, map_index) = (self.nodes[i].spec, self.nodes[i].map_index);
+            let node = &self.spec.nodes[spec];
             let n = &mut self.nodes[i];
             n.try_number += 1;
             let try_number = n.try_number;
@@ -316,22 +539,29 @@ impl Scheduler {
             });
             n.state = TaskState::Running;
             let started_ms = n.started_ms;
-            self.observers.progress(i, TaskState::Queued, try_number);
+            self.observers
+                .progress(spec, map_index, TaskState::Queued, try_number);
+            let mapped = node.flow.map.zip(map_index);
             let inputs = node
                 .inputs
                 .iter()
-                .map(|input| InputValue {
+                .enumerate()
+                .map(|(k, input)| InputValue {
                     value: self.nodes[input.node].output.clone(),
                     project: input.project,
+                    element: mapped
+                        .filter(|(m, _)| m.input == k)
+                        .map(|(m, index)| (m.element, index)),
                     upstream: self.task_ids[input.node].clone(),
                 })
                 .collect();
             exec.start(Attempt {
                 node: i,
+                map_index,
                 task: node.task,
                 dag_id: self.dag_id.clone(),
                 dag_run_id: self.dag_run_id.clone(),
-                task_id: self.task_ids[i].clone(),
+                task_id: self.task_ids[spec].clone(),
                 try_number,
                 max_tries,
                 timeout: node.options.timeout,
@@ -342,7 +572,8 @@ impl Scheduler {
             self.running += 1;
             self.active += 1;
             self.observers.transition(Transition {
-                node: i,
+                node: spec,
+                map_index,
                 state: TaskState::Running,
                 try_number,
                 error: None,
@@ -387,10 +618,13 @@ impl Scheduler {
             killed,
         };
         let try_number = n.try_number;
+        let (spec, map_index) = (n.spec, n.map_index);
         match end.result {
             Ok(output) => {
                 self.active -= 1;
-                let keep = self.consumers[i].is_empty() || n.readers_left > 0;
+                // An instance's output waits for its siblings, to be collected.
+                let keep =
+                    map_index.is_some() || self.consumers[i].is_empty() || n.readers_left > 0;
                 // The recorder stores the output; nothing else needs it in the transition.
                 let recorded = self.observers.recorder().is_some();
                 let facts = facts(recorded.then(|| output.clone()), false);
@@ -400,18 +634,23 @@ impl Scheduler {
                 n.error = None;
                 n.state = TaskState::Success;
                 self.observers.transition(Transition {
-                    node: i,
+                    node: spec,
+                    map_index,
                     state: TaskState::Success,
                     try_number,
                     error: None,
                     attempt: Some(facts),
                 });
+                if map_index.is_none() {
+                    self.short_circuit(i);
+                    self.choose_branch(i);
+                }
                 self.finished(i);
             }
             Err(err) => {
                 // The task's own error with its causes, as anyhow's `{:#}` shows them.
                 let message = err.chain();
-                let retries = self.spec.nodes[i].options.retries;
+                let retries = self.spec.nodes[spec].options.retries;
                 // A `Skip` ends the task `skipped`, and its downstream follows its trigger rules
                 // as after any skip; a `Fail` (like an interrupt) is not retried.
                 let retry = err.is_retryable() && try_number - n.first_try < retries;
@@ -426,14 +665,17 @@ impl Scheduler {
                 n.error = Some(message.clone());
                 let facts = facts(None, matches!(err, TaskError::Killed));
                 self.observers.transition(Transition {
-                    node: i,
+                    node: spec,
+                    map_index,
                     state,
                     try_number,
                     error: Some(message),
                     attempt: Some(facts),
                 });
                 if retry {
-                    let delay = self.spec.nodes[i].options.delay_before_try(try_number + 1);
+                    let delay = self.spec.nodes[spec]
+                        .options
+                        .delay_before_try(try_number + 1);
                     self.timers.push(Reverse((
                         Instant::now() + delay,
                         Timer::RetryDue {
@@ -466,7 +708,7 @@ impl Scheduler {
         n.state = TaskState::Scheduled;
         self.active -= 1;
         self.observers
-            .progress(i, TaskState::Scheduled, n.try_number);
+            .progress(n.spec, n.map_index, TaskState::Scheduled, n.try_number);
         self.ready.push_back(i);
     }
 
@@ -482,7 +724,7 @@ impl Scheduler {
                 && n.try_number == try_number
                 && let Some(r) = self.observers.recorder()
             {
-                r.visible(i, try_number, n.started_ms);
+                r.visible(n.spec, n.map_index, try_number, n.started_ms);
             }
         }
         while let Some(Reverse((due, timer))) = self.timers.peek().copied() {
@@ -539,8 +781,23 @@ impl Scheduler {
             Stop::TimedOut(_) => TaskState::Skipped,
             _ => TaskState::Failed,
         };
-        for i in 0..self.nodes.len() {
+        // Instances first: a mapped task ends after its instances, as in a run that finishes.
+        for i in (0..self.nodes.len()).rev() {
             let n = &mut self.nodes[i];
+            if !n.instances.is_empty() && n.state == TaskState::Running {
+                n.state = end_state;
+                n.error = Some(message.clone());
+                let (spec, try_number) = (n.spec, n.try_number);
+                self.observers.transition(Transition {
+                    node: spec,
+                    map_index: None,
+                    state: end_state,
+                    try_number,
+                    error: Some(message.clone()),
+                    attempt: None,
+                });
+                continue;
+            }
             let attempt = match n.state {
                 TaskState::Running => Some(AttemptFacts {
                     started_ms: n.started_ms,
@@ -579,9 +836,10 @@ impl Scheduler {
                     killed: true,
                 })
             });
-            let try_number = n.try_number;
+            let (spec, map_index, try_number) = (n.spec, n.map_index, n.try_number);
             self.observers.transition(Transition {
-                node: i,
+                node: spec,
+                map_index,
                 state: end_state,
                 try_number,
                 error: Some(message.clone()),
@@ -590,9 +848,65 @@ impl Scheduler {
         }
     }
 
+    /// A short-circuit task (node `i` of the DAG) that returned `false`: every task downstream
+    /// of it ends `skipped`, whatever its trigger rule.
+    fn short_circuit(&mut self, i: usize) {
+        let node = &self.spec.nodes[i];
+        if !node.task.short_circuit {
+            return;
+        }
+        let go_on = self.nodes[i]
+            .output
+            .as_deref()
+            .and_then(|o| o.downcast_ref::<bool>())
+            .copied()
+            .unwrap_or(true);
+        if go_on {
+            return;
+        }
+        let why = format!("short-circuit task `{}` returned false", node.id);
+        for d in self.spec.downstream_closure(&[i]) {
+            if d != i && self.nodes[d].forced_skip.is_none() {
+                self.nodes[d].forced_skip = Some(why.clone());
+            }
+        }
+    }
+
+    /// A branch task that succeeded: the arms its output does not match are skipped. Tasks that
+    /// start an arm are skipped directly (Airflow skips a branch's unchosen direct
+    /// downstreams); the rest of each arm follows by trigger rules.
+    fn choose_branch(&mut self, i: usize) {
+        let Some(branch) = self.spec.nodes[i].flow.branch else {
+            return;
+        };
+        // A branch carried over by a resume without its output decides nothing again.
+        let Some(output) = self.nodes[i].output.as_deref() else {
+            return;
+        };
+        let chosen = (branch.choose)(output);
+        let id = &self.spec.nodes[i].id;
+        let why = match chosen.and_then(|k| branch.arms.get(k)) {
+            Some(arm) => format!("branch `{id}` chose `{arm}`"),
+            None => format!("branch `{id}` chose no arm"),
+        };
+        for k in 0..self.spec.nodes[i].downstream.len() {
+            let d = self.spec.nodes[i].downstream[k];
+            if let Some((b, arm)) = self.spec.nodes[d].flow.follows
+                && b == i
+                && Some(arm) != chosen
+                && self.nodes[d].forced_skip.is_none()
+            {
+                self.nodes[d].forced_skip = Some(why.clone());
+            }
+        }
+    }
+
     /// Task `i` reached a final state: its downstream learns of it, and the outputs it read
     /// are freed once every reader is done.
     fn finished(&mut self, i: usize) {
+        if self.nodes[i].map_index.is_some() {
+            return self.instance_finished(i);
+        }
         let state = self.nodes[i].state;
         for k in 0..self.spec.nodes[i].downstream.len() {
             let d = self.spec.nodes[i].downstream[k];
@@ -627,6 +941,7 @@ impl Scheduler {
         let try_number = n.try_number;
         self.observers.transition(Transition {
             node: i,
+            map_index: None,
             state,
             try_number,
             error,

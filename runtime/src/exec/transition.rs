@@ -31,6 +31,8 @@ pub enum ExecEvent {
     Task {
         /// The task id.
         task: String,
+        /// For an instance of a mapped task, its index in the list.
+        map_index: Option<usize>,
         /// Its new state.
         state: TaskState,
         /// The attempt number (0 before the first attempt).
@@ -45,7 +47,10 @@ pub type EventCallback = Arc<dyn Fn(&ExecEvent) + Send + Sync>;
 
 /// One task changing state, as the scheduler decided it.
 pub(crate) struct Transition {
+    /// The DAG node.
     pub(crate) node: usize,
+    /// The instance of a mapped node, if this is one.
+    pub(crate) map_index: Option<usize>,
     pub(crate) state: TaskState,
     pub(crate) try_number: u32,
     pub(crate) error: Option<String>,

@@ -49,6 +49,10 @@ pub struct TaskDef {
     pub codec: Option<OutputCodec>,
     /// The `P` of an injected `&Params<P>`, when the task takes one.
     pub params_type: Option<ParamsType>,
+    /// `#[task(short_circuit)]`: the task returns `bool`, and `false` skips every task
+    /// downstream of it, whatever their trigger rules (Airflow's `@task.short_circuit` with
+    /// `ignore_downstream_trigger_rules=True`, its default).
+    pub short_circuit: bool,
 }
 
 /// The `TypeId` and name of a params type.

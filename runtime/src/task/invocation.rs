@@ -26,6 +26,9 @@ pub type InvokeFn = fn(Invocation) -> TaskFuture;
 /// Projects one element out of a tuple output (`let (a, b) = split(..)` in a DAG body).
 pub type ProjectFn = fn(&(dyn Any + Send + Sync)) -> Option<&(dyn Any + Send + Sync)>;
 
+/// Takes element `k` out of a list output, for one instance of a mapped task.
+pub type ElementFn = fn(&(dyn Any + Send + Sync), usize) -> Option<&(dyn Any + Send + Sync)>;
+
 /// A task parameter that receives an upstream output.
 #[derive(Clone, Copy, Debug)]
 pub struct InputParam {
@@ -43,6 +46,8 @@ pub struct InputValue {
     pub value: Option<TaskOutput>,
     /// Takes a tuple element out of the output.
     pub project: Option<ProjectFn>,
+    /// For an instance of a mapped task: the list element it receives (after `project`).
+    pub element: Option<(ElementFn, usize)>,
     /// The upstream task's id, for messages.
     pub upstream: Arc<str>,
 }
@@ -61,8 +66,12 @@ impl Inputs {
     fn lookup(&self, index: usize) -> Option<&(dyn Any + Send + Sync)> {
         let input = self.values.get(index)?;
         let value: &(dyn Any + Send + Sync) = &**input.value.as_ref()?;
-        match input.project {
-            Some(project) => project(value),
+        let value = match input.project {
+            Some(project) => project(value)?,
+            None => value,
+        };
+        match input.element {
+            Some((element, k)) => element(value, k),
             None => Some(value),
         }
     }

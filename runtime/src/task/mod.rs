@@ -28,7 +28,7 @@ pub use def::{BuildParams, ParamsDef, ParamsType, Task, TaskDef};
 pub use error::{BoxError, Fail, Skip, TaskError};
 pub(crate) use invocation::panic_message;
 pub use invocation::{
-    InputParam, InputType, InputValue, Inputs, Invocation, InvokeFn, ProjectFn, RunSlot,
+    ElementFn, InputParam, InputType, InputValue, Inputs, Invocation, InvokeFn, ProjectFn, RunSlot,
     TaskFuture, TaskOutput,
 };
 pub use invocation::{run_async, run_blocking};

@@ -409,6 +409,111 @@ pub const fn params_def<P: DagParams>() -> ParamsDef {
     }
 }
 
+// ---------------------------------------------------------------- branching and mapping
+
+/// The type of one element of a tuple output, found by a closure that takes it: `#[dag]` gets
+/// the type of `let (a, b) = task(..)`'s `b` this way, without naming it.
+pub fn project_type<T, U>(_: OutputType<T>, _: fn(&T) -> &U) -> OutputType<U> {
+    OutputType(PhantomData)
+}
+
+/// The type a mapped task's handle has: the `Vec` of its instances' outputs.
+pub fn mapped_type<T>(_: OutputType<T>) -> OutputType<Vec<T>> {
+    OutputType(PhantomData)
+}
+
+/// What `task.expand(&list)` maps over: a `Vec`, one instance per element.
+#[diagnostic::on_unimplemented(
+    message = "`expand` maps over a `Vec<T>`, and `{Self}` is not one",
+    label = "one task instance runs per element of this list, so it must be a `Vec<T>`",
+    note = "return a `Vec<T>` from the upstream task; each instance then receives one `T` (or `&T`)"
+)]
+pub trait MapSource: Send + Sync + 'static {
+    /// The type of one element.
+    type Item: Send + Sync + 'static;
+    /// Number of elements.
+    fn map_len(&self) -> usize;
+    /// Element `k`.
+    fn map_element(&self, k: usize) -> Option<&Self::Item>;
+}
+
+impl<T: Send + Sync + 'static> MapSource for Vec<T> {
+    type Item = T;
+    fn map_len(&self) -> usize {
+        self.len()
+    }
+    fn map_element(&self, k: usize) -> Option<&T> {
+        self.get(k)
+    }
+}
+
+/// One element of a mapped list, borrowed, for the never-run type check `#[dag]` generates.
+pub fn map_item<S: MapSource>(_: &S) -> &S::Item {
+    unreachable!("only type-checked, never run")
+}
+
+/// One element of a mapped list, by value, for the never-run type check.
+pub fn map_item_owned<S: MapSource>(_: &S) -> S::Item {
+    unreachable!("only type-checked, never run")
+}
+
+/// The handle of a mapped task, for the never-run type check: the `Vec` of its outputs.
+pub fn mapped_outputs<T>(_: T) -> Vec<T> {
+    unreachable!("only type-checked, never run")
+}
+
+/// The length of a mapped task's list, if `value` is the list.
+pub fn map_len<S: MapSource>(value: &(dyn Any + Send + Sync), _: OutputType<S>) -> Option<usize> {
+    value.downcast_ref::<S>().map(MapSource::map_len)
+}
+
+/// Element `k` of a mapped task's list.
+pub fn map_element<S: MapSource>(
+    value: &(dyn Any + Send + Sync),
+    k: usize,
+    _: OutputType<S>,
+) -> Option<&(dyn Any + Send + Sync)> {
+    let item = value.downcast_ref::<S>()?.map_element(k)?;
+    Some(item as &(dyn Any + Send + Sync))
+}
+
+/// An output a mapped task's instances hand to a downstream task as one `Vec`: `#[dag]` asks
+/// for it when a task reads a mapped task's handle.
+#[diagnostic::on_unimplemented(
+    message = "the outputs of this mapped task are collected into a `Vec<{Self}>` for the task that reads them, but `{Self}` does not implement `Clone`",
+    label = "a downstream task reads this mapped task's outputs",
+    note = "derive `Clone` for `{Self}`: an output is moved into the `Vec` when nothing else holds it, and cloned only when the run's recorder still does"
+)]
+pub trait MappedOutput: Clone + Send + Sync + 'static {}
+#[diagnostic::do_not_recommend]
+impl<T: Clone + Send + Sync + 'static> MappedOutput for T {}
+
+/// The instances' outputs, in order, as one `Vec<T>`. Each is moved out of its `Arc` when the
+/// scheduler holds the last reference (always, in a run that is not recorded), else cloned.
+pub fn collect_outputs<T: MappedOutput>(
+    outputs: Vec<TaskOutput>,
+    _: OutputType<T>,
+) -> Option<TaskOutput> {
+    let mut all = Vec::with_capacity(outputs.len());
+    for o in outputs {
+        let typed = o.downcast::<T>().ok()?;
+        all.push(Arc::try_unwrap(typed).unwrap_or_else(|shared| (*shared).clone()));
+    }
+    Some(Arc::new(all))
+}
+
+/// The output of a `#[task(short_circuit)]`.
+#[diagnostic::on_unimplemented(
+    message = "a `#[task(short_circuit)]` returns `bool`, not `{Self}`",
+    label = "`false` skips everything downstream of this task, so it must return `bool`",
+    note = "return `bool` (or `Result<bool, E>`); to choose between paths, return an enum and `match` on its handle in the `#[dag]` body"
+)]
+pub trait ConditionOutput {}
+impl ConditionOutput for bool {}
+
+/// Compiles only if a short-circuit task returns `bool`.
+pub fn condition_output<T: ConditionOutput>(_: OutputType<T>) {}
+
 // ---------------------------------------------------------------- checks `#[dag]` runs in constants
 //
 // What a `#[dag]` cannot see in its own tokens (the ids and options its tasks declare) it checks
@@ -440,6 +545,24 @@ pub const fn id_repeats(ids: &[&str], k: usize) -> bool {
     let mut j = 0;
     while j < k && j < ids.len() {
         if k < ids.len() && str_eq(ids[j], ids[k]) {
+            return true;
+        }
+        j += 1;
+    }
+    false
+}
+
+/// Whether `ids[k]`, a (group prefix, id) pair, names the same task as an earlier pair.
+///
+/// ```
+/// use oxflow_runtime::__macro_support::grouped_id_repeats;
+/// const IDS: [(&str, &str); 3] = [("", "load"), ("eu.", "load"), ("", "load")];
+/// const _: () = assert!(!grouped_id_repeats(&IDS, 1) && grouped_id_repeats(&IDS, 2));
+/// ```
+pub const fn grouped_id_repeats(ids: &[(&str, &str)], k: usize) -> bool {
+    let mut j = 0;
+    while j < k && j < ids.len() {
+        if k < ids.len() && str_eq(ids[j].0, ids[k].0) && str_eq(ids[j].1, ids[k].1) {
             return true;
         }
         j += 1;
@@ -495,4 +618,5 @@ pub const DAG_IS_NOT_A_TASK: TaskDef = TaskDef {
     invoke: dag_is_not_a_task,
     codec: None,
     params_type: None,
+    short_circuit: false,
 };
