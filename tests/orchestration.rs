@@ -437,6 +437,11 @@ async fn instances_are_recorded_retried_and_resumed_on_their_own() {
         log.contains("attempt 2 failed: shard 30 is broken"),
         "{log}"
     );
+    let logs = exec::load_task_log(&store, None, &first.dag_run_id, "process").unwrap();
+    assert!(
+        logs.contains("--- [2] attempt 2: ") && logs.contains("shard 30 is broken"),
+        "{logs}"
+    );
 
     // Resume: only the failed instance runs again.
     BROKEN_ELEMENT.store(usize::MAX, Ordering::SeqCst);

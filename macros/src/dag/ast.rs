@@ -155,6 +155,12 @@ impl Parse for GroupMacro {
                 "`group!` starts with the group's id in a string: `group!(\"features\", { .. })`",
             )
         })?;
+        if input.is_empty() {
+            return Err(syn::Error::new(
+                id.span(),
+                "`group!` needs its tasks in braces after the id: `group!(\"features\", { let f = featurize(&raw); })`",
+            ));
+        }
         input.parse::<Token![,]>()?;
         let mut options = None;
         if input.peek(syn::Ident) {
@@ -701,7 +707,17 @@ impl Builder {
             }
             let pat = &arm.pat;
             let tail_witness = tail.as_ref().map(|(_, w)| quote!(let _ = #w;));
-            arms.push(quote!(#pat => { #(#body)* #tail_witness }));
+            // The arm's block at the user's arm body, so rustc's "add a match arm" help lands
+            // after the user's last arm.
+            let fat_arrow = &arm.fat_arrow_token;
+            let end = arm
+                .body
+                .to_token_stream()
+                .into_iter()
+                .last()
+                .map_or_else(|| arm.body.span(), |t| t.span());
+            let block = quote_spanned!(end=> { #(#body)* #tail_witness });
+            arms.push(quote!(#pat #fat_arrow #block));
             tails.extend(tail.into_iter().flat_map(|(t, _)| t));
         }
         let span = m.expr.span();

@@ -740,6 +740,35 @@ pub fn load_task_log(
         }
     };
     attempts.sort();
+    // A mapped task's instances log under `map_index=<k>/`, as in Airflow.
+    let mut instance_logs: Vec<(usize, u32, PathBuf)> = Vec::new();
+    if let Ok(entries) = fs::read_dir(&dir) {
+        for e in entries.filter_map(|e| e.ok()) {
+            let Some(k) = e
+                .file_name()
+                .to_str()
+                .and_then(|n| n.strip_prefix("map_index="))
+                .and_then(|k| k.parse::<usize>().ok())
+            else {
+                continue;
+            };
+            let Ok(files) = fs::read_dir(e.path()) else {
+                continue;
+            };
+            for f in files.filter_map(|f| f.ok()) {
+                let n = f
+                    .file_name()
+                    .to_str()
+                    .and_then(|n| n.strip_prefix("attempt="))
+                    .and_then(|n| n.strip_suffix(".log"))
+                    .and_then(|n| n.parse::<u32>().ok());
+                if let Some(n) = n {
+                    instance_logs.push((k, n, f.path()));
+                }
+            }
+        }
+    }
+    instance_logs.sort();
     // The task runs of the DAG run: the record of an attempt that logged nothing (it has no
     // file), and the names of the tasks when this one is unknown.
     let filter = format!("tags.`{TAG_PARENT_RUN_ID}` = '{dag_run_id}'");
@@ -749,15 +778,15 @@ pub fn load_task_log(
         &[],
         crate::tracking::MAX_SEARCH_RESULTS,
     )?;
-    let task_run = task_runs
-        .iter()
-        .find(|r| r.tags.get(TAG_TASK_ID).is_some_and(|t| t == task));
+    let task_run = task_runs.iter().find(|r| {
+        r.tags.get(TAG_TASK_ID).is_some_and(|t| t == task) && !r.tags.contains_key(TAG_MAP_INDEX)
+    });
     let quiet_success = task_run.and_then(|r| {
         let tries: u32 = r.tags.get(TAG_TRY_NUMBER)?.parse().ok()?;
         let succeeded = r.tags.get(TAG_STATE).is_some_and(|s| s == "success");
-        (succeeded && !attempts.iter().any(|(n, _)| *n == tries)).then_some((tries, r))
+        (succeeded && tries > 0 && !attempts.iter().any(|(n, _)| *n == tries)).then_some((tries, r))
     });
-    if attempts.is_empty() && quiet_success.is_none() {
+    if attempts.is_empty() && quiet_success.is_none() && instance_logs.is_empty() {
         let mut tasks: Vec<String> = task_runs
             .iter()
             .filter_map(|r| r.tags.get(TAG_TASK_ID).cloned())
@@ -778,6 +807,14 @@ pub fn load_task_log(
             source,
         })?;
         out.push_str(&format!("--- attempt {n}: {} ---\n", path.display()));
+        out.push_str(&text);
+    }
+    for (k, n, path) in instance_logs {
+        let text = fs::read_to_string(&path).map_err(|source| RecordError::Log {
+            path: path.clone(),
+            source,
+        })?;
+        out.push_str(&format!("--- [{k}] attempt {n}: {} ---\n", path.display()));
         out.push_str(&text);
     }
     if let Some((n, run)) = quiet_success {

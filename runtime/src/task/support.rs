@@ -462,20 +462,59 @@ pub fn mapped_outputs<T>(_: T) -> Vec<T> {
     unreachable!("only type-checked, never run")
 }
 
-/// The length of a mapped task's list, if `value` is the list.
-pub fn map_len<S: MapSource>(value: &(dyn Any + Send + Sync), _: OutputType<S>) -> Option<usize> {
-    value.downcast_ref::<S>().map(MapSource::map_len)
+/// A probe of the type `OutputType<S>` stands for, for the dispatch below.
+pub fn probe_of<S>(_: OutputType<S>) -> Probe<S> {
+    Probe::new()
 }
 
-/// Element `k` of a mapped task's list.
-pub fn map_element<S: MapSource>(
-    value: &(dyn Any + Send + Sync),
-    k: usize,
-    _: OutputType<S>,
-) -> Option<&(dyn Any + Send + Sync)> {
-    let item = value.downcast_ref::<S>()?.map_element(k)?;
-    Some(item as &(dyn Any + Send + Sync))
+// A mapped task's list, read through autoref dispatch like a return value: the impl for
+// `&Probe<Vec<T>>` is found first for a `Vec`, the one for `Probe<S>` otherwise. The second never
+// runs: the witness has rustc reject a list that is not a `Vec` ([`MapSource`]), once, at the
+// user's argument, and the functions here must not report it again.
+
+/// Reads a mapped task's list that is a `Vec<T>`.
+pub trait ListIsVec {
+    /// The length of the list, if `value` is it.
+    fn list_len(&self, value: &(dyn Any + Send + Sync)) -> Option<usize>;
+    /// Element `k` of the list.
+    fn list_element<'a>(
+        &self,
+        value: &'a (dyn Any + Send + Sync),
+        k: usize,
+    ) -> Option<&'a (dyn Any + Send + Sync)>;
 }
+
+impl<T: Send + Sync + 'static> ListIsVec for &Probe<Vec<T>> {
+    fn list_len(&self, value: &(dyn Any + Send + Sync)) -> Option<usize> {
+        value.downcast_ref::<Vec<T>>().map(Vec::len)
+    }
+    fn list_element<'a>(
+        &self,
+        value: &'a (dyn Any + Send + Sync),
+        k: usize,
+    ) -> Option<&'a (dyn Any + Send + Sync)> {
+        let item = value.downcast_ref::<Vec<T>>()?.get(k)?;
+        Some(item as &(dyn Any + Send + Sync))
+    }
+}
+
+/// Any other list type: already a compile error at the user's argument.
+pub trait ListIsNotVec {
+    /// `None`.
+    fn list_len(&self, _value: &(dyn Any + Send + Sync)) -> Option<usize> {
+        None
+    }
+    /// `None`.
+    fn list_element<'a>(
+        &self,
+        _value: &'a (dyn Any + Send + Sync),
+        _k: usize,
+    ) -> Option<&'a (dyn Any + Send + Sync)> {
+        None
+    }
+}
+
+impl<S> ListIsNotVec for Probe<S> {}
 
 /// An output a mapped task's instances hand to a downstream task as one `Vec`: `#[dag]` asks
 /// for it when a task reads a mapped task's handle.
