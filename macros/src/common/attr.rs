@@ -854,7 +854,7 @@ mod tests {
         assert_eq!(
             errors,
             [
-                "unknown `#[task]` option `retires`; did you mean `retries`? expected one of: id, retries, retry_delay, backoff, max_retry_delay, timeout, trigger, persist"
+                "unknown `#[task]` option `retires`; did you mean `retries`? expected one of: id, short_circuit, retries, retry_delay, backoff, max_retry_delay, timeout, trigger, persist"
             ]
         );
         let (_, errors) = messages(&DAG, quote!(default_args(timeot = "1m")));
