@@ -658,6 +658,17 @@ impl Builder {
             return None;
         }
         let branch = h.node;
+        // One `match` per branch task: the DAG holds one chooser per task.
+        if self.branches.iter().any(|b| b.node == branch) {
+            errors.spanned(
+                scrutinee,
+                format!(
+                    "the output of `{}` is already matched above; a branch task chooses once, so put all of its paths in one `match`",
+                    self.nodes[branch].id
+                ),
+            );
+            return None;
+        }
         let b = self.branches.len();
         self.branches.push(Branch {
             node: branch,

@@ -267,8 +267,7 @@ fn flow_tokens(
     let traits = dispatch_traits();
     let none = quote!(::core::option::Option::None);
     let branch = match body.branches.iter().find(|b| b.node == i) {
-        // One `match` per branch task: a second one on the same handle is its own branch
-        // only in the witness (rustc checks it), and picks nothing at run time.
+        // One `match` per branch task (`Builder::branch` rejects a second one).
         Some(b) => {
             let f = format_ident!("__oxflow_branch_{}", i);
             let ty = handle_type(body, i);
