@@ -266,8 +266,8 @@ fn render_entry(out: &mut String, name: &str, kind: &str, description: &str, e: 
         if let Some(r) = &p.range {
             let _ = write!(
                 comment,
-                "{}range {r}",
-                if comment.is_empty() { "" } else { "; " }
+                "{}[range: {r}]",
+                if comment.is_empty() { "" } else { " " }
             );
         }
         if !comment.is_empty() {
