@@ -105,7 +105,7 @@ pub struct Fetched {
     pub commit: Option<String>,
     /// `mlflow.source.git.repoURL`: the URL fetched, or a local repository's first remote.
     pub repo_url: Option<String>,
-    /// `mlflow.source.git.branch`: the branch checked out, when a branch was.
+    /// `mlflow.source.git.branch`: the branch `--version` named, if it named one (as MLflow).
     pub branch: Option<String>,
     /// Where cargo builds a fetched project (kept across commits of one repository, so a new
     /// commit rebuilds only what changed); `None` for a local directory (cargo's own choice).
@@ -226,11 +226,6 @@ pub(super) fn local(dir: &Path, subdir: &str) -> Result<Fetched, ProjectError> {
         .and_then(|r| r.lines().next().map(str::to_string))
         .and_then(|name| git(Some(&work_dir), ["remote", "get-url", &name]).ok())
         .map(|u| strip_credentials(&u));
-    let branch = git(
-        Some(&work_dir),
-        ["symbolic-ref", "--quiet", "--short", "HEAD"],
-    )
-    .ok();
     // MLflow's `_get_git_url_if_present`: file://<repository>#<path inside it>.
     let canon_work = std::fs::canonicalize(&work_dir).unwrap_or(work_dir.clone());
     let rel = canon_work
@@ -247,7 +242,9 @@ pub(super) fn local(dir: &Path, subdir: &str) -> Result<Fetched, ProjectError> {
         source_name,
         commit,
         repo_url,
-        branch,
+        // MLflow records `mlflow.source.git.branch` only for a `--version` that names a
+        // branch, and a run in place has no version.
+        branch: None,
         target_dir: None,
     })
 }
@@ -306,7 +303,9 @@ pub(super) fn fetch(
                     url: url.to_string(),
                 }
             })?;
-            (commit, Some(branch))
+            // Checked out, but not recorded as the branch: MLflow sets the branch tag only for
+            // a `--version` that names one.
+            (commit, None)
         }
         Some(v) => {
             if v.starts_with('-') || v.trim().is_empty() {
