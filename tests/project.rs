@@ -69,6 +69,10 @@ impl Env {
 
     /// `oxflow project <args>`, in the temporary directory, with the cache inside it.
     fn project(&self, args: &[&str]) -> Output {
+        self.command(args).output().unwrap()
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_oxflow"));
         cmd.arg("--tracking-uri")
             .arg(self.uri())
@@ -85,7 +89,7 @@ impl Env {
                 Path::new(env!("CARGO_TARGET_TMPDIR")).join("project-target"),
             );
         }
-        cmd.output().unwrap()
+        cmd
     }
 
     fn store(&self) -> TrackingStore {
@@ -532,4 +536,44 @@ fn the_example_project_runs_from_git_and_reruns() {
     let out = env.project(&["run", &uri, "--version", "broken"]);
     assert_error(&out, "cargo build of bin `train` failed");
     assert_eq!(env.runs().len(), before);
+}
+
+#[test]
+fn sigterm_reaches_the_entry_point_and_the_run_ends_killed() {
+    let env = Env::new();
+    let ml = "name: s\nentry_points:\n  main:\n    command: \"sleep 60 && touch finished\"\n";
+    let repo = repo_with(env.root(), "", &[("MLproject", ml)]);
+    let child = env
+        .command(&["run", repo.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait (bounded) until the run is recorded as RUNNING, then stop `oxflow` only.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while env
+        .runs()
+        .first()
+        .is_none_or(|r| r.info.status != RunStatus::Running)
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the run never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143), "{}", text(&out.stderr));
+    let runs = env.runs();
+    assert_eq!(runs.len(), 1);
+    assert_eq!(runs[0].info.status, RunStatus::Killed);
+    assert!(
+        !repo.join("finished").exists(),
+        "the entry point was stopped too"
+    );
 }
