@@ -273,6 +273,21 @@ fn a_local_directory_runs_in_place_and_argv_commands_see_no_shell() {
     );
     assert_eq!(rec.params["label"], NASTY);
 
+    // A directory with --version runs that commit, fetched from its repository.
+    let head = git(&repo, &["rev-parse", "HEAD"]);
+    let out = env.project(&[
+        "run",
+        dir.to_str().unwrap(),
+        "--version",
+        &head[..10],
+        "-P",
+        "label=v",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let rec = env.store().get_run(&run_id(&out)).unwrap();
+    assert_eq!(rec.tags["mlflow.source.git.commit"], head);
+    assert!(rec.tags["mlflow.source.name"].ends_with("/repo#p"));
+
     // A shell template quotes each value.
     let out = env.project(&[
         "run",

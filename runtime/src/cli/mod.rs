@@ -12,6 +12,8 @@
 //! my-pipelines runs list --experiment iris  runs, with --filter / --order-by as in MLflow
 //! my-pipelines drift --reference a.csv --current b.csv   data drift report
 //! my-pipelines monitor init mon --webhook URL            Prometheus, alerts, Grafana setup
+//! oxflow project run <dir | git URL> -e main -P alpha=0.3  an oxflow.ron or MLproject entry point
+//! oxflow project rerun <run id>                           the same commit and parameters again
 //! ```
 //!
 //! The standalone `oxflow` binary ([`Program::Standalone`]) runs the same command line without
