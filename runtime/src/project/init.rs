@@ -235,7 +235,7 @@ fn ron_default(ty: ParamType, text: &str) -> Option<String> {
         ParamType::Int => t.parse::<i64>().ok().map(|_| t.to_string()),
         ParamType::Bool => t.parse::<bool>().ok().map(|b| b.to_string()),
         // The schema holds a string literal's value, unquoted.
-        ParamType::String | ParamType::Path | ParamType::Uri => Some(ron_str(text)),
+        ParamType::Text | ParamType::Path | ParamType::Uri => Some(ron_str(text)),
     }
 }
 
@@ -273,27 +273,34 @@ fn render_entry(out: &mut String, name: &str, kind: &str, description: &str, e: 
         if !comment.is_empty() {
             let _ = writeln!(out, "                // {comment}");
         }
-        let ty_name = ty.unwrap_or(ParamType::String);
+        let ty_name = ty.unwrap_or(ParamType::Text);
         let default = p.default.as_deref().and_then(|d| ron_default(ty_name, d));
         let line = match (&p.default, default) {
-            (_, Some(d)) => format!("{}: (type: {ty_name:?}, default: {d}),", ron_str(&p.name)),
+            (_, Some(d)) => format!(
+                "{}: (type: {}, default: {d}),",
+                ron_str(&p.name),
+                ty_name.ron_name()
+            ),
             (None, None) => {
                 let _ = writeln!(
                     out,
                     "                // `{}` ({}) has no default in the code: uncomment to require it with -P",
                     p.name, p.type_name
                 );
-                format!("// {}: (type: {ty_name:?}),", ron_str(&p.name))
+                format!("// {}: (type: {}),", ron_str(&p.name), ty_name.ron_name())
             }
             (Some(raw), None) => {
                 let _ = writeln!(
                     out,
-                    "                // `{}` ({}) defaults to `{raw}` in the code, which is not a {ty_name:?} literal: give one to declare it",
-                    p.name, p.type_name
+                    "                // `{}` ({}) defaults to `{raw}` in the code, which is not a {} literal: give one to declare it",
+                    p.name,
+                    p.type_name,
+                    ty_name.ron_name()
                 );
                 format!(
-                    "// {}: (type: {ty_name:?}, default: ...),",
-                    ron_str(&p.name)
+                    "// {}: (type: {}, default: ...),",
+                    ron_str(&p.name),
+                    ty_name.ron_name()
                 )
             }
         };

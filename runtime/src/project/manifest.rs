@@ -330,15 +330,15 @@ impl TryFrom<RawParam> for Param {
                     Literal::Float(f) => (f.to_string(), raw.ty == ParamType::Float, "a float"),
                     Literal::Text(s) => (
                         s,
-                        matches!(raw.ty, ParamType::String | ParamType::Path | ParamType::Uri),
+                        matches!(raw.ty, ParamType::Text | ParamType::Path | ParamType::Uri),
                         "a string",
                     ),
                 };
                 if !fits {
                     return Err(format!(
-                        "the default {} is {written}, but the parameter's type is {:?}: expected {}",
+                        "the default {} is {written}, but the parameter's type is {}: expected {}",
                         text_for_message(&text, written),
-                        raw.ty,
+                        raw.ty.ron_name(),
                         raw.ty.expected()
                     ));
                 }

@@ -118,7 +118,7 @@ impl<'de> Deserialize<'de> for MlParam {
                         other => return Err(de::Error::unknown_field(other, &["type", "default"])),
                     }
                 }
-                let ty = ty.unwrap_or(ParamType::String);
+                let ty = ty.unwrap_or(ParamType::Text);
                 if let Some(d) = &default {
                     ty.check("default", d).map_err(|e| {
                         de::Error::custom(format!(
@@ -357,10 +357,10 @@ mod tests {
         assert_eq!(main.command, "python train.py {alpha} {l1_ratio}");
         assert_eq!(main.parameters["alpha"].default.as_deref(), Some("0.5"));
         assert_eq!(main.parameters["n"].default.as_deref(), Some("3"));
-        assert_eq!(main.parameters["flag"].ty, ParamType::String);
+        assert_eq!(main.parameters["flag"].ty, ParamType::Text);
         assert_eq!(main.parameters["flag"].default.as_deref(), Some("True"));
         assert_eq!(main.parameters["tiny"].default.as_deref(), Some("1e-05"));
-        assert_eq!(main.parameters["s"].ty, ParamType::String);
+        assert_eq!(main.parameters["s"].ty, ParamType::Text);
         assert!(p.entry_points["validate"].parameters.is_empty());
     }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 /// The type of an entry point's parameter.
 ///
-/// `oxflow.ron` spells them `Float`, `Int`, `Bool`, `String`, `Path`, `Uri`; an `MLproject`
+/// `oxflow.ron` spells them `Float`, `Int`, `Bool`, `String`, `Path`, `Uri` ([`ParamType::ron_name`]); an `MLproject`
 /// spells them as MLflow does: `float`, `int`, `string`, `path`, `uri` (and `bool`).
 ///
 /// ```
@@ -26,8 +26,10 @@ pub enum ParamType {
     Int,
     /// `true` or `false` (also `1`/`0`, `yes`/`no`, as `-P` accepts them).
     Bool,
-    /// Any text.
-    String,
+    /// Any text (`String` in `oxflow.ron`). Not named `String`: a public item of that name
+    /// makes rustc print `std::string::String` in every user's type errors.
+    #[serde(rename = "String")]
+    Text,
     /// A local path (or `file://` URI) that must exist; passed to the entry point as an
     /// absolute path, as MLflow does.
     Path,
@@ -41,10 +43,22 @@ impl ParamType {
         ParamType::Float,
         ParamType::Int,
         ParamType::Bool,
-        ParamType::String,
+        ParamType::Text,
         ParamType::Path,
         ParamType::Uri,
     ];
+
+    /// The type's name in `oxflow.ron` (`Float`, `Int`, `Bool`, `String`, `Path`, `Uri`).
+    pub fn ron_name(self) -> &'static str {
+        match self {
+            ParamType::Float => "Float",
+            ParamType::Int => "Int",
+            ParamType::Bool => "Bool",
+            ParamType::Text => "String",
+            ParamType::Path => "Path",
+            ParamType::Uri => "Uri",
+        }
+    }
 
     /// MLflow's name of the type (`MLproject`'s `type:`).
     pub fn mlflow_name(self) -> &'static str {
@@ -52,7 +66,7 @@ impl ParamType {
             ParamType::Float => "float",
             ParamType::Int => "int",
             ParamType::Bool => "bool",
-            ParamType::String => "string",
+            ParamType::Text => "string",
             ParamType::Path => "path",
             ParamType::Uri => "uri",
         }
@@ -64,7 +78,7 @@ impl ParamType {
             ParamType::Float => "a number (float)",
             ParamType::Int => "an integer (int)",
             ParamType::Bool => "true or false (bool)",
-            ParamType::String => "text (string)",
+            ParamType::Text => "text (string)",
             ParamType::Path => "an existing local path (path)",
             ParamType::Uri => "a URI with a scheme such as s3:// or file:// (uri)",
         }
@@ -80,7 +94,7 @@ impl ParamType {
                 value.trim().to_ascii_lowercase().as_str(),
                 "true" | "false" | "1" | "0" | "yes" | "no"
             ),
-            ParamType::String | ParamType::Path => true,
+            ParamType::Text | ParamType::Path => true,
             ParamType::Uri => has_uri_scheme(value),
         };
         if ok {
@@ -202,7 +216,7 @@ pub fn param_type_of_rust(type_name: &str) -> Option<ParamType> {
         | "isize" => ParamType::Int,
         "f32" | "f64" => ParamType::Float,
         "bool" => ParamType::Bool,
-        "String" => ParamType::String,
+        "String" => ParamType::Text,
         "PathBuf" => ParamType::Path,
         _ => return None,
     })
@@ -216,7 +230,7 @@ pub(crate) fn compatible(declared: ParamType, binary: ParamType) -> bool {
     declared == binary
         || matches!(
             (declared, binary),
-            (Int, Float) | (Path | Uri, String) | (String | Uri, Path)
+            (Int, Float) | (Path | Uri, Text) | (Text | Uri, Path)
         )
 }
 
@@ -268,11 +282,11 @@ mod tests {
         assert_eq!(param_type_of_rust("i64"), Some(ParamType::Int));
         assert_eq!(
             param_type_of_rust("Option < String >"),
-            Some(ParamType::String)
+            Some(ParamType::Text)
         );
         assert_eq!(param_type_of_rust("MyEnum"), None);
         assert!(compatible(ParamType::Int, ParamType::Float));
         assert!(!compatible(ParamType::Float, ParamType::Int));
-        assert!(!compatible(ParamType::String, ParamType::Bool));
+        assert!(!compatible(ParamType::Text, ParamType::Bool));
     }
 }

@@ -253,7 +253,7 @@ fn plan_oxflow(
     for (k, v) in &values {
         resolved.insert(k.clone(), entry.parameters[k].ty.resolve(k, v, cwd)?);
     }
-    let mut env = manifest.env.clone();
+    let env = manifest.env.clone();
     let (argv, log_params, experiment): (Vec<OsString>, _, _) = match &entry.kind {
         EntryKind::Experiment { target } | EntryKind::Dag { target, .. } => {
             let exe = build(&fetched.work_dir, target, fetched.target_dir.as_deref())?;
@@ -302,12 +302,12 @@ fn plan_oxflow(
                     && !compatible(p.ty, bt)
                 {
                     return Err(ProjectError::Schema(format!(
-                        "parameter `{name}` of entry point `{entry_name}` is {:?} in {}, but `{}` in `{}` of {target}: declare it as {:?}",
-                        p.ty,
+                        "parameter `{name}` of entry point `{entry_name}` is {} in {}, but `{}` in `{}` of {target}: declare it as {}",
+                        p.ty.ron_name(),
                         file.display(),
                         b.type_name,
                         entry_schema.name,
-                        bt
+                        bt.ron_name()
                     )));
                 }
             }
@@ -358,8 +358,6 @@ fn plan_oxflow(
             )
         }
     };
-    env.entry("OXFLOW_PROJECT".to_string())
-        .or_insert_with(|| manifest.name.clone());
     let experiment = ExperimentRef::Name(
         req.experiment_name
             .clone()

@@ -435,7 +435,11 @@ pub(super) fn resolve(
                     .map(Path::to_path_buf)
                     .unwrap_or_default()
                     .join(subdir);
-                let inner = inner.display().to_string().trim_end_matches('/').to_string();
+                let inner = inner
+                    .display()
+                    .to_string()
+                    .trim_end_matches('/')
+                    .to_string();
                 let url = format!("file://{}", toplevel.display());
                 let uri = if inner.is_empty() {
                     url.clone()
