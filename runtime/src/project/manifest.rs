@@ -541,4 +541,21 @@ Project(
             "p/oxflow.ron has no entry point `train`; entry points: main, nightly, report, sh"
         );
     }
+
+    proptest::proptest! {
+        // A project file comes from someone else's repository: any text is an error or a
+        // manifest, never a panic.
+        #[test]
+        fn any_text_parses_or_errs_without_panicking(text in "(?s).{0,200}") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn any_edit_of_a_valid_file_parses_or_errs(at in 0usize..1000, c in proptest::char::any()) {
+            let mut chars: Vec<char> = FULL.chars().collect();
+            let at = at % chars.len();
+            chars[at] = c;
+            let _ = parse(&chars.into_iter().collect::<String>());
+        }
+    }
 }

@@ -416,4 +416,13 @@ mod tests {
             assert_eq!(python_float(v), s, "{v}");
         }
     }
+
+    proptest::proptest! {
+        // An MLproject comes from someone else's repository: any text is an error or a
+        // project, never a panic.
+        #[test]
+        fn any_text_parses_or_errs_without_panicking(text in "(?s).{0,200}") {
+            let _ = parse(&text);
+        }
+    }
 }
