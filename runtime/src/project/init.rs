@@ -184,7 +184,7 @@ pub fn init(dir: &Path, only: &[String], force: bool) -> Result<(PathBuf, String
             continue;
         };
         // A binary that does not answer (not an oxflow `main`) is left out.
-        if let Some(schema) = ask_schema(exe) {
+        if let Some(schema) = ask_schema(exe, &t) {
             found.push((t, schema));
         }
     }
@@ -198,25 +198,10 @@ pub fn init(dir: &Path, only: &[String], force: bool) -> Result<(PathBuf, String
     Ok((file, text))
 }
 
-fn ask_schema(exe: &Path) -> Option<BinarySchema> {
-    let mut child = Command::new(exe)
-        .arg(SCHEMA_FLAG)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .ok()?;
-    let started = std::time::Instant::now();
-    while child.try_wait().ok()?.is_none() {
-        if started.elapsed() > std::time::Duration::from_secs(30) {
-            let _ = child.kill();
-            let _ = child.wait();
-            return None;
-        }
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    let out = child.wait_with_output().ok()?;
-    String::from_utf8_lossy(&out.stdout)
+/// The binary's schema, or `None` if it does not answer (not an oxflow `main`).
+fn ask_schema(exe: &Path, target: &Target) -> Option<BinarySchema> {
+    super::runner::ask(exe, &[SCHEMA_FLAG.to_string()], target)
+        .ok()?
         .lines()
         .rev()
         .find_map(|l| serde_json::from_str(l).ok())

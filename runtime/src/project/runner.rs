@@ -214,11 +214,6 @@ fn plan_oxflow(
 ) -> Result<Plan, ProjectError> {
     let manifest = Manifest::load(&fetched.work_dir)?;
     let entry = manifest.entry_point(entry_name, file)?;
-    if let Some(m) = req.env_manager.as_deref()
-        && m != "local"
-    {
-        check_env_manager(Some(m))?;
-    }
     // Before anything is built: every key declared, every value of its type, nothing missing.
     for (k, v) in overrides {
         let Some(p) = entry.parameters.get(k) else {
@@ -548,17 +543,25 @@ fn build(
 
 /// Runs `exe args`, for at most 60 s (a binary that is not an oxflow binary may ignore the
 /// flag and start working), and returns its stdout.
-fn ask(exe: &Path, args: &[String], target: &Target) -> Result<String, ProjectError> {
+pub(super) fn ask(exe: &Path, args: &[String], target: &Target) -> Result<String, ProjectError> {
     let mut child = Command::new(exe)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(Stdio::null())
         .spawn()
         .map_err(|source| ProjectError::Spawn {
             program: exe.display().to_string(),
             source,
         })?;
+    // Read while it runs: a binary that prints more than a pipe holds must not block.
+    let reader = child.stdout.take().map(|mut out| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = std::io::Read::read_to_end(&mut out, &mut buf);
+            buf
+        })
+    });
     let started = Instant::now();
     loop {
         match child.try_wait() {
@@ -580,13 +583,8 @@ fn ask(exe: &Path, args: &[String], target: &Target) -> Result<String, ProjectEr
             }
         }
     }
-    let out = child
-        .wait_with_output()
-        .map_err(|source| ProjectError::Spawn {
-            program: exe.display().to_string(),
-            source,
-        })?;
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    let stdout = reader.and_then(|r| r.join().ok()).unwrap_or_default();
+    Ok(String::from_utf8_lossy(&stdout).into_owned())
 }
 
 fn query_schema(exe: &Path, target: &Target) -> Result<BinarySchema, ProjectError> {
