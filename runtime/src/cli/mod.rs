@@ -31,7 +31,7 @@ mod progress;
 mod show;
 mod table;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -318,19 +318,63 @@ pub struct RuleArgs {
     /// A scoring server alerts when its p99 latency over 5 minutes is above this.
     #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = humantime::parse_duration)]
     pub max_p99_latency: std::time::Duration,
+    /// The registry whose models' own thresholds (tags `oxflow.alert.max_error_ratio` and
+    /// `oxflow.alert.max_p99_latency`) replace the two above for them. Without it and
+    /// without MLFLOW_TRACKING_URI, the default store is read only if it exists.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 impl RuleArgs {
-    fn options(&self) -> Result<crate::monitor::rules::RuleOptions, CliError> {
+    /// The thresholds, with the registered models' own read from the store at `uri`.
+    fn options(&self, uri: Option<String>) -> Result<crate::monitor::rules::RuleOptions, CliError> {
         let opts = crate::monitor::rules::RuleOptions {
             stale_after_intervals: self.stale_after_intervals,
             max_retries: self.max_retries,
             max_error_ratio: self.max_error_ratio,
             max_p99_latency: self.max_p99_latency,
+            models: model_thresholds(uri)?,
         };
         opts.check().map_err(CliError::Other)?;
         Ok(opts)
     }
+}
+
+/// The registered models that carry their own alert thresholds. Writing rules never creates a
+/// store: with no `--tracking-uri` and no tracking URI in the environment, the default store
+/// is read only when it exists.
+fn model_thresholds(
+    uri: Option<String>,
+) -> Result<Vec<crate::monitor::rules::ModelThresholds>, CliError> {
+    use crate::tracking::{default_tracking_uri, tracking_uri_from_env};
+    let from_env = ["OXFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"]
+        .iter()
+        .any(|k| std::env::var(k).is_ok_and(|v| !v.trim().is_empty()));
+    let uri = match uri {
+        Some(u) => u,
+        None if from_env => tracking_uri_from_env(),
+        None => {
+            let u = default_tracking_uri(Path::new("."));
+            let exists = match u.strip_prefix("sqlite:///") {
+                Some(db) => Path::new(db).exists(),
+                None => true, // ./mlruns with file-store data
+            };
+            if !exists {
+                return Ok(Vec::new());
+            }
+            u
+        }
+    };
+    let store = open_store(Some(&uri))?;
+    let mut out = Vec::new();
+    for m in store.search_registered_models(None)? {
+        if let Some(t) = crate::monitor::rules::ModelThresholds::from_tags(&m.name, &m.tags)
+            .map_err(|e| CliError::Other(format!("{e} (in {uri})")))?
+        {
+            out.push(t);
+        }
+    }
+    Ok(out)
 }
 
 /// `monitor init DIR`: addresses are `host:port` as Prometheus reaches them.
@@ -781,7 +825,7 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
             Ok(exit)
         }
         Command::Monitor(MonitorCommand::Rules { out, tests, rules }) => {
-            let opts = rules.options()?;
+            let opts = rules.options(uri(&rules.store))?;
             let dags = dag::registered();
             // The tests name the rule file relative to themselves when they sit beside it.
             let rule_ref = if out.parent() == tests.parent() {
@@ -811,7 +855,10 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
             ))?;
             Ok(Exit::Success)
         }
-        Command::Monitor(MonitorCommand::Init(args)) => monitor_init(args),
+        Command::Monitor(MonitorCommand::Init(args)) => {
+            let store_uri = uri(&args.rules.store);
+            monitor_init(args, store_uri)
+        }
         Command::Project(cmd) => Ok(match crate::project::cli::execute(cmd, top_uri.clone())? {
             None => Exit::Success,
             Some(code) => Exit::Passed(u8::try_from(code).unwrap_or(1)),
@@ -836,7 +883,7 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
 }
 
 /// `monitor init DIR`: writes the setup and says how to check and start it.
-fn monitor_init(args: Box<InitArgs>) -> Result<Exit, CliError> {
+fn monitor_init(args: Box<InitArgs>, store_uri: Option<String>) -> Result<Exit, CliError> {
     use crate::monitor::init::{InitOptions, generate, write};
     let args = *args;
     let opts = InitOptions {
@@ -850,7 +897,7 @@ fn monitor_init(args: Box<InitArgs>) -> Result<Exit, CliError> {
         scrape_interval: args.scrape_interval,
         evaluation_interval: args.evaluation_interval,
         group_wait: args.group_wait,
-        rules: args.rules.options()?,
+        rules: args.rules.options(store_uri)?,
     };
     let dags = dag::registered();
     let files = generate(&dags, &opts, &args.dir)?;

@@ -148,6 +148,7 @@ impl Exporter {
             }
         };
         super::describe();
+        super::keep_handles_of_global_recorder();
         Ok(Exporter {
             handle,
             pushgateway: opts.pushgateway,

@@ -14,6 +14,9 @@
 //! ```
 
 pub mod export;
+pub(crate) mod handles;
+
+pub use handles::keep_handles_of_global_recorder;
 
 /// Counter: finished task instances, labelled `dag`, `task`, `state` (success, failed,
 /// upstream_failed, skipped).
