@@ -14,6 +14,8 @@
 //! - [`telemetry`]: every metric name oxflow records, in one place;
 //! - [`drift`]: data, label and concept drift detection;
 //! - [`shell`]: shell commands inside tasks (Airflow's `BashOperator`);
+//! - [`project`]: `oxflow.ron` and MLflow's `MLproject`: entry points run by name with typed
+//!   parameters from a directory or a git URL, recorded with their source;
 //! - [`cli`]: the command line every pipeline binary gets through `oxflow::main()`;
 //! - [`error`]: the root [`Error`] every concept's error converts into.
 //!
@@ -29,6 +31,7 @@ pub mod exec;
 pub mod model;
 pub mod monitor;
 pub mod params;
+pub mod project;
 pub mod serve;
 pub mod shell;
 mod task;

@@ -12,6 +12,8 @@
 //! my-pipelines runs list --experiment iris  runs, with --filter / --order-by as in MLflow
 //! my-pipelines drift --reference a.csv --current b.csv   data drift report
 //! my-pipelines monitor init mon --webhook URL            Prometheus, alerts, Grafana setup
+//! oxflow project run <dir | git URL> -e main -P alpha=0.3  an oxflow.ron or MLproject entry point
+//! oxflow project rerun <run id>                           the same commit and parameters again
 //! ```
 //!
 //! The standalone `oxflow` binary ([`Program::Standalone`]) runs the same command line without
@@ -248,6 +250,11 @@ pub enum Command {
     /// (`monitor init DIR`).
     #[command(subcommand, after_help = exit::QUERY_HELP)]
     Monitor(MonitorCommand),
+    /// Projects: run a pipeline by name with typed parameters from a directory or a git URL
+    /// (`project run URI -e ENTRY -P k=v`), rerun a recorded one (`project rerun RUN_ID`), or
+    /// write an oxflow.ron for this crate (`project init`). Reads oxflow.ron and MLflow's MLproject.
+    #[command(subcommand)]
+    Project(crate::project::cli::ProjectCommand),
     /// Print the logs of a task in a DAG run, every attempt.
     #[command(after_help = exit::QUERY_HELP)]
     Logs {
@@ -504,6 +511,9 @@ pub enum CliError {
     /// A monitoring setup could not be written.
     #[error(transparent)]
     Monitor(#[from] crate::monitor::init::InitError),
+    /// A project could not be read, fetched, built or run.
+    #[error(transparent)]
+    Project(#[from] crate::project::ProjectError),
 }
 
 impl From<std::io::Error> for CliError {
@@ -542,6 +552,19 @@ pub fn standalone_main() {
 /// Parses the process's arguments for `program`, runs the command and exits with its status.
 pub fn main_as(program: Program) -> ! {
     init_warnings();
+    // `--oxflow-schema` / `--oxflow-check`: what `project run` asks a pipeline binary before
+    // running it (hidden: not a command a person types).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(code) =
+        crate::project::answer_schema_flags(&args, crate::project::dag_schema, |dag, pairs| {
+            let def = dag::find(dag).map_err(|e| e.to_string())?;
+            exec::resolve_params(def, pairs)
+                .map(|(_, logged)| logged)
+                .map_err(|e| e.to_string())
+        })
+    {
+        std::process::exit(code);
+    }
     let matches = program.command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
@@ -582,7 +605,7 @@ const SIGINT: i32 = 2;
 const SIGTERM: i32 = 15;
 
 /// Waits for Ctrl-C (SIGINT) or SIGTERM; returns which came.
-async fn stop_signal() -> i32 {
+pub(crate) async fn stop_signal() -> i32 {
     use tokio::signal::unix::{SignalKind, signal};
     match (
         signal(SignalKind::interrupt()),
@@ -685,6 +708,11 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
                 ui = Some(store.ui_command());
                 cfg.store = Some(store);
                 cfg.log_root = logs.log_dir.or(top_logs);
+            }
+            // A project runner (`oxflow project run`, `mlflow run`) created the run this DAG run
+            // records into, with the project's source tags.
+            if !no_record && resume.is_none() {
+                cfg.attach = crate::tracking::Run::run_id_from_env();
             }
             cfg.resume = resume;
             cfg.max_active_tasks = max_active_tasks;
@@ -831,6 +859,10 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
             let store_uri = uri(&args.rules.store);
             monitor_init(args, store_uri)
         }
+        Command::Project(cmd) => Ok(match crate::project::cli::execute(cmd, top_uri.clone())? {
+            None => Exit::Success,
+            Some(code) => Exit::Passed(u8::try_from(code).unwrap_or(1)),
+        }),
         Command::Logs {
             run_id,
             task,

@@ -31,6 +31,10 @@ pub struct RunConfig {
     pub params: Vec<(String, String)>,
     /// Continue this earlier DAG run: rerun only what did not succeed, and its downstream.
     pub resume: Option<String>,
+    /// Record the DAG run into this existing run instead of a new one: the run `project run`
+    /// or `mlflow run` created with the project's source tags, named by `MLFLOW_RUN_ID` (the
+    /// task runs are nested under it, in its experiment). Ignored with [`RunConfig::resume`].
+    pub attach: Option<String>,
     /// Overrides the DAG's `max_active_tasks`.
     pub max_active_tasks: Option<usize>,
     /// Completes when the run should stop (Ctrl-C, SIGTERM): no task starts after it, running

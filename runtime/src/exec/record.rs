@@ -389,6 +389,46 @@ impl Recorder {
         ))
     }
 
+    /// Makes an existing, fresh run (created by `project run` or `mlflow run` with the
+    /// project's tags) the DAG run: adds the DAG's tags and the params it does not hold yet
+    /// (a project runner logs them before starting the binary, from the same `-P` values).
+    pub(crate) fn adopt(
+        store: TrackingStore,
+        log_root: Option<PathBuf>,
+        spec: &DagSpec,
+        params: &[(String, String)],
+        run_id: &str,
+    ) -> Result<Recorder, RecordError> {
+        let log_root = Self::log_root(&store, log_root)?;
+        let dag = spec.def;
+        let existing = store.get_run(run_id)?;
+        let mut tags = vec![
+            (TAG_DAG, dag.id.to_owned()),
+            (TAG_DAG_RUN_ID, run_id.to_owned()),
+            (TAG_STATE, "running".to_owned()),
+            (TAG_PID, std::process::id().to_string()),
+            (TAG_HOST, host_name()),
+        ];
+        if !dag.tags.is_empty() {
+            tags.push(("oxflow.dag_tags", dag.tags.join(",")));
+        }
+        let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        store.set_tags(run_id, &tags)?;
+        for (k, v) in params {
+            if !existing.params.contains_key(k) {
+                store.log_param(run_id, k, v)?;
+            }
+        }
+        store.update_run(run_id, Some(RunStatus::Running), None)?;
+        Ok(Recorder::new(
+            store,
+            existing.info.experiment_id,
+            dag.id,
+            run_id.to_owned(),
+            log_root,
+        ))
+    }
+
     /// Takes an earlier DAG run (`run_id`, in experiment `experiment_id`) over: marks it running
     /// in this process.
     pub(crate) fn reopen(

@@ -56,7 +56,12 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
         (None, None) => (resolve_params(dag, &cfg.params)?.0, None),
         (Some(store), None) => {
             let (value, pairs) = resolve_params(dag, &cfg.params)?;
-            let rec = Recorder::start(store.clone(), cfg.log_root.take(), spec, &pairs)?;
+            let rec = match cfg.attach.take() {
+                Some(run_id) => {
+                    Recorder::adopt(store.clone(), cfg.log_root.take(), spec, &pairs, &run_id)?
+                }
+                None => Recorder::start(store.clone(), cfg.log_root.take(), spec, &pairs)?,
+            };
             let runs = (0..n).map(|_| None).collect();
             (value, Some((rec, runs)))
         }
