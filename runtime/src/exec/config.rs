@@ -45,8 +45,27 @@ pub struct RunConfig {
     /// The data interval the run processes (scheduled and backfill runs); tasks read it from
     /// [`TaskContext`](crate::task::TaskContext) and the run records it as tags.
     pub interval: Option<DataInterval>,
-    /// Run this DAG run record, which the scheduler created `queued`, instead of a new one.
-    pub queued_run: Option<String>,
+    /// Run this DAG run record, which the scheduler created, instead of a new one.
+    pub queued_run: Option<QueuedRun>,
+}
+
+/// A DAG run record the scheduler created for an interval, for [`RunConfig::queued_run`].
+///
+/// ```
+/// use oxflow_runtime::exec::QueuedRun;
+/// let q = QueuedRun { run_id: "0123".into(), experiment_id: "1".into(), running: false };
+/// assert!(!q.running);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedRun {
+    /// The DAG run's MLflow run id.
+    pub run_id: String,
+    /// Its experiment.
+    pub experiment_id: String,
+    /// Already recorded `running` by this process, params logged: starting it writes nothing
+    /// (a run the scheduler started with its claim). Otherwise it is `queued` and is marked
+    /// running when it starts.
+    pub running: bool,
 }
 
 impl RunConfig {

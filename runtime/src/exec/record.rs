@@ -174,23 +174,39 @@ fn dag_run_tags(
     tags
 }
 
-/// Records a DAG run of `interval` that is not running yet: `queued` (it starts when
-/// [`RunConfig::queued_run`](super::RunConfig::queued_run) names it) or `skipped` (ended, it
-/// never runs). Returns its run id.
+/// How a DAG run the scheduler records for an interval begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Begin {
+    /// `queued`: it waits for a slot, and starts when [`RunConfig::queued_run`](super::RunConfig::queued_run) names it.
+    Queued,
+    /// `running` in this process already (with its params logged), so starting it writes
+    /// nothing more: the scheduler's claim and the run's start are one transaction.
+    Running,
+    /// `skipped`: ended at once, it never runs.
+    Skipped,
+}
+
+/// Records a DAG run of `interval` that the scheduler has just taken ([`Begin`]). Returns its
+/// run id.
 pub(crate) fn queued_run(
     store: &TrackingStore,
     experiment_id: &str,
     spec: &DagSpec,
     run_type: RunType,
     interval: &DataInterval,
-    skipped: bool,
+    begin: Begin,
 ) -> Result<String, TrackingError> {
-    let state = if skipped { "skipped" } else { "queued" };
+    let state = match begin {
+        Begin::Queued => "queued",
+        Begin::Running => "running",
+        Begin::Skipped => "skipped",
+    };
     let mut tags = dag_run_tags(spec, state, run_type, Some(interval));
-    tags.push((
-        crate::schedule::TAG_QUEUED_AT.to_owned(),
-        crate::schedule::format_time(chrono::Utc::now()),
-    ));
+    let now_text = crate::schedule::format_time(chrono::Utc::now());
+    tags.push((crate::schedule::TAG_QUEUED_AT.to_owned(), now_text.clone()));
+    if begin == Begin::Running {
+        tags.push((crate::schedule::TAG_STARTED_AT.to_owned(), now_text));
+    }
     // The scheduler that will start it: a scheduler started after this one ended takes over
     // the runs it left queued.
     tags.push((TAG_PID.to_owned(), std::process::id().to_string()));
@@ -202,15 +218,23 @@ pub(crate) fn queued_run(
             run_name: Some(crate::schedule::run_name(run_type, interval)),
             tags,
             start_time_ms: Some(now),
-            end: skipped.then_some((RunStatus::Finished, now)),
+            end: (begin == Begin::Skipped).then_some((RunStatus::Finished, now)),
             ..Default::default()
         },
     )?;
-    if !skipped {
+    if begin == Begin::Queued {
         // MLflow has no "queued" status: SCHEDULED is what its UI shows for a run not started.
         store.update_run(&run.run_id, Some(RunStatus::Scheduled), None)?;
     }
     store.set_tag(&run.run_id, TAG_DAG_RUN_ID, &run.run_id)?;
+    if begin == Begin::Running {
+        // A scheduled run gets its DAG's default params, as `run` without `-P` does.
+        if let Ok((_, pairs)) = super::resolve_params(spec.def, &[]) {
+            for (k, v) in pairs {
+                store.log_param(&run.run_id, &k, &v)?;
+            }
+        }
+    }
     Ok(run.run_id)
 }
 
@@ -477,6 +501,25 @@ impl Recorder {
 
     pub(crate) fn store(&self) -> &TrackingStore {
         &self.store
+    }
+
+    /// Starts a DAG run this process's scheduler recorded `running` with its claim
+    /// ([`Begin::Running`]): nothing to write or read.
+    pub(crate) fn recorded(
+        store: TrackingStore,
+        log_root: Option<PathBuf>,
+        spec: &DagSpec,
+        run_id: &str,
+        experiment_id: &str,
+    ) -> Result<Recorder, RecordError> {
+        let log_root = Self::log_root(&store, log_root)?;
+        Ok(Recorder::new(
+            store,
+            experiment_id.to_owned(),
+            spec.def.id,
+            run_id.to_owned(),
+            log_root,
+        ))
     }
 
     /// Starts a DAG run the scheduler recorded `queued` ([`queued_run`]): marks it running in

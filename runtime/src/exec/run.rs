@@ -63,7 +63,10 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
             let (value, pairs) = resolve_params(dag, &cfg.params)?;
             let log_root = cfg.log_root.take();
             let rec = match &cfg.queued_run {
-                Some(run_id) => Recorder::adopt(store.clone(), log_root, spec, run_id, &pairs)?,
+                Some(q) if q.running => {
+                    Recorder::recorded(store.clone(), log_root, spec, &q.run_id, &q.experiment_id)?
+                }
+                Some(q) => Recorder::adopt(store.clone(), log_root, spec, &q.run_id, &pairs)?,
                 None => Recorder::start(
                     store.clone(),
                     log_root,

@@ -16,7 +16,7 @@ use tokio::sync::{mpsc, watch};
 use super::state::{self, ScheduleState, StateError};
 use super::{DataInterval, Overlap, RunType, Schedule, ScheduleError, ScheduleOptions};
 use crate::dag::{DagDef, DagError, DagSpec};
-use crate::exec::{self, DagRunState, ExecEvent, RunConfig};
+use crate::exec::{self, Begin, DagRunState, ExecEvent, RunConfig};
 use crate::telemetry as t;
 use crate::tracking::TrackingStore;
 
@@ -137,7 +137,7 @@ enum ClaimOutcome {
         run_id: String,
         interval: DataInterval,
         due: DateTime<Utc>,
-        skipped: bool,
+        begin: Begin,
     },
     /// Not due (another scheduler took it, or the schedule is done): the state as read, and
     /// on the first read the runs a stopped scheduler left queued, now ours.
@@ -235,9 +235,7 @@ impl Scheduler {
         let (kill_tx, kill_rx) = watch::channel(false);
         let mut report = SchedulerReport::default();
         self.since = Utc::now();
-        for i in 0..self.dags.len() {
-            self.dispatch_claim(i, None, &tx);
-        }
+        self.dispatch_claims((0..self.dags.len()).map(|i| (i, None)).collect(), &tx);
         tokio::pin!(stop);
         loop {
             let now = Utc::now();
@@ -260,21 +258,20 @@ impl Scheduler {
                 }
                 () = sleep => {
                     let now = Utc::now();
-                    for i in 0..self.dags.len() {
-                        let d = &self.dags[i];
+                    let mut jobs = Vec::new();
+                    for (i, d) in self.dags.iter().enumerate() {
                         if d.claiming {
                             continue;
                         }
                         match d.next {
-                            Some((_, due)) if due <= now => self.dispatch_claim(i, Some(now), &tx),
-                            None if d.paused || d.state.is_none() => {
-                                self.dispatch_claim(i, None, &tx);
-                            }
+                            Some((_, due)) if due <= now => jobs.push((i, Some(now))),
+                            None if d.paused || d.state.is_none() => jobs.push((i, None)),
                             None if matches!(d.schedule, Schedule::Continuous)
-                                && d.active == 0 => self.dispatch_claim(i, Some(now), &tx),
+                                && d.active == 0 => jobs.push((i, Some(now))),
                             _ => {}
                         }
                     }
+                    self.dispatch_claims(jobs, &tx);
                 }
             }
         }
@@ -298,8 +295,17 @@ impl Scheduler {
                     Some(Msg::Claimed { dag, result }) => {
                         claims -= 1;
                         self.dags[dag].claiming = false;
-                        if let Ok(ClaimOutcome::Taken { run_id, interval, due, skipped: false, .. }) = result {
-                            self.dags[dag].queue.push_back((run_id, interval, due));
+                        match result {
+                            // Recorded running with the claim: it runs, under the grace period.
+                            Ok(ClaimOutcome::Taken { state, run_id, interval, due, begin: Begin::Running }) => {
+                                self.dags[dag].state = Some(state);
+                                self.start_run(dag, run_id, interval, due, true, &tx, &kill_rx, &mut report);
+                                left += 1;
+                            }
+                            Ok(ClaimOutcome::Taken { run_id, interval, due, begin: Begin::Queued, .. }) => {
+                                self.dags[dag].queue.push_back((run_id, interval, due));
+                            }
+                            _ => {}
                         }
                     }
                     None => break,
@@ -346,7 +352,7 @@ impl Scheduler {
                 let d = &mut self.dags[dag];
                 d.active -= 1;
                 if let Some((run_id, interval, due)) = d.queue.pop_front() {
-                    self.start_run(dag, run_id, interval, due, tx, kill, report);
+                    self.start_run(dag, run_id, interval, due, false, tx, kill, report);
                 }
                 let d = &self.dags[dag];
                 metrics::gauge!(t::SCHEDULER_QUEUED_RUNS, "dag" => d.spec.def.id)
@@ -376,7 +382,7 @@ impl Scheduler {
                             let due = interval.end.max(since);
                             let d = &mut self.dags[dag];
                             if d.active < d.opts.max_active_runs && d.queue.is_empty() {
-                                self.start_run(dag, run_id, interval, due, tx, kill, report);
+                                self.start_run(dag, run_id, interval, due, false, tx, kill, report);
                             } else {
                                 d.queue.push_back((run_id, interval, due));
                             }
@@ -387,17 +393,19 @@ impl Scheduler {
                         run_id,
                         interval,
                         due,
-                        skipped,
+                        begin,
                     }) => {
                         d.paused = false;
                         d.next = next_of(d, &state, now);
                         d.state = Some(state);
-                        if skipped {
+                        if begin == Begin::Skipped {
                             report.skipped += 1;
                             metrics::counter!(t::SCHEDULER_SKIPPED_TOTAL, "dag" => d.spec.def.id)
                                 .increment(1);
-                        } else if d.active < d.opts.max_active_runs && d.queue.is_empty() {
-                            self.start_run(dag, run_id, interval, due, tx, kill, report);
+                        } else if begin == Begin::Running {
+                            // The slot was free when the claim went out, and only this loop
+                            // starts runs: it still is.
+                            self.start_run(dag, run_id, interval, due, true, tx, kill, report);
                         } else {
                             d.queue.push_back((run_id, interval, due));
                             metrics::gauge!(t::SCHEDULER_QUEUED_RUNS, "dag" => d.spec.def.id)
@@ -409,30 +417,71 @@ impl Scheduler {
         }
     }
 
-    /// Sends a claim job for DAG `i` to the blocking pool: read the state, and when an interval
-    /// is due at `now` (`None`: only read), take it.
-    fn dispatch_claim(
+    /// Sends the claim jobs of one wake-up to the blocking pool, as one batch of store writes
+    /// (one transaction on SQLite, however many DAGs are due): for each DAG, read the state
+    /// and, when an interval is due at its `now` (`None`: only read), take it.
+    fn dispatch_claims(
         &mut self,
-        i: usize,
-        now: Option<DateTime<Utc>>,
+        jobs: Vec<(usize, Option<DateTime<Utc>>)>,
         tx: &mpsc::UnboundedSender<Msg>,
     ) {
-        let d = &mut self.dags[i];
-        d.claiming = true;
-        // Decided here, in the loop: a run due while the DAG is at its limit is skipped.
-        let skip = d.opts.overlap == Overlap::Skip && d.active >= d.opts.max_active_runs;
-        // Runs left queued by a stopped scheduler are looked for when this one starts, and
-        // when a paused DAG is unpaused.
-        let take_over = d.state.is_none() || d.paused;
+        if jobs.is_empty() {
+            return;
+        }
+        let mut work = Vec::with_capacity(jobs.len());
+        for (i, now) in jobs {
+            let d = &mut self.dags[i];
+            d.claiming = true;
+            // Decided here, in the loop: a run due while the DAG is at its limit is skipped
+            // or waits; one with a free slot is recorded running with its claim.
+            let full = d.active >= d.opts.max_active_runs || !d.queue.is_empty();
+            let begin = match (full, d.opts.overlap) {
+                (false, _) => Begin::Running,
+                (true, Overlap::Skip) => Begin::Skipped,
+                (true, Overlap::Wait) => Begin::Queued,
+            };
+            // Runs left queued by a stopped scheduler are looked for when this one starts, and
+            // when a paused DAG is unpaused.
+            let take_over = d.state.is_none() || d.paused;
+            work.push(ClaimJob {
+                dag: i,
+                spec: d.spec.clone(),
+                schedule: d.schedule.clone(),
+                opts: d.opts,
+                now,
+                begin,
+                take_over,
+            });
+        }
         let store = self.store.clone();
-        let spec = d.spec.clone();
-        let schedule = d.schedule.clone();
-        let opts = d.opts;
         let since = self.since;
         let tx = tx.clone();
         tokio::task::spawn_blocking(move || {
-            let result = claim_job(&store, &spec, &schedule, &opts, now, skip, since, take_over);
-            let _ = tx.send(Msg::Claimed { dag: i, result });
+            let mut results = Vec::with_capacity(work.len());
+            // Each claim is its own savepoint inside (`state::claim`): one that fails leaves
+            // the others in the batch.
+            let batch = store.batch(|| {
+                for job in &work {
+                    results.push((job.dag, job.run(&store, since)));
+                }
+                Ok(())
+            });
+            if let Err(e) = batch {
+                for (i, r) in &mut results {
+                    *r = Err(SchedulerError::State {
+                        dag: work
+                            .iter()
+                            .find(|j| j.dag == *i)
+                            .map_or_else(String::new, |j| j.spec.def.id.to_owned()),
+                        source: Box::new(StateError::BatchFailed {
+                            reason: e.to_string(),
+                        }),
+                    });
+                }
+            }
+            for (dag, result) in results {
+                let _ = tx.send(Msg::Claimed { dag, result });
+            }
         });
     }
 
@@ -443,6 +492,7 @@ impl Scheduler {
         run_id: String,
         interval: DataInterval,
         due: DateTime<Utc>,
+        running: bool,
         tx: &mpsc::UnboundedSender<Msg>,
         kill: &watch::Receiver<bool>,
         report: &mut SchedulerReport,
@@ -456,7 +506,15 @@ impl Scheduler {
         let mut kill = kill.clone();
         let mut cfg =
             RunConfig::recorded(self.store.clone()).for_interval(RunType::Scheduled, interval);
-        cfg.queued_run = Some(run_id);
+        cfg.queued_run = Some(exec::QueuedRun {
+            run_id,
+            experiment_id: d
+                .state
+                .as_ref()
+                .map(|s| s.experiment_id.clone())
+                .unwrap_or_default(),
+            running,
+        });
         cfg.log_root = self.opts.log_root.clone();
         let cfg = cfg
             .on_event(move |e| {
@@ -512,6 +570,36 @@ fn next_of(
     }
 }
 
+/// One DAG's part of a claim batch.
+struct ClaimJob {
+    dag: usize,
+    spec: DagSpec,
+    schedule: Schedule,
+    opts: ScheduleOptions,
+    now: Option<DateTime<Utc>>,
+    begin: Begin,
+    take_over: bool,
+}
+
+impl ClaimJob {
+    fn run(
+        &self,
+        store: &TrackingStore,
+        since: DateTime<Utc>,
+    ) -> Result<ClaimOutcome, SchedulerError> {
+        claim_job(
+            store,
+            &self.spec,
+            &self.schedule,
+            &self.opts,
+            self.now,
+            self.begin,
+            since,
+            self.take_over,
+        )
+    }
+}
+
 /// Reads the DAG's state and, when its next interval is due at `now`, claims it.
 #[allow(clippy::too_many_arguments)]
 fn claim_job(
@@ -520,7 +608,7 @@ fn claim_job(
     schedule: &Schedule,
     opts: &ScheduleOptions,
     now: Option<DateTime<Utc>>,
-    skip: bool,
+    begin: Begin,
     since: DateTime<Utc>,
     take_over: bool,
 ) -> Result<ClaimOutcome, SchedulerError> {
@@ -570,7 +658,7 @@ fn claim_job(
         } else {
             interval.end.max(since)
         };
-        if let Some(run_id) = state::claim(store, spec, &st, &interval, skip).map_err(state_err)? {
+        if let Some(run_id) = state::claim(store, spec, &st, &interval, begin).map_err(state_err)? {
             let end = super::format_time(interval.end);
             let state = ScheduleState {
                 last_end_raw: Some(end),
@@ -582,7 +670,7 @@ fn claim_job(
                 run_id,
                 interval,
                 due,
-                skipped: skip,
+                begin,
             });
         }
     }

@@ -65,6 +65,14 @@ pub enum StateError {
     /// A run record could not be written.
     #[error(transparent)]
     Record(#[from] RecordError),
+    /// The batch of claims this one was part of could not be committed: none was taken.
+    #[error(
+        "the store refused the batch of claims ({reason}); nothing was taken, the scheduler tries again"
+    )]
+    BatchFailed {
+        /// The store's error.
+        reason: String,
+    },
     /// The tag holds something that is not a time; nothing is taken until it is fixed.
     #[error(
         "experiment `{dag}` has tag `{TAG_LAST_INTERVAL_END}` = \"{value}\", which is not an RFC 3339 time; fix or delete the tag (the scheduler then starts from the schedule)"
@@ -122,13 +130,13 @@ pub fn set_paused(store: &TrackingStore, dag: &str, paused: bool) -> Result<(), 
 }
 
 /// Takes `interval` for this process if the state is still `state`, and records its DAG run
-/// (`queued`, or `skipped` when `skip`). `None`: another scheduler moved the state first.
+/// as `begin` says. `None`: another scheduler moved the state first.
 pub(crate) fn claim(
     store: &TrackingStore,
     spec: &DagSpec,
     state: &ScheduleState,
     interval: &DataInterval,
-    skip: bool,
+    begin: crate::exec::Begin,
 ) -> Result<Option<String>, StateError> {
     let end = format_time(interval.end);
     // One batch: on SQLite the claim and the run record commit together, so no crash leaves a
@@ -148,7 +156,7 @@ pub(crate) fn claim(
             spec,
             RunType::Scheduled,
             interval,
-            skip,
+            begin,
         )
         .map(Some)
     })?;
