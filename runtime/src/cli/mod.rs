@@ -7,6 +7,9 @@
 //! my-pipelines run iris -P n_trees=200      run it, recorded in the tracking store
 //! my-pipelines run iris --resume <run id>   rerun what did not succeed
 //! my-pipelines runs iris                    recent runs and their task states
+//! my-pipelines scheduler                    every scheduled DAG on its schedule, until Ctrl-C
+//! my-pipelines backfill iris --start 2026-03-01 --end 2026-03-07   runs for a range of dates
+//! my-pipelines pause iris                   no more scheduled runs (and `unpause`)
 //! my-pipelines logs <run id> train          a task's attempt logs
 //! my-pipelines experiments list             the tracking store's experiments
 //! my-pipelines runs list --experiment iris  runs, with --filter / --order-by as in MLflow
