@@ -339,7 +339,11 @@ async fn a_run_due_while_one_is_going_waits_or_is_skipped() {
     let first_left = waited.iter().find(|r| r.3 == "queued").unwrap().0.clone();
     run_for(sqlite(dir.path()), waiting(), 1.0).await;
     let after = dag_runs(&store, "waiting");
-    assert_contiguous(&after);
+    // No catchup: an interval due while no scheduler ran may be skipped, none repeated.
+    assert!(
+        after.windows(2).all(|w| w[0].0 != w[1].0),
+        "an interval ran twice: {after:?}"
+    );
     let taken = after.iter().find(|r| r.0 == first_left).unwrap();
     assert_eq!(taken.3, "success", "{after:?}");
 }
