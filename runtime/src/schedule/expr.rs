@@ -18,7 +18,7 @@ use croner::parser::{CronParser, Seconds, Year};
 /// use oxflow_runtime::schedule::{DataInterval, Schedule};
 /// let s: Schedule = "@daily".parse().unwrap();
 /// let now = "2026-03-02T10:00:00Z".parse().unwrap();
-/// let i = s.next_interval(None, None, false, now).unwrap();
+/// let i = s.next_interval(None, None, false, now).unwrap().unwrap();
 /// assert_eq!(i.start.to_rfc3339(), "2026-03-01T00:00:00+00:00");
 /// assert_eq!(i.end.to_rfc3339(), "2026-03-02T00:00:00+00:00");
 /// ```
@@ -250,10 +250,10 @@ impl Schedule {
     /// let s: Schedule = "0 * * * *".parse().unwrap();
     /// let t = |s: &str| s.parse().unwrap();
     /// // Catching up from the start date, one hour after another.
-    /// let i = s.next_interval(None, Some(t("2026-03-01T00:00:00Z")), true, t("2026-03-01T05:30:00Z")).unwrap();
+    /// let i = s.next_interval(None, Some(t("2026-03-01T00:00:00Z")), true, t("2026-03-01T05:30:00Z")).unwrap().unwrap();
     /// assert_eq!((i.start, i.end), (t("2026-03-01T00:00:00Z"), t("2026-03-01T01:00:00Z")));
     /// // Without catchup the missed hours are skipped: the latest complete one runs.
-    /// let i = s.next_interval(Some(t("2026-03-01T01:00:00Z")), None, false, t("2026-03-01T05:30:00Z")).unwrap();
+    /// let i = s.next_interval(Some(t("2026-03-01T01:00:00Z")), None, false, t("2026-03-01T05:30:00Z")).unwrap().unwrap();
     /// assert_eq!((i.start, i.end), (t("2026-03-01T04:00:00Z"), t("2026-03-01T05:00:00Z")));
     /// ```
     pub fn next_interval(
