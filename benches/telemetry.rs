@@ -102,6 +102,7 @@ fn fan(id: &'static str, n: usize) -> &'static DagDef {
         id,
         description: "",
         schedule: None,
+        scheduling: oxflow::schedule::ScheduleOptions::DEFAULT,
         tags: &[],
         max_active_tasks: None,
         dagrun_timeout: None,

@@ -2010,6 +2010,7 @@ fn typed_dag(value: &'static oxflow::dag::TaskDef) -> &'static oxflow::dag::DagD
         id: "typed",
         description: "",
         schedule: None,
+        scheduling: oxflow::schedule::ScheduleOptions::DEFAULT,
         tags: &[],
         max_active_tasks: None,
         dagrun_timeout: None,

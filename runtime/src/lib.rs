@@ -32,6 +32,7 @@ pub mod model;
 pub mod monitor;
 pub mod params;
 pub mod project;
+pub mod schedule;
 pub mod serve;
 pub mod shell;
 mod task;
@@ -45,6 +46,7 @@ pub use error::Error;
 #[doc(hidden)]
 pub mod __macro_support {
     pub use crate::dag::{DagDef, DagRegistration, InputDef, NodeDef};
+    pub use crate::schedule::{Overlap, ScheduleOptions};
     pub use crate::task::support::*;
     pub use crate::task::{
         InputParam, InputType, Invocation, Persist, Task, TaskDef, TaskFuture, TaskOptions,

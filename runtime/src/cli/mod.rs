@@ -7,6 +7,9 @@
 //! my-pipelines run iris -P n_trees=200      run it, recorded in the tracking store
 //! my-pipelines run iris --resume <run id>   rerun what did not succeed
 //! my-pipelines runs iris                    recent runs and their task states
+//! my-pipelines scheduler                    every scheduled DAG on its schedule, until Ctrl-C
+//! my-pipelines backfill iris --start 2026-03-01 --end 2026-03-07   runs for a range of dates
+//! my-pipelines pause iris                   no more scheduled runs (and `unpause`)
 //! my-pipelines logs <run id> train          a task's attempt logs
 //! my-pipelines experiments list             the tracking store's experiments
 //! my-pipelines runs list --experiment iris  runs, with --filter / --order-by as in MLflow
@@ -220,6 +223,69 @@ pub enum Command {
         #[arg(long, value_name = "URL", env = "OXFLOW_PUSHGATEWAY")]
         pushgateway: Option<String>,
     },
+    /// Run every scheduled DAG of this binary on its schedule, until Ctrl-C or SIGTERM.
+    #[command(after_help = SCHEDULER_AFTER_HELP)]
+    Scheduler {
+        /// Schedule only these DAGs (repeatable; default: every DAG with a schedule).
+        #[arg(long = "dag", value_name = "DAG")]
+        dags: Vec<String>,
+        /// After Ctrl-C or SIGTERM, how long running DAG runs may take to finish before they
+        /// are stopped and recorded killed.
+        #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
+        grace: std::time::Duration,
+        /// The tracking store, which also holds the schedule state.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The task logs.
+        #[command(flatten)]
+        logs: LogArgs,
+        /// Serve Prometheus metrics on this address while the scheduler runs (`/metrics`).
+        #[arg(long, value_name = "HOST:PORT", env = "OXFLOW_METRICS_ADDR")]
+        metrics_addr: Option<std::net::SocketAddr>,
+    },
+    /// Run a DAG for every interval whose logical date lies in a range (both ends included).
+    #[command(after_help = BACKFILL_AFTER_HELP)]
+    Backfill {
+        /// The DAG id.
+        dag: String,
+        /// The first logical date: 2026-03-01, 2026-03-01T06:00:00 (UTC) or RFC 3339.
+        #[arg(long, value_name = "DATE", value_parser = crate::schedule::parse_time)]
+        start: chrono::DateTime<chrono::Utc>,
+        /// The last logical date.
+        #[arg(long, value_name = "DATE", value_parser = crate::schedule::parse_time)]
+        end: chrono::DateTime<chrono::Utc>,
+        /// Intervals that already have a run: run none of them again (default), the failed
+        /// ones, or all of them (not one queued or running).
+        #[arg(long, value_name = "none|failed|all", default_value = "none")]
+        reprocess: crate::schedule::Reprocess,
+        /// How many runs at once (default: the DAG's `max_active_runs`).
+        #[arg(long, value_name = "N")]
+        max_active_runs: Option<usize>,
+        /// The tracking store.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The task logs.
+        #[command(flatten)]
+        logs: LogArgs,
+    },
+    /// Pause a DAG: the scheduler starts no more runs of it (kept in the store).
+    #[command(after_help = exit::QUERY_HELP)]
+    Pause {
+        /// The DAG id.
+        dag: String,
+        /// The tracking store.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Unpause a DAG.
+    #[command(after_help = exit::QUERY_HELP)]
+    Unpause {
+        /// The DAG id.
+        dag: String,
+        /// The tracking store.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Recent runs of a DAG with their task states (`runs <dag>`), or a tracking command
     /// (`runs list --experiment X`, `runs show ID`, `runs compare ID ID..`, `runs delete ID`, ...).
     #[command(after_help = exit::QUERY_HELP)]
@@ -270,6 +336,28 @@ pub enum Command {
         logs: LogArgs,
     },
 }
+
+const SCHEDULER_AFTER_HELP: &str = "\
+Each run covers a data interval: a cron schedule's run for [start, end) starts at end, and its
+logical date is start (tasks read both from TaskContext). The schedule state lives in the
+tracking store, as tags on each DAG's experiment: a restarted scheduler neither repeats nor
+loses an interval, and two schedulers on one SQLite or file store never both start one.
+
+Exit status:
+  0    stopped by Ctrl-C or SIGTERM (running runs finished, or were recorded killed after --grace)
+  2    error: no scheduled DAG, a store that cannot be opened, an address in use";
+
+const BACKFILL_AFTER_HELP: &str = "\
+Examples:
+  backfill nightly --start 2026-03-01 --end 2026-03-07
+  backfill nightly --start 2026-03-01 --end 2026-03-07 --reprocess failed
+
+Exit status:
+  0    every run it started succeeded
+  1    a run failed
+  2    error: unknown DAG, a DAG without a schedule, bad dates, a store that cannot be opened
+  130  interrupted (Ctrl-C); running runs are recorded as killed
+  143  stopped by SIGTERM; running runs are recorded as killed";
 
 const SERVE_AFTER_HELP: &str = "\
 Examples:
@@ -499,6 +587,9 @@ pub enum CliError {
         /// More to say for this command (may be empty).
         hint: String,
     },
+    /// The scheduler or a backfill could not start or run.
+    #[error(transparent)]
+    Scheduler(#[from] crate::schedule::SchedulerError),
     /// Anything else, with its explanation.
     #[error("{0}")]
     Other(String),
@@ -669,6 +760,116 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
             Err(no_dags(format!("graph {dag}"), String::new()))
         }
         Command::Run { dag, .. } if standalone => Err(no_dags(format!("run {dag}"), String::new())),
+        Command::Scheduler { .. } if standalone => Err(no_dags("scheduler".into(), String::new())),
+        Command::Backfill { dag, .. } if standalone => {
+            Err(no_dags(format!("backfill {dag}"), String::new()))
+        }
+        Command::Pause { dag, .. } if standalone => {
+            Err(no_dags(format!("pause {dag}"), String::new()))
+        }
+        Command::Unpause { dag, .. } if standalone => {
+            Err(no_dags(format!("unpause {dag}"), String::new()))
+        }
+        Command::Scheduler {
+            dags,
+            grace,
+            store,
+            logs,
+            metrics_addr,
+        } => {
+            let defs = if dags.is_empty() {
+                dag::registered()
+            } else {
+                dags.iter()
+                    .map(|d| dag::find(d))
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            let store = open_store(uri(&store).as_deref())?;
+            let opts = crate::schedule::SchedulerOptions {
+                grace,
+                log_root: logs.log_dir.or(top_logs),
+                ..Default::default()
+            };
+            let scheduler = crate::schedule::Scheduler::new(store, defs)?.options(opts);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| CliError::Other(format!("cannot start the tokio runtime: {e}")))?;
+            // Kept for as long as the scheduler runs: `/metrics` answers throughout.
+            let _exporter = match metrics_addr {
+                Some(addr) => {
+                    let _in_runtime = runtime.enter();
+                    Some(Exporter::install(ExportOptions {
+                        metrics_addr: Some(addr),
+                        ..ExportOptions::new(&service_name())
+                    })?)
+                }
+                None => None,
+            };
+            output::eprint_line(format_args!(
+                "scheduling {} (Ctrl-C or SIGTERM stops it; running runs get {} to finish)",
+                scheduler.dag_ids().join(", "),
+                humantime::format_duration(grace)
+            ));
+            let report = runtime.block_on(scheduler.run(async {
+                stop_signal().await;
+            }))?;
+            runtime.shutdown_background();
+            output::eprint_line(format_args!(
+                "scheduler stopped: {} run(s) started, {} skipped, {} killed after the grace period, {} left queued",
+                report.started, report.skipped, report.killed, report.left_queued
+            ));
+            Ok(Exit::Success)
+        }
+        Command::Backfill {
+            dag,
+            start,
+            end,
+            reprocess,
+            max_active_runs,
+            store,
+            logs,
+        } => {
+            let def = dag::find(&dag)?;
+            if start > end {
+                return Err(CliError::Other(format!(
+                    "--start {} is after --end {}",
+                    crate::schedule::format_time(start),
+                    crate::schedule::format_time(end)
+                )));
+            }
+            let store = open_store(uri(&store).as_deref())?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| CliError::Other(format!("cannot start the tokio runtime: {e}")))?;
+            let signal = Arc::new(AtomicI32::new(0));
+            let seen = signal.clone();
+            let report = runtime.block_on(crate::schedule::backfill(
+                &store,
+                crate::schedule::Backfill {
+                    dag: def,
+                    start,
+                    end,
+                    reprocess,
+                    max_active_runs,
+                    log_root: logs.log_dir.or(top_logs),
+                },
+                async move {
+                    seen.store(stop_signal().await, Ordering::SeqCst);
+                },
+            ))?;
+            runtime.shutdown_background();
+            output::print(show::backfill(&report))?;
+            Ok(match signal.load(Ordering::SeqCst) {
+                SIGTERM => Exit::Terminated,
+                SIGINT => Exit::Interrupted,
+                _ if report.succeeded() => Exit::Success,
+                _ => Exit::Failure,
+            })
+        }
+        Command::Pause { dag, store } => pause(&dag, uri(&store).as_deref(), true),
+        Command::Unpause { dag, store } => pause(&dag, uri(&store).as_deref(), false),
         Command::List => {
             output::print(show::list(&dag::registered()))?;
             Ok(Exit::Success)
@@ -879,6 +1080,33 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
             )?)?;
             Ok(Exit::Success)
         }
+    }
+}
+
+/// `pause DAG` / `unpause DAG`.
+fn pause(dag: &str, uri: Option<&str>, paused: bool) -> Result<Exit, CliError> {
+    let def = dag::find(dag)?;
+    let store = open_store(uri)?;
+    crate::schedule::state::set_paused(&store, def.id, paused).map_err(scheduler_state(def.id))?;
+    output::print_line(format_args!(
+        "{} {}{}",
+        if paused { "paused" } else { "unpaused" },
+        def.id,
+        if def.schedule.is_none() {
+            " (it has no schedule: only `run` starts it)"
+        } else {
+            ""
+        }
+    ))?;
+    Ok(Exit::Success)
+}
+
+fn scheduler_state(dag: &str) -> impl Fn(crate::schedule::state::StateError) -> CliError + '_ {
+    move |source| {
+        CliError::Scheduler(crate::schedule::SchedulerError::State {
+            dag: dag.to_owned(),
+            source: Box::new(source),
+        })
     }
 }
 
