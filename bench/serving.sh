@@ -8,6 +8,10 @@
 # resident memory after the load. Prints a table with the ratios (targets: 50x the throughput
 # at 16 connections, p99 under 1 ms for 1-row requests at 16 connections, ready in under
 # 100 ms, under 50 MiB resident).
+# Then the same model converted to ONNX by skl2onnx and logged with `mlflow.onnx.log_model`:
+# `oxflow serve` (the `oxflow` binary built with the `onnx` feature, tract) against
+# `mlflow models serve` (onnxruntime), both checked to predict the same labels first, same
+# cells. ONNX=0 skips that part.
 # Run from anywhere. DUR=10 by default. Needs wrk (apt-get install -y wrk, done here if
 # missing) and .ci/venv-mlflow with mlflow 3.17.2 and scikit-learn (created if missing).
 set -euo pipefail
@@ -25,7 +29,12 @@ cleanup() {
 trap cleanup EXIT
 
 ensure_mlflow_venv
+ONNX="${ONNX:-1}"
 "$PY" -c 'import sklearn' 2>/dev/null || "$VENV/bin/pip" install --quiet scikit-learn
+if [ "$ONNX" = 1 ] && ! "$PY" -c 'import onnxruntime, skl2onnx' 2>/dev/null; then
+    # The versions tests/interop/mlflow_onnx.sh checks against.
+    "$VENV/bin/pip" install --quiet onnxruntime==1.32.0 skl2onnx==1.20.0 scikit-learn==1.9.1 onnx==1.23.2
+fi
 if ! command -v wrk >/dev/null; then
     SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq wrk >/dev/null
@@ -37,6 +46,11 @@ TRACKING="sqlite:///$WORK/mlflow.db"
 (cd "$WORK" && "$PY" "$ROOT/bench/serving_train.py" "$TRACKING" "$WORK" 2>/dev/null)
 cargo build --quiet --release --example iris_serve
 OXBIN="$ROOT/target/release/examples/iris_serve"
+if [ "$ONNX" = 1 ]; then
+    cargo build --quiet --release --features onnx --bin oxflow
+    # Copied: a later build of the root binary without the feature would replace it.
+    cp "$ROOT/target/release/oxflow" "$WORK/oxflow-onnx"
+fi
 (cd "$WORK" && MLFLOW_TRACKING_URI="$TRACKING" "$OXBIN" import coef.json)
 
 ms_since() { echo $(( ($(date +%s%N) - $1) / 1000000 )); }
@@ -47,20 +61,22 @@ wait_ping() { # url -> prints ms since $2
     done
     return 1
 }
-start_oxflow() {
+start_oxflow() { # [binary model-uri]: the Rust #[model] by default
+    local bin=${1:-$OXBIN} uri=${2:-models:/iris@champion}
     local port; port=$(free_port); OX="http://127.0.0.1:$port"
     local t0; t0=$(date +%s%N)
-    (cd "$WORK" && MLFLOW_TRACKING_URI="$TRACKING" exec "$OXBIN" serve models:/iris@champion \
+    (cd "$WORK" && MLFLOW_TRACKING_URI="$TRACKING" exec "$bin" serve "$uri" \
         --port "$port" --no-access-log) >"$WORK/ox.log" 2>&1 &
     OX_PID=$!
     READY=$(wait_ping "$OX" "$t0")
 }
 stop_oxflow() { kill -TERM "$OX_PID"; wait "$OX_PID" || true; OX_PID=""; }
-start_mlflow() {
+start_mlflow() { # [model-uri file]
+    local uri_file=${1:-$WORK/model_uri.txt}
     local port; port=$(free_port); ML="http://127.0.0.1:$port"
     local t0; t0=$(date +%s%N)
     (cd "$WORK" && PATH="$VENV/bin:$PATH" MLFLOW_TRACKING_URI="$TRACKING" exec setsid "$VENV/bin/mlflow" \
-        models serve -m "$(cat "$WORK/model_uri.txt")" --env-manager local -h 127.0.0.1 -p "$port" -w 1 \
+        models serve -m "$(cat "$uri_file")" --env-manager local -h 127.0.0.1 -p "$port" -w 1 \
         >"$WORK/ml.log" 2>&1) &
     SERVER_PID=$!
     READY=$(wait_ping "$ML" "$t0")
@@ -97,37 +113,73 @@ assert a == b == expected, (a, b, expected)
 print(f"oxflow, mlflow and scikit-learn agree on {len(a)} rows")
 PYEOF
 
-echo "== load (wrk, ${DUR}s per cell, 1 s warm-up)"
 RESULTS="$WORK/results.jsonl"
-for server in oxflow mlflow; do
-    url=$OX; [ $server = mlflow ] && url=$ML
+# load <tag> <url>: the four cells against one server, appended to $RESULTS.
+load() {
+    local tag=$1 url=$2
     for rows in 1 100; do
         BODY_FILE="$WORK/body_$rows.json" wrk -t1 -c16 -d1s -s bench/wrk_post.lua "$url/invocations" >/dev/null
         for conns in 1 16; do
-            BODY_FILE="$WORK/body_$rows.json" WRK_TAG="$server $rows $conns" \
+            BODY_FILE="$WORK/body_$rows.json" WRK_TAG="$tag $rows $conns" \
                 wrk -t1 -c"$conns" -d"${DUR}s" --timeout 10s --latency -s bench/wrk_post.lua "$url/invocations" \
                 | grep '^WRK_RESULT' | sed 's/^WRK_RESULT //' >>"$RESULTS"
         done
     done
-done
+}
+echo "== load (wrk, ${DUR}s per cell, 1 s warm-up)"
+load oxflow "$OX"
+load mlflow "$ML"
 OX_RSS=$(rss_mib "$OX_PID")
 ML_RSS=$(rss_session_mib "$SERVER_PID")
+stop_oxflow
+stop_server
+
+ONNX_READY="0 0"
+if [ "$ONNX" = 1 ]; then
+    echo "== ONNX: oxflow serve (tract) and mlflow models serve (onnxruntime) on the same file"
+    start_oxflow "$WORK/oxflow-onnx" "$(cat "$WORK/onnx_model_uri.txt")"
+    OX_ONNX_READY=$READY
+    start_mlflow "$WORK/onnx_model_uri.txt"
+    ONNX_READY="$OX_ONNX_READY $READY"
+    "$PY" - "$OX" "$ML" "$WORK" <<'PYEOF'
+import json, sys, requests
+ox, ml, work = sys.argv[1:4]
+body = open(f"{work}/body_100.json").read()
+expected = json.load(open(f"{work}/expected_100.json"))
+h = {"Content-Type": "application/json"}
+a = requests.post(f"{ox}/invocations", data=body, headers=h).json()["predictions"]
+b = requests.post(f"{ml}/invocations", data=body, headers=h).json()["predictions"]
+labels = lambda p: [r["output_label"] for r in p]
+assert labels(a) == labels(b) == expected, (a[:2], b[:2], expected)
+print(f"ONNX: oxflow, mlflow and scikit-learn agree on {len(a)} labels")
+PYEOF
+    load oxflow-onnx "$OX"
+    load mlflow-onnx "$ML"
+fi
 
 echo
 echo "== results ($(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores)"
-"$PY" - "$RESULTS" "${READY_MS[oxflow]}" "${READY_MS[mlflow]}" "$OX_RSS" "$ML_RSS" <<'PYEOF'
+"$PY" - "$RESULTS" "${READY_MS[oxflow]}" "${READY_MS[mlflow]}" "$OX_RSS" "$ML_RSS" $ONNX_READY <<'PYEOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 r = {tuple(x["tag"].split()): x for x in rows}
-print(f"{'request':10} {'conns':>5} | {'oxflow req/s':>12} {'p50 ms':>7} {'p99 ms':>7} | {'mlflow req/s':>12} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>7}")
-for rows_ in ("1", "100"):
+print(f"{'model':13} {'request':10} {'conns':>5} | {'oxflow req/s':>12} {'p50 ms':>7} {'p99 ms':>7} | {'mlflow req/s':>12} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>7}")
+# The issue's comparison is the last block: what a user moving from `mlflow models serve` of
+# the scikit-learn model gets from serving its ONNX conversion with oxflow.
+for model, ox, ml in (("Rust #[model]", "oxflow", "mlflow"), ("ONNX", "oxflow-onnx", "mlflow-onnx"),
+                      ("ONNX/sklearn", "oxflow-onnx", "mlflow")):
+  if (ox, "1", "1") not in r:
+    continue
+  for rows_ in ("1", "100"):
     for c in ("1", "16"):
-        o, m = r[("oxflow", rows_, c)], r[("mlflow", rows_, c)]
+        o, m = r[(ox, rows_, c)], r[(ml, rows_, c)]
         errs = sum(o[k] for k in ("err_connect", "err_read", "err_write", "err_status", "err_timeout"))
-        print(f"{rows_ + ' row(s)':10} {c:>5} | {o['rps']:>12.0f} {o['lat_p50_ms']:>7.3f} {o['lat_p99_ms']:>7.3f} | "
+        print(f"{model:13} {rows_ + ' row(s)':10} {c:>5} | {o['rps']:>12.0f} {o['lat_p50_ms']:>7.3f} {o['lat_p99_ms']:>7.3f} | "
               f"{m['rps']:>12.0f} {m['lat_p50_ms']:>7.2f} {m['lat_p99_ms']:>7.2f} | {o['rps'] / m['rps']:>6.0f}x"
               + (f"  ({errs} oxflow errors)" if errs else ""))
-ox_ready, ml_ready, ox_rss, ml_rss = map(int, sys.argv[2:6])
+ox_ready, ml_ready, ox_rss, ml_rss, ox_onnx_ready, ml_onnx_ready = map(int, sys.argv[2:8])
 print(f"ready (launch to first /ping 200): oxflow {ox_ready} ms, mlflow {ml_ready} ms ({ml_ready / max(ox_ready, 1):.0f}x)")
 print(f"resident memory after the load:    oxflow {ox_rss} MiB, mlflow {ml_rss} MiB")
+if ox_onnx_ready:
+    print(f"ONNX ready (one launch each):       oxflow {ox_onnx_ready} ms, mlflow {ml_onnx_ready} ms")
 PYEOF

@@ -3,6 +3,9 @@ requests name them), logs it with MLflow (`mlflow.sklearn.log_model`, with its s
 the SQLite store TRACKING_URI, and writes into WORKDIR: model_uri.txt (for `mlflow models
 serve`), coef.json (the same coefficients, for examples/iris_serve.rs), body_1.json and
 body_100.json (dataframe_split requests) and expected_100.json (sklearn's predictions).
+With skl2onnx installed, also converts the model to ONNX (skl2onnx's defaults: a label and a
+ZipMap of probabilities), logs that with `mlflow.onnx.log_model` (float columns, as
+`infer_signature` writes them for a float32 frame) and writes its URI to onnx_model_uri.txt.
 
 usage: serving_train.py TRACKING_URI WORKDIR
 """
@@ -42,6 +45,20 @@ write(
         "classes": [int(c) for c in clf.classes_],
     },
 )
+try:
+    import skl2onnx
+    from skl2onnx.common.data_types import FloatTensorType
+except ImportError:
+    skl2onnx = None
+if skl2onnx is not None:
+    import mlflow.onnx
+
+    onx = skl2onnx.convert_sklearn(clf, initial_types=[("float_input", FloatTensorType([None, 4]))])
+    X32 = X.astype(np.float32)
+    with mlflow.start_run():
+        onnx_info = mlflow.onnx.log_model(onx, name="model", signature=infer_signature(X32))
+    open(os.path.join(work, "onnx_model_uri.txt"), "w").write(onnx_info.model_uri + "\n")
+
 idx = np.random.default_rng(42).permutation(len(X))[:100]
 rows = X.iloc[idx]
 write("body_1.json", {"dataframe_split": {"columns": COLS, "data": [[5.1, 3.5, 1.4, 0.2]]}})

@@ -47,6 +47,7 @@ fn dag(id: &'static str, nodes: Vec<NodeDef>) -> &'static DagDef {
         id,
         description: "",
         schedule: None,
+        scheduling: oxflow::schedule::ScheduleOptions::DEFAULT,
         tags: &[],
         max_active_tasks: None,
         dagrun_timeout: None,

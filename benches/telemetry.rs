@@ -7,69 +7,27 @@
 //! `OXFLOW_BENCH_FAN` changes the fan-out's size, `OXFLOW_BENCH_RUNS` the runs per figure.
 //!
 //! A process has one global recorder, set once, and a loaded machine drifts between one run
-//! and the next: so the runs without any recorder come first, as a reference, and then the
-//! Prometheus recorder is installed behind a switch, and runs with it on and off alternate.
-//! Off, the executor's metric macros build their keys and reach a no-op, as with no recorder.
-//! The first run with it on creates every series and is shown apart; the runs after it are
-//! what a scheduler that runs a DAG again pays.
+//! and the next: so the bench runs itself as child processes, alternately with no recorder and
+//! with the Prometheus recorder a pipeline binary installs (its task handles kept across runs,
+//! as `telemetry::export::Exporter::install` arranges). The first run with the recorder creates
+//! every series and is shown apart; the runs after it are what a scheduler that runs a DAG
+//! again pays. The scrape and per-call figures are measured in the parent.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, Recorder, SharedString, Unit};
-use metrics_exporter_prometheus::{
-    Matcher, PrometheusBuilder, PrometheusHandle, PrometheusRecorder,
-};
+use metrics::Counter;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use oxflow::dag::{DagDef, InputDef, NodeDef, NodeFlow, TaskDef, TaskOptions};
 use oxflow::exec::{self, DagRunState, RunConfig, Task};
 use oxflow::prelude::*;
 use oxflow::telemetry;
 
-/// The Prometheus recorder, or nothing while the switch is off.
-struct Switch {
-    on: Arc<AtomicBool>,
-    inner: PrometheusRecorder,
-}
-
-impl Recorder for Switch {
-    fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.inner.describe_counter(key, unit, description)
-    }
-    fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.inner.describe_gauge(key, unit, description)
-    }
-    fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        self.inner.describe_histogram(key, unit, description)
-    }
-    fn register_counter(&self, key: &Key, metadata: &Metadata<'_>) -> Counter {
-        if self.on.load(Ordering::Relaxed) {
-            self.inner.register_counter(key, metadata)
-        } else {
-            Counter::noop()
-        }
-    }
-    fn register_gauge(&self, key: &Key, metadata: &Metadata<'_>) -> Gauge {
-        if self.on.load(Ordering::Relaxed) {
-            self.inner.register_gauge(key, metadata)
-        } else {
-            Gauge::noop()
-        }
-    }
-    fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> Histogram {
-        if self.on.load(Ordering::Relaxed) {
-            self.inner.register_histogram(key, metadata)
-        } else {
-            Histogram::noop()
-        }
-    }
-}
-
 /// The recorder `run --metrics-addr` installs (`telemetry::export`): the same buckets and
-/// `service` label, serving `/metrics` on `addr` from the runtime, behind a switch.
-fn install(rt: &tokio::runtime::Runtime, addr: SocketAddr) -> (PrometheusHandle, Arc<AtomicBool>) {
+/// `service` label, serving `/metrics` on `addr` from the runtime.
+fn install(rt: &tokio::runtime::Runtime, addr: SocketAddr) -> PrometheusHandle {
     let _in_runtime = rt.enter();
     let (recorder, serve) = PrometheusBuilder::new()
         .set_buckets_for_metric(
@@ -87,15 +45,10 @@ fn install(rt: &tokio::runtime::Runtime, addr: SocketAddr) -> (PrometheusHandle,
         .build()
         .expect("build the recorder");
     let handle = recorder.handle();
-    let on = Arc::new(AtomicBool::new(false));
-    metrics::set_global_recorder(Switch {
-        on: on.clone(),
-        inner: recorder,
-    })
-    .expect("install the recorder");
+    metrics::set_global_recorder(recorder).expect("install the recorder");
     rt.spawn(serve);
     telemetry::describe();
-    (handle, on)
+    handle
 }
 
 #[task]
@@ -152,6 +105,7 @@ fn fan(id: &'static str, n: usize) -> &'static DagDef {
         id,
         description: "",
         schedule: None,
+        scheduling: oxflow::schedule::ScheduleOptions::DEFAULT,
         tags: &[],
         max_active_tasks: None,
         dagrun_timeout: None,
@@ -249,68 +203,121 @@ fn line(label: &str, times: &[Duration], tasks: usize) -> Duration {
     m
 }
 
-fn main() {
+/// One child process's runs of the fan-out: the first (which creates every series when a
+/// recorder is installed) and the ones after it.
+struct ChildRuns {
+    first: Duration,
+    runs: Vec<Duration>,
+}
+
+/// Runs this bench again as a child process with or without the recorder installed, and reads
+/// back its run times.
+fn child(recorder: bool, n: usize, runs: usize) -> ChildRuns {
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .env(
+            "OXFLOW_BENCH_CHILD",
+            if recorder { "recorder" } else { "none" },
+        )
+        .env("OXFLOW_BENCH_FAN", n.to_string())
+        .env("OXFLOW_BENCH_RUNS", runs.to_string())
+        .output()
+        .expect("run the bench as a child");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("CHILD_RUNS_US "))
+        .unwrap_or_else(|| panic!("no run times in {text}"));
+    let mut us = line
+        .split(' ')
+        .map(|v| Duration::from_micros(v.parse().unwrap()));
+    ChildRuns {
+        first: us.next().unwrap(),
+        runs: us.collect(),
+    }
+}
+
+/// A child: the fan-out `runs + 1` times, with the recorder `run --metrics-addr` installs
+/// (and its handles kept, as `Exporter::install` does) or with none.
+fn child_main(recorder: bool, n: usize, runs: usize) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .unwrap();
+    if recorder {
+        let addr = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap();
+        let _handle = install(&rt, addr);
+        telemetry::keep_handles_of_global_recorder();
+    }
+    let def = fan("bench_fan", n);
+    let times: Vec<String> = (0..=runs)
+        .map(|_| run(&rt, def).as_micros().to_string())
+        .collect();
+    println!("CHILD_RUNS_US {}", times.join(" "));
+}
+
+fn main() {
     let n = size("OXFLOW_BENCH_FAN", 10_000);
     let runs = size("OXFLOW_BENCH_RUNS", 11);
+    if let Ok(mode) = std::env::var("OXFLOW_BENCH_CHILD") {
+        return child_main(mode == "recorder", n, runs);
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     let tasks = n + 2;
-    let def = fan("bench_fan", n);
     println!(
         "instrumentation cost (machine: {} cores); fan-out + fan-in of {tasks} no-op tasks, in memory",
         std::thread::available_parallelism().map_or(0, |n| n.get())
     );
-
-    let _ = run(&rt, def); // warm-up
-    let none: Vec<Duration> = (0..runs).map(|_| run(&rt, def)).collect();
-    line("no recorder installed", &none, tasks);
+    // A process has one global recorder, set once: processes with and without it alternate,
+    // each running the DAG once to warm up (with the recorder: creating every series) and then
+    // 3 times, as a scheduler runs a DAG again.
+    println!("fan-out, processes with and without the recorder in alternation, 3 runs each:");
+    let pairs = runs.div_ceil(3).max(1);
+    let (mut off, mut with, mut firsts, mut diffs) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..pairs {
+        let a = child(false, n, 3);
+        let b = child(true, n, 3);
+        let (ma, mb) = (median(a.runs.clone()), median(b.runs.clone()));
+        diffs.push((mb.as_secs_f64() - ma.as_secs_f64()) * 1e6 / tasks as f64);
+        firsts.push(b.first);
+        off.extend(a.runs);
+        with.extend(b.runs);
+    }
+    println!(
+        "  recorder on, 1st run         {} median (creates {tasks} task series)",
+        ms(median(firsts))
+    );
+    let off_m = line("no recorder", &off, tasks);
+    let with_m = line("recorder on", &with, tasks);
+    diffs.sort_by(f64::total_cmp);
+    println!(
+        "  added by the recorder: {:.3} µs/task (difference of medians), {:.3} µs/task (median of \
+         the {pairs} paired process differences); target: at most 0.3",
+        (with_m.as_secs_f64() - off_m.as_secs_f64()) * 1e6 / tasks as f64,
+        diffs[diffs.len() / 2]
+    );
 
     let addr = TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
         .unwrap();
-    let (handle, on) = install(&rt, addr);
-    on.store(true, Ordering::Relaxed);
-
+    let handle = install(&rt, addr);
     // 1,000 tasks of one DAG: 1,000 DAG x task series of each task metric.
     let _ = run(&rt, fan("bench_scrape", 998));
     std::thread::sleep(Duration::from_millis(200)); // the listener is up
     println!("scrape of a process holding 1,000 DAG x task series:");
     report_scrape("1,000 tasks", &handle, addr, 21);
-
-    println!("fan-out, recorder on and off in alternate runs:");
-    let first = run(&rt, def);
-    println!(
-        "  recorder on, 1st run         {} (creates {tasks} task series)",
-        ms(first)
-    );
-    let (mut off, mut with, mut diffs) = (Vec::new(), Vec::new(), Vec::new());
-    for _ in 0..runs {
-        on.store(false, Ordering::Relaxed);
-        let a = run(&rt, def);
-        on.store(true, Ordering::Relaxed);
-        let b = run(&rt, def);
-        off.push(a);
-        with.push(b);
-        diffs.push((b.as_secs_f64() - a.as_secs_f64()) * 1e6 / tasks as f64);
-    }
-    let off_m = line("recorder off", &off, tasks);
-    let with_m = line("recorder on", &with, tasks);
-    diffs.sort_by(f64::total_cmp);
-    println!(
-        "  added by the recorder: {:.3} µs/task (difference of medians), {:.3} µs/task (median of \
-         the {runs} paired differences); target: at most 0.3",
-        (with_m.as_secs_f64() - off_m.as_secs_f64()) * 1e6 / tasks as f64,
-        diffs[diffs.len() / 2]
-    );
-    report_scrape(
-        &format!("{} tasks after the fan-out", tasks + 1000),
-        &handle,
-        addr,
-        5,
-    );
     per_call(n);
 }
 

@@ -2013,6 +2013,7 @@ fn typed_dag(value: &'static oxflow::dag::TaskDef) -> &'static oxflow::dag::DagD
         id: "typed",
         description: "",
         schedule: None,
+        scheduling: oxflow::schedule::ScheduleOptions::DEFAULT,
         tags: &[],
         max_active_tasks: None,
         dagrun_timeout: None,

@@ -79,6 +79,7 @@ macro_rules! tracking_suite {
                 metrics_nan_inf_duplicates_and_history,
                 latest_metric_rule,
                 tags,
+                experiment_tag_compare_and_set,
                 delete_and_restore,
                 search_filters_and_ordering,
                 nan_sorts_after_numbers_before_missing,
@@ -401,6 +402,65 @@ fn tags(_: &Backend, s: &TrackingStore) {
     assert_eq!(rec.tags["a"], "3");
     assert!(!rec.tags.contains_key("b"));
     assert_eq!(rec.info.run_name, "after");
+}
+
+/// The scheduler's claim: a conditional experiment tag write that only one writer wins.
+fn experiment_tag_compare_and_set(_: &Backend, s: &TrackingStore) {
+    let exp = s.get_or_create_experiment(&unique("cas")).unwrap();
+    let id = exp.experiment_id.as_str();
+    assert!(
+        s.compare_and_set_experiment_tag(id, "k", None, "1")
+            .unwrap()
+    );
+    assert!(
+        !s.compare_and_set_experiment_tag(id, "k", None, "2")
+            .unwrap(),
+        "absent expected, present found"
+    );
+    assert!(
+        !s.compare_and_set_experiment_tag(id, "k", Some("0"), "2")
+            .unwrap()
+    );
+    assert!(
+        s.compare_and_set_experiment_tag(id, "k", Some("1"), "2")
+            .unwrap()
+    );
+    assert_eq!(s.get_experiment(id).unwrap().tags["k"], "2");
+    if !s.backend().atomic_experiment_tags() {
+        return;
+    }
+    // Racing writers, each on its own handle (its own connection or lock file descriptor, as
+    // another process would have): every step of the counter is won exactly once.
+    let uri = s.uri();
+    let wins: Vec<usize> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|_| {
+                let uri = uri.clone();
+                scope.spawn(move || {
+                    let s = TrackingStore::open_uri(&uri).unwrap();
+                    let mut won = 0;
+                    for _ in 0..40 {
+                        let now = s.get_experiment(id).unwrap().tags["k"].clone();
+                        let next = (now.parse::<u32>().unwrap() + 1).to_string();
+                        if s.compare_and_set_experiment_tag(id, "k", Some(&now), &next)
+                            .unwrap()
+                        {
+                            won += 1;
+                        }
+                    }
+                    won
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let total: usize = wins.iter().sum();
+    let last: usize = s.get_experiment(id).unwrap().tags["k"].parse().unwrap();
+    assert_eq!(
+        last,
+        2 + total,
+        "each increment is won by one writer: {wins:?}"
+    );
 }
 
 fn delete_and_restore(_: &Backend, s: &TrackingStore) {

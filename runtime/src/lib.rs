@@ -14,6 +14,8 @@
 //! - [`telemetry`]: every metric name oxflow records, in one place;
 //! - [`drift`]: data, label and concept drift detection;
 //! - [`shell`]: shell commands inside tasks (Airflow's `BashOperator`);
+//! - [`project`]: `oxflow.ron` and MLflow's `MLproject`: entry points run by name with typed
+//!   parameters from a directory or a git URL, recorded with their source;
 //! - [`cli`]: the command line every pipeline binary gets through `oxflow::main()`;
 //! - [`error`]: the root [`Error`] every concept's error converts into.
 //!
@@ -29,6 +31,8 @@ pub mod exec;
 pub mod model;
 pub mod monitor;
 pub mod params;
+pub mod project;
+pub mod schedule;
 pub mod serve;
 pub mod shell;
 mod task;
@@ -44,6 +48,7 @@ pub mod __macro_support {
     pub use crate::dag::{
         BranchDef, DagDef, DagRegistration, GroupDef, InputDef, MapDef, NodeDef, NodeFlow,
     };
+    pub use crate::schedule::{Overlap, ScheduleOptions};
     pub use crate::task::support::*;
     pub use crate::task::{
         InputParam, InputType, Invocation, Persist, Task, TaskDef, TaskFuture, TaskOptions,

@@ -8,7 +8,10 @@
 #  (e) a Python writer and an oxflow writer log into one database at once: both succeed and
 #      each sees the other's runs;
 #  (f) `mlflow server --backend-store-uri sqlite:///…` serves oxflow's runs over REST;
-#  (g) after kill -9 at 20 points of heavy logging, MLflow reads every run and flushed value.
+#  (g) after kill -9 at 20 points of heavy logging, MLflow reads every run and flushed value;
+#  (h) a database the scheduler wrote (schedule state as experiment tags, a scheduled run with
+#      its logical date) is read by MLflow, survives `mlflow db upgrade` and the scheduler
+#      goes on from it.
 # Run from the repository root. Creates .ci/venv-mlflow on first use (pip, ~90 s).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -192,6 +195,31 @@ for progress in glob.glob(os.path.join(d, "progress*")):
 print(f"[kill -9] runs={len(runs)} ok={ok}")
 sys.exit(0 if ok else 1)
 PYEOF
+
+echo "== (h) the scheduler's state and runs, read by MLflow"
+mkdir -p "$WORK/h"
+cargo build --quiet --example quickstart
+QUICK="$ROOT/target/debug/examples/quickstart"
+# Catchup off: the scheduler starts the latest complete interval of `0 3 * * *` at once.
+(cd "$WORK/h" && timeout -s INT 4 "$QUICK" scheduler --dag quickstart --tracking-uri "sqlite:///$WORK/h/mlflow.db" >/dev/null 2>&1 || true)
+run_check "mlflow reads the schedule state and the scheduled run" env -C "$WORK/h" "$PY" - "$WORK/h" <<'PYEOF'
+import sys
+from mlflow import MlflowClient
+c = MlflowClient(f"sqlite:///{sys.argv[1]}/mlflow.db")
+exp = c.get_experiment_by_name("quickstart")
+end = exp.tags.get("oxflow.schedule.last_interval_end")
+runs = [r for r in c.search_runs([exp.experiment_id]) if "mlflow.parentRunId" not in r.data.tags]
+ok = bool(end) and len(runs) == 1
+r = runs[0] if runs else None
+ok = ok and r.data.tags.get("oxflow.run_type") == "scheduled" and r.data.tags.get("oxflow.data_interval_end") == end
+ok = ok and r.info.run_name == "scheduled__" + r.data.tags["oxflow.logical_date"].replace("Z", "+00:00")
+print(f"[scheduler] last_interval_end={end} runs={len(runs)} ok={ok}")
+sys.exit(0 if ok else 1)
+PYEOF
+run_check "mlflow db upgrade on the scheduler's database" env -C "$WORK/h" "$VENV/bin/mlflow" db upgrade "sqlite:///$WORK/h/mlflow.db"
+(cd "$WORK/h" && timeout -s INT 3 "$QUICK" scheduler --dag quickstart --tracking-uri "sqlite:///$WORK/h/mlflow.db" >/dev/null 2>&1 || true)
+run_check "the scheduler goes on after mlflow db upgrade, repeating nothing" \
+    test "$(sqlite3 "$WORK/h/mlflow.db" "select count(*) from runs r join tags t on t.run_uuid = r.run_uuid where t.key = 'oxflow.run_type'")" = 1
 
 echo
 echo "== summary"

@@ -9,7 +9,8 @@
 #  (d) a Pushgateway that is down costs a warning, not the run;
 #  (e) `oxflow drift --pushgateway`: column names with quotes, a backslash, a newline and
 #      non-ASCII letters come back from Prometheus exactly as written (escaped in the text format);
-#  (f) `monitor rules`: `promtool check rules` and `promtool test rules` pass on what every
+#  (f) `monitor rules` (also with registered models' own thresholds, tagged through MLflow's
+#      client): `promtool check rules` and `promtool test rules` pass on what every
 #      binary writes, Prometheus loads the rules, and a failed pushed run fires its alert.
 # Installs Debian's prometheus and prometheus-pushgateway if missing (apt-get, ~1 min).
 # Daemons run on loopback with their own data directory and are stopped by pid.
@@ -158,6 +159,27 @@ for bin in "$QUICKSTART" "$NIGHTLY" "$OXFLOW"; do
     check "promtool check rules ($name)" promtool check rules "$WORK/f/$name.rules.yml"
     check "promtool test rules ($name)" promtool test rules "$WORK/f/$name.test.yml"
 done
+# Registered models with their own thresholds, tagged through MLflow's client: their own
+# rules, and unit tests that prove each fires at its threshold and the default rules leave it.
+kept_results=("${results[@]}") kept_status=$status
+source tests/interop/lib/mlflow.bash # (resets results and status)
+results=("${kept_results[@]}") status=$kept_status
+ensure_mlflow_venv
+(cd "$WORK/f" && "$PY" - "sqlite:///$WORK/f/mlflow.db" <<'PYEOF'
+import sys
+from mlflow import MlflowClient
+c = MlflowClient(tracking_uri=sys.argv[1], registry_uri=sys.argv[1])
+c.create_registered_model("fraud", tags={"oxflow.alert.max_error_ratio": "0.01"})
+c.create_registered_model("churn v2", tags={"oxflow.alert.max_p99_latency": "100ms", "oxflow.alert.max_error_ratio": "0.2"})
+c.create_registered_model("plain")
+PYEOF
+) >/dev/null 2>&1
+(cd "$WORK/f" && "$OXFLOW" monitor rules --tracking-uri "sqlite:///$WORK/f/mlflow.db" \
+    --out models.rules.yml --tests models.test.yml >/dev/null)
+check "monitor rules reads the registered models' own thresholds" \
+    grep -q 'model="churn v2"' "$WORK/f/models.rules.yml"
+check "promtool check rules (per-model thresholds)" promtool check rules "$WORK/f/models.rules.yml"
+check "promtool test rules (per-model thresholds)" promtool test rules "$WORK/f/models.test.yml"
 # The quickstart's rules in the running Prometheus: a pushed failed run fires its alert.
 cp "$WORK/f/quickstart.rules.yml" "$WORK/alert_rules.yml"
 printf 'rule_files: [alert_rules.yml]\n' >>"$WORK/prometheus.yml"

@@ -43,8 +43,12 @@ pub(crate) enum Kind {
     Text,
     /// A string that is not blank.
     Name,
-    /// A cron expression or a schedule preset.
+    /// A cron expression or a schedule preset, or `None`.
     Schedule,
+    /// A date or time in a string: `"2026-01-01"`, RFC 3339.
+    Date,
+    /// One of the given words, in a string.
+    OneOf(&'static [&'static str]),
     /// A type, such as `MyParams`.
     Type,
     /// A list of strings, such as `["ml"]`.
@@ -180,6 +184,10 @@ pub(crate) const DAG: Site = Site {
         opt("id", "\"daily_training\"", Kind::Id),
         opt("description", "\"what it does\"", Kind::Text),
         opt("schedule", "\"@daily\"", Kind::Schedule),
+        opt("start_date", "\"2026-01-01\"", Kind::Date),
+        opt("catchup", "true", Kind::Bool),
+        opt("max_active_runs", "1", Kind::PositiveCount),
+        opt("overlap", "\"skip\"", Kind::OneOf(&["wait", "skip"])),
         opt("params", "MyParams", Kind::Type),
         opt("max_active_tasks", "4", Kind::PositiveCount),
         opt(
@@ -273,6 +281,10 @@ const PRESETS: &[&str] = &[
 /// A parsed option value.
 pub(crate) enum Value {
     Count(u64),
+    /// Seconds since the Unix epoch.
+    Timestamp(i64),
+    /// `schedule = None`.
+    NoSchedule,
     Duration(Duration),
     Float(f64),
     /// A trigger rule: its Airflow name.
@@ -363,6 +375,22 @@ impl Values {
     pub(crate) fn lit_str(&self, name: &str) -> Option<(LitStr, Span)> {
         self.pick(name, |v| match v {
             Value::Str(s) => Some(s.clone()),
+            _ => None,
+        })
+    }
+
+    pub(crate) fn timestamp(&self, name: &str) -> Option<(i64, Span)> {
+        self.pick(name, |v| match v {
+            Value::Timestamp(t) => Some(*t),
+            _ => None,
+        })
+    }
+
+    /// `schedule = "..."` (`Some`) or `schedule = None` (`None`).
+    pub(crate) fn schedule(&self, name: &str) -> Option<(Option<String>, Span)> {
+        self.pick(name, |v| match v {
+            Value::Str(s) => Some(Some(s.value())),
+            Value::NoSchedule => Some(None),
             _ => None,
         })
     }
@@ -699,11 +727,54 @@ pub(crate) fn parse_value(site: &Site, def: &OptionDef, expr: &Expr) -> syn::Res
                 Ok(()) => Ok(Value::Str(s.clone())),
                 Err(msg) => Err(syn::Error::new(s.span(), msg)),
             },
+            // Airflow's `schedule=None`: runs only when started by hand.
+            None if matches!(expr, Expr::Path(p) if p.path.is_ident("None")) => {
+                Ok(Value::NoSchedule)
+            }
             _ => fail(format!(
-                "`{key}` expects a string, such as `{} = {}`",
+                "`{key}` expects a cron expression or preset in a string, such as `{} = {}`, or `None` for runs started by hand only",
                 def.name, def.example
             )),
         },
+        Kind::Date => {
+            let Some(Lit::Str(s)) = lit else {
+                return fail(format!(
+                    "`{key}` expects a date in a string, such as `{} = {}`",
+                    def.name, def.example
+                ));
+            };
+            match parse_date(&s.value()) {
+                Some(t) => Ok(Value::Timestamp(t)),
+                None => Err(syn::Error::new(
+                    s.span(),
+                    format!(
+                        "`{key}` expects a date such as \"2026-01-01\" (midnight UTC), \"2026-01-01T06:00:00\" (UTC) or \"2026-01-01T06:00:00+02:00\"; \"{}\" is not one",
+                        s.value()
+                    ),
+                )),
+            }
+        }
+        Kind::OneOf(words) => {
+            let list = words
+                .iter()
+                .map(|w| format!("\"{w}\""))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            match lit {
+                Some(Lit::Str(s)) if words.contains(&s.value().as_str()) => {
+                    Ok(Value::Str(s.clone()))
+                }
+                Some(Lit::Str(s)) => Err(syn::Error::new(
+                    s.span(),
+                    format!(
+                        "unknown `{}` \"{}\"; `{key}` expects {list}",
+                        def.name,
+                        s.value()
+                    ),
+                )),
+                _ => fail(format!("`{key}` expects {list}")),
+            }
+        }
         Kind::StringList => {
             let items = match expr {
                 Expr::Array(a) => a
@@ -746,7 +817,22 @@ pub(crate) fn is_valid_id(id: &str) -> bool {
         && !id.starts_with('.')
 }
 
-/// Checks a schedule: a preset or a five-field cron expression.
+/// A date, a UTC date and time, or an RFC 3339 time, as seconds since the Unix epoch.
+fn parse_date(text: &str) -> Option<i64> {
+    let t = text.trim();
+    if let Ok(d) = chrono::DateTime::parse_from_rfc3339(t) {
+        return Some(d.timestamp());
+    }
+    if let Ok(d) = chrono::NaiveDateTime::parse_from_str(t, "%Y-%m-%dT%H:%M:%S") {
+        return Some(d.and_utc().timestamp());
+    }
+    chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .ok()
+        .map(|d| d.and_time(chrono::NaiveTime::MIN).and_utc().timestamp())
+}
+
+/// Checks a schedule: a preset, or a cron expression of five fields or six (seconds first),
+/// parsed as the runtime's `Schedule` parses it.
 pub(crate) fn check_schedule(text: &str) -> Result<(), String> {
     let t = text.trim();
     if t.starts_with('@') {
@@ -760,17 +846,23 @@ pub(crate) fn check_schedule(text: &str) -> Result<(), String> {
         };
     }
     let fields = t.split_whitespace().count();
-    if fields != 5 {
+    if !(5..=6).contains(&fields) {
         return Err(format!(
-            "\"{t}\" has {fields} fields; `#[dag(schedule = ...)]` expects a cron expression with five fields (minute hour day-of-month month day-of-week), such as \"0 3 * * *\", or a preset such as \"@daily\""
+            "\"{t}\" has {fields} fields; `#[dag(schedule = ...)]` expects a cron expression with five fields (minute hour day-of-month month day-of-week), such as \"0 3 * * *\", six with seconds first, such as \"*/10 * * * * *\", or a preset such as \"@daily\""
         ));
     }
-    t.parse::<croner::Cron>().map(|_| ()).map_err(|e| {
-        // croner's text is a sentence; house style is lower case without a final period.
-        let e = e.to_string();
-        let e = e.trim_end_matches('.').to_lowercase();
-        format!("\"{t}\" is not a valid cron expression ({e}); `#[dag(schedule = ...)]` expects one such as \"0 3 * * *\" or a preset such as \"@daily\"")
-    })
+    croner::parser::CronParser::builder()
+        .seconds(croner::parser::Seconds::Optional)
+        .year(croner::parser::Year::Disallowed)
+        .build()
+        .parse(t)
+        .map(|_| ())
+        .map_err(|e| {
+            // croner's text is a sentence; house style is lower case without a final period.
+            let e = e.to_string();
+            let e = e.trim_end_matches('.').to_lowercase();
+            format!("\"{t}\" is not a valid cron expression ({e}); `#[dag(schedule = ...)]` expects one such as \"0 3 * * *\" or a preset such as \"@daily\"")
+        })
 }
 
 #[cfg(test)]
@@ -950,9 +1042,19 @@ mod tests {
     }
 
     #[test]
-    fn schedules_are_presets_or_five_field_cron_expressions() {
+    fn schedules_are_presets_or_five_or_six_field_cron_expressions() {
         assert!(check_schedule("@daily").is_ok());
+        assert!(check_schedule("@quarterly").is_ok());
         assert!(check_schedule("0 3 * * *").is_ok());
+        assert!(check_schedule("*/5 * * * * *").is_ok());
+        assert!(
+            check_schedule("0 0 3 * * * 2027")
+                .unwrap_err()
+                .contains("has 7 fields")
+        );
+        assert!(parse_date("2026-01-01") == Some(1_767_225_600));
+        assert!(parse_date("2026-01-01T02:00:00+02:00") == Some(1_767_225_600));
+        assert!(parse_date("01/01/2026").is_none());
         assert!(
             check_schedule("@dayly")
                 .unwrap_err()

@@ -9,7 +9,12 @@ use crate::common::{Errors, TaskOptionArgs, check_retry_delays};
 pub(crate) struct DagArgs {
     pub(crate) id: Option<(String, Span)>,
     pub(crate) description: Option<(String, Span)>,
-    pub(crate) schedule: Option<(String, Span)>,
+    /// `Some(None)`: `schedule = None`.
+    pub(crate) schedule: Option<(Option<String>, Span)>,
+    pub(crate) start_date: Option<(i64, Span)>,
+    pub(crate) catchup: Option<(bool, Span)>,
+    pub(crate) max_active_runs: Option<(u64, Span)>,
+    pub(crate) overlap: Option<(String, Span)>,
     pub(crate) params: Option<(Type, Span)>,
     pub(crate) max_active_tasks: Option<(usize, Span)>,
     pub(crate) dagrun_timeout: Option<(std::time::Duration, Span)>,
@@ -26,10 +31,14 @@ impl DagArgs {
             .map(TaskOptionArgs::from_values)
             .unwrap_or_default();
         check_retry_delays(&defaults, &DAG_DEFAULTS, errors);
-        DagArgs {
+        let args = DagArgs {
             id: values.string("id"),
             description: values.string("description"),
-            schedule: values.string("schedule"),
+            schedule: values.schedule("schedule"),
+            start_date: values.timestamp("start_date"),
+            catchup: values.bool("catchup"),
+            max_active_runs: values.count("max_active_runs"),
+            overlap: values.string("overlap"),
             params: values.ty("params"),
             max_active_tasks: values
                 .count("max_active_tasks")
@@ -40,6 +49,35 @@ impl DagArgs {
                 .count("max_map_length")
                 .map(|(n, s)| (usize::try_from(n).unwrap_or(usize::MAX), s)),
             defaults,
+        };
+        args.check_scheduling(errors);
+        args
+    }
+
+    /// The schedule's text, if the DAG has one.
+    pub(crate) fn schedule_text(&self) -> Option<&str> {
+        self.schedule.as_ref().and_then(|(s, _)| s.as_deref())
+    }
+
+    /// `catchup = true` needs a `start_date` to catch up from; `@continuous` runs one run at a
+    /// time (Airflow refuses `max_active_runs` above 1 for it).
+    fn check_scheduling(&self, errors: &Errors) {
+        if let Some((true, span)) = self.catchup
+            && self.start_date.is_none()
+        {
+            errors.at(
+                span,
+                "`#[dag(catchup = true)]` runs the intervals missed since `start_date`; add one, such as `start_date = \"2026-01-01\"`".to_owned(),
+            );
+        }
+        if self.schedule_text().map(str::trim) == Some("@continuous")
+            && let Some((n, span)) = self.max_active_runs
+            && n != 1
+        {
+            errors.at(
+                span,
+                "a `schedule = \"@continuous\"` DAG runs one run after another: `max_active_runs` must be 1 (or left out)".to_owned(),
+            );
         }
     }
 }

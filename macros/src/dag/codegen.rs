@@ -45,10 +45,11 @@ pub(crate) fn generate(
         .description
         .as_ref()
         .map_or_else(|| doc_text(item), |(s, _)| s.clone());
-    let schedule = match &args.schedule {
-        Some((s, _)) => quote!(::core::option::Option::Some(#s)),
+    let schedule = match args.schedule_text() {
+        Some(s) => quote!(::core::option::Option::Some(#s)),
         None => quote!(::core::option::Option::None),
     };
+    let scheduling = scheduling_tokens(args);
     let tags: Vec<&String> = args
         .tags
         .as_ref()
@@ -193,6 +194,7 @@ pub(crate) fn generate(
                 id: #id,
                 description: #description,
                 schedule: #schedule,
+                scheduling: #scheduling,
                 tags: &[#(#tags),*],
                 max_active_tasks: #max_active,
                 dagrun_timeout: #dagrun_timeout,
@@ -503,4 +505,32 @@ fn const_checks(args: &DagArgs, body: &DagBody) -> TokenStream {
         }
     }
     out
+}
+
+/// The DAG's `ScheduleOptions`: Airflow's defaults for what is not given; `@continuous` runs
+/// one run at a time.
+fn scheduling_tokens(args: &DagArgs) -> TokenStream {
+    let start = match args.start_date {
+        Some((t, _)) => quote!(::core::option::Option::Some(#t)),
+        None => quote!(::core::option::Option::None),
+    };
+    let catchup = args.catchup.is_some_and(|(c, _)| c);
+    let continuous = args.schedule_text().map(str::trim) == Some("@continuous");
+    let max_runs = match args.max_active_runs {
+        Some((n, _)) => usize::try_from(n).unwrap_or(usize::MAX),
+        None if continuous => 1,
+        None => 16,
+    };
+    let overlap = match args.overlap.as_ref().map(|(o, _)| o.as_str()) {
+        Some("skip") => quote!(::oxflow::__private::Overlap::Skip),
+        _ => quote!(::oxflow::__private::Overlap::Wait),
+    };
+    quote! {
+        ::oxflow::__private::ScheduleOptions {
+            start_date: #start,
+            catchup: #catchup,
+            max_active_runs: #max_runs,
+            overlap: #overlap,
+        }
+    }
 }

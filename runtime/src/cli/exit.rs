@@ -45,6 +45,9 @@ pub enum Exit {
     /// 143: stopped by SIGTERM (`kill`, a container or service manager stopping it), handled
     /// like Ctrl-C: 128 + the signal's number.
     Terminated,
+    /// The exit status of a program oxflow ran on the user's behalf (`project run`'s entry
+    /// point), passed on unchanged.
+    Passed(u8),
 }
 
 impl Exit {
@@ -57,6 +60,7 @@ impl Exit {
             Exit::Panicked => 101,
             Exit::Interrupted => 130,
             Exit::Terminated => 143,
+            Exit::Passed(code) => code,
         }
     }
 

@@ -40,7 +40,20 @@ pub fn run_experiment<P: ParamSet, T, E: Display>(
     program: &str,
     body: fn(P, &mut Run) -> Result<T, E>,
 ) -> ExitCode {
-    let params = match parse_args::<P>(experiment, program, std::env::args().skip(1)) {
+    // `--oxflow-schema` / `--oxflow-check`: what `project run` asks before running it.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(code) = crate::project::answer_schema_flags(
+        &args,
+        || crate::project::experiment_schema(experiment, P::schema()),
+        |_, pairs| {
+            P::from_overrides(pairs)
+                .map(|p| p.to_pairs())
+                .map_err(|e| e.to_string())
+        },
+    ) {
+        return ExitCode::from(u8::try_from(code).unwrap_or(2));
+    }
+    let params = match parse_args::<P>(experiment, program, args.into_iter()) {
         Ok(Some(p)) => p,
         Ok(None) => return Exit::Success.into(),
         Err(e) => {
@@ -49,11 +62,27 @@ pub fn run_experiment<P: ParamSet, T, E: Display>(
         }
     };
     let started = TrackingStore::from_env().and_then(|store| {
-        let mut run = Run::start(&store, experiment, RunOptions::default())?;
-        run.log_params(&params.to_pairs())?;
-        Ok((store, run))
+        // Started by a project runner (`oxflow project run`, `mlflow run`): log into the run it
+        // created with the project's source tags. It logged the parameters it passed from the
+        // same `-P` values; only the ones it did not know (this struct's other fields) are added.
+        let (mut run, logged) = match Run::run_id_from_env() {
+            Some(id) => {
+                let run = Run::resume(&store, &id)?;
+                let logged = run.record()?.params;
+                let name = store.get_experiment(&run.info().experiment_id)?.name;
+                (run, Some((logged, name)))
+            }
+            None => (Run::start(&store, experiment, RunOptions::default())?, None),
+        };
+        let pairs: Vec<(String, String)> = params
+            .to_pairs()
+            .into_iter()
+            .filter(|(k, _)| logged.as_ref().is_none_or(|(l, _)| !l.contains_key(k)))
+            .collect();
+        run.log_params(&pairs)?;
+        Ok((store, run, logged.map(|(_, name)| name)))
     });
-    let (store, mut run) = match started {
+    let (store, mut run, attached_to) = match started {
         Ok(x) => x,
         Err(e) => {
             eprint_line(format_args!(
@@ -62,6 +91,7 @@ pub fn run_experiment<P: ParamSet, T, E: Display>(
             return Exit::Error.into();
         }
     };
+    let experiment = attached_to.as_deref().unwrap_or(experiment);
     let run_id = run.id().to_string();
     watch_ctrl_c(store.clone(), run_id.clone());
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| body(params, &mut run)));

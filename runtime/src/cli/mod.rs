@@ -7,11 +7,16 @@
 //! my-pipelines run iris -P n_trees=200      run it, recorded in the tracking store
 //! my-pipelines run iris --resume <run id>   rerun what did not succeed
 //! my-pipelines runs iris                    recent runs and their task states
+//! my-pipelines scheduler                    every scheduled DAG on its schedule, until Ctrl-C
+//! my-pipelines backfill iris --start 2026-03-01 --end 2026-03-07   runs for a range of dates
+//! my-pipelines pause iris                   no more scheduled runs (and `unpause`)
 //! my-pipelines logs <run id> train          a task's attempt logs
 //! my-pipelines experiments list             the tracking store's experiments
 //! my-pipelines runs list --experiment iris  runs, with --filter / --order-by as in MLflow
 //! my-pipelines drift --reference a.csv --current b.csv   data drift report
 //! my-pipelines monitor init mon --webhook URL            Prometheus, alerts, Grafana setup
+//! oxflow project run <dir | git URL> -e main -P alpha=0.3  an oxflow.ron or MLproject entry point
+//! oxflow project rerun <run id>                           the same commit and parameters again
 //! ```
 //!
 //! The standalone `oxflow` binary ([`Program::Standalone`]) runs the same command line without
@@ -29,7 +34,7 @@ mod progress;
 mod show;
 mod table;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI32, Ordering};
 
@@ -218,6 +223,69 @@ pub enum Command {
         #[arg(long, value_name = "URL", env = "OXFLOW_PUSHGATEWAY")]
         pushgateway: Option<String>,
     },
+    /// Run every scheduled DAG of this binary on its schedule, until Ctrl-C or SIGTERM.
+    #[command(after_help = SCHEDULER_AFTER_HELP)]
+    Scheduler {
+        /// Schedule only these DAGs (repeatable; default: every DAG with a schedule).
+        #[arg(long = "dag", value_name = "DAG")]
+        dags: Vec<String>,
+        /// After Ctrl-C or SIGTERM, how long running DAG runs may take to finish before they
+        /// are stopped and recorded killed.
+        #[arg(long, value_name = "DURATION", default_value = "60s", value_parser = humantime::parse_duration)]
+        grace: std::time::Duration,
+        /// The tracking store, which also holds the schedule state.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The task logs.
+        #[command(flatten)]
+        logs: LogArgs,
+        /// Serve Prometheus metrics on this address while the scheduler runs (`/metrics`).
+        #[arg(long, value_name = "HOST:PORT", env = "OXFLOW_METRICS_ADDR")]
+        metrics_addr: Option<std::net::SocketAddr>,
+    },
+    /// Run a DAG for every interval whose logical date lies in a range (both ends included).
+    #[command(after_help = BACKFILL_AFTER_HELP)]
+    Backfill {
+        /// The DAG id.
+        dag: String,
+        /// The first logical date: 2026-03-01, 2026-03-01T06:00:00 (UTC) or RFC 3339.
+        #[arg(long, value_name = "DATE", value_parser = crate::schedule::parse_time)]
+        start: chrono::DateTime<chrono::Utc>,
+        /// The last logical date.
+        #[arg(long, value_name = "DATE", value_parser = crate::schedule::parse_time)]
+        end: chrono::DateTime<chrono::Utc>,
+        /// Intervals that already have a run: run none of them again (default), the failed
+        /// ones, or all of them (not one queued or running).
+        #[arg(long, value_name = "none|failed|all", default_value = "none")]
+        reprocess: crate::schedule::Reprocess,
+        /// How many runs at once (default: the DAG's `max_active_runs`).
+        #[arg(long, value_name = "N")]
+        max_active_runs: Option<usize>,
+        /// The tracking store.
+        #[command(flatten)]
+        store: StoreArgs,
+        /// The task logs.
+        #[command(flatten)]
+        logs: LogArgs,
+    },
+    /// Pause a DAG: the scheduler starts no more runs of it (kept in the store).
+    #[command(after_help = exit::QUERY_HELP)]
+    Pause {
+        /// The DAG id.
+        dag: String,
+        /// The tracking store.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Unpause a DAG.
+    #[command(after_help = exit::QUERY_HELP)]
+    Unpause {
+        /// The DAG id.
+        dag: String,
+        /// The tracking store.
+        #[command(flatten)]
+        store: StoreArgs,
+    },
     /// Recent runs of a DAG with their task states (`runs <dag>`), or a tracking command
     /// (`runs list --experiment X`, `runs show ID`, `runs compare ID ID..`, `runs delete ID`, ...).
     #[command(after_help = exit::QUERY_HELP)]
@@ -248,6 +316,11 @@ pub enum Command {
     /// (`monitor init DIR`).
     #[command(subcommand, after_help = exit::QUERY_HELP)]
     Monitor(MonitorCommand),
+    /// Projects: run a pipeline by name with typed parameters from a directory or a git URL
+    /// (`project run URI -e ENTRY -P k=v`), rerun a recorded one (`project rerun RUN_ID`), or
+    /// write an oxflow.ron for this crate (`project init`). Reads oxflow.ron and MLflow's MLproject.
+    #[command(subcommand)]
+    Project(crate::project::cli::ProjectCommand),
     /// Print the logs of a task in a DAG run, every attempt.
     #[command(after_help = exit::QUERY_HELP)]
     Logs {
@@ -263,6 +336,28 @@ pub enum Command {
         logs: LogArgs,
     },
 }
+
+const SCHEDULER_AFTER_HELP: &str = "\
+Each run covers a data interval: a cron schedule's run for [start, end) starts at end, and its
+logical date is start (tasks read both from TaskContext). The schedule state lives in the
+tracking store, as tags on each DAG's experiment: a restarted scheduler neither repeats nor
+loses an interval, and two schedulers on one SQLite or file store never both start one.
+
+Exit status:
+  0    stopped by Ctrl-C or SIGTERM (running runs finished, or were recorded killed after --grace)
+  2    error: no scheduled DAG, a store that cannot be opened, an address in use";
+
+const BACKFILL_AFTER_HELP: &str = "\
+Examples:
+  backfill nightly --start 2026-03-01 --end 2026-03-07
+  backfill nightly --start 2026-03-01 --end 2026-03-07 --reprocess failed
+
+Exit status:
+  0    every run it started succeeded
+  1    a run failed
+  2    error: unknown DAG, a DAG without a schedule, bad dates, a store that cannot be opened
+  130  interrupted (Ctrl-C); running runs are recorded as killed
+  143  stopped by SIGTERM; running runs are recorded as killed";
 
 const SERVE_AFTER_HELP: &str = "\
 Examples:
@@ -311,19 +406,63 @@ pub struct RuleArgs {
     /// A scoring server alerts when its p99 latency over 5 minutes is above this.
     #[arg(long, value_name = "DURATION", default_value = "500ms", value_parser = humantime::parse_duration)]
     pub max_p99_latency: std::time::Duration,
+    /// The registry whose models' own thresholds (tags `oxflow.alert.max_error_ratio` and
+    /// `oxflow.alert.max_p99_latency`) replace the two above for them. Without it and
+    /// without MLFLOW_TRACKING_URI, the default store is read only if it exists.
+    #[command(flatten)]
+    pub store: StoreArgs,
 }
 
 impl RuleArgs {
-    fn options(&self) -> Result<crate::monitor::rules::RuleOptions, CliError> {
+    /// The thresholds, with the registered models' own read from the store at `uri`.
+    fn options(&self, uri: Option<String>) -> Result<crate::monitor::rules::RuleOptions, CliError> {
         let opts = crate::monitor::rules::RuleOptions {
             stale_after_intervals: self.stale_after_intervals,
             max_retries: self.max_retries,
             max_error_ratio: self.max_error_ratio,
             max_p99_latency: self.max_p99_latency,
+            models: model_thresholds(uri)?,
         };
         opts.check().map_err(CliError::Other)?;
         Ok(opts)
     }
+}
+
+/// The registered models that carry their own alert thresholds. Writing rules never creates a
+/// store: with no `--tracking-uri` and no tracking URI in the environment, the default store
+/// is read only when it exists.
+fn model_thresholds(
+    uri: Option<String>,
+) -> Result<Vec<crate::monitor::rules::ModelThresholds>, CliError> {
+    use crate::tracking::{default_tracking_uri, tracking_uri_from_env};
+    let from_env = ["OXFLOW_TRACKING_URI", "MLFLOW_TRACKING_URI"]
+        .iter()
+        .any(|k| std::env::var(k).is_ok_and(|v| !v.trim().is_empty()));
+    let uri = match uri {
+        Some(u) => u,
+        None if from_env => tracking_uri_from_env(),
+        None => {
+            let u = default_tracking_uri(Path::new("."));
+            let exists = match u.strip_prefix("sqlite:///") {
+                Some(db) => Path::new(db).exists(),
+                None => true, // ./mlruns with file-store data
+            };
+            if !exists {
+                return Ok(Vec::new());
+            }
+            u
+        }
+    };
+    let store = open_store(Some(&uri))?;
+    let mut out = Vec::new();
+    for m in store.search_registered_models(None)? {
+        if let Some(t) = crate::monitor::rules::ModelThresholds::from_tags(&m.name, &m.tags)
+            .map_err(|e| CliError::Other(format!("{e} (in {uri})")))?
+        {
+            out.push(t);
+        }
+    }
+    Ok(out)
 }
 
 /// `monitor init DIR`: addresses are `host:port` as Prometheus reaches them.
@@ -448,6 +587,9 @@ pub enum CliError {
         /// More to say for this command (may be empty).
         hint: String,
     },
+    /// The scheduler or a backfill could not start or run.
+    #[error(transparent)]
+    Scheduler(#[from] crate::schedule::SchedulerError),
     /// Anything else, with its explanation.
     #[error("{0}")]
     Other(String),
@@ -460,6 +602,9 @@ pub enum CliError {
     /// A monitoring setup could not be written.
     #[error(transparent)]
     Monitor(#[from] crate::monitor::init::InitError),
+    /// A project could not be read, fetched, built or run.
+    #[error(transparent)]
+    Project(#[from] crate::project::ProjectError),
 }
 
 impl From<std::io::Error> for CliError {
@@ -498,6 +643,19 @@ pub fn standalone_main() {
 /// Parses the process's arguments for `program`, runs the command and exits with its status.
 pub fn main_as(program: Program) -> ! {
     init_warnings();
+    // `--oxflow-schema` / `--oxflow-check`: what `project run` asks a pipeline binary before
+    // running it (hidden: not a command a person types).
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if let Some(code) =
+        crate::project::answer_schema_flags(&args, crate::project::dag_schema, |dag, pairs| {
+            let def = dag::find(dag).map_err(|e| e.to_string())?;
+            exec::resolve_params(def, pairs)
+                .map(|(_, logged)| logged)
+                .map_err(|e| e.to_string())
+        })
+    {
+        std::process::exit(code);
+    }
     let matches = program.command().get_matches();
     let cli = match Cli::from_arg_matches(&matches) {
         Ok(cli) => cli,
@@ -538,7 +696,7 @@ const SIGINT: i32 = 2;
 const SIGTERM: i32 = 15;
 
 /// Waits for Ctrl-C (SIGINT) or SIGTERM; returns which came.
-async fn stop_signal() -> i32 {
+pub(crate) async fn stop_signal() -> i32 {
     use tokio::signal::unix::{SignalKind, signal};
     match (
         signal(SignalKind::interrupt()),
@@ -602,6 +760,116 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
             Err(no_dags(format!("graph {dag}"), String::new()))
         }
         Command::Run { dag, .. } if standalone => Err(no_dags(format!("run {dag}"), String::new())),
+        Command::Scheduler { .. } if standalone => Err(no_dags("scheduler".into(), String::new())),
+        Command::Backfill { dag, .. } if standalone => {
+            Err(no_dags(format!("backfill {dag}"), String::new()))
+        }
+        Command::Pause { dag, .. } if standalone => {
+            Err(no_dags(format!("pause {dag}"), String::new()))
+        }
+        Command::Unpause { dag, .. } if standalone => {
+            Err(no_dags(format!("unpause {dag}"), String::new()))
+        }
+        Command::Scheduler {
+            dags,
+            grace,
+            store,
+            logs,
+            metrics_addr,
+        } => {
+            let defs = if dags.is_empty() {
+                dag::registered()
+            } else {
+                dags.iter()
+                    .map(|d| dag::find(d))
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            let store = open_store(uri(&store).as_deref())?;
+            let opts = crate::schedule::SchedulerOptions {
+                grace,
+                log_root: logs.log_dir.or(top_logs),
+                ..Default::default()
+            };
+            let scheduler = crate::schedule::Scheduler::new(store, defs)?.options(opts);
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| CliError::Other(format!("cannot start the tokio runtime: {e}")))?;
+            // Kept for as long as the scheduler runs: `/metrics` answers throughout.
+            let _exporter = match metrics_addr {
+                Some(addr) => {
+                    let _in_runtime = runtime.enter();
+                    Some(Exporter::install(ExportOptions {
+                        metrics_addr: Some(addr),
+                        ..ExportOptions::new(&service_name())
+                    })?)
+                }
+                None => None,
+            };
+            output::eprint_line(format_args!(
+                "scheduling {} (Ctrl-C or SIGTERM stops it; running runs get {} to finish)",
+                scheduler.dag_ids().join(", "),
+                humantime::format_duration(grace)
+            ));
+            let report = runtime.block_on(scheduler.run(async {
+                stop_signal().await;
+            }))?;
+            runtime.shutdown_background();
+            output::eprint_line(format_args!(
+                "scheduler stopped: {} run(s) started, {} skipped, {} killed after the grace period, {} left queued",
+                report.started, report.skipped, report.killed, report.left_queued
+            ));
+            Ok(Exit::Success)
+        }
+        Command::Backfill {
+            dag,
+            start,
+            end,
+            reprocess,
+            max_active_runs,
+            store,
+            logs,
+        } => {
+            let def = dag::find(&dag)?;
+            if start > end {
+                return Err(CliError::Other(format!(
+                    "--start {} is after --end {}",
+                    crate::schedule::format_time(start),
+                    crate::schedule::format_time(end)
+                )));
+            }
+            let store = open_store(uri(&store).as_deref())?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| CliError::Other(format!("cannot start the tokio runtime: {e}")))?;
+            let signal = Arc::new(AtomicI32::new(0));
+            let seen = signal.clone();
+            let report = runtime.block_on(crate::schedule::backfill(
+                &store,
+                crate::schedule::Backfill {
+                    dag: def,
+                    start,
+                    end,
+                    reprocess,
+                    max_active_runs,
+                    log_root: logs.log_dir.or(top_logs),
+                },
+                async move {
+                    seen.store(stop_signal().await, Ordering::SeqCst);
+                },
+            ))?;
+            runtime.shutdown_background();
+            output::print(show::backfill(&report))?;
+            Ok(match signal.load(Ordering::SeqCst) {
+                SIGTERM => Exit::Terminated,
+                SIGINT => Exit::Interrupted,
+                _ if report.succeeded() => Exit::Success,
+                _ => Exit::Failure,
+            })
+        }
+        Command::Pause { dag, store } => pause(&dag, uri(&store).as_deref(), true),
+        Command::Unpause { dag, store } => pause(&dag, uri(&store).as_deref(), false),
         Command::List => {
             output::print(show::list(&dag::registered()))?;
             Ok(Exit::Success)
@@ -641,6 +909,11 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
                 ui = Some(store.ui_command());
                 cfg.store = Some(store);
                 cfg.log_root = logs.log_dir.or(top_logs);
+            }
+            // A project runner (`oxflow project run`, `mlflow run`) created the run this DAG run
+            // records into, with the project's source tags.
+            if !no_record && resume.is_none() {
+                cfg.attach = crate::tracking::Run::run_id_from_env();
             }
             cfg.resume = resume;
             cfg.max_active_tasks = max_active_tasks;
@@ -753,7 +1026,7 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
             Ok(exit)
         }
         Command::Monitor(MonitorCommand::Rules { out, tests, rules }) => {
-            let opts = rules.options()?;
+            let opts = rules.options(uri(&rules.store))?;
             let dags = dag::registered();
             // The tests name the rule file relative to themselves when they sit beside it.
             let rule_ref = if out.parent() == tests.parent() {
@@ -783,7 +1056,14 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
             ))?;
             Ok(Exit::Success)
         }
-        Command::Monitor(MonitorCommand::Init(args)) => monitor_init(args),
+        Command::Monitor(MonitorCommand::Init(args)) => {
+            let store_uri = uri(&args.rules.store);
+            monitor_init(args, store_uri)
+        }
+        Command::Project(cmd) => Ok(match crate::project::cli::execute(cmd, top_uri.clone())? {
+            None => Exit::Success,
+            Some(code) => Exit::Passed(u8::try_from(code).unwrap_or(1)),
+        }),
         Command::Logs {
             run_id,
             task,
@@ -803,8 +1083,35 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
     }
 }
 
+/// `pause DAG` / `unpause DAG`.
+fn pause(dag: &str, uri: Option<&str>, paused: bool) -> Result<Exit, CliError> {
+    let def = dag::find(dag)?;
+    let store = open_store(uri)?;
+    crate::schedule::state::set_paused(&store, def.id, paused).map_err(scheduler_state(def.id))?;
+    output::print_line(format_args!(
+        "{} {}{}",
+        if paused { "paused" } else { "unpaused" },
+        def.id,
+        if def.schedule.is_none() {
+            " (it has no schedule: only `run` starts it)"
+        } else {
+            ""
+        }
+    ))?;
+    Ok(Exit::Success)
+}
+
+fn scheduler_state(dag: &str) -> impl Fn(crate::schedule::state::StateError) -> CliError + '_ {
+    move |source| {
+        CliError::Scheduler(crate::schedule::SchedulerError::State {
+            dag: dag.to_owned(),
+            source: Box::new(source),
+        })
+    }
+}
+
 /// `monitor init DIR`: writes the setup and says how to check and start it.
-fn monitor_init(args: Box<InitArgs>) -> Result<Exit, CliError> {
+fn monitor_init(args: Box<InitArgs>, store_uri: Option<String>) -> Result<Exit, CliError> {
     use crate::monitor::init::{InitOptions, generate, write};
     let args = *args;
     let opts = InitOptions {
@@ -818,7 +1125,7 @@ fn monitor_init(args: Box<InitArgs>) -> Result<Exit, CliError> {
         scrape_interval: args.scrape_interval,
         evaluation_interval: args.evaluation_interval,
         group_wait: args.group_wait,
-        rules: args.rules.options()?,
+        rules: args.rules.options(store_uri)?,
     };
     let dags = dag::registered();
     let files = generate(&dags, &opts, &args.dir)?;

@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 
 use crate::dag::{DagDef, DagSpec};
 use crate::exec::{TAG_DAG, TAG_MAP_INDEX, TAG_STATE, TAG_TASK_ID, TAG_TRY_NUMBER};
+use crate::schedule::{TAG_LOGICAL_DATE, TAG_RUN_TYPE};
 use crate::tracking::{TAG_PARENT_RUN_ID, TrackingError, TrackingStore};
 
 fn first_line(s: &str) -> &str {
@@ -42,6 +43,18 @@ pub(crate) fn show(spec: &DagSpec) -> String {
         let _ = writeln!(out, "description: {}", d.description);
     }
     let _ = writeln!(out, "schedule: {}", d.schedule.unwrap_or("none"));
+    if d.schedule.is_some() {
+        let o = &d.scheduling;
+        let _ = writeln!(
+            out,
+            "start date: {}; catchup: {}; max active runs: {}; overlap: {}",
+            o.start()
+                .map_or_else(|| "none".to_owned(), crate::schedule::format_time),
+            o.catchup,
+            o.max_active_runs,
+            o.overlap
+        );
+    }
     if !d.tags.is_empty() {
         let _ = writeln!(out, "tags: {}", d.tags.join(", "));
     }
@@ -194,12 +207,20 @@ pub(crate) fn runs(
     }
     if dag_runs.is_empty() {
         return Ok(format!(
-            "dag `{}` has no recorded runs in this store
-",
+            "{}dag `{}` has no recorded runs in this store\n",
+            schedule_line(def, &exp),
             def.id
         ));
     }
-    let mut t = super::table(["run id", "started", "duration", "state", "tasks"]);
+    let mut t = super::table([
+        "run id",
+        "type",
+        "logical date",
+        "started",
+        "duration",
+        "state",
+        "tasks",
+    ]);
     for r in dag_runs.into_iter().take(limit) {
         let started = std::time::UNIX_EPOCH
             + std::time::Duration::from_millis(r.info.start_time_ms.max(0) as u64);
@@ -243,8 +264,11 @@ pub(crate) fn runs(
                 .collect::<Vec<_>>()
                 .join("\n")
         };
+        let tag = |k: &str| r.tags.get(k).cloned();
         t.add_row([
             r.info.run_id.clone(),
+            tag(TAG_RUN_TYPE).unwrap_or_else(|| "manual".to_owned()),
+            tag(TAG_LOGICAL_DATE).unwrap_or_else(|| "-".to_owned()),
             humantime::format_rfc3339_seconds(started).to_string(),
             duration(took),
             r.tags
@@ -254,5 +278,60 @@ pub(crate) fn runs(
             cell,
         ]);
     }
-    Ok(format!("{t}\n"))
+    Ok(format!("{}{t}\n", schedule_line(def, &exp)))
+}
+
+/// The DAG's schedule state, above its runs: paused or not, the latest interval taken.
+fn schedule_line(def: &DagDef, exp: &crate::tracking::Experiment) -> String {
+    let Some(schedule) = def.schedule else {
+        return String::new();
+    };
+    let paused = exp
+        .tags
+        .get(crate::schedule::state::TAG_PAUSED)
+        .is_some_and(|v| v == "true");
+    let last = exp
+        .tags
+        .get(crate::schedule::state::TAG_LAST_INTERVAL_END)
+        .map_or_else(|| "none yet".to_owned(), Clone::clone);
+    format!(
+        "schedule: {schedule}{}; latest scheduled interval ends {last}\n",
+        if paused { " (paused)" } else { "" }
+    )
+}
+
+/// What `backfill` did: one line per interval.
+pub(crate) fn backfill(report: &crate::schedule::BackfillReport) -> String {
+    if report.ran.is_empty() && report.kept.is_empty() {
+        return "no interval of the DAG's schedule has its logical date in that range\n".to_owned();
+    }
+    let mut t = super::table(["logical date", "data interval end", "run"]);
+    let mut rows: Vec<(crate::schedule::DataInterval, String)> = report
+        .ran
+        .iter()
+        .map(|(i, s)| {
+            (
+                *i,
+                s.map_or_else(
+                    || "not recorded (see the warning)".to_owned(),
+                    |s| s.to_string(),
+                ),
+            )
+        })
+        .chain(
+            report
+                .kept
+                .iter()
+                .map(|(i, s)| (*i, format!("kept: already {s}"))),
+        )
+        .collect();
+    rows.sort_by_key(|(i, _)| *i);
+    for (i, what) in rows {
+        t.add_row([
+            crate::schedule::format_time(i.start),
+            crate::schedule::format_time(i.end),
+            what,
+        ]);
+    }
+    format!("{t}\n")
 }

@@ -118,8 +118,11 @@ pub struct DagDef {
     pub id: &'static str,
     /// What the pipeline does (`description = ...`, else the function's doc comment).
     pub description: &'static str,
-    /// Cron expression or preset, validated at compile time.
+    /// Cron expression or preset, validated at compile time; `None`: runs only by hand.
     pub schedule: Option<&'static str>,
+    /// When and how the scheduler runs it: `start_date`, `catchup`, `max_active_runs`,
+    /// `overlap`.
+    pub scheduling: crate::schedule::ScheduleOptions,
     /// Tags, recorded on every run.
     pub tags: &'static [&'static str],
     /// How many tasks may run at once; `None` means no limit.

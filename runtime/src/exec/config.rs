@@ -10,6 +10,7 @@ use super::record::RecordError;
 use super::transition::{EventCallback, ExecEvent};
 use crate::dag::DagDef;
 use crate::params::ParamError;
+use crate::schedule::{DataInterval, RunType};
 use crate::task::TaskOutput;
 use crate::tracking::TrackingStore;
 
@@ -31,6 +32,10 @@ pub struct RunConfig {
     pub params: Vec<(String, String)>,
     /// Continue this earlier DAG run: rerun only what did not succeed, and its downstream.
     pub resume: Option<String>,
+    /// Record the DAG run into this existing run instead of a new one: the run `project run`
+    /// or `mlflow run` created with the project's source tags, named by `MLFLOW_RUN_ID` (the
+    /// task runs are nested under it, in its experiment). Ignored with [`RunConfig::resume`].
+    pub attach: Option<String>,
     /// Overrides the DAG's `max_active_tasks`.
     pub max_active_tasks: Option<usize>,
     /// Completes when the run should stop (Ctrl-C, SIGTERM): no task starts after it, running
@@ -39,6 +44,32 @@ pub struct RunConfig {
     pub cancel: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     /// Called on every state change, for progress displays.
     pub on_event: Option<EventCallback>,
+    /// What started the run (recorded as `oxflow.run_type`, counted by trigger).
+    pub run_type: RunType,
+    /// The data interval the run processes (scheduled and backfill runs); tasks read it from
+    /// [`TaskContext`](crate::task::TaskContext) and the run records it as tags.
+    pub interval: Option<DataInterval>,
+    /// Run this DAG run record, which the scheduler created, instead of a new one.
+    pub queued_run: Option<QueuedRun>,
+}
+
+/// A DAG run record the scheduler created for an interval, for [`RunConfig::queued_run`].
+///
+/// ```
+/// use oxflow_runtime::exec::QueuedRun;
+/// let q = QueuedRun { run_id: "0123".into(), experiment_id: "1".into(), running: false };
+/// assert!(!q.running);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QueuedRun {
+    /// The DAG run's MLflow run id.
+    pub run_id: String,
+    /// Its experiment.
+    pub experiment_id: String,
+    /// Already recorded `running` by this process, params logged: starting it writes nothing
+    /// (a run the scheduler started with its claim). Otherwise it is `queued` and is marked
+    /// running when it starts.
+    pub running: bool,
 }
 
 impl RunConfig {
@@ -79,6 +110,21 @@ impl RunConfig {
         self
     }
 
+    /// Runs for a data interval, started by `run_type` (the scheduler, a backfill).
+    ///
+    /// ```
+    /// use oxflow_runtime::exec::RunConfig;
+    /// use oxflow_runtime::schedule::{DataInterval, RunType};
+    /// let t = "2026-03-01T00:00:00Z".parse().unwrap();
+    /// let cfg = RunConfig::in_memory().for_interval(RunType::Backfill, DataInterval { start: t, end: t });
+    /// assert_eq!(cfg.run_type, RunType::Backfill);
+    /// ```
+    pub fn for_interval(mut self, run_type: RunType, interval: DataInterval) -> Self {
+        self.run_type = run_type;
+        self.interval = Some(interval);
+        self
+    }
+
     /// Calls `f` on every state change.
     pub fn on_event(mut self, f: impl Fn(&ExecEvent) + Send + Sync + 'static) -> Self {
         self.on_event = Some(Arc::new(f));
@@ -96,6 +142,9 @@ pub enum ExecError {
     /// run was marked failed where the store still accepted it.
     #[error(transparent)]
     Record(#[from] RecordError),
+    /// A queued run without a store, or with `--resume`.
+    #[error("a queued DAG run is run from the tracking store, and not resumed")]
+    QueuedNeedsStore,
     /// `--resume` without a store.
     #[error("resuming a run needs a tracking store; this run is in memory")]
     ResumeNeedsStore,

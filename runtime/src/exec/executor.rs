@@ -19,6 +19,7 @@ use tracing::instrument::WithSubscriber;
 
 use super::record::{AttemptLogs, RecordError, TaskRun};
 use super::tasklog::AttemptLog;
+use crate::schedule::{DataInterval, RunType};
 use crate::task::{
     AttemptRun, BodyEnd, BodyGuard, InputValue, Inputs, Invocation, RunSlot, TaskContext, TaskDef,
     TaskError, TaskFuture, TaskOutput, TaskRunHandle, panic_message,
@@ -34,6 +35,7 @@ pub(crate) struct Attempt {
     pub(crate) dag_id: Arc<str>,
     pub(crate) dag_run_id: Arc<str>,
     pub(crate) task_id: Arc<str>,
+    pub(crate) run: (RunType, Option<DataInterval>),
     pub(crate) try_number: u32,
     pub(crate) max_tries: u32,
     pub(crate) timeout: Option<Duration>,
@@ -132,6 +134,7 @@ fn invoke(
         attempt.max_tries,
         source.map(|s| s.run),
         log_path,
+        attempt.run,
     );
     (attempt.task.invoke)(Invocation {
         inputs: Inputs::new(attempt.inputs, attempt.task.inputs),

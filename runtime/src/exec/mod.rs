@@ -30,7 +30,8 @@ mod config;
 mod executor;
 mod observers;
 mod record;
-pub(crate) use record::host_name;
+pub(crate) use record::{Begin, host_name, queued_run};
+pub(crate) use resume::process_alive;
 mod recorder;
 mod report;
 mod resume;
@@ -46,7 +47,7 @@ pub use crate::task::{
     BoxError, Fail, InputValue, Inputs, Invocation, InvokeFn, RunSlot, Skip, Task, TaskContext,
     TaskError, TaskFuture, TaskOutput,
 };
-pub use config::{ExecError, ResolvedParams, RunConfig, resolve_params};
+pub use config::{ExecError, QueuedRun, ResolvedParams, RunConfig, resolve_params};
 pub use record::{
     RecordError, TAG_DAG, TAG_DAG_RUN_ID, TAG_ERROR, TAG_HOST, TAG_MAP_INDEX, TAG_OUTPUT_TYPE,
     TAG_PID, TAG_STATE, TAG_TASK_ID, TAG_TRY_NUMBER, XCOM_ARTIFACT, default_log_root,

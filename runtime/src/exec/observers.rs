@@ -7,6 +7,7 @@ use super::recorder::RecorderHandle;
 use super::state::TaskState;
 use super::transition::{EventCallback, ExecEvent, Transition};
 use crate::telemetry as t;
+use crate::telemetry::handles::DagHandles;
 
 /// Everything that watches a run.
 pub(crate) struct Observers {
@@ -15,6 +16,8 @@ pub(crate) struct Observers {
     events: Option<EventCallback>,
     recorder: Option<RecorderHandle>,
     running: metrics::Gauge,
+    /// Task metric handles kept across runs, when the recorder allows it.
+    kept: Option<Arc<DagHandles>>,
 }
 
 impl Observers {
@@ -26,6 +29,7 @@ impl Observers {
     ) -> Self {
         Observers {
             dag_id,
+            kept: DagHandles::kept(dag_id, &task_ids),
             task_ids,
             running: metrics::gauge!(t::TASKS_RUNNING, "dag" => dag_id),
             events,
@@ -69,6 +73,44 @@ impl Observers {
 
     /// Feeds one transition to telemetry, progress and the recorder.
     pub(crate) fn transition(&self, tr: Transition) {
+        match &self.kept {
+            Some(kept) => self.count_with(kept, &tr),
+            None => self.count(&tr),
+        }
+        if let Some(f) = &self.events {
+            f(&ExecEvent::Task {
+                task: self.task_ids[tr.node].to_string(),
+                map_index: tr.map_index,
+                state: tr.state,
+                try_number: tr.try_number,
+                error: tr.error.clone(),
+            });
+        }
+        if let Some(r) = &self.recorder {
+            r.transition(tr);
+        }
+    }
+
+    /// Telemetry through the kept handles.
+    fn count_with(&self, kept: &DagHandles, tr: &Transition) {
+        if let Some(a) = &tr.attempt {
+            match a.elapsed {
+                None => self.running.increment(1.0),
+                Some(elapsed) => {
+                    self.running.decrement(1.0);
+                    kept.duration(tr.node, elapsed.as_secs_f64());
+                }
+            }
+        }
+        match tr.state {
+            TaskState::UpForRetry => kept.retry(tr.node),
+            s if s.is_finished() => kept.finished(tr.node, s),
+            _ => {}
+        }
+    }
+
+    /// Telemetry through the macros: the recorder is thread-local or its handles are not kept.
+    fn count(&self, tr: &Transition) {
         // Metric labels share the ids instead of copying them per task.
         let label = || metrics::SharedString::from(self.task_ids[tr.node].clone());
         let dag = self.dag_id;
@@ -92,18 +134,6 @@ impl Observers {
                     .increment(1);
             }
             _ => {}
-        }
-        if let Some(f) = &self.events {
-            f(&ExecEvent::Task {
-                task: self.task_ids[tr.node].to_string(),
-                map_index: tr.map_index,
-                state: tr.state,
-                try_number: tr.try_number,
-                error: tr.error.clone(),
-            });
-        }
-        if let Some(r) = &self.recorder {
-            r.transition(tr);
         }
     }
 }

@@ -16,6 +16,7 @@ use super::report::DagRunState;
 use super::state::TaskState;
 use super::tasklog::{self, AttemptLog};
 use crate::dag::DagSpec;
+use crate::schedule::{DataInterval, RunType};
 use crate::task::{LogScope, OutputCodec, TaskOutput};
 use crate::tracking::{
     RunOptions, RunStatus, TAG_PARENT_RUN_ID, TrackingError, TrackingStore, now_ms,
@@ -160,6 +161,96 @@ fn status_for(state: TaskState) -> RunStatus {
         TaskState::Failed | TaskState::UpstreamFailed => RunStatus::Failed,
         _ => RunStatus::Running,
     }
+}
+
+/// The tags of a DAG run in `state`: its DAG, description, what started it and its data
+/// interval.
+fn dag_run_tags(
+    spec: &DagSpec,
+    state: &str,
+    run_type: RunType,
+    interval: Option<&DataInterval>,
+) -> Vec<(String, String)> {
+    let dag = spec.def;
+    let mut tags = vec![
+        (TAG_DAG.to_owned(), dag.id.to_owned()),
+        (TAG_STATE.to_owned(), state.to_owned()),
+    ];
+    if !dag.tags.is_empty() {
+        tags.push(("oxflow.dag_tags".to_owned(), dag.tags.join(",")));
+    }
+    if !dag.description.is_empty() {
+        tags.push((
+            "mlflow.note.content".to_owned(),
+            clip(dag.description).to_owned(),
+        ));
+    }
+    tags.extend(crate::schedule::run_tags(run_type, interval));
+    tags
+}
+
+/// How a DAG run the scheduler records for an interval begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Begin {
+    /// `queued`: it waits for a slot, and starts when [`RunConfig::queued_run`](super::RunConfig::queued_run) names it.
+    Queued,
+    /// `running` in this process already (with its params logged), so starting it writes
+    /// nothing more: the scheduler's claim and the run's start are one transaction.
+    Running,
+    /// `skipped`: ended at once, it never runs.
+    Skipped,
+}
+
+/// Records a DAG run of `interval` that the scheduler has just taken ([`Begin`]). Returns its
+/// run id.
+pub(crate) fn queued_run(
+    store: &TrackingStore,
+    experiment_id: &str,
+    spec: &DagSpec,
+    run_type: RunType,
+    interval: &DataInterval,
+    begin: Begin,
+) -> Result<String, TrackingError> {
+    let state = match begin {
+        Begin::Queued => "queued",
+        Begin::Running => "running",
+        Begin::Skipped => "skipped",
+    };
+    let mut tags = dag_run_tags(spec, state, run_type, Some(interval));
+    let now_text = crate::schedule::format_time(chrono::Utc::now());
+    tags.push((crate::schedule::TAG_QUEUED_AT.to_owned(), now_text.clone()));
+    if begin == Begin::Running {
+        tags.push((crate::schedule::TAG_STARTED_AT.to_owned(), now_text));
+    }
+    // The scheduler that will start it: a scheduler started after this one ended takes over
+    // the runs it left queued.
+    tags.push((TAG_PID.to_owned(), std::process::id().to_string()));
+    tags.push((TAG_HOST.to_owned(), host_name()));
+    let now = now_ms();
+    let run = store.create_run(
+        experiment_id,
+        RunOptions {
+            run_name: Some(crate::schedule::run_name(run_type, interval)),
+            tags,
+            start_time_ms: Some(now),
+            end: (begin == Begin::Skipped).then_some((RunStatus::Finished, now)),
+            ..Default::default()
+        },
+    )?;
+    if begin == Begin::Queued {
+        // MLflow has no "queued" status: SCHEDULED is what its UI shows for a run not started.
+        store.update_run(&run.run_id, Some(RunStatus::Scheduled), None)?;
+    }
+    store.set_tag(&run.run_id, TAG_DAG_RUN_ID, &run.run_id)?;
+    if begin == Begin::Running {
+        // A scheduled run gets its DAG's default params, as `run` without `-P` does.
+        if let Ok((_, pairs)) = super::resolve_params(spec.def, &[]) {
+            for (k, v) in pairs {
+                store.log_param(&run.run_id, &k, &v)?;
+            }
+        }
+    }
+    Ok(run.run_id)
 }
 
 /// How long an attempt runs before its task run is written as RUNNING, if it has not ended by
@@ -397,30 +488,22 @@ impl Recorder {
         log_root: Option<PathBuf>,
         spec: &DagSpec,
         params: &[(String, String)],
+        (run_type, interval): (RunType, Option<&DataInterval>),
     ) -> Result<Recorder, RecordError> {
         let log_root = Self::log_root(&store, log_root)?;
         let dag = spec.def;
         let experiment = store.get_or_create_experiment(dag.id)?;
-        let mut tags = vec![
-            (TAG_DAG.to_owned(), dag.id.to_owned()),
-            (TAG_STATE.to_owned(), "running".to_owned()),
-            (TAG_PID.to_owned(), std::process::id().to_string()),
-            (TAG_HOST.to_owned(), host_name()),
-        ];
-        if !dag.tags.is_empty() {
-            tags.push(("oxflow.dag_tags".to_owned(), dag.tags.join(",")));
-        }
-        if !dag.description.is_empty() {
-            tags.push((
-                "mlflow.note.content".to_owned(),
-                clip(dag.description).to_owned(),
-            ));
-        }
-        let stamp = now_ms();
+        let mut tags = dag_run_tags(spec, "running", run_type, interval);
+        tags.push((TAG_PID.to_owned(), std::process::id().to_string()));
+        tags.push((TAG_HOST.to_owned(), host_name()));
+        let run_name = match interval {
+            Some(i) => crate::schedule::run_name(run_type, i),
+            None => format!("{}__{}", dag.id, now_ms()),
+        };
         let run = store.create_run(
             &experiment.experiment_id,
             RunOptions {
-                run_name: Some(format!("{}__{stamp}", dag.id)),
+                run_name: Some(run_name),
                 tags,
                 ..Default::default()
             },
@@ -434,6 +517,46 @@ impl Recorder {
             experiment.experiment_id,
             dag.id,
             run.run_id,
+            log_root,
+        ))
+    }
+
+    /// Makes an existing, fresh run (created by `project run` or `mlflow run` with the
+    /// project's tags) the DAG run: adds the DAG's tags and the params it does not hold yet
+    /// (a project runner logs them before starting the binary, from the same `-P` values).
+    pub(crate) fn attach(
+        store: TrackingStore,
+        log_root: Option<PathBuf>,
+        spec: &DagSpec,
+        params: &[(String, String)],
+        run_id: &str,
+    ) -> Result<Recorder, RecordError> {
+        let log_root = Self::log_root(&store, log_root)?;
+        let dag = spec.def;
+        let existing = store.get_run(run_id)?;
+        let mut tags = vec![
+            (TAG_DAG, dag.id.to_owned()),
+            (TAG_DAG_RUN_ID, run_id.to_owned()),
+            (TAG_STATE, "running".to_owned()),
+            (TAG_PID, std::process::id().to_string()),
+            (TAG_HOST, host_name()),
+        ];
+        if !dag.tags.is_empty() {
+            tags.push(("oxflow.dag_tags", dag.tags.join(",")));
+        }
+        let tags: Vec<(&str, &str)> = tags.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        store.set_tags(run_id, &tags)?;
+        for (k, v) in params {
+            if !existing.params.contains_key(k) {
+                store.log_param(run_id, k, v)?;
+            }
+        }
+        store.update_run(run_id, Some(RunStatus::Running), None)?;
+        Ok(Recorder::new(
+            store,
+            existing.info.experiment_id,
+            dag.id,
+            run_id.to_owned(),
             log_root,
         ))
     }
@@ -467,6 +590,70 @@ impl Recorder {
 
     pub(crate) fn store(&self) -> &TrackingStore {
         &self.store
+    }
+
+    /// Starts a DAG run this process's scheduler recorded `running` with its claim
+    /// ([`Begin::Running`]): nothing to write or read.
+    pub(crate) fn recorded(
+        store: TrackingStore,
+        log_root: Option<PathBuf>,
+        spec: &DagSpec,
+        run_id: &str,
+        experiment_id: &str,
+    ) -> Result<Recorder, RecordError> {
+        let log_root = Self::log_root(&store, log_root)?;
+        Ok(Recorder::new(
+            store,
+            experiment_id.to_owned(),
+            spec.def.id,
+            run_id.to_owned(),
+            log_root,
+        ))
+    }
+
+    /// Starts a DAG run the scheduler recorded `queued` ([`queued_run`]): marks it running in
+    /// this process and logs its params.
+    pub(crate) fn adopt(
+        store: TrackingStore,
+        log_root: Option<PathBuf>,
+        spec: &DagSpec,
+        run_id: &str,
+        params: &[(String, String)],
+    ) -> Result<Recorder, RecordError> {
+        let log_root = Self::log_root(&store, log_root)?;
+        let run = store.get_run(run_id)?;
+        if run.tags.get(TAG_DAG).map(String::as_str) != Some(spec.def.id) {
+            return Err(RecordError::NotThisDag {
+                run_id: run_id.to_owned(),
+                dag: spec.def.id.to_owned(),
+                found: run.tags.get(TAG_DAG).cloned(),
+            });
+        }
+        let pid = std::process::id().to_string();
+        let host = host_name();
+        let started = crate::schedule::format_time(chrono::Utc::now());
+        store.batch(|| {
+            store.set_tags(
+                run_id,
+                &[
+                    (TAG_STATE, "running"),
+                    (TAG_PID, &pid),
+                    (TAG_HOST, &host),
+                    (crate::schedule::TAG_STARTED_AT, &started),
+                ],
+            )?;
+            for (k, v) in params {
+                store.log_param(run_id, k, v)?;
+            }
+            Ok(())
+        })?;
+        Ok(Recorder::new(
+            store,
+            run.info.experiment_id,
+            spec.def.id,
+            run_id.to_owned(),
+            log_root,
+        ))
     }
 
     pub(crate) fn logs(&self) -> Arc<AttemptLogs> {

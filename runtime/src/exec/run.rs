@@ -56,12 +56,33 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
         })
         .collect();
     let mut reruns = Vec::new();
+    let run_facts = (cfg.run_type, cfg.interval);
     let (params, recorder) = match (&cfg.store, &cfg.resume) {
         (None, Some(_)) => return Err(ExecError::ResumeNeedsStore),
+        (None, None) if cfg.queued_run.is_some() => return Err(ExecError::QueuedNeedsStore),
         (None, None) => (resolve_params(dag, &cfg.params)?.0, None),
+        (Some(_), Some(_)) if cfg.queued_run.is_some() => {
+            return Err(ExecError::QueuedNeedsStore);
+        }
         (Some(store), None) => {
             let (value, pairs) = resolve_params(dag, &cfg.params)?;
-            let rec = Recorder::start(store.clone(), cfg.log_root.take(), spec, &pairs)?;
+            let log_root = cfg.log_root.take();
+            let rec = match (&cfg.queued_run, cfg.attach.take()) {
+                (Some(q), _) if q.running => {
+                    Recorder::recorded(store.clone(), log_root, spec, &q.run_id, &q.experiment_id)?
+                }
+                (Some(q), _) => Recorder::adopt(store.clone(), log_root, spec, &q.run_id, &pairs)?,
+                (None, Some(run_id)) => {
+                    Recorder::attach(store.clone(), log_root, spec, &pairs, &run_id)?
+                }
+                (None, None) => Recorder::start(
+                    store.clone(),
+                    log_root,
+                    spec,
+                    &pairs,
+                    (cfg.run_type, cfg.interval.as_ref()),
+                )?,
+            };
             let runs = (0..n).map(|_| None).collect();
             (value, Some((rec, runs)))
         }
@@ -120,10 +141,13 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
         .max_active_tasks
         .or(dag.max_active_tasks)
         .unwrap_or(usize::MAX);
+    metrics::counter!(t::DAG_RUNS_TRIGGERED_TOTAL, "dag" => dag.id, "trigger" => run_facts.0.as_str())
+        .increment(1);
     let mut sched = Scheduler::new(
         spec,
         starts,
         &dag_run_id,
+        run_facts,
         params,
         limit,
         dag.dagrun_timeout,

@@ -33,6 +33,7 @@ use super::state::TaskState;
 use super::transition::{AttemptFacts, Transition};
 use super::trigger::{Decision, UpstreamCounts, decide};
 use crate::dag::DagSpec;
+use crate::schedule::{DataInterval, RunType};
 use crate::task::{InputValue, TaskError, TaskOutput};
 use crate::tracking::now_ms;
 
@@ -126,6 +127,7 @@ pub(crate) struct Scheduler {
     task_ids: Arc<[Arc<str>]>,
     dag_id: Arc<str>,
     dag_run_id: Arc<str>,
+    run: (RunType, Option<DataInterval>),
     params: Option<TaskOutput>,
     work: VecDeque<usize>,
     ready: VecDeque<usize>,
@@ -148,6 +150,7 @@ impl Scheduler {
         spec: &DagSpec,
         starts: Vec<Start>,
         dag_run_id: &str,
+        run: (RunType, Option<DataInterval>),
         params: Option<TaskOutput>,
         limit: usize,
         dagrun_timeout: Option<Duration>,
@@ -219,6 +222,7 @@ impl Scheduler {
             task_ids,
             dag_id: Arc::from(spec.def.id),
             dag_run_id: Arc::from(dag_run_id),
+            run,
             params,
             work: VecDeque::new(),
             ready: VecDeque::new(),
@@ -562,6 +566,7 @@ impl Scheduler {
                 dag_id: self.dag_id.clone(),
                 dag_run_id: self.dag_run_id.clone(),
                 task_id: self.task_ids[spec].clone(),
+                run: self.run,
                 try_number,
                 max_tries,
                 timeout: node.options.timeout,

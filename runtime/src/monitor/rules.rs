@@ -46,6 +46,8 @@ pub struct RuleOptions {
     pub max_error_ratio: f64,
     /// A scoring server alerts when its p99 latency over 5 minutes is above this.
     pub max_p99_latency: Duration,
+    /// Registered models whose scoring thresholds differ from the two above.
+    pub models: Vec<ModelThresholds>,
 }
 
 impl Default for RuleOptions {
@@ -55,7 +57,81 @@ impl Default for RuleOptions {
             max_retries: 3,
             max_error_ratio: 0.05,
             max_p99_latency: Duration::from_millis(500),
+            models: Vec::new(),
         }
+    }
+}
+
+/// Tag of a registered model: its own `max_error_ratio` (0–1, such as `0.01`).
+pub const TAG_MAX_ERROR_RATIO: &str = "oxflow.alert.max_error_ratio";
+/// Tag of a registered model: its own `max_p99_latency` (a duration, such as `250ms`).
+pub const TAG_MAX_P99_LATENCY: &str = "oxflow.alert.max_p99_latency";
+
+/// One registered model's own scoring thresholds, set as tags on the registered model
+/// ([`TAG_MAX_ERROR_RATIO`], [`TAG_MAX_P99_LATENCY`]); what is unset uses the defaults.
+///
+/// Thresholds live with the model in the registry, where MLflow users keep a model's
+/// settings, because a model's name is given at registration, not by its Rust type.
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use oxflow_runtime::monitor::rules::{ModelThresholds, TAG_MAX_P99_LATENCY};
+/// let tags = BTreeMap::from([(TAG_MAX_P99_LATENCY.to_owned(), "250ms".to_owned())]);
+/// let t = ModelThresholds::from_tags("churn", &tags)?.unwrap();
+/// assert_eq!(t.max_p99_latency, Some(std::time::Duration::from_millis(250)));
+/// assert!(ModelThresholds::from_tags("churn", &BTreeMap::new())?.is_none());
+/// # Ok::<(), String>(())
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelThresholds {
+    /// The registered model's name, as the `model` label of the scoring metrics has it.
+    pub model: String,
+    /// Its share of 5xx answers that alerts.
+    pub max_error_ratio: Option<f64>,
+    /// Its p99 latency that alerts.
+    pub max_p99_latency: Option<Duration>,
+}
+
+impl ModelThresholds {
+    /// Reads a registered model's threshold tags; `None` when it has neither. A value that
+    /// is not a threshold is an error naming the model, the tag and the value.
+    pub fn from_tags(
+        model: &str,
+        tags: &std::collections::BTreeMap<String, String>,
+    ) -> Result<Option<ModelThresholds>, String> {
+        let bad = |tag: &str, value: &str, want: &str| {
+            format!("registered model `{model}`: tag {tag} = {value:?} is not {want}")
+        };
+        let max_error_ratio = tags
+            .get(TAG_MAX_ERROR_RATIO)
+            .map(|v| match v.trim().parse::<f64>() {
+                Ok(r) if r > 0.0 && r < 1.0 => Ok(r),
+                _ => Err(bad(
+                    TAG_MAX_ERROR_RATIO,
+                    v,
+                    "a ratio between 0 and 1 (0.05 for 5%)",
+                )),
+            })
+            .transpose()?;
+        let max_p99_latency = tags
+            .get(TAG_MAX_P99_LATENCY)
+            .map(|v| match humantime::parse_duration(v.trim()) {
+                Ok(d) if !d.is_zero() => Ok(d),
+                _ => Err(bad(
+                    TAG_MAX_P99_LATENCY,
+                    v,
+                    "a duration longer than 0, such as \"250ms\"",
+                )),
+            })
+            .transpose()?;
+        if max_error_ratio.is_none() && max_p99_latency.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(ModelThresholds {
+            model: model.to_owned(),
+            max_error_ratio,
+            max_p99_latency,
+        }))
     }
 }
 
@@ -363,44 +439,118 @@ pub fn alert_rules(dags: &[&DagDef], opts: &RuleOptions) -> RuleFile {
     RuleFile { groups }
 }
 
-/// A scoring server answering too many errors or too slowly, per model.
+/// Which models a serving rule covers: every model but those with their own threshold, or
+/// one model.
+#[derive(Clone, Copy)]
+enum Models<'a> {
+    AllBut(&'a [&'a str]),
+    Only(&'a str),
+}
+
+impl Models<'_> {
+    /// The label matchers that select these models (repeated `!=` matchers rather than a
+    /// regular expression, so a model name needs no escaping).
+    fn matchers(self) -> String {
+        match self {
+            Models::AllBut(names) => names
+                .iter()
+                .map(|n| format!("model!={}", quoted(n)))
+                .collect::<Vec<_>>()
+                .join(","),
+            Models::Only(name) => format!("model={}", quoted(name)),
+        }
+    }
+}
+
+/// Label matchers as a selector: `{a,b}`, or nothing when there are none.
+fn selector(parts: &[&str]) -> String {
+    let parts: Vec<&str> = parts.iter().filter(|p| !p.is_empty()).copied().collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("{{{}}}", parts.join(","))
+    }
+}
+
+fn error_ratio_rule(models: Models<'_>, max: f64) -> AlertRule {
+    let m = models.matchers();
+    let (errors, all) = (selector(&["code=~\"5..\"", &m]), selector(&[&m]));
+    let whose = match models {
+        Models::AllBut(_) => "",
+        Models::Only(_) => " (this model's own threshold)",
+    };
+    alert(
+        "OxflowServeErrorRatioHigh",
+        format!(
+            "sum by (model) (rate({SERVE_REQUESTS_TOTAL}{errors}[5m])) \
+             / sum by (model) (rate({SERVE_REQUESTS_TOTAL}{all}[5m])) > {}",
+            number(max)
+        ),
+        "5m",
+        "critical",
+        &format!(
+            "Model {{{{ $labels.model }}}}: more than {} of scoring requests fail",
+            percent(max)
+        ),
+        format!(
+            "More than {}{whose} of the requests answered 5xx over 5 minutes, for 5 minutes.",
+            percent(max)
+        ),
+    )
+}
+
+fn latency_rule(models: Models<'_>, max: Duration) -> AlertRule {
+    let latency = prom_duration(max);
+    let buckets = selector(&[&models.matchers()]);
+    let whose = match models {
+        Models::AllBut(_) => "",
+        Models::Only(_) => " (this model's own threshold)",
+    };
+    alert(
+        "OxflowServeLatencyHigh",
+        format!(
+            "histogram_quantile(0.99, sum by (model, le) \
+             (rate({SERVE_REQUEST_DURATION_SECONDS}_bucket{buckets}[5m]))) > {}",
+            number(max.as_secs_f64())
+        ),
+        "10m",
+        "warning",
+        &format!("Model {{{{ $labels.model }}}}: p99 scoring latency above {latency}"),
+        format!(
+            "The 99th percentile of scoring latency over 5 minutes has been above {latency}{whose} \
+             for 10 minutes."
+        ),
+    )
+}
+
+/// A scoring server answering too many errors or too slowly, per model: one rule for every
+/// model with the default thresholds, and one per model with its own.
 fn serve_rules(opts: &RuleOptions) -> Vec<AlertRule> {
-    let latency = prom_duration(opts.max_p99_latency);
-    vec![
-        alert(
-            "OxflowServeErrorRatioHigh",
-            format!(
-                "sum by (model) (rate({SERVE_REQUESTS_TOTAL}{{code=~\"5..\"}}[5m])) \
-                 / sum by (model) (rate({SERVE_REQUESTS_TOTAL}[5m])) > {}",
-                number(opts.max_error_ratio)
-            ),
-            "5m",
-            "critical",
-            &format!(
-                "Model {{{{ $labels.model }}}}: more than {} of scoring requests fail",
-                percent(opts.max_error_ratio)
-            ),
-            format!(
-                "More than {} of the requests answered 5xx over 5 minutes, for 5 minutes.",
-                percent(opts.max_error_ratio)
-            ),
-        ),
-        alert(
-            "OxflowServeLatencyHigh",
-            format!(
-                "histogram_quantile(0.99, sum by (model, le) \
-                 (rate({SERVE_REQUEST_DURATION_SECONDS}_bucket[5m]))) > {}",
-                number(opts.max_p99_latency.as_secs_f64())
-            ),
-            "10m",
-            "warning",
-            &format!("Model {{{{ $labels.model }}}}: p99 scoring latency above {latency}"),
-            format!(
-                "The 99th percentile of scoring latency over 5 minutes has been above {latency} \
-                 for 10 minutes."
-            ),
-        ),
-    ]
+    let own_ratio: Vec<&str> = opts
+        .models
+        .iter()
+        .filter(|m| m.max_error_ratio.is_some())
+        .map(|m| m.model.as_str())
+        .collect();
+    let own_latency: Vec<&str> = opts
+        .models
+        .iter()
+        .filter(|m| m.max_p99_latency.is_some())
+        .map(|m| m.model.as_str())
+        .collect();
+    let mut rules = vec![
+        error_ratio_rule(Models::AllBut(&own_ratio), opts.max_error_ratio),
+        latency_rule(Models::AllBut(&own_latency), opts.max_p99_latency),
+    ];
+    for m in &opts.models {
+        if let Some(max) = m.max_error_ratio {
+            rules.push(error_ratio_rule(Models::Only(&m.model), max));
+        }
+        if let Some(max) = m.max_p99_latency {
+            rules.push(latency_rule(Models::Only(&m.model), max));
+        }
+    }
+    rules
 }
 
 /// Fills `{{ $labels.x }}` in an annotation as Prometheus will.
@@ -601,7 +751,7 @@ pub fn rule_tests(dags: &[&DagDef], opts: &RuleOptions, rule_file: &str) -> Rule
         ));
         tests.push(case(vec![probe("1")], "5m", &r.alert, vec![]));
     }
-    tests.extend(serve_tests(&file.groups[g + 1].rules, opts));
+    tests.extend(serve_tests(opts));
     RuleTestFile {
         rule_files: vec![rule_file.to_owned()],
         evaluation_interval: "1m".into(),
@@ -610,63 +760,92 @@ pub fn rule_tests(dags: &[&DagDef], opts: &RuleOptions, rule_file: &str) -> Rule
 }
 
 /// Cases for [`serve_rules`], with request counts derived from the thresholds so that each
-/// case stays on its side of them whatever the user chose.
-fn serve_tests(rules: &[AlertRule], opts: &RuleOptions) -> Vec<RuleTest> {
+/// case stays on its side of them whatever the user chose: for a model on the default
+/// thresholds and for each model with its own. As the rules for one alert share its name,
+/// a case also fails when a rule that should not cover the model fires too.
+fn serve_tests(opts: &RuleOptions) -> Vec<RuleTest> {
+    let rules = serve_rules(opts);
     let mut tests = Vec::new();
-    let model = [("model", "churn")];
-    let find = |name: &str| rules.iter().find(|r| r.alert == name);
-    if let Some(r) = find("OxflowServeErrorRatioHigh") {
-        // 1,000 requests a minute; the failing case has twice the threshold's share of 5xx,
-        // the healthy one half of it.
+    // A name no model with its own thresholds has.
+    let mut default_model = "churn".to_owned();
+    while opts.models.iter().any(|m| m.model == default_model) {
+        default_model.push('_');
+    }
+    let mut cases = vec![(
+        default_model.as_str(),
+        opts.max_error_ratio,
+        opts.max_p99_latency,
+    )];
+    for m in &opts.models {
+        cases.push((
+            m.model.as_str(),
+            m.max_error_ratio.unwrap_or(opts.max_error_ratio),
+            m.max_p99_latency.unwrap_or(opts.max_p99_latency),
+        ));
+    }
+    let error_rule = &rules[0];
+    let latency_rule = &rules[1];
+    for (model, max_ratio, max_latency) in cases {
+        let labels = [("model", model)];
+        // The rule whose annotations the alert carries.
+        let own = |name: &str, default: &AlertRule| {
+            rules
+                .iter()
+                .find(|r| r.alert == name && r.expr.contains(&format!("model={}", quoted(model))))
+                .unwrap_or(default)
+                .clone()
+        };
+        // 1,000 requests a minute; the failing case has twice the threshold's share of 5xx
+        // (all of them at most), the healthy one half of it.
         let requests = |code: &str, per_minute: u64| {
             series(
                 SERVE_REQUESTS_TOTAL,
-                &[("model", "churn"), ("code", code), ("job", "serve")],
+                &[("model", model), ("code", code), ("job", "serve")],
                 format!("0+{per_minute}x20"),
             )
         };
-        let failing = |share: f64| {
-            let errors = ((share * 1000.0).ceil() as u64).min(1000);
-            vec![requests("200", 1000 - errors), requests("503", errors)]
+        let with_errors = |errors: u64| {
+            let errors = errors.min(1000);
+            let mut s = vec![requests("200", 1000 - errors)];
+            if errors > 0 {
+                s.push(requests("503", errors));
+            }
+            s
         };
+        let r = own("OxflowServeErrorRatioHigh", error_rule);
         tests.push(case(
-            failing(2.0 * opts.max_error_ratio),
+            with_errors((2.0 * max_ratio * 1000.0).ceil() as u64),
             "12m",
             &r.alert,
-            vec![expected(r, &model)],
+            vec![expected(&r, &labels)],
         ));
-        let healthy_errors = (opts.max_error_ratio * 500.0).floor() as u64;
         tests.push(case(
-            vec![
-                requests("200", 1000 - healthy_errors),
-                requests("500", healthy_errors),
-            ],
+            with_errors((max_ratio * 500.0).floor() as u64),
             "12m",
             &r.alert,
             vec![],
         ));
-    }
-    if let Some(r) = find("OxflowServeLatencyHigh") {
         // Buckets at a quarter of the threshold and four times it: all requests in the
         // first give a p99 under the threshold, all in the second one above it.
-        let t = opts.max_p99_latency.as_secs_f64();
+        let t = max_latency.as_secs_f64();
         let bucket = |le: &str, per_minute: u64| {
             series(
                 &format!("{SERVE_REQUEST_DURATION_SECONDS}_bucket"),
-                &[("model", "churn"), ("le", le), ("job", "serve")],
+                &[("model", model), ("le", le), ("job", "serve")],
                 format!("0+{per_minute}x30"),
             )
         };
         let (low, high) = (number(t / 4.0), number(t * 4.0));
-        let requests =
+        let latencies =
             |fast: u64| vec![bucket(&low, fast), bucket(&high, 100), bucket("+Inf", 100)];
+        let r = own("OxflowServeLatencyHigh", latency_rule);
         tests.push(case(
-            requests(0),
+            latencies(0),
             "20m",
             &r.alert,
-            vec![expected(r, &model)],
+            vec![expected(&r, &labels)],
         ));
-        tests.push(case(requests(100), "20m", &r.alert, vec![]));
+        tests.push(case(latencies(100), "20m", &r.alert, vec![]));
     }
     tests
 }
@@ -718,6 +897,72 @@ mod tests {
         assert!(serve[1].annotations["summary"].ends_with("above 250ms"));
         assert_eq!(percent(0.05), "5%");
         assert_eq!(percent(0.125), "12.5%");
+    }
+
+    #[test]
+    fn a_model_with_its_own_thresholds_gets_its_own_rules_and_leaves_the_default_ones() {
+        let opts = RuleOptions {
+            models: vec![
+                ModelThresholds {
+                    model: "fraud \"v2\"".into(),
+                    max_error_ratio: Some(0.01),
+                    max_p99_latency: None,
+                },
+                ModelThresholds {
+                    model: "churn".into(),
+                    max_error_ratio: None,
+                    max_p99_latency: Some(Duration::from_millis(100)),
+                },
+            ],
+            ..RuleOptions::default()
+        };
+        let file = alert_rules(&[], &opts);
+        let serve = &file.groups.last().unwrap().rules;
+        let exprs: Vec<&str> = serve.iter().map(|r| r.expr.as_str()).collect();
+        assert_eq!(serve.len(), 4, "{exprs:#?}");
+        assert!(
+            exprs[0].contains(r#"{code=~"5..",model!="fraud \"v2\""}"#),
+            "{}",
+            exprs[0]
+        );
+        assert!(exprs[0].ends_with("> 0.05"));
+        assert!(
+            exprs[1].contains(r#"_bucket{model!="churn"}"#),
+            "{}",
+            exprs[1]
+        );
+        assert!(exprs[2].contains(r#"model="fraud \"v2\"""#) && exprs[2].ends_with("> 0.01"));
+        assert!(exprs[3].contains(r#"_bucket{model="churn"}"#) && exprs[3].ends_with("> 0.1"));
+        assert!(serve[3].annotations["summary"].ends_with("above 100ms"));
+        // A default-threshold model, and each model with its own: fires and stays quiet.
+        let tests = rule_tests(&[], &opts, "alert_rules.yml");
+        let serve_cases = tests
+            .tests
+            .iter()
+            .filter(|t| t.alert_rule_test[0].alertname.starts_with("OxflowServe"))
+            .count();
+        assert_eq!(serve_cases, 3 * 4);
+    }
+
+    #[test]
+    fn threshold_tags_that_are_not_thresholds_name_the_model_tag_and_value() {
+        let tags = |k: &str, v: &str| BTreeMap::from([(k.to_owned(), v.to_owned())]);
+        let e = ModelThresholds::from_tags("churn", &tags(TAG_MAX_ERROR_RATIO, "5%")).unwrap_err();
+        assert!(
+            e.contains("`churn`") && e.contains(TAG_MAX_ERROR_RATIO) && e.contains("\"5%\""),
+            "{e}"
+        );
+        assert!(ModelThresholds::from_tags("churn", &tags(TAG_MAX_ERROR_RATIO, "1")).is_err());
+        let e = ModelThresholds::from_tags("churn", &tags(TAG_MAX_P99_LATENCY, "0s")).unwrap_err();
+        assert!(e.contains(TAG_MAX_P99_LATENCY), "{e}");
+        assert_eq!(
+            ModelThresholds::from_tags("churn", &tags(TAG_MAX_ERROR_RATIO, " 0.2 ")).unwrap(),
+            Some(ModelThresholds {
+                model: "churn".into(),
+                max_error_ratio: Some(0.2),
+                max_p99_latency: None
+            })
+        );
     }
 
     #[test]

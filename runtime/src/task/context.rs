@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::attempt::TaskRunHandle;
+use crate::schedule::{DataInterval, RunType};
 
 /// Facts about the running task instance, injected into a task that takes `ctx: &TaskContext`.
 ///
@@ -29,6 +30,8 @@ struct ContextInner {
     max_tries: u32,
     task_run: Option<Arc<dyn TaskRunHandle>>,
     log_path: Option<PathBuf>,
+    interval: Option<DataInterval>,
+    run_type: RunType,
 }
 
 impl std::fmt::Debug for TaskContext {
@@ -43,6 +46,7 @@ impl std::fmt::Debug for TaskContext {
 }
 
 impl TaskContext {
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn new(
         dag_id: Arc<str>,
         dag_run_id: Arc<str>,
@@ -51,6 +55,7 @@ impl TaskContext {
         max_tries: u32,
         task_run: Option<Arc<dyn TaskRunHandle>>,
         log_path: Option<PathBuf>,
+        (run_type, interval): (RunType, Option<DataInterval>),
     ) -> Self {
         TaskContext {
             inner: ContextInner {
@@ -61,8 +66,26 @@ impl TaskContext {
                 max_tries,
                 task_run,
                 log_path,
+                interval,
+                run_type,
             },
         }
+    }
+
+    /// This context for a run of `interval` started by `run_type`, for unit tests of tasks
+    /// that read their data interval.
+    ///
+    /// ```
+    /// use oxflow_runtime::exec::TaskContext;
+    /// use oxflow_runtime::schedule::{DataInterval, RunType};
+    /// let (start, end) = ("2026-03-01T00:00:00Z".parse().unwrap(), "2026-03-02T00:00:00Z".parse().unwrap());
+    /// let ctx = TaskContext::for_test("etl", "extract").with_interval(RunType::Scheduled, DataInterval { start, end });
+    /// assert_eq!(ctx.logical_date(), Some(start));
+    /// ```
+    pub fn with_interval(mut self, run_type: RunType, interval: DataInterval) -> Self {
+        self.inner.run_type = run_type;
+        self.inner.interval = Some(interval);
+        self
     }
 
     /// A context for calling a task directly in a unit test: try 1 of 1, run id `test`.
@@ -75,6 +98,7 @@ impl TaskContext {
             1,
             None,
             None,
+            (RunType::Manual, None),
         )
     }
 
@@ -109,6 +133,23 @@ impl TaskContext {
     /// task takes `&mut Run`; before that this is `None`.
     pub fn task_run_id(&self) -> Option<String> {
         self.inner.task_run.as_ref().and_then(|r| r.run_id())
+    }
+
+    /// The run's logical date (Airflow's `logical_date`): the start of its data interval.
+    /// `None` for a run started by hand, as in Airflow 3.
+    pub fn logical_date(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.inner.interval.map(|i| i.start)
+    }
+
+    /// The data interval the run processes (`data_interval_start`, `data_interval_end`);
+    /// `None` for a run started by hand.
+    pub fn data_interval(&self) -> Option<DataInterval> {
+        self.inner.interval
+    }
+
+    /// What started the run: the scheduler, a backfill or a person.
+    pub fn run_type(&self) -> RunType {
+        self.inner.run_type
     }
 
     /// The attempt's log file, when the run is recorded.

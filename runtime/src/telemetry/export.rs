@@ -25,7 +25,9 @@ use std::time::Duration;
 
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 
-use super::{DURATION_BUCKETS, LATENCY_BUCKETS, SERVE_REQUEST_DURATION_SECONDS};
+use super::{
+    DURATION_BUCKETS, LATENCY_BUCKETS, SCHEDULER_LAG_SECONDS, SERVE_REQUEST_DURATION_SECONDS,
+};
 
 /// How long a push may take before it is given up (with a warning): a Pushgateway that is down
 /// or slow never holds a finished run longer than this.
@@ -122,6 +124,9 @@ impl Exporter {
                 LATENCY_BUCKETS,
             )
             .map_err(|e| ExportError::Install(e.to_string()))?
+            // Scheduler lag is milliseconds when all is well: the same fine buckets.
+            .set_buckets_for_metric(Matcher::Full(SCHEDULER_LAG_SECONDS.into()), LATENCY_BUCKETS)
+            .map_err(|e| ExportError::Install(e.to_string()))?
             .add_global_label("service", opts.service.clone());
         let handle = match opts.metrics_addr {
             Some(addr) => {
@@ -148,6 +153,7 @@ impl Exporter {
             }
         };
         super::describe();
+        super::keep_handles_of_global_recorder();
         Ok(Exporter {
             handle,
             pushgateway: opts.pushgateway,

@@ -14,6 +14,9 @@
 //! ```
 
 pub mod export;
+pub(crate) mod handles;
+
+pub use handles::keep_handles_of_global_recorder;
 
 /// Counter: finished task instances, labelled `dag`, `task`, `state` (success, failed,
 /// upstream_failed, skipped).
@@ -30,6 +33,16 @@ pub const DAG_RUNS_TOTAL: &str = "oxflow_dag_runs_total";
 pub const DAG_RUN_DURATION_SECONDS: &str = "oxflow_dag_run_duration_seconds";
 /// Gauge: Unix time in seconds of the last successful run of a DAG, labelled `dag`.
 pub const DAG_LAST_SUCCESS_TIMESTAMP_SECONDS: &str = "oxflow_dag_last_success_timestamp_seconds";
+/// Counter: DAG runs started, labelled `dag`, `trigger` (scheduled, manual, backfill).
+pub const DAG_RUNS_TRIGGERED_TOTAL: &str = "oxflow_dag_runs_triggered_total";
+/// Histogram: how late the scheduler started a due DAG run (start time minus due time) in
+/// seconds, labelled `dag`, with [`LATENCY_BUCKETS`].
+pub const SCHEDULER_LAG_SECONDS: &str = "oxflow_scheduler_lag_seconds";
+/// Counter: scheduled intervals skipped because `max_active_runs` runs were active
+/// (`overlap = "skip"`), labelled `dag`.
+pub const SCHEDULER_SKIPPED_TOTAL: &str = "oxflow_scheduler_skipped_runs_total";
+/// Gauge: DAG runs the scheduler has recorded `queued` that wait for a slot, labelled `dag`.
+pub const SCHEDULER_QUEUED_RUNS: &str = "oxflow_scheduler_queued_runs";
 
 // Drift checks (`drift::metrics` records them): bounded labels `feature` (a column of the
 // schema) and `method` (a test name).
@@ -110,6 +123,23 @@ pub fn describe() {
         DAG_LAST_SUCCESS_TIMESTAMP_SECONDS,
         Unit::Seconds,
         "Unix time of the last successful DAG run."
+    );
+    describe_counter!(
+        DAG_RUNS_TRIGGERED_TOTAL,
+        "DAG runs started, by what started them (scheduled, manual, backfill)."
+    );
+    describe_histogram!(
+        SCHEDULER_LAG_SECONDS,
+        Unit::Seconds,
+        "How late the scheduler started due DAG runs: start time minus due time."
+    );
+    describe_counter!(
+        SCHEDULER_SKIPPED_TOTAL,
+        "Scheduled DAG runs skipped because max_active_runs runs were active."
+    );
+    describe_gauge!(
+        SCHEDULER_QUEUED_RUNS,
+        "DAG runs queued by the scheduler, waiting for a max_active_runs slot."
     );
     describe_counter!(
         SERVE_REQUESTS_TOTAL,

@@ -69,6 +69,26 @@ pub trait Store: Send + Sync + fmt::Debug {
         value: &str,
     ) -> Result<(), TrackingError>;
 
+    /// Sets experiment tag `key` to `value` only if its value is now `expected` (`None`: the
+    /// tag is absent), and says whether it did: the claim the scheduler takes an interval with.
+    ///
+    /// The SQL store does it in one `BEGIN IMMEDIATE` transaction and the file store under its
+    /// store-wide lock file, so two processes on one store never both succeed. MLflow's REST API
+    /// has no conditional write: a REST store reads, compares and writes, and two processes can
+    /// both succeed ([`Store::atomic_experiment_tags`] says `false`).
+    fn compare_and_set_experiment_tag(
+        &self,
+        experiment_id: &str,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> Result<bool, TrackingError>;
+
+    /// Whether [`Store::compare_and_set_experiment_tag`] is atomic across processes.
+    fn atomic_experiment_tags(&self) -> bool {
+        true
+    }
+
     // ----------------------------------------------------------------------- runs
 
     /// Creates a run (with its tags, and, when `opts.end` is set, already ended).

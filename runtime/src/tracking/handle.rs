@@ -308,6 +308,32 @@ impl TrackingStore {
         self.backend.set_experiment_tag(experiment_id, key, value)
     }
 
+    /// Sets experiment tag `key` to `value` only if its value is now `expected` (`None`: the
+    /// tag is absent); `true` when it did. Atomic across processes on the SQL and file stores
+    /// ([`Store::compare_and_set_experiment_tag`]).
+    ///
+    /// ```
+    /// # use oxflow_runtime::tracking::TrackingStore;
+    /// let store = TrackingStore::in_memory()?;
+    /// let exp = store.get_or_create_experiment("etl")?.experiment_id;
+    /// assert!(store.compare_and_set_experiment_tag(&exp, "owner", None, "a")?);
+    /// assert!(!store.compare_and_set_experiment_tag(&exp, "owner", None, "b")?);
+    /// assert!(store.compare_and_set_experiment_tag(&exp, "owner", Some("a"), "b")?);
+    /// # Ok::<(), oxflow_runtime::tracking::TrackingError>(())
+    /// ```
+    pub fn compare_and_set_experiment_tag(
+        &self,
+        experiment_id: &str,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> Result<bool, TrackingError> {
+        v::validate_experiment_id(experiment_id)?;
+        validate_tags([(key, value)])?;
+        self.backend
+            .compare_and_set_experiment_tag(experiment_id, key, expected, value)
+    }
+
     // ----------------------------------------------------------------------- runs
 
     /// Creates a run.

@@ -40,7 +40,7 @@ mod run;
 mod sql;
 mod ui_hint;
 mod uri;
-mod user;
+pub(crate) mod user;
 pub mod validation;
 
 pub use backend::Store;

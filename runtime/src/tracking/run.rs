@@ -120,6 +120,46 @@ impl Run {
         })
     }
 
+    /// Resumes an existing run, as `mlflow.start_run(run_id=...)` does: marks it RUNNING and
+    /// returns a handle that ends it like a started one. A project runner creates the run with
+    /// the project's source tags and names it in `MLFLOW_RUN_ID` ([`Run::run_id_from_env`]).
+    ///
+    /// ```
+    /// use oxflow_runtime::tracking::{Run, RunOptions, RunStatus, TrackingStore};
+    /// let store = TrackingStore::in_memory()?;
+    /// let created = Run::start(&store, "e", RunOptions::default())?;
+    /// let id = created.id().to_string();
+    /// created.end(RunStatus::Failed)?;
+    /// let run = Run::resume(&store, &id)?;
+    /// assert_eq!(store.get_run(&id)?.info.status, RunStatus::Running);
+    /// run.end(RunStatus::Finished)?;
+    /// assert_eq!(store.get_run(&id)?.info.status, RunStatus::Finished);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn resume(store: impl Into<TrackingStore>, run_id: &str) -> Result<Run, TrackingError> {
+        let store = store.into();
+        let info = store.get_run(run_id)?.info;
+        if info.status != RunStatus::Running {
+            store.update_run(run_id, Some(RunStatus::Running), None)?;
+        }
+        Ok(Run {
+            store,
+            info,
+            steps: HashMap::new(),
+            mirrors: HashMap::new(),
+            ended: false,
+        })
+    }
+
+    /// The run a project runner created for this process: `MLFLOW_RUN_ID`, as MLflow's
+    /// `mlflow run` and oxflow's `project run` set it (`None` when unset or empty).
+    pub fn run_id_from_env() -> Option<String> {
+        std::env::var("MLFLOW_RUN_ID")
+            .ok()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    }
+
     /// The run id (32 hex digits).
     pub fn id(&self) -> &str {
         &self.info.run_id

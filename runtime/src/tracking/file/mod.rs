@@ -429,6 +429,30 @@ impl Store for FileStore {
         )
     }
 
+    /// Under the store-wide lock file (`flock`), which every oxflow process writing this store
+    /// takes for experiment changes.
+    fn compare_and_set_experiment_tag(
+        &self,
+        experiment_id: &str,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> Result<bool, TrackingError> {
+        let path = self.exp_dir(experiment_id).join("tags").join(key);
+        self.with_lock(|| {
+            let current = match fs::read_to_string(&path) {
+                Ok(v) => Some(v),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(e) => return Err(TrackingError::io("read", &path, e)),
+            };
+            if current.as_deref() != expected {
+                return Ok(false);
+            }
+            self.set_experiment_tag(experiment_id, key, value)?;
+            Ok(true)
+        })
+    }
+
     // ----------------------------------------------------------------------- runs
 
     fn create_run(&self, experiment_id: &str, opts: RunOptions) -> Result<RunInfo, TrackingError> {

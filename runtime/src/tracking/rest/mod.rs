@@ -400,6 +400,27 @@ impl Store for RestStore {
         Ok(())
     }
 
+    /// MLflow's REST API has no conditional write: read, compare, write. Two processes can
+    /// both succeed; [`Store::atomic_experiment_tags`] says so.
+    fn compare_and_set_experiment_tag(
+        &self,
+        experiment_id: &str,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> Result<bool, TrackingError> {
+        let exp = self.get_experiment(experiment_id)?;
+        if exp.tags.get(key).map(String::as_str) != expected {
+            return Ok(false);
+        }
+        self.set_experiment_tag(experiment_id, key, value)?;
+        Ok(true)
+    }
+
+    fn atomic_experiment_tags(&self) -> bool {
+        false
+    }
+
     /// Creates a run (RUNNING) with name, tags and parent.
     fn create_run(&self, experiment_id: &str, opts: RunOptions) -> Result<RunInfo, TrackingError> {
         let mut tags: Vec<(String, String)> = Vec::new();

@@ -276,6 +276,15 @@ impl Store for SqlStore {
     ) -> Result<(), TrackingError> {
         self.set_experiment_tag_impl(experiment_id, key, value)
     }
+    fn compare_and_set_experiment_tag(
+        &self,
+        experiment_id: &str,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> Result<bool, TrackingError> {
+        self.compare_and_set_experiment_tag_impl(experiment_id, key, expected, value)
+    }
     fn create_run(&self, experiment_id: &str, opts: RunOptions) -> Result<RunInfo, TrackingError> {
         self.create_run_impl(experiment_id, opts)
     }

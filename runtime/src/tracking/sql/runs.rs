@@ -223,6 +223,38 @@ impl SqlStore {
         })
     }
 
+    /// Reads, compares and writes in one write transaction (`BEGIN IMMEDIATE` takes the
+    /// database's write lock first), so no other writer, in this process or another, comes
+    /// between the read and the write.
+    pub(super) fn compare_and_set_experiment_tag_impl(
+        &self,
+        experiment_id: &str,
+        key: &str,
+        expected: Option<&str>,
+        value: &str,
+    ) -> Result<bool, TrackingError> {
+        let id = parse_experiment_id(experiment_id).ok_or_else(|| {
+            TrackingError::ExperimentNotFound {
+                experiment: experiment_id.to_string(),
+            }
+        })?;
+        self.db().write(|c| {
+            let current: Option<Option<String>> = c
+                .query_row(
+                    "SELECT value FROM experiment_tags WHERE experiment_id = ?1 AND key = ?2",
+                    params![id, key],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(|e| self.db().map_err("read an experiment tag", e))?;
+            if current.flatten().as_deref() != expected {
+                return Ok(false);
+            }
+            self.set_experiment_tag_impl(experiment_id, key, value)?;
+            Ok(true)
+        })
+    }
+
     // ---------------------------------------------------------------- runs
 
     pub(super) fn create_run_impl(

@@ -1,0 +1,13 @@
+use oxflow::prelude::*;
+
+#[task]
+fn load() -> u32 {
+    1
+}
+
+#[dag(schedule = daily)]
+fn pipeline() {
+    load();
+}
+
+fn main() {}
