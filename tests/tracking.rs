@@ -113,6 +113,8 @@ fn child_entry() {
                 println!("v{}", v.version);
             }
         }
+        // Only opens the store (creating the database when it is the first).
+        "opener" => {}
         other => panic!("unknown child role {other}"),
     }
 }
@@ -650,6 +652,34 @@ fn eight_processes_log_ten_thousand_metrics_each_into_one_database() {
         assert_eq!(r.metrics["m"].step, 9999);
         let hist = store.get_metric_history(&r.info.run_id, "m").unwrap();
         assert_eq!(hist.len(), 10_000, "run {}", r.info.run_name);
+    }
+}
+
+/// 8 processes open one database that does not exist yet, at the same moment, 15 times over:
+/// each one opens it (no "database is locked" while they race to create and configure it) and
+/// the result is one intact database with MLflow's schema.
+#[test]
+fn eight_processes_create_one_new_database_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    for round in 0..15 {
+        let db = dir.path().join(format!("round{round}.db"));
+        let uri = sqlite_uri(&db);
+        let procs: Vec<_> = (0..8)
+            .map(|_| {
+                child("opener", &uri, &[])
+                    .stderr(Stdio::piped())
+                    .spawn()
+                    .unwrap()
+            })
+            .collect();
+        for p in procs {
+            let out = p.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "round {round}: {stderr}");
+        }
+        assert_eq!(integrity(&db), "ok");
+        let store = TrackingStore::open_uri(&uri).unwrap();
+        assert!(store.get_experiment_by_name("Default").unwrap().is_some());
     }
 }
 

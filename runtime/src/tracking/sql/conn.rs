@@ -125,7 +125,7 @@ impl Db {
                 // A new database: WAL first (it persists in the file), then the schema in one
                 // transaction; another process creating it at the same moment waits, and then
                 // finds the tables made.
-                db.configure(&c)?;
+                db.configure_waiting(&c)?;
                 db.write(|c| {
                     let n: i64 = c
                         .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
@@ -141,7 +141,7 @@ impl Db {
                 schema::CheckError::Tracking(e) => e,
             })?;
             if !read_only && empty != 0 {
-                db.configure(&c)?;
+                db.configure_waiting(&c)?;
             }
             if read_only {
                 c.execute_batch("PRAGMA case_sensitive_like=ON;")
@@ -174,6 +174,32 @@ impl Db {
         };
         db.write(|c| schema::create(c, artifact_root).map_err(|e| db.map_err("create", e)))?;
         Ok(db)
+    }
+
+    /// [`Db::configure`], retried while another connection holds the lock, for as long as the
+    /// busy timeout allows.
+    ///
+    /// Switching a new database to WAL takes a read transaction and then upgrades it to an
+    /// exclusive one; when two processes do that at the same moment SQLite returns
+    /// `SQLITE_BUSY` at once instead of calling the busy handler (waiting could deadlock), so
+    /// the busy timeout alone does not cover it. Several processes opening a database that
+    /// does not exist yet is the ordinary start of a parallel job.
+    fn configure_waiting(&self, c: &Connection) -> Result<(), TrackingError> {
+        let timeout = Duration::from_millis(
+            self.busy_timeout_ms
+                .load(std::sync::atomic::Ordering::Relaxed),
+        );
+        let start = std::time::Instant::now();
+        let mut pause = Duration::from_millis(1);
+        loop {
+            match self.configure(c) {
+                Err(TrackingError::DatabaseLocked { .. }) if start.elapsed() < timeout => {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(Duration::from_millis(50));
+                }
+                other => return other,
+            }
+        }
     }
 
     fn configure(&self, c: &Connection) -> Result<(), TrackingError> {
