@@ -56,6 +56,7 @@ fn dag(id: &'static str, nodes: Vec<NodeDef>) -> &'static DagDef {
         nodes: leak(nodes),
         groups: &[],
         max_map_length: None,
+        alerts: oxflow::dag::DagAlerts::NONE,
         file: file!(),
         line: line!(),
     }))

@@ -43,6 +43,7 @@ fn dag(id: &'static str, task: &'static TaskDef) -> &'static DagDef {
         nodes,
         groups: &[],
         max_map_length: None,
+        alerts: oxflow::dag::DagAlerts::NONE,
         file: file!(),
         line: line!(),
     }))

@@ -114,6 +114,7 @@ fn fan(id: &'static str, n: usize) -> &'static DagDef {
         nodes: leak(nodes),
         groups: &[],
         max_map_length: None,
+        alerts: oxflow::dag::DagAlerts::NONE,
         file: file!(),
         line: line!(),
     }))

@@ -32,8 +32,14 @@ async fn compact() -> Result<ShellOutput, ShellError> {
     Shell::bash("echo compacted").run().await
 }
 
-/// Syncs, then compacts.
-#[dag(max_active_tasks = 1, params = NightlyParams)]
+/// Syncs, then compacts. Started by the host's cron rather than oxflow's scheduler, so it has
+/// no `schedule`; `alerts(stale_after)` still lets `monitor rules` warn when it stops
+/// succeeding, and its sync may retry more than the default before that alerts.
+#[dag(
+    max_active_tasks = 1,
+    params = NightlyParams,
+    alerts(stale_after = "36h", max_retries = 5)
+)]
 fn nightly() {
     let s = sync();
     s >> compact();

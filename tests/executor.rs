@@ -2022,6 +2022,7 @@ fn typed_dag(value: &'static oxflow::dag::TaskDef) -> &'static oxflow::dag::DagD
         nodes,
         groups: &[],
         max_map_length: None,
+        alerts: oxflow::dag::DagAlerts::NONE,
         file: file!(),
         line: line!(),
     }))

@@ -354,7 +354,8 @@ fn monitor_rules_writes_rules_and_their_tests_for_the_binary_s_dags() {
     assert!(tests.contains("- alert_rules.yml"), "{tests}");
     assert!(tests.matches("eval_time:").count() >= 12, "{tests}");
 
-    // A DAG without a schedule cannot be late; a bad threshold is refused.
+    // nightly has no schedule but its own thresholds: stale after 36 hours, more than 5
+    // retries alert; a bad threshold is refused.
     let out = command(
         "nightly",
         dir.path(),
@@ -364,7 +365,16 @@ fn monitor_rules_writes_rules_and_their_tests_for_the_binary_s_dags() {
     .unwrap();
     assert!(out.status.success());
     let nightly = std::fs::read_to_string(dir.path().join("n.yml")).unwrap();
-    assert!(!nightly.contains("OxflowDagNotSucceeding"), "{nightly}");
+    assert!(nightly.contains("OxflowDagNotSucceeding"), "{nightly}");
+    assert!(nightly.contains("> 129600"), "{nightly}");
+    assert!(
+        nightly.contains("(the DAG's alerts(stale_after))"),
+        "{nightly}"
+    );
+    assert!(nightly.contains("[1h])) > 5"), "{nightly}");
+    assert!(!rules.contains("[1h])) > 5"), "{rules}");
+    let nightly_tests = std::fs::read_to_string(dir.path().join("nt.yml")).unwrap();
+    assert!(nightly_tests.contains("values: 6x10"), "{nightly_tests}");
     let out = command(
         "quickstart",
         dir.path(),

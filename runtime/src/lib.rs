@@ -46,7 +46,8 @@ pub use error::Error;
 #[doc(hidden)]
 pub mod __macro_support {
     pub use crate::dag::{
-        BranchDef, DagDef, DagRegistration, GroupDef, InputDef, MapDef, NodeDef, NodeFlow,
+        BranchDef, DagAlerts, DagDef, DagRegistration, GroupDef, InputDef, MapDef, NodeDef,
+        NodeFlow,
     };
     pub use crate::schedule::{Overlap, ScheduleOptions};
     pub use crate::task::support::*;

@@ -175,6 +175,21 @@ pub(crate) const DAG_DEFAULTS: Site = Site {
     options: &[TASK_OPTIONS],
 };
 
+/// `#[dag(alerts(...))]`: the DAG's own alert thresholds.
+pub(crate) const DAG_ALERTS: Site = Site {
+    attr: "#[dag(alerts(...))]",
+    open: "#[dag(alerts(",
+    close: "))]",
+    options: &[&[
+        opt(
+            "stale_after",
+            "\"36h\"",
+            Kind::PositiveDuration("the DAG would be stale as soon as it succeeded"),
+        ),
+        opt("max_retries", "5", Kind::Count),
+    ]],
+};
+
 /// `#[dag(...)]`.
 pub(crate) const DAG: Site = Site {
     attr: "#[dag]",
@@ -201,6 +216,11 @@ pub(crate) const DAG: Site = Site {
             "default_args",
             "(retries = 2, timeout = \"1h\")",
             Kind::Nested(&DAG_DEFAULTS),
+        ),
+        opt(
+            "alerts",
+            "(stale_after = \"36h\", max_retries = 5)",
+            Kind::Nested(&DAG_ALERTS),
         ),
     ]],
 };
@@ -248,6 +268,19 @@ pub(crate) const SCHEMA_FIELD: Site = Site {
     close: ")]",
     options: &[&[opt("rename", "\"price (EUR)\"", Kind::Name)]],
 };
+
+/// Every site, for checks that an option name belongs to one.
+const SITES: &[&Site] = &[
+    &TASK,
+    &DAG,
+    &DAG_DEFAULTS,
+    &DAG_ALERTS,
+    &GROUP_DEFAULTS,
+    &EXPERIMENT,
+    &PARAM,
+    &MODEL,
+    &SCHEMA_FIELD,
+];
 
 /// Airflow's trigger rules, as the runtime's `TriggerRule` names them.
 pub(crate) const TRIGGER_RULES: &[(&str, &str)] = &[
@@ -315,18 +348,7 @@ pub(crate) struct Values {
 impl Values {
     fn get(&self, name: &str) -> Option<&Entry> {
         debug_assert!(
-            [
-                &TASK,
-                &DAG,
-                &DAG_DEFAULTS,
-                &GROUP_DEFAULTS,
-                &EXPERIMENT,
-                &PARAM,
-                &MODEL,
-                &SCHEMA_FIELD
-            ]
-            .iter()
-            .any(|s| s.find(name).is_some()),
+            SITES.iter().any(|s| s.find(name).is_some()),
             "`{name}` is in no option table"
         );
         self.entries.iter().find(|e| e.name == name)
@@ -882,15 +904,7 @@ mod tests {
 
     #[test]
     fn every_option_is_declared_once_per_site() {
-        for site in [
-            &TASK,
-            &DAG,
-            &DAG_DEFAULTS,
-            &EXPERIMENT,
-            &PARAM,
-            &MODEL,
-            &SCHEMA_FIELD,
-        ] {
+        for site in SITES {
             let names: Vec<&str> = site
                 .options
                 .iter()
@@ -906,7 +920,7 @@ mod tests {
 
     #[test]
     fn every_example_parses_as_its_option() {
-        for site in [&TASK, &DAG_DEFAULTS, &EXPERIMENT, &PARAM] {
+        for site in [&TASK, &DAG_DEFAULTS, &DAG_ALERTS, &EXPERIMENT, &PARAM] {
             for def in site.options.iter().flat_map(|o| o.iter()) {
                 let expr: Expr = syn::parse_str(def.example).unwrap();
                 assert!(

@@ -21,6 +21,10 @@ pub(crate) struct DagArgs {
     pub(crate) tags: Option<(Vec<String>, Span)>,
     pub(crate) max_map_length: Option<(usize, Span)>,
     pub(crate) defaults: TaskOptionArgs,
+    /// `alerts(stale_after = ..)`.
+    pub(crate) alert_stale_after: Option<(std::time::Duration, Span)>,
+    /// `alerts(max_retries = ..)`.
+    pub(crate) alert_max_retries: Option<(u32, Span)>,
 }
 
 impl DagArgs {
@@ -31,6 +35,7 @@ impl DagArgs {
             .map(TaskOptionArgs::from_values)
             .unwrap_or_default();
         check_retry_delays(&defaults, &DAG_DEFAULTS, errors);
+        let alerts = values.nested("alerts");
         let args = DagArgs {
             id: values.string("id"),
             description: values.string("description"),
@@ -49,6 +54,10 @@ impl DagArgs {
                 .count("max_map_length")
                 .map(|(n, s)| (usize::try_from(n).unwrap_or(usize::MAX), s)),
             defaults,
+            alert_stale_after: alerts.and_then(|a| a.duration("stale_after")),
+            alert_max_retries: alerts
+                .and_then(|a| a.count("max_retries"))
+                .map(|(n, s)| (u32::try_from(n).unwrap_or(u32::MAX), s)),
         };
         args.check_scheduling(errors);
         args

@@ -151,6 +151,17 @@ pub(crate) fn generate(
         let defaults = task_options_tokens(&g.defaults);
         quote!(::oxflow::__private::GroupDef { id: #id, parent: #parent, defaults: #defaults })
     });
+    let alert_stale_after = match &args.alert_stale_after {
+        Some((d, _)) => {
+            let d = duration_tokens(*d);
+            quote!(::core::option::Option::Some(#d))
+        }
+        None => quote!(::core::option::Option::None),
+    };
+    let alert_max_retries = match &args.alert_max_retries {
+        Some((n, _)) => quote!(::core::option::Option::Some(#n)),
+        None => quote!(::core::option::Option::None),
+    };
     let max_map_length = match &args.max_map_length {
         Some((n, _)) => quote!(::core::option::Option::Some(#n)),
         None => quote!(::core::option::Option::None),
@@ -203,6 +214,10 @@ pub(crate) fn generate(
                 nodes: &[#(#nodes),*],
                 groups: &[#(#groups),*],
                 max_map_length: #max_map_length,
+                alerts: ::oxflow::__private::DagAlerts {
+                    stale_after: #alert_stale_after,
+                    max_retries: #alert_max_retries,
+                },
                 file: ::core::file!(),
                 line: ::core::line!(),
             };

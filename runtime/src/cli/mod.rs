@@ -1028,6 +1028,7 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
         Command::Monitor(MonitorCommand::Rules { out, tests, rules }) => {
             let opts = rules.options(uri(&rules.store))?;
             let dags = dag::registered();
+            crate::monitor::rules::check_dags(&dags).map_err(CliError::Other)?;
             // The tests name the rule file relative to themselves when they sit beside it.
             let rule_ref = if out.parent() == tests.parent() {
                 out.file_name().map(PathBuf::from).unwrap_or_else(|| out.clone())

@@ -20,7 +20,7 @@ pub use crate::task::{
 };
 pub use render::{GraphFormat, GraphFormatParseError};
 pub use spec::{
-    BranchDef, ChooseFn, CollectFn, DEFAULT_MAX_MAP_LENGTH, DagDef, DagError, DagRegistration,
-    DagSpec, GroupDef, InputDef, MapDef, MapElementFn, MapLenFn, NodeDef, NodeFlow, NodeSpec, find,
-    registered,
+    BranchDef, ChooseFn, CollectFn, DEFAULT_MAX_MAP_LENGTH, DagAlerts, DagDef, DagError,
+    DagRegistration, DagSpec, GroupDef, InputDef, MapDef, MapElementFn, MapLenFn, NodeDef,
+    NodeFlow, NodeSpec, find, registered,
 };

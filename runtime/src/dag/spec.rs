@@ -141,10 +141,43 @@ pub struct DagDef {
     /// The longest list a mapped task may expand over (`max_map_length = ...`); `None` means
     /// [`DEFAULT_MAX_MAP_LENGTH`].
     pub max_map_length: Option<usize>,
+    /// This DAG's own alert thresholds (`alerts(...)`), over `oxflow monitor rules`' flags.
+    pub alerts: DagAlerts,
     /// Source file of the definition.
     pub file: &'static str,
     /// Source line of the definition.
     pub line: u32,
+}
+
+/// A DAG's own alert thresholds, `#[dag(alerts(stale_after = "36h", max_retries = 5))]`;
+/// what is unset takes the value `oxflow monitor rules` is given (`--stale-after-intervals`,
+/// `--max-retries`).
+///
+/// They sit on the DAG because they belong to it: a nightly job may be late by a day where
+/// an hourly one is stale after three hours, and a flaky extract may retry more than others.
+///
+/// ```
+/// use std::time::Duration;
+/// use oxflow_runtime::dag::DagAlerts;
+/// let alerts = DagAlerts { stale_after: Some(Duration::from_secs(36 * 3600)), ..DagAlerts::NONE };
+/// assert_eq!(alerts.max_retries, None);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct DagAlerts {
+    /// No successful run for this long alerts (`OxflowDagNotSucceeding`), instead of a
+    /// multiple of the schedule's interval; also for a DAG without a schedule.
+    pub stale_after: Option<std::time::Duration>,
+    /// A task of this DAG retrying more often than this (in an hour, or in one pushed run)
+    /// alerts (`OxflowTaskRetryingOften`).
+    pub max_retries: Option<u32>,
+}
+
+impl DagAlerts {
+    /// No thresholds of its own.
+    pub const NONE: DagAlerts = DagAlerts {
+        stale_after: None,
+        max_retries: None,
+    };
 }
 
 /// Airflow's `[core] max_map_length`: a mapped task over a longer list fails rather than start
@@ -324,15 +357,17 @@ impl DagDef {
     /// `outer.inner.` for a node in group `inner` nested in `outer`; empty outside groups.
     ///
     /// ```
-    /// use oxflow_runtime::dag::{DagDef, GroupDef, TaskOptions};
+    /// use oxflow_runtime::dag::{DagAlerts, DagDef, GroupDef, TaskOptions};
+    /// use oxflow_runtime::schedule::ScheduleOptions;
     /// static GROUPS: [GroupDef; 2] = [
     ///     GroupDef { id: "features", parent: None, defaults: TaskOptions::EMPTY },
     ///     GroupDef { id: "text", parent: Some(0), defaults: TaskOptions::EMPTY },
     /// ];
     /// static DAG: DagDef = DagDef {
-    ///     id: "d", description: "", schedule: None, tags: &[], max_active_tasks: None,
+    ///     id: "d", description: "", schedule: None, scheduling: ScheduleOptions::DEFAULT,
+    ///     tags: &[], max_active_tasks: None,
     ///     dagrun_timeout: None, defaults: TaskOptions::EMPTY, params: None, nodes: &[],
-    ///     groups: &GROUPS, max_map_length: None, file: "", line: 0,
+    ///     groups: &GROUPS, max_map_length: None, alerts: DagAlerts::NONE, file: "", line: 0,
     /// };
     /// assert_eq!(DAG.group_prefix(Some(1)), "features.text.");
     /// assert_eq!(DAG.group_prefix(None), "");

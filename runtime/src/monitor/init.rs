@@ -269,6 +269,7 @@ pub fn generate(
     dir: &Path,
 ) -> Result<Vec<GeneratedFile>, InitError> {
     opts.rules.check().map_err(InitError::Options)?;
+    super::rules::check_dags(dags).map_err(InitError::Options)?;
     check_interval("--scrape-interval", opts.scrape_interval)?;
     check_interval("--evaluation-interval", opts.evaluation_interval)?;
     check_interval("--group-wait", opts.group_wait)?;

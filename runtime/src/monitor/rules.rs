@@ -331,12 +331,51 @@ fn quoted(value: &str) -> String {
     serde_json::to_string(value).unwrap_or_default()
 }
 
-/// The threshold after which a scheduled DAG is stale.
+/// The threshold after which a DAG is stale: its own `alerts(stale_after = ...)`, else
+/// `--stale-after-intervals` times its schedule's interval; none for a DAG without either.
 fn stale_after(def: &DagDef, opts: &RuleOptions) -> Option<Duration> {
+    if let Some(after) = def.alerts.stale_after {
+        return Some(after);
+    }
     let interval = schedule_interval(def.schedule?)?;
     Some(Duration::from_secs_f64(
         (interval.as_secs_f64() * opts.stale_after_intervals).round(),
     ))
+}
+
+/// The retries per task that alert for this DAG: its own `alerts(max_retries = ...)`, else
+/// `--max-retries`.
+fn max_retries(def: &DagDef, opts: &RuleOptions) -> u32 {
+    def.alerts.max_retries.unwrap_or(opts.max_retries)
+}
+
+/// Refuses a DAG's own thresholds that would make its alerts useless: a `stale_after` shorter
+/// than one interval of its schedule would fire between every two runs.
+///
+/// ```
+/// use oxflow_runtime::monitor::rules::check_dags;
+/// assert!(check_dags(&[]).is_ok());
+/// ```
+pub fn check_dags(dags: &[&DagDef]) -> Result<(), String> {
+    for def in dags {
+        if let (Some(after), Some(schedule)) = (def.alerts.stale_after, def.schedule)
+            && let Some(interval) = schedule_interval(schedule)
+            && after < interval
+        {
+            return Err(format!(
+                "DAG `{}` ({}:{}): `#[dag(alerts(stale_after = \"{}\"))]` is shorter than one \
+                 interval of its schedule `{schedule}` ({}), so it would alert between every two \
+                 runs; make it at least {}",
+                def.id,
+                def.file,
+                def.line,
+                prom_duration(after),
+                prom_duration(interval),
+                prom_duration(interval),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// The rules of every DAG in `dags`, and the drift and scrape rules every setup needs.
@@ -365,28 +404,32 @@ pub fn alert_rules(dags: &[&DagDef], opts: &RuleOptions) -> RuleFile {
                 "5m",
                 "warning",
                 "DAG {{ $labels.dag }} has not succeeded recently",
-                format!(
-                    "No successful run for more than {} ({} x its schedule `{}`).",
-                    prom_duration(after),
-                    opts.stale_after_intervals,
-                    def.schedule.unwrap_or_default()
-                ),
+                match (def.alerts.stale_after, def.schedule) {
+                    (Some(_), _) => format!(
+                        "No successful run for more than {} (the DAG's alerts(stale_after)).",
+                        prom_duration(after)
+                    ),
+                    (None, schedule) => format!(
+                        "No successful run for more than {} ({} x its schedule `{}`).",
+                        prom_duration(after),
+                        opts.stale_after_intervals,
+                        schedule.unwrap_or_default()
+                    ),
+                },
             ));
         }
+        let retries = max_retries(def, opts);
         rules.push(alert(
             "OxflowTaskRetryingOften",
             format!(
                 "max by (dag, task) ({TASK_RETRIES_TOTAL}{{dag={dag},job={dag}}}) > {n} \
                  or sum by (dag, task) (increase({TASK_RETRIES_TOTAL}{{dag={dag},job!={dag}}}[1h])) > {n}",
-                n = opts.max_retries
+                n = retries
             ),
             "0m",
             "warning",
             "Task {{ $labels.dag }}/{{ $labels.task }} is retrying often",
-            format!(
-                "More than {} retries in the last pushed run or in the last hour.",
-                opts.max_retries
-            ),
+            format!("More than {retries} retries in the last pushed run or in the last hour."),
         ));
         groups.push(RuleGroup {
             name: format!("oxflow-dag-{}", def.id),
@@ -677,18 +720,14 @@ pub fn rule_tests(dags: &[&DagDef], opts: &RuleOptions, rule_file: &str) -> Rule
                     format!("{n}x10"),
                 )
             };
+            let max = max_retries(def, opts);
             tests.push(case(
-                vec![retries(opts.max_retries + 1)],
+                vec![retries(max + 1)],
                 "5m",
                 &r.alert,
                 vec![expected(&r, &[("dag", d), ("task", "extract")])],
             ));
-            tests.push(case(
-                vec![retries(opts.max_retries)],
-                "5m",
-                &r.alert,
-                vec![],
-            ));
+            tests.push(case(vec![retries(max)], "5m", &r.alert, vec![]));
         }
     }
     let g = dags.len();
@@ -853,6 +892,107 @@ fn serve_tests(opts: &RuleOptions) -> Vec<RuleTest> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::dag::{DagAlerts, TaskOptions};
+    use crate::schedule::ScheduleOptions;
+
+    const fn dag(id: &'static str, schedule: Option<&'static str>, alerts: DagAlerts) -> DagDef {
+        DagDef {
+            id,
+            description: "",
+            schedule,
+            scheduling: ScheduleOptions::DEFAULT,
+            tags: &[],
+            max_active_tasks: None,
+            dagrun_timeout: None,
+            defaults: TaskOptions::EMPTY,
+            params: None,
+            nodes: &[],
+            groups: &[],
+            max_map_length: None,
+            alerts,
+            file: "src/main.rs",
+            line: 7,
+        }
+    }
+
+    #[test]
+    fn a_dag_s_own_thresholds_replace_the_flags_in_its_rules_and_tests() {
+        static HOURLY: DagDef = dag(
+            "hourly",
+            Some("@hourly"),
+            DagAlerts {
+                stale_after: Some(Duration::from_secs(3 * 3600)),
+                max_retries: Some(7),
+            },
+        );
+        static DAILY: DagDef = dag("daily", Some("@daily"), DagAlerts::NONE);
+        static MANUAL: DagDef = dag(
+            "manual",
+            None,
+            DagAlerts {
+                stale_after: Some(Duration::from_secs(7 * 86_400)),
+                max_retries: None,
+            },
+        );
+        let opts = RuleOptions::default();
+        let dags = [&HOURLY, &DAILY, &MANUAL];
+        assert!(check_dags(&dags).is_ok());
+        let file = alert_rules(&dags, &opts);
+        let expr = |g: usize, name: &str| {
+            file.groups[g]
+                .rules
+                .iter()
+                .find(|r| r.alert == name)
+                .map(|r| r.expr.clone())
+        };
+        assert!(
+            expr(0, "OxflowDagNotSucceeding")
+                .unwrap()
+                .ends_with("> 10800")
+        );
+        assert!(expr(0, "OxflowTaskRetryingOften").unwrap().ends_with("> 7"));
+        // The flags' defaults: 2 intervals, 3 retries.
+        assert!(
+            expr(1, "OxflowDagNotSucceeding")
+                .unwrap()
+                .ends_with("> 172800")
+        );
+        assert!(expr(1, "OxflowTaskRetryingOften").unwrap().ends_with("> 3"));
+        // No schedule, but a threshold of its own.
+        assert!(
+            expr(2, "OxflowDagNotSucceeding")
+                .unwrap()
+                .ends_with("> 604800")
+        );
+        // The unit tests put 8 retries against the hourly DAG's 7, and 7 as the quiet case.
+        let tests = rule_tests(&dags, &opts, "r.yml");
+        let retry_values: Vec<&str> = tests
+            .tests
+            .iter()
+            .flat_map(|t| &t.input_series)
+            .filter(|s| {
+                s.series.contains("dag=\"hourly\"") && s.series.starts_with(TASK_RETRIES_TOTAL)
+            })
+            .map(|s| s.values.as_str())
+            .collect();
+        assert_eq!(retry_values, ["8x10", "7x10"]);
+
+        static TOO_SHORT: DagDef = dag(
+            "too_short",
+            Some("@daily"),
+            DagAlerts {
+                stale_after: Some(Duration::from_secs(3600)),
+                max_retries: None,
+            },
+        );
+        let err = check_dags(&[&DAILY, &TOO_SHORT]).unwrap_err();
+        assert_eq!(
+            err,
+            "DAG `too_short` (src/main.rs:7): `#[dag(alerts(stale_after = \"1h\"))]` is shorter \
+             than one interval of its schedule `@daily` (1d), so it would alert between every two \
+             runs; make it at least 1d"
+        );
+    }
 
     #[test]
     fn schedule_intervals_are_the_longest_gap() {
