@@ -2441,6 +2441,25 @@ async fn a_resume_reruns_a_task_whose_stored_output_went_missing() {
     );
 }
 
+#[task]
+fn emit() -> u32 {
+    7
+}
+
+/// Returns nothing, so nothing of its own is stored: the only output to store is `emit`'s.
+#[task]
+fn take(x: &u32) {
+    let _ = x;
+}
+
+/// A DAG of its own for the test below: `produce_consume`'s tasks read statics that the resume
+/// test changes while it runs.
+#[dag]
+fn emit_take() {
+    let x = emit();
+    take(&x);
+}
+
 #[tokio::test]
 async fn an_output_that_cannot_be_stored_fails_the_run_naming_the_task() {
     let dir = tempfile::tempdir().unwrap();
@@ -2452,22 +2471,19 @@ async fn an_output_that_cannot_be_stored_fails_the_run_naming_the_task() {
     // Artifacts go under `mlruns/` beside the database: make that a file.
     std::fs::write(dir.path().join("mlruns"), b"in the way").unwrap();
     let err = exec::execute(
-        &produce_consume().spec().unwrap(),
+        &emit_take().spec().unwrap(),
         RunConfig::recorded(store.clone()),
     )
     .await
     .err()
     .expect("the output could not be stored");
-    assert!(err.to_string().contains("task `produce`"), "{err}");
+    assert!(err.to_string().contains("task `emit`"), "{err}");
     // The DAG run does not stay RUNNING, and is not a success.
-    let exp = store
-        .get_experiment_by_name("produce_consume")
-        .unwrap()
-        .unwrap();
+    let exp = store.get_experiment_by_name("emit_take").unwrap().unwrap();
     let dag_runs = store
         .search_runs(
             &[&exp.experiment_id],
-            "tags.`oxflow.dag` = 'produce_consume'",
+            "tags.`oxflow.dag` = 'emit_take'",
             &[],
             10,
         )
