@@ -217,6 +217,7 @@ impl fmt::Display for Connection {
         f.write_str(&uri::render(
             &masked,
             self.password.as_ref().map(|_| mask::MASK),
+            true,
         ))
     }
 }

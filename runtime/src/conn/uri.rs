@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::Connection;
+use super::mask::MASK;
 
 /// The query parameter holding the whole `extra` as JSON.
 const EXTRA_KEY: &str = "__extra__";
@@ -243,8 +244,9 @@ fn quote_plus(s: &str) -> String {
     s.split(' ').map(quote).collect::<Vec<_>>().join("+")
 }
 
-/// Airflow's `get_uri`, with `password` written as given (percent-encoded, or a mask).
-pub(super) fn render(c: &Connection, password: Option<&str>) -> String {
+/// Airflow's `get_uri`, with `password` written as given (percent-encoded, or a mask); `shown`
+/// writes masked extra values as `***` rather than percent-encoded.
+pub(super) fn render(c: &Connection, password: Option<&str>, shown: bool) -> String {
     let mut uri = format!("{}://", c.conn_type.to_lowercase().replace('_', "-"));
     let (protocol, host) = match c.host.as_deref().and_then(|h| h.split_once("://")) {
         Some((p, h)) => (Some(p), Some(h)),
@@ -292,7 +294,16 @@ pub(super) fn render(c: &Connection, password: Option<&str>) -> String {
             let query: Vec<String> = c
                 .extra
                 .iter()
-                .map(|(k, v)| format!("{}={}", quote_plus(k), quote_plus(v.as_str().unwrap_or(""))))
+                .map(|(k, v)| {
+                    let v = v.as_str().unwrap_or("");
+                    // A masked value is shown as the mask, not percent-encoded.
+                    let v = if shown && v == MASK {
+                        v.to_owned()
+                    } else {
+                        quote_plus(v)
+                    };
+                    format!("{}={v}", quote_plus(k))
+                })
                 .collect();
             uri.push_str(&query.join("&"));
         } else {
@@ -305,7 +316,7 @@ pub(super) fn render(c: &Connection, password: Option<&str>) -> String {
 
 /// The URI form with the password percent-encoded: what `OXFLOW_CONN_<ID>` takes.
 pub(super) fn to_uri(c: &Connection) -> String {
-    render(c, c.password.as_deref().map(quote).as_deref())
+    render(c, c.password.as_deref().map(quote).as_deref(), false)
 }
 
 #[cfg(test)]
