@@ -62,8 +62,10 @@ async fn a_task_creates_a_table_inserts_and_reads_rows_back_through_the_hook() {
     assert!(log.contains("read 3 rows from oxflow_items_"), "{log}");
 }
 
-#[tokio::test]
-async fn a_wrong_password_fails_the_task_with_the_connection_named_and_the_password_masked() {
+/// A plain test: the `postgres` client runs a runtime of its own, which cannot start inside
+/// tokio's (tasks are sync, so oxflow runs them on the blocking pool, outside it).
+#[test]
+fn a_wrong_password_fails_the_task_with_the_connection_named_and_the_password_masked() {
     let var = env_var_for("warehouse");
     let Some(uri) = std::env::var(&var).ok() else {
         eprintln!("note: {var} is not set; skipping (tests/interop/postgres.sh starts a server)");

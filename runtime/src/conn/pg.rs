@@ -9,7 +9,8 @@ use super::{ConnError, Connection};
 ///
 /// Built on the `postgres` crate (the blocking client over `tokio-postgres`), re-exported as
 /// [`oxflow::conn::postgres`](crate::conn::postgres) for its `Row` and `types`. Call it from a
-/// sync task, which oxflow runs on tokio's blocking pool.
+/// sync task, which oxflow runs on tokio's blocking pool: the client runs a runtime of its own,
+/// which cannot start on a thread already inside tokio (an async task).
 ///
 /// ```no_run
 /// use oxflow_runtime::conn::{Connection, PostgresHook};
