@@ -104,8 +104,14 @@ impl ConnectionsFile {
     }
 
     /// The connection `id`, if the file has it; an error if its fields are not valid.
+    ///
+    /// ```
+    /// let f = oxflow_runtime::conn::ConnectionsFile::parse(r#"{"db": (conn_type: "")}"#, "c.ron".as_ref()).unwrap();
+    /// assert!(f.get("db").unwrap().unwrap_err().to_string().contains("`conn_type` is empty"));
+    /// ```
     pub fn get(&self, id: &str) -> Option<Result<Connection, ConnError>> {
         let e = self.entries.get(id)?;
+        // Accepted as Airflow accepts it, for people reading the file; nothing uses it.
         let _ = &e.description;
         if e.conn_type.trim().is_empty() {
             return Some(Err(ConnError::InvalidEntry {

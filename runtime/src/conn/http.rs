@@ -70,17 +70,35 @@ pub struct HttpResponse {
 
 impl HttpResponse {
     /// The body as text (invalid UTF-8 replaced).
+    ///
+    /// ```
+    /// let r = oxflow_runtime::conn::HttpResponse { status: 200, body: b"ok".to_vec(), attempts: 1 };
+    /// assert_eq!(r.text(), "ok");
+    /// ```
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 
     /// The body parsed as JSON.
+    ///
+    /// ```
+    /// let r = oxflow_runtime::conn::HttpResponse { status: 200, body: b"[1, 2]".to_vec(), attempts: 1 };
+    /// assert_eq!(r.json::<Vec<u8>>().unwrap(), [1, 2]);
+    /// ```
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, serde_json::Error> {
         serde_json::from_slice(&self.body)
     }
 }
 
 /// An HTTP request that failed: no answer after every try, or an error status.
+///
+/// ```
+/// use oxflow_runtime::conn::{Connection, HttpError, HttpHook};
+/// // Nothing listens on port 9 of this machine's loopback.
+/// let conn = Connection::from_uri("down", "http://127.0.0.1:9").unwrap();
+/// let err = HttpHook::new(&conn).unwrap().retries(0).get("/").unwrap_err();
+/// assert!(matches!(err, HttpError::Failed { attempts: 1, .. }));
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
     /// No answer: every try failed to connect, timed out or got a retryable status.
@@ -228,6 +246,12 @@ impl HttpHook {
     }
 
     /// The base URL requests are relative to.
+    ///
+    /// ```
+    /// # let conn = oxflow_runtime::conn::Connection::from_uri("api", "http://https://api.example.com").unwrap();
+    /// let hook = oxflow_runtime::conn::HttpHook::new(&conn).unwrap();
+    /// assert_eq!(hook.base_url(), "https://api.example.com");
+    /// ```
     pub fn base_url(&self) -> &str {
         &self.base_url
     }
@@ -249,11 +273,24 @@ impl HttpHook {
     }
 
     /// `GET endpoint`.
+    ///
+    /// ```no_run
+    /// # let conn = oxflow_runtime::conn::Connection::from_uri("api", "http://api.internal").unwrap();
+    /// let hook = oxflow_runtime::conn::HttpHook::new(&conn).unwrap();
+    /// let items: serde_json::Value = hook.get("v1/items").unwrap().json().unwrap();
+    /// ```
     pub fn get(&self, endpoint: &str) -> Result<HttpResponse, HttpError> {
         self.request("GET", endpoint, None)
     }
 
     /// `POST endpoint` with a JSON body.
+    ///
+    /// ```no_run
+    /// # let conn = oxflow_runtime::conn::Connection::from_uri("api", "http://api.internal").unwrap();
+    /// let hook = oxflow_runtime::conn::HttpHook::new(&conn).unwrap();
+    /// let created = hook.post_json("v1/items", &serde_json::json!({"name": "x"})).unwrap();
+    /// assert_eq!(created.status, 201);
+    /// ```
     pub fn post_json(
         &self,
         endpoint: &str,
@@ -264,6 +301,12 @@ impl HttpHook {
     }
 
     /// Any method, with an optional body and its content type; retried as the type says.
+    ///
+    /// ```no_run
+    /// # let conn = oxflow_runtime::conn::Connection::from_uri("api", "http://api.internal").unwrap();
+    /// let hook = oxflow_runtime::conn::HttpHook::new(&conn).unwrap();
+    /// hook.request("PUT", "v1/items/7", Some(("text/plain", b"seven"))).unwrap();
+    /// ```
     pub fn request(
         &self,
         method: &str,

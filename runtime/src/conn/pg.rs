@@ -36,6 +36,14 @@ impl std::fmt::Debug for PostgresHook {
 }
 
 /// A PostgreSQL hook that could not connect or run a statement.
+///
+/// ```no_run
+/// # let conn = oxflow_runtime::conn::Connection::from_uri("w", "postgres://u:p@db/sales").unwrap();
+/// let hook = oxflow_runtime::conn::PostgresHook::new(&conn).unwrap();
+/// if let Err(e) = hook.run("SELECT 1") {
+///     eprintln!("{e}"); // connection `w`: cannot connect to PostgreSQL: ...
+/// }
+/// ```
 #[derive(Debug, thiserror::Error)]
 pub enum PostgresError {
     /// The server could not be reached or refused the login.
@@ -119,7 +127,16 @@ impl PostgresHook {
         })
     }
 
-    /// A new client session.
+    /// A new client session, for transactions and prepared statements.
+    ///
+    /// ```no_run
+    /// # let conn = oxflow_runtime::conn::Connection::from_uri("w", "postgres://u:p@db/sales").unwrap();
+    /// let hook = oxflow_runtime::conn::PostgresHook::new(&conn).unwrap();
+    /// let mut client = hook.connect().unwrap();
+    /// let mut tx = client.transaction().unwrap();
+    /// tx.execute("DELETE FROM staging", &[]).unwrap();
+    /// tx.commit().unwrap();
+    /// ```
     pub fn connect(&self) -> Result<postgres::Client, PostgresError> {
         self.config
             .connect(postgres::NoTls)
@@ -138,6 +155,12 @@ impl PostgresHook {
 
     /// Runs `sql`, one or more statements separated by `;`, without parameters (Airflow's
     /// `run`), in one session.
+    ///
+    /// ```no_run
+    /// # let conn = oxflow_runtime::conn::Connection::from_uri("w", "postgres://u:p@db/sales").unwrap();
+    /// let hook = oxflow_runtime::conn::PostgresHook::new(&conn).unwrap();
+    /// hook.run("CREATE TABLE IF NOT EXISTS t (id int); TRUNCATE t").unwrap();
+    /// ```
     pub fn run(&self, sql: &str) -> Result<(), PostgresError> {
         let mut client = self.connect()?;
         client.batch_execute(sql).map_err(|e| self.query_error(e))
@@ -145,6 +168,13 @@ impl PostgresHook {
 
     /// Runs one statement with parameters (`$1`, `$2`, ...) and returns how many rows it
     /// changed.
+    ///
+    /// ```no_run
+    /// # let conn = oxflow_runtime::conn::Connection::from_uri("w", "postgres://u:p@db/sales").unwrap();
+    /// let hook = oxflow_runtime::conn::PostgresHook::new(&conn).unwrap();
+    /// let n = hook.execute("INSERT INTO t (id) VALUES ($1)", &[&7i32]).unwrap();
+    /// assert_eq!(n, 1);
+    /// ```
     pub fn execute(
         &self,
         sql: &str,
@@ -155,6 +185,12 @@ impl PostgresHook {
     }
 
     /// Runs a query with parameters and returns its rows (Airflow's `get_records`).
+    ///
+    /// ```no_run
+    /// # let conn = oxflow_runtime::conn::Connection::from_uri("w", "postgres://u:p@db/sales").unwrap();
+    /// let hook = oxflow_runtime::conn::PostgresHook::new(&conn).unwrap();
+    /// let ids: Vec<i32> = hook.get_records("SELECT id FROM t", &[]).unwrap().iter().map(|r| r.get(0)).collect();
+    /// ```
     pub fn get_records(
         &self,
         sql: &str,

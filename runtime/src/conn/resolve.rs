@@ -107,6 +107,11 @@ impl Connections {
     }
 
     /// The connections file looked in, if any.
+    ///
+    /// ```
+    /// let conns = oxflow_runtime::conn::Connections::from_vars([("OXFLOW_CONNECTIONS_FILE", "c.ron")]);
+    /// assert_eq!(conns.file(), Some("c.ron".as_ref()));
+    /// ```
     pub fn file(&self) -> Option<&Path> {
         self.file.as_deref()
     }
@@ -120,6 +125,11 @@ impl Connections {
 
     /// Looks up connection `id` (reading the file, if needed, each time). Its secrets are not
     /// registered with the masker; [`Connections::resolve`] does that.
+    ///
+    /// ```
+    /// let conns = oxflow_runtime::conn::Connections::from_vars([("OXFLOW_CONN_DB", r#"{"conn_type": "postgres", "port": 5433}"#)]);
+    /// assert_eq!(conns.get("db").unwrap().port, Some(5433));
+    /// ```
     pub fn get(&self, id: &str) -> Result<Connection, ConnError> {
         let mut file = None;
         self.lookup(id, &mut file)

@@ -199,6 +199,7 @@ enum PortValue {
 
 pub(super) fn parse_json(id: &str, text: &str) -> Result<Connection, String> {
     let form: JsonForm = serde_json::from_str(text).map_err(|e| e.to_string())?;
+    // Accepted as Airflow accepts it; nothing uses it.
     let _ = form.description;
     let port = match form.port {
         None => None,
