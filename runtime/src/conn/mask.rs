@@ -14,7 +14,7 @@
 //! use oxflow_runtime::conn::mask;
 //! mask::mask_secret("tr0ub4dor&3");
 //! assert_eq!(mask::redact("login with tr0ub4dor&3 now"), "login with *** now");
-//! assert!(mask::is_sensitive_key("X-Api-Key") && !mask::is_sensitive_key("region"));
+//! assert!(mask::is_sensitive_key("Service_Api_Key") && !mask::is_sensitive_key("region"));
 //! ```
 
 use std::borrow::Cow;
