@@ -1019,6 +1019,12 @@ impl TrackingStore {
     }
 }
 
+/// `value` with connection secrets masked ([`crate::conn::mask`]): params and tags are what
+/// MLflow's UI shows to anyone who can read the store.
+fn masked(value: &str) -> String {
+    crate::conn::mask::redact(value).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1031,10 +1037,4 @@ mod tests {
             assert!(validate_alias(bad).is_err(), "{bad:?} must be refused");
         }
     }
-}
-
-/// `value` with connection secrets masked ([`crate::conn::mask`]): params and tags are what
-/// MLflow's UI shows to anyone who can read the store.
-fn masked(value: &str) -> String {
-    crate::conn::mask::redact(value).into_owned()
 }
