@@ -400,6 +400,7 @@ async fn backfill_runs_a_range_and_reprocesses_what_is_asked() {
         reprocess,
         max_active_runs: None,
         log_root: None,
+        connections: None,
     };
     FAIL_MARCH_2.store(true, Ordering::SeqCst);
     let r = schedule::backfill(&store, range(Reprocess::None), std::future::pending())

@@ -10,6 +10,8 @@
 //! - [`model`]: typed MLflow signatures, the JSON predict entry point, the model types a
 //!   binary contains;
 //! - [`params`]: typed parameter sets and `-P key=value` overrides;
+//! - [`conn`]: connections by id (`OXFLOW_CONN_<ID>`, `connections.ron`), the secrets masker,
+//!   and hooks (HTTP; PostgreSQL with the `postgres` feature);
 //! - [`tracking`]: experiments, runs, params, metrics, tags and artifacts in a store MLflow reads;
 //! - [`telemetry`]: every metric name oxflow records, in one place;
 //! - [`drift`]: data, label and concept drift detection;
@@ -24,6 +26,7 @@
 //! through those two modules.
 
 pub mod cli;
+pub mod conn;
 pub mod dag;
 pub mod drift;
 pub mod error;

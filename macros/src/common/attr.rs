@@ -53,6 +53,9 @@ pub(crate) enum Kind {
     Type,
     /// A list of strings, such as `["ml"]`.
     StringList,
+    /// A list of connection ids, such as `["warehouse"]`: each a non-empty string of letters,
+    /// digits, `_`, `-` or `.`, none twice.
+    ConnIds,
     /// Options of another site, in parentheses.
     Nested(&'static Site),
     /// Any expression.
@@ -154,6 +157,7 @@ pub(crate) const TASK: Site = Site {
         &[
             opt("id", "\"load_data\"", Kind::Id),
             opt("short_circuit", "true", Kind::Flag),
+            opt("conns", "[\"warehouse\"]", Kind::ConnIds),
         ],
         TASK_OPTIONS,
     ],
@@ -816,6 +820,7 @@ pub(crate) fn parse_value(site: &Site, def: &OptionDef, expr: &Expr) -> syn::Res
                 )),
             }
         }
+        Kind::ConnIds => parse_conn_ids(&key, def, expr),
         Kind::Expr => Ok(Value::Expr(expr.clone())),
         Kind::Range => match expr {
             Expr::Range(r) => Ok(Value::Range(r.clone())),
@@ -826,6 +831,61 @@ pub(crate) fn parse_value(site: &Site, def: &OptionDef, expr: &Expr) -> syn::Res
         Kind::Type | Kind::Nested(_) => {
             fail(format!("`{key}` expects a value such as {}", def.example))
         }
+    }
+}
+
+/// `conns = ["warehouse", "api"]`: every mistake in the list is reported at its element.
+fn parse_conn_ids(key: &str, def: &OptionDef, expr: &Expr) -> syn::Result<Value> {
+    let Expr::Array(list) = expr else {
+        return Err(syn::Error::new_spanned(
+            expr,
+            format!(
+                "`{key}` expects a list of connection ids in strings, such as `{} = {}`",
+                def.name, def.example
+            ),
+        ));
+    };
+    let mut ids: Vec<String> = Vec::new();
+    let mut error: Option<syn::Error> = None;
+    let mut report = |e: syn::Error| match &mut error {
+        Some(all) => all.combine(e),
+        None => error = Some(e),
+    };
+    for elem in &list.elems {
+        match literal(elem) {
+            Some(Lit::Str(s)) if s.value().is_empty() => report(syn::Error::new(
+                s.span(),
+                format!(
+                    "a connection id in `{key}` must not be empty; give one such as \"warehouse\""
+                ),
+            )),
+            Some(Lit::Str(s)) if !is_valid_id(&s.value()) => report(syn::Error::new(
+                s.span(),
+                format!(
+                    "connection id \"{}\" in `{key}` may hold only letters, digits, `_`, `-` or `.` (it names the environment variable OXFLOW_CONN_<ID>)",
+                    s.value()
+                ),
+            )),
+            Some(Lit::Str(s)) if ids.contains(&s.value()) => report(syn::Error::new(
+                s.span(),
+                format!(
+                    "connection \"{}\" is listed twice in `{key}`; keep one",
+                    s.value()
+                ),
+            )),
+            Some(Lit::Str(s)) => ids.push(s.value()),
+            _ => report(syn::Error::new_spanned(
+                elem,
+                format!(
+                    "`{key}` expects connection ids in strings, such as {}",
+                    def.example
+                ),
+            )),
+        }
+    }
+    match error {
+        Some(e) => Err(e),
+        None => Ok(Value::List(ids)),
     }
 }
 
@@ -960,7 +1020,7 @@ mod tests {
         assert_eq!(
             errors,
             [
-                "unknown `#[task]` option `retires`; did you mean `retries`? expected one of: id, short_circuit, retries, retry_delay, backoff, max_retry_delay, timeout, trigger, persist"
+                "unknown `#[task]` option `retires`; did you mean `retries`? expected one of: id, short_circuit, conns, retries, retry_delay, backoff, max_retry_delay, timeout, trigger, persist"
             ]
         );
         let (_, errors) = messages(&DAG, quote!(default_args(timeot = "1m")));
@@ -1083,6 +1143,30 @@ mod tests {
             check_schedule("0 25 * * *")
                 .unwrap_err()
                 .contains("is not a valid cron expression")
+        );
+    }
+
+    #[test]
+    fn conns_take_a_list_of_connection_ids_and_every_bad_one_is_reported() {
+        let (v, errors) = messages(&TASK, quote!(conns = ["warehouse", "api"]));
+        assert!(errors.is_empty(), "{errors:?}");
+        assert_eq!(v.list("conns").unwrap().0, ["warehouse", "api"]);
+        let (_, errors) = messages(&TASK, quote!(conns = ["", 3, "a b", "x", "x"]));
+        assert_eq!(
+            errors,
+            [
+                "a connection id in `#[task(conns = ...)]` must not be empty; give one such as \"warehouse\"",
+                "`#[task(conns = ...)]` expects connection ids in strings, such as [\"warehouse\"]",
+                "connection id \"a b\" in `#[task(conns = ...)]` may hold only letters, digits, `_`, `-` or `.` (it names the environment variable OXFLOW_CONN_<ID>)",
+                "connection \"x\" is listed twice in `#[task(conns = ...)]`; keep one",
+            ]
+        );
+        let (_, errors) = messages(&TASK, quote!(conns = "warehouse"));
+        assert_eq!(
+            errors,
+            [
+                "`#[task(conns = ...)]` expects a list of connection ids in strings, such as `conns = [\"warehouse\"]`"
+            ]
         );
     }
 

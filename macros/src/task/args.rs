@@ -9,6 +9,9 @@ pub(crate) struct TaskArgs {
     pub(crate) id: Option<(String, Span)>,
     /// `#[task(short_circuit)]`.
     pub(crate) short_circuit: Option<(bool, Span)>,
+    /// `#[task(conns = ["warehouse"])]`: the connections the task reads, checked before a DAG
+    /// run starts.
+    pub(crate) conns: Vec<String>,
     pub(crate) options: TaskOptionArgs,
 }
 
@@ -20,6 +23,7 @@ impl TaskArgs {
         TaskArgs {
             id: values.string("id"),
             short_circuit: values.bool("short_circuit"),
+            conns: values.list("conns").map(|(l, _)| l).unwrap_or_default(),
             options,
         }
     }

@@ -254,6 +254,7 @@ fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream 
         }
     };
     let short_circuit = matches!(args.short_circuit, Some((true, _)));
+    let conns = &args.conns;
     let doc = format!("The `#[task]` definition of [`{ident}()`]: used by `#[dag]`.");
     let check_span = Span::call_site();
     let checks = quote_spanned! {check_span=>
@@ -295,6 +296,7 @@ fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream 
                     codec: #codec,
                     params_type: #params_type,
                     short_circuit: #short_circuit,
+                    conns: &[#(#conns),*],
                 };
             }
 

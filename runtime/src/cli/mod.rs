@@ -149,6 +149,15 @@ pub struct Cli {
     /// Root of the task log tree (default: `logs/` beside the store).
     #[arg(long, value_name = "DIR", env = "OXFLOW_LOG_DIR")]
     pub log_dir: Option<PathBuf>,
+    /// A `connections.ron` holding the connections tasks declare, for those the environment
+    /// (`OXFLOW_CONN_<ID>`) does not define.
+    #[arg(
+        long,
+        global = true,
+        value_name = "FILE",
+        env = "OXFLOW_CONNECTIONS_FILE"
+    )]
+    pub connections: Option<PathBuf>,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -751,6 +760,10 @@ fn no_dags(command: String, hint: String) -> CliError {
 fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
     let top_uri = cli.tracking_uri;
     let top_logs = cli.log_dir;
+    // The environment first, then the file, as Airflow searches its env backend first.
+    let connections = cli
+        .connections
+        .map(|f| crate::conn::Connections::from_env().with_file(f));
     let uri = |s: &StoreArgs| s.tracking_uri.clone().or_else(|| top_uri.clone());
     let standalone = program == Program::Standalone;
     match cli.command {
@@ -788,6 +801,7 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
             let opts = crate::schedule::SchedulerOptions {
                 grace,
                 log_root: logs.log_dir.or(top_logs),
+                connections,
                 ..Default::default()
             };
             let scheduler = crate::schedule::Scheduler::new(store, defs)?.options(opts);
@@ -854,6 +868,7 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
                     reprocess,
                     max_active_runs,
                     log_root: logs.log_dir.or(top_logs),
+                    connections,
                 },
                 async move {
                     seen.store(stop_signal().await, Ordering::SeqCst);
@@ -917,6 +932,7 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
             }
             cfg.resume = resume;
             cfg.max_active_tasks = max_active_tasks;
+            cfg.connections = connections;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use super::record::RecordError;
 use super::transition::{EventCallback, ExecEvent};
+use crate::conn::{ConnError, Connections};
 use crate::dag::DagDef;
 use crate::params::ParamError;
 use crate::schedule::{DataInterval, RunType};
@@ -51,6 +52,10 @@ pub struct RunConfig {
     pub interval: Option<DataInterval>,
     /// Run this DAG run record, which the scheduler created, instead of a new one.
     pub queued_run: Option<QueuedRun>,
+    /// Where the tasks' declared connections are looked up; `None` is
+    /// [`Connections::from_env`]: `OXFLOW_CONN_<ID>`, then the file `OXFLOW_CONNECTIONS_FILE`
+    /// names.
+    pub connections: Option<Connections>,
 }
 
 /// A DAG run record the scheduler created for an interval, for [`RunConfig::queued_run`].
@@ -125,6 +130,19 @@ impl RunConfig {
         self
     }
 
+    /// Looks the tasks' connections up in `connections` instead of the environment alone.
+    ///
+    /// ```
+    /// use oxflow_runtime::conn::{Connection, Connections};
+    /// use oxflow_runtime::exec::RunConfig;
+    /// let cfg = RunConfig::in_memory().connections(Connections::from_env().with(Connection::new("db", "sqlite")));
+    /// assert!(cfg.connections.is_some());
+    /// ```
+    pub fn connections(mut self, connections: Connections) -> Self {
+        self.connections = Some(connections);
+        self
+    }
+
     /// Calls `f` on every state change.
     pub fn on_event(mut self, f: impl Fn(&ExecEvent) + Send + Sync + 'static) -> Self {
         self.on_event = Some(Arc::new(f));
@@ -179,9 +197,25 @@ pub enum ExecError {
         /// Whether the process was seen alive (same host), or could not be checked.
         checked: bool,
     },
+    /// A connection a task declared is missing or malformed; no task ran. A recorded run is
+    /// marked failed, with this message as its `oxflow.error` tag.
+    #[error("{}", connection_errors(.0))]
+    Connections(Vec<ConnError>),
     /// The runtime shut down while the DAG ran.
     #[error("the tokio runtime shut down while the DAG was running")]
     Aborted,
+}
+
+fn connection_errors(errors: &[ConnError]) -> String {
+    let lines: Vec<String> = errors.iter().map(ToString::to_string).collect();
+    match lines.as_slice() {
+        [one] => format!("{one}; no task ran"),
+        many => format!(
+            "{} connections are not usable, so no task ran:\n  {}",
+            many.len(),
+            many.join("\n  ")
+        ),
+    }
 }
 
 fn pairs(p: &[(String, String)]) -> String {

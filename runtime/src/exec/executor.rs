@@ -21,8 +21,8 @@ use super::record::{AttemptLogs, RecordError, TaskRun};
 use super::tasklog::AttemptLog;
 use crate::schedule::{DataInterval, RunType};
 use crate::task::{
-    AttemptRun, BodyEnd, BodyGuard, InputValue, Inputs, Invocation, RunSlot, TaskContext, TaskDef,
-    TaskError, TaskFuture, TaskOutput, TaskRunHandle, panic_message,
+    AttemptRun, BodyEnd, BodyGuard, InputValue, Inputs, Invocation, RunConnections, RunSlot,
+    TaskContext, TaskDef, TaskError, TaskFuture, TaskOutput, TaskRunHandle, panic_message,
 };
 use crate::tracking::{Run, TrackingError};
 
@@ -41,6 +41,8 @@ pub(crate) struct Attempt {
     pub(crate) timeout: Option<Duration>,
     pub(crate) inputs: Vec<InputValue>,
     pub(crate) params: Option<TaskOutput>,
+    /// The connections of the run, which the task reads those it declared from.
+    pub(crate) connections: Option<Arc<RunConnections>>,
     /// The task's run and where its attempts log, when the run is recorded.
     pub(crate) record: Option<AttemptRecording>,
 }
@@ -135,7 +137,8 @@ fn invoke(
         source.map(|s| s.run),
         log_path,
         attempt.run,
-    );
+    )
+    .with_connections(attempt.connections, attempt.task);
     (attempt.task.invoke)(Invocation {
         inputs: Inputs::new(attempt.inputs, attempt.task.inputs),
         ctx,

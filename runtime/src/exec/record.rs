@@ -856,6 +856,13 @@ impl Recorder {
         Ok(())
     }
 
+    /// Ends a DAG run that could not start: failed, with why as its `oxflow.error` tag.
+    pub(crate) fn fail_before_start(&self, error: &str) -> Result<(), RecordError> {
+        self.store
+            .set_tags(&self.dag_run_id, &[(TAG_ERROR, clip(error))])?;
+        self.finish(DagRunState::Failed)
+    }
+
     /// Ends the DAG run.
     pub(crate) fn finish(&self, state: DagRunState) -> Result<(), RecordError> {
         let status = match state {

@@ -15,6 +15,7 @@ use super::report::{DagRunReport, DagRunState, TaskReport};
 use super::resume::{self, check_not_running, plan_resume};
 use super::scheduler::{Scheduler, Start, Stop};
 use super::transition::ExecEvent;
+use crate::conn::Connections;
 use crate::dag::DagSpec;
 use crate::telemetry as t;
 
@@ -57,6 +58,24 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
         .collect();
     let mut reruns = Vec::new();
     let run_facts = (cfg.run_type, cfg.interval);
+    // Every connection a task declared, looked up and parsed before any task starts: a missing
+    // one fails the run now, naming it, not when the task reaches for it.
+    let connections = {
+        let needed: Vec<&'static str> = spec
+            .nodes
+            .iter()
+            .flat_map(|n| n.task.conns.iter().copied())
+            .collect();
+        if needed.is_empty() {
+            Ok(None)
+        } else {
+            cfg.connections
+                .take()
+                .unwrap_or_else(Connections::from_env)
+                .resolve(needed)
+                .map(|m| Some(Arc::new(m)))
+        }
+    };
     let (params, recorder) = match (&cfg.store, &cfg.resume) {
         (None, Some(_)) => return Err(ExecError::ResumeNeedsStore),
         (None, None) if cfg.queued_run.is_some() => return Err(ExecError::QueuedNeedsStore),
@@ -114,6 +133,19 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
             (value, Some((rec, runs)))
         }
     };
+    let connections = match connections {
+        Ok(c) => c,
+        Err(errors) => {
+            let e = ExecError::Connections(errors);
+            // Recorded like any failed run, so `runs` and MLflow's UI show why it stopped.
+            if let Some((rec, _)) = &recorder {
+                rec.fail_before_start(&e.to_string())?;
+            }
+            metrics::counter!(t::DAG_RUNS_TOTAL, "dag" => dag.id, "state" => DagRunState::Failed.to_string())
+                .increment(1);
+            return Err(e);
+        }
+    };
     let dag_run_id = match &recorder {
         Some((r, _)) => r.dag_run_id().to_owned(),
         None => uuid::Uuid::new_v4().simple().to_string(),
@@ -155,6 +187,7 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
         observers,
         task_ids,
     );
+    sched.connections = connections;
     let reused = sched.nodes.iter().filter(|n| n.reused).count();
     sched.observers.event(|| ExecEvent::Started {
         dag_run_id: dag_run_id.clone(),

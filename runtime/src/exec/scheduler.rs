@@ -34,7 +34,7 @@ use super::transition::{AttemptFacts, Transition};
 use super::trigger::{Decision, UpstreamCounts, decide};
 use crate::dag::DagSpec;
 use crate::schedule::{DataInterval, RunType};
-use crate::task::{InputValue, TaskError, TaskOutput};
+use crate::task::{InputValue, RunConnections, TaskError, TaskOutput};
 use crate::tracking::now_ms;
 
 /// Why a run stops before every task is decided.
@@ -142,6 +142,8 @@ pub(crate) struct Scheduler {
     recording: Option<(Vec<TaskRun>, Arc<AttemptLogs>)>,
     pub(crate) stopped: Option<Stop>,
     pub(crate) observers: Observers,
+    /// The connections the DAG's tasks declared, looked up before the run started.
+    pub(crate) connections: Option<Arc<RunConnections>>,
 }
 
 impl Scheduler {
@@ -234,6 +236,7 @@ impl Scheduler {
             recording,
             stopped: None,
             observers,
+            connections: None,
         };
         if let Some(d) = dagrun_timeout {
             s.timers
@@ -572,6 +575,7 @@ impl Scheduler {
                 timeout: node.options.timeout,
                 inputs,
                 params: self.params.clone(),
+                connections: self.connections.clone(),
                 record,
             });
             self.running += 1;
@@ -654,7 +658,8 @@ impl Scheduler {
             }
             Err(err) => {
                 // The task's own error with its causes, as anyhow's `{:#}` shows them.
-                let message = err.chain();
+                // Connection secrets masked: the message is recorded, shown and reported.
+                let message = crate::conn::mask::redact(&err.chain()).into_owned();
                 let retries = self.spec.nodes[spec].options.retries;
                 // A `Skip` ends the task `skipped`, and its downstream follows its trigger rules
                 // as after any skip; a `Fail` (like an interrupt) is not retried.

@@ -144,7 +144,9 @@ where
             event.record(&mut line);
             let meta = event.metadata();
             line.message.push_str(&line.fields);
-            let text = self::line(meta.level(), meta.target(), &line.message);
+            // Connection secrets never reach the file (Airflow's secrets masker).
+            let message = crate::conn::mask::redact(&line.message);
+            let text = self::line(meta.level(), meta.target(), &message);
             // A file that cannot be created loses the task's own lines; the recorder's line
             // about the attempt reports the error.
             let _ = file.write(text.as_bytes());

@@ -66,6 +66,9 @@ pub struct Backfill {
     pub max_active_runs: Option<usize>,
     /// Root of the task log tree.
     pub log_root: Option<PathBuf>,
+    /// Where the runs look their connections up; `None` is the environment
+    /// (`OXFLOW_CONN_<ID>`, `OXFLOW_CONNECTIONS_FILE`).
+    pub connections: Option<crate::conn::Connections>,
 }
 
 /// What a backfill did, interval by interval.
@@ -99,6 +102,7 @@ impl BackfillReport {
 ///     reprocess: Reprocess::Failed,
 ///     max_active_runs: None,
 ///     log_root: None,
+///     connections: None,
 /// }, std::future::pending()).await?;
 /// println!("{} runs", report.ran.len());
 /// # Ok(()) }
@@ -163,6 +167,7 @@ pub async fn backfill(
         };
         let mut cfg = RunConfig::recorded(store.clone()).for_interval(RunType::Backfill, interval);
         cfg.log_root = b.log_root.clone();
+        cfg.connections = b.connections.clone();
         let cfg = cfg.cancel_on(wait_stop(stop_rx.clone()));
         let spec = spec.clone();
         set.spawn(async move {

@@ -40,6 +40,9 @@ pub struct SchedulerOptions {
     /// Called for every DAG run started, with its DAG, interval and lag (start minus due).
     #[allow(clippy::type_complexity)]
     pub on_start: Option<Arc<dyn Fn(&str, &DataInterval, Duration) + Send + Sync>>,
+    /// Where DAG runs look their connections up; `None` is the environment
+    /// (`OXFLOW_CONN_<ID>`, `OXFLOW_CONNECTIONS_FILE`).
+    pub connections: Option<crate::conn::Connections>,
 }
 
 impl Default for SchedulerOptions {
@@ -49,6 +52,7 @@ impl Default for SchedulerOptions {
             log_root: None,
             poll: Duration::from_secs(1),
             on_start: None,
+            connections: None,
         }
     }
 }
@@ -516,6 +520,7 @@ impl Scheduler {
             running,
         });
         cfg.log_root = self.opts.log_root.clone();
+        cfg.connections = self.opts.connections.clone();
         let cfg = cfg
             .on_event(move |e| {
                 // The run has its record marked running and is about to start its first task.

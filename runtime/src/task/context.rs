@@ -1,9 +1,12 @@
 //! What a task can learn about the run it is part of.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use super::attempt::TaskRunHandle;
+use super::def::TaskDef;
+use crate::conn::{ConnError, Connection, env_var_for};
 use crate::schedule::{DataInterval, RunType};
 
 /// Facts about the running task instance, injected into a task that takes `ctx: &TaskContext`.
@@ -32,7 +35,14 @@ struct ContextInner {
     log_path: Option<PathBuf>,
     interval: Option<DataInterval>,
     run_type: RunType,
+    connections: Option<Arc<RunConnections>>,
+    /// What the task declared with `#[task(conns = [..])]`; `None` in a test context, where
+    /// every connection given with [`TaskContext::with_connection`] may be read.
+    declared: Option<&'static [&'static str]>,
 }
+
+/// The connections of a DAG run by id, looked up before its first task started.
+pub(crate) type RunConnections = BTreeMap<String, Arc<Connection>>;
 
 impl std::fmt::Debug for TaskContext {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -68,8 +78,73 @@ impl TaskContext {
                 log_path,
                 interval,
                 run_type,
+                connections: None,
+                declared: None,
             },
         }
+    }
+
+    /// The run's connections, of which `task` may read those it declared.
+    pub(crate) fn with_connections(
+        mut self,
+        connections: Option<Arc<RunConnections>>,
+        task: &'static TaskDef,
+    ) -> Self {
+        self.inner.connections = connections;
+        self.inner.declared = Some(task.conns);
+        self
+    }
+
+    /// This context with `conn` available through [`TaskContext::connection`], for unit tests
+    /// of tasks that read a connection.
+    ///
+    /// ```
+    /// use oxflow_runtime::conn::Connection;
+    /// use oxflow_runtime::exec::TaskContext;
+    /// let ctx = TaskContext::for_test("etl", "load").with_connection(Connection::new("warehouse", "postgres"));
+    /// assert_eq!(ctx.connection("warehouse").unwrap().conn_type, "postgres");
+    /// ```
+    pub fn with_connection(mut self, conn: Connection) -> Self {
+        let map = self
+            .inner
+            .connections
+            .get_or_insert_with(|| Arc::new(BTreeMap::new()));
+        Arc::make_mut(map).insert(conn.id.clone(), Arc::new(conn));
+        self
+    }
+
+    /// The connection `id`, which the task declared with `#[task(conns = ["id"])]`.
+    ///
+    /// Every declared connection was looked up (`OXFLOW_CONN_<ID>`, then the connections
+    /// file) and parsed before the DAG run's first task started, so this fails only for an id
+    /// the task did not declare: declare it, and a missing connection stops the run at its
+    /// start instead of in the middle.
+    ///
+    /// ```
+    /// use oxflow_runtime::exec::TaskContext;
+    /// let ctx = TaskContext::for_test("etl", "load");
+    /// assert!(ctx.connection("warehouse").is_err());
+    /// ```
+    pub fn connection(&self, id: &str) -> Result<&Connection, ConnError> {
+        if let Some(declared) = self.inner.declared
+            && !declared.contains(&id)
+        {
+            return Err(ConnError::NotDeclared {
+                id: id.to_owned(),
+                task: self.inner.task_id.to_string(),
+                declared: declared.iter().map(|d| (*d).to_owned()).collect(),
+            });
+        }
+        self.inner
+            .connections
+            .as_ref()
+            .and_then(|m| m.get(id))
+            .map(|c| &**c)
+            .ok_or_else(|| ConnError::Missing {
+                id: id.to_owned(),
+                env_var: env_var_for(id),
+                file: None,
+            })
     }
 
     /// This context for a run of `interval` started by `run_type`, for unit tests of tasks

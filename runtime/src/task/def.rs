@@ -53,6 +53,9 @@ pub struct TaskDef {
     /// downstream of it, whatever their trigger rules (Airflow's `@task.short_circuit` with
     /// `ignore_downstream_trigger_rules=True`, its default).
     pub short_circuit: bool,
+    /// `#[task(conns = ["warehouse"])]`: the ids of the connections the task reads through
+    /// `ctx.connection(..)`. A DAG run looks every one up before any task starts.
+    pub conns: &'static [&'static str],
 }
 
 /// The `TypeId` and name of a params type.

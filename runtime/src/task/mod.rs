@@ -23,6 +23,7 @@ pub mod xcom;
 
 pub(crate) use attempt::{AttemptRun, BodyEnd, BodyGuard, LogScope, TaskRunHandle};
 pub use codec::{OutputCodec, Persist, codec, codec_from};
+pub(crate) use context::RunConnections;
 pub use context::TaskContext;
 pub use def::{BuildParams, ParamsDef, ParamsType, Task, TaskDef};
 pub use error::{BoxError, Fail, Skip, TaskError};

@@ -658,4 +658,5 @@ pub const DAG_IS_NOT_A_TASK: TaskDef = TaskDef {
     codec: None,
     params_type: None,
     short_circuit: false,
+    conns: &[],
 };

@@ -2,6 +2,7 @@
 //! input with MLflow's rules before the backend sees it, so all backends refuse the same things
 //! with the same messages, and nothing invalid is ever half-written.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -357,6 +358,9 @@ impl TrackingStore {
             artifact_segments(path)?;
         }
         let mut opts = opts;
+        for (_, value) in &mut opts.tags {
+            *value = masked(value);
+        }
         if opts.end.is_none() && !opts.tags.iter().any(|(k, _)| k == TAG_OWNER) {
             // Lets `mark_stale_runs_failed` find the run if this process dies before ending it.
             opts.tags
@@ -471,7 +475,8 @@ impl TrackingStore {
         v::validate_run_id(run_id)?;
         v::validate_key("param", key)?;
         v::validate_param_value(key, value)?;
-        self.backend.log_param(run_id, key, value)
+        self.backend
+            .log_param(run_id, key, &crate::conn::mask::redact(value))
     }
 
     /// Logs a metric value (buffered by local stores; see [`TrackingStore::flush`]).
@@ -510,7 +515,11 @@ impl TrackingStore {
         validate_metrics(metrics)?;
         validate_params(params)?;
         validate_tags(tags.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-        self.backend.log_batch(run_id, metrics, params, tags)
+        let mask = |pairs: &[(String, String)]| -> Vec<(String, String)> {
+            pairs.iter().map(|(k, v)| (k.clone(), masked(v))).collect()
+        };
+        self.backend
+            .log_batch(run_id, metrics, &mask(params), &mask(tags))
     }
 
     /// Sets a run tag.
@@ -522,7 +531,20 @@ impl TrackingStore {
     pub fn set_tags(&self, run_id: &str, tags: &[(&str, &str)]) -> Result<(), TrackingError> {
         v::validate_run_id(run_id)?;
         validate_tags(tags.iter().copied())?;
-        self.backend.set_tags(run_id, tags)
+        let values: Vec<Cow<'_, str>> = tags
+            .iter()
+            .map(|(_, v)| crate::conn::mask::redact(v))
+            .collect();
+        if values.iter().all(|v| matches!(v, Cow::Borrowed(_))) {
+            // No secret in any value (the common case): no copy on the hot path.
+            return self.backend.set_tags(run_id, tags);
+        }
+        let tags: Vec<(&str, &str)> = tags
+            .iter()
+            .zip(&values)
+            .map(|((k, _), v)| (*k, v.as_ref()))
+            .collect();
+        self.backend.set_tags(run_id, &tags)
     }
 
     /// Removes a run tag.
@@ -995,6 +1017,12 @@ impl TrackingStore {
         validate_alias(alias)?;
         self.backend.get_model_version_by_alias(name, alias)
     }
+}
+
+/// `value` with connection secrets masked ([`crate::conn::mask`]): params and tags are what
+/// MLflow's UI shows to anyone who can read the store.
+fn masked(value: &str) -> String {
+    crate::conn::mask::redact(value).into_owned()
 }
 
 #[cfg(test)]
