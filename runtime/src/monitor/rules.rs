@@ -722,7 +722,7 @@ pub fn rule_tests(dags: &[&DagDef], opts: &RuleOptions, rule_file: &str) -> Rule
             };
             let max = max_retries(def, opts);
             tests.push(case(
-                vec![retries(max + 1)],
+                vec![retries(max.saturating_add(1))],
                 "5m",
                 &r.alert,
                 vec![expected(&r, &[("dag", d), ("task", "extract")])],
