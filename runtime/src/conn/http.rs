@@ -319,16 +319,10 @@ impl HttpHook {
         loop {
             attempt += 1;
             let why = match self.send_once(&method_upper, &url, body) {
-                Ok((status, bytes)) if matches!(status, 429 | 500 | 502 | 503 | 504) => {
-                    if attempt > self.retries {
-                        return Err(HttpError::Status {
-                            conn_id: self.conn_id.clone(),
-                            method: method_upper,
-                            url,
-                            status,
-                            body: String::from_utf8_lossy(&bytes).into_owned(),
-                        });
-                    }
+                // 429 and 5xx gateway answers are retried while tries are left.
+                Ok((status, _))
+                    if matches!(status, 429 | 500 | 502 | 503 | 504) && attempt <= self.retries =>
+                {
                     format!("HTTP {status}")
                 }
                 Ok((status, bytes)) if status >= 400 => {
@@ -393,14 +387,6 @@ impl HttpHook {
             }
             None => self.agent.run(req.body(()).map_err(|e| e.to_string())?),
         };
-        let mut resp = resp.map_err(|e| e.to_string())?;
-        let status = resp.status().as_u16();
-        let bytes = resp
-            .body_mut()
-            .with_config()
-            .limit(1 << 30)
-            .read_to_vec()
-            .map_err(|e| e.to_string())?;
-        Ok((status, bytes))
+        crate::tracking::rest_http::status_and_body(resp)
     }
 }

@@ -36,6 +36,8 @@ mod owner;
 pub mod plot;
 mod registry;
 mod rest;
+/// The HTTP plumbing the REST store shares with the connection hooks.
+pub(crate) use rest::http as rest_http;
 mod run;
 mod sql;
 mod ui_hint;

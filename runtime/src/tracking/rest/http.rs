@@ -210,15 +210,7 @@ impl Http {
                 }
             }
         };
-        let mut resp = resp.map_err(|e| e.to_string())?;
-        let status = resp.status().as_u16();
-        let bytes = resp
-            .body_mut()
-            .with_config()
-            .limit(1 << 30)
-            .read_to_vec()
-            .map_err(|e| e.to_string())?;
-        Ok((status, bytes))
+        status_and_body(resp)
     }
 
     /// A call to `/api/2.0/mlflow/<endpoint>` with a JSON answer.
@@ -352,4 +344,20 @@ pub(super) fn base64(input: &[u8]) -> String {
         }
     }
     out
+}
+
+/// A ureq answer's status and whole body (up to 1 GiB), or the transport error as text: what
+/// both the REST store and the HTTP hook read of every response.
+pub(crate) fn status_and_body(
+    resp: Result<ureq::http::Response<ureq::Body>, ureq::Error>,
+) -> Result<(u16, Vec<u8>), String> {
+    let mut resp = resp.map_err(|e| e.to_string())?;
+    let status = resp.status().as_u16();
+    let bytes = resp
+        .body_mut()
+        .with_config()
+        .limit(1 << 30)
+        .read_to_vec()
+        .map_err(|e| e.to_string())?;
+    Ok((status, bytes))
 }

@@ -6,7 +6,7 @@
 //! of every request and retries transient failures; [`json`] holds MLflow's message shapes;
 //! [`registry`] the model registry endpoints.
 
-mod http;
+pub(crate) mod http;
 mod json;
 mod logged_models;
 mod registry;
