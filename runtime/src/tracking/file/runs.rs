@@ -76,7 +76,7 @@ impl FileStore {
             }
         }
 
-        let run_id = uuid::Uuid::new_v4().simple().to_string();
+        let run_id = crate::tracking::entities::new_run_id();
         let run_dir = exp_dir.join(&run_id);
         let info = RunInfo {
             run_id: run_id.clone(),

@@ -211,7 +211,7 @@ impl Db {
         }
         c.execute_batch(
             "PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; PRAGMA case_sensitive_like=ON; \
-             PRAGMA cache_size=-65536;",
+             PRAGMA cache_size=-65536; PRAGMA temp_store=MEMORY;",
         )
         .map_err(|e| self.map_err("configure", e))
     }

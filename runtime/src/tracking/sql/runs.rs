@@ -306,7 +306,7 @@ impl SqlStore {
                 tags.push((k, v));
             }
         }
-        let run_id = uuid::Uuid::new_v4().simple().to_string();
+        let run_id = crate::tracking::entities::new_run_id();
         let (status, end) = match opts.end {
             Some((s, e)) => (s, Some(e)),
             None => (RunStatus::Running, None),
