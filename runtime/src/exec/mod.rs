@@ -39,6 +39,7 @@ mod run;
 mod scheduler;
 mod state;
 mod tasklog;
+mod threads;
 mod transition;
 pub mod trigger;
 

@@ -123,12 +123,10 @@ pub(crate) fn spawn(
         outputs,
     };
     let failures = events.clone();
-    let spawned = std::thread::Builder::new()
-        .name("oxflow-recorder".into())
-        .spawn(move || {
-            actor.run(rx, &events);
-            let _ = done_tx.send(());
-        });
+    let spawned = super::threads::run(move || {
+        actor.run(rx, &events);
+        let _ = done_tx.send(());
+    });
     if let Err(e) = spawned {
         // No thread: stop the run at once rather than run it unrecorded.
         let _ = failures.send(Event::RecordFailed(RecordError::Tracking(
@@ -311,8 +309,11 @@ impl Actor {
 /// Threads that store task outputs beside the recorder (see the module docs).
 struct OutputWriters {
     jobs: Option<mpsc::Sender<OutputJob>>,
+    /// The receiving end, until the threads start.
+    idle: Option<mpsc::Receiver<OutputJob>>,
     shared: Arc<WriterShared>,
-    threads: Vec<std::thread::JoinHandle<()>>,
+    /// Writer threads started: they return once `jobs` is dropped.
+    writers: usize,
 }
 
 struct OutputJob {
@@ -362,50 +363,55 @@ impl WriterShared {
 }
 
 impl OutputWriters {
+    /// The writers of one DAG run. Their threads (reused ones, see [`super::threads`]) are
+    /// taken with the first output: many DAG runs carry none.
     fn start(store: TrackingStore, events: UnboundedSender<Event>) -> OutputWriters {
         let (tx, rx) = mpsc::channel::<OutputJob>();
-        let rx = Arc::new(Mutex::new(rx));
         let shared = Arc::new(WriterShared {
             store,
             events,
             progress: Mutex::new(WriterProgress::default()),
             done: Condvar::new(),
         });
-        let threads = (0..OUTPUT_WRITERS)
-            .filter_map(|i| {
-                let (rx, shared) = (rx.clone(), shared.clone());
-                std::thread::Builder::new()
-                    .name(format!("oxflow-outputs-{i}"))
-                    .spawn(move || {
-                        loop {
-                            let job = match rx.lock() {
-                                Ok(rx) => rx.recv(),
-                                Err(_) => return,
-                            };
-                            let Ok(job) = job else { return };
-                            shared.write(job);
-                        }
-                    })
-                    .ok()
-            })
-            .collect();
         OutputWriters {
             jobs: Some(tx),
+            idle: Some(rx),
             shared,
-            threads,
+            writers: 0,
+        }
+    }
+
+    /// Starts the writer threads, once.
+    fn spawn_threads(&mut self) {
+        let Some(rx) = self.idle.take() else { return };
+        let rx = Arc::new(Mutex::new(rx));
+        for _ in 0..OUTPUT_WRITERS {
+            let (rx, shared) = (rx.clone(), self.shared.clone());
+            let started = super::threads::run(move || {
+                loop {
+                    let job = match rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    let Ok(job) = job else { return };
+                    shared.write(job);
+                }
+            });
+            self.writers += usize::from(started.is_ok());
         }
     }
 
     /// Hands an output over; written at once, on this thread, if no writer thread started.
-    fn store(&self, task: String, output: PendingOutput) {
+    fn store(&mut self, task: String, output: PendingOutput) {
+        self.spawn_threads();
         self.shared
             .progress
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .in_flight += 1;
         let job = OutputJob { task, output };
-        match (&self.jobs, self.threads.is_empty()) {
-            (Some(tx), false) => {
+        match (&self.jobs, self.writers) {
+            (Some(tx), 1..) => {
                 if let Err(mpsc::SendError(job)) = tx.send(job) {
                     self.shared.write(job);
                 }
@@ -425,14 +431,5 @@ impl OutputWriters {
             p = self.shared.done.wait(p).unwrap_or_else(|e| e.into_inner());
         }
         !p.failed
-    }
-}
-
-impl Drop for OutputWriters {
-    fn drop(&mut self) {
-        self.jobs = None; // the threads' `recv` fails and they return
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
     }
 }
