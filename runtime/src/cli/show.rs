@@ -123,6 +123,26 @@ pub(crate) fn show(spec: &DagSpec) -> String {
         if n.task.short_circuit {
             flow.push("short-circuit".to_owned());
         }
+        if let Some(s) = n.task.sensor {
+            let mut line = format!(
+                "sensor ({}): poke every {}{}, timeout {}",
+                s.mode,
+                humantime::format_duration(s.poke_interval),
+                if s.exponential_backoff {
+                    match s.max_wait {
+                        Some(m) => format!(" x2 (max {})", humantime::format_duration(m)),
+                        None => " x2".to_owned(),
+                    }
+                } else {
+                    String::new()
+                },
+                humantime::format_duration(s.timeout)
+            );
+            if s.soft_fail {
+                line.push_str(", soft_fail");
+            }
+            flow.push(line);
+        }
         let o = &n.options;
         let delay = if o.retries > 0 {
             let mut s = humantime::format_duration(o.retry_delay).to_string();
@@ -194,7 +214,14 @@ pub(crate) fn runs(
                         Some(k) => format!("{task}[{k}]"),
                         None => task.clone(),
                     };
-                    let tries = r.tags.get(TAG_TRY_NUMBER).cloned().unwrap_or_default();
+                    let mut tries = r.tags.get(TAG_TRY_NUMBER).cloned().unwrap_or_default();
+                    // A sensor's wait: its pokes so far, and its next poke while it waits.
+                    if let Some(pokes) = r.tags.get(crate::exec::TAG_SENSOR_POKES) {
+                        tries.push_str(&format!(", {pokes} not ready"));
+                        if let Some(next) = r.tags.get(crate::exec::TAG_SENSOR_NEXT_POKE) {
+                            tries.push_str(&format!(", next poke {next}"));
+                        }
+                    }
                     tasks
                         .entry(parent.clone())
                         .or_default()
