@@ -16,6 +16,9 @@
 //!   up to `max_wait` ([`SensorDef::interval_after`]).
 //! - An `Err` from a poke is an error like a task's: retried with `retries`/`retry_delay`.
 //!
+//! The built-ins are values with a `poke(&self, ctx)` method for a `#[sensor]` function to call:
+//! [`FileSensor`], [`HttpSensor`], [`ExternalDagSensor`], [`RegistryAliasSensor`].
+//!
 //! ```
 //! use oxflow_runtime::sensor::Poke;
 //! // what `#[sensor(poke_interval = "30s", timeout = "1h", mode = "reschedule")]` goes on:
@@ -25,6 +28,17 @@
 //! assert_eq!(partition_ready(0), Poke::NotReady);
 //! ```
 
+mod alias;
+mod error;
+mod external;
+mod file;
+mod http;
+
 pub use crate::task::sensor::{
     DEFAULT_POKE_INTERVAL, DEFAULT_SENSOR_TIMEOUT, Poke, SensorDef, SensorMode,
 };
+pub use alias::RegistryAliasSensor;
+pub use error::SensorError;
+pub use external::ExternalDagSensor;
+pub use file::FileSensor;
+pub use http::HttpSensor;
