@@ -362,3 +362,76 @@ pub(crate) fn backfill(report: &crate::schedule::BackfillReport) -> String {
     }
     format!("{t}\n")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dag::{DagAlerts, TaskOptions};
+    use crate::schedule::ScheduleOptions;
+    use crate::tracking::RunOptions;
+
+    static WAITS: DagDef = DagDef {
+        id: "waits",
+        description: "",
+        schedule: None,
+        scheduling: ScheduleOptions::DEFAULT,
+        tags: &[],
+        max_active_tasks: None,
+        dagrun_timeout: None,
+        defaults: TaskOptions::EMPTY,
+        params: None,
+        nodes: &[],
+        groups: &[],
+        max_map_length: None,
+        alerts: DagAlerts::NONE,
+        file: "src/main.rs",
+        line: 1,
+    };
+
+    #[test]
+    fn runs_shows_a_waiting_sensor_with_its_pokes_and_next_poke() {
+        let store = TrackingStore::in_memory().unwrap();
+        let exp = store.get_or_create_experiment("waits").unwrap();
+        let tags = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<Vec<_>>()
+        };
+        let parent = store
+            .create_run(
+                &exp.experiment_id,
+                RunOptions {
+                    tags: tags(&[(TAG_DAG, "waits"), (TAG_STATE, "running")]),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        store
+            .create_run(
+                &exp.experiment_id,
+                RunOptions {
+                    tags: tags(&[
+                        (TAG_TASK_ID, "landed"),
+                        (TAG_STATE, "up_for_reschedule"),
+                        (TAG_TRY_NUMBER, "1"),
+                        (crate::exec::TAG_SENSOR_POKES, "3"),
+                        (
+                            crate::exec::TAG_SENSOR_NEXT_POKE,
+                            "2026-03-01T00:01:30.000Z",
+                        ),
+                    ]),
+                    parent_run_id: Some(parent.run_id.clone()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let text = runs(&store, &WAITS, 10).unwrap();
+        assert!(
+            text.contains(
+                "landed: up_for_reschedule (try 1, 3 not ready, next poke 2026-03-01T00:01:30.000Z)"
+            ),
+            "{text}"
+        );
+    }
+}
