@@ -537,3 +537,87 @@ fn counted_pokes() {
     errs_once();
     gives_up();
 }
+
+// ---------------------------------------------------------------- scheduler restart
+
+#[sensor(poke_interval = "50ms", timeout = "3s", mode = "reschedule")]
+fn waits_across_restarts() -> Poke<u32> {
+    Poke::NotReady
+}
+
+#[dag(schedule = "* * * * * *", max_active_runs = 1, overlap = "skip")]
+fn scheduled_wait() {
+    waits_across_restarts();
+}
+
+fn dag_runs_in(store: &TrackingStore, dag: &str, state: &str) -> Vec<String> {
+    let exp = store.get_experiment_by_name(dag).unwrap().unwrap();
+    let filter = format!("tags.`oxflow.state` = '{state}' and tags.`oxflow.dag` = '{dag}'");
+    store
+        .search_runs(&[&exp.experiment_id], &filter, &[], 100)
+        .unwrap()
+        .into_iter()
+        .filter(|r| !r.tags.contains_key("mlflow.parentRunId"))
+        .map(|r| r.info.run_id)
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_restarted_scheduler_resumes_a_waiting_sensor_with_its_first_pokes_clock() {
+    use oxflow::schedule::{Scheduler, SchedulerOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let store = TrackingStore::open_uri(&format!(
+        "sqlite:///{}",
+        dir.path().join("mlflow.db").display()
+    ))
+    .unwrap();
+    let scheduler = |secs: f64| {
+        Scheduler::new(store.clone(), vec![scheduled_wait()])
+            .unwrap()
+            .options(SchedulerOptions {
+                grace: Duration::ZERO,
+                ..Default::default()
+            })
+            .run(tokio::time::sleep(Duration::from_secs_f64(secs)))
+    };
+    // The first scheduler stops while the sensor waits: the run is killed, the sensor stays
+    // up_for_reschedule.
+    scheduler(1.0).await.unwrap();
+    let killed = dag_runs_in(&store, "scheduled_wait", "killed");
+    assert_eq!(killed.len(), 1, "{killed:?}");
+    let run_id = killed[0].clone();
+    let sensor = task_run(&store, &run_id, "waits_across_restarts");
+    assert_eq!(tag(&sensor, exec::TAG_STATE), Some("up_for_reschedule"));
+    let first_poke = tag(&sensor, exec::TAG_SENSOR_FIRST_POKE)
+        .unwrap()
+        .to_owned();
+    let first_poke_ms = chrono::DateTime::parse_from_rfc3339(&first_poke)
+        .unwrap()
+        .timestamp_millis();
+    // ... and its process is gone (this test's process is the same one, so say it is another).
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = gone.id().to_string();
+    gone.wait().unwrap();
+    store.set_tag(&run_id, exec::TAG_PID, &dead_pid).unwrap();
+
+    // The next scheduler takes the run over and the sensor waits on, then times out on the
+    // first run's clock: about 2 s into this scheduler's 2.8 s, where a fresh 3 s clock would
+    // still be waiting.
+    scheduler(2.8).await.unwrap();
+    let sensor = task_run(&store, &run_id, "waits_across_restarts");
+    assert_eq!(
+        tag(&sensor, exec::TAG_STATE),
+        Some("failed"),
+        "{:?}",
+        sensor.tags
+    );
+    assert_eq!(
+        tag(&sensor, exec::TAG_SENSOR_FIRST_POKE),
+        Some(first_poke.as_str())
+    );
+    let error = tag(&sensor, exec::TAG_ERROR).unwrap();
+    assert!(error.contains("(timeout 3s)"), "{error}");
+    let ended_ms = sensor.info.end_time_ms.unwrap();
+    assert!(ended_ms - first_poke_ms >= 3000);
+    assert!(dag_runs_in(&store, "scheduled_wait", "failed").contains(&run_id));
+}
