@@ -328,9 +328,19 @@ fn recorded_wait() -> Result<Poke<String>, String> {
     Ok(Poke::when(n >= 3, format!("after {n} pokes")))
 }
 
+static POKE_MODE_POKES: AtomicUsize = AtomicUsize::new(0);
+
+/// In poke mode: running all along, its pokes recorded too.
+#[sensor(poke_interval = "20ms", timeout = "10s")]
+fn recorded_in_its_slot() -> Poke<u32> {
+    let n = POKE_MODE_POKES.fetch_add(1, Ordering::SeqCst) + 1;
+    Poke::when(n >= 4, n as u32)
+}
+
 #[dag]
 fn recorded_sensor() {
     recorded_wait();
+    recorded_in_its_slot();
 }
 
 fn tag<'a>(run: &'a oxflow::tracking::RunRecord, key: &str) -> Option<&'a str> {
@@ -379,6 +389,14 @@ async fn the_store_keeps_a_sensors_first_poke_and_its_pokes() {
         .read_artifact(&run.info.run_id, exec::XCOM_ARTIFACT)
         .unwrap();
     assert_eq!(output, b"\"after 3 pokes\"");
+    let run = task_run(&store, &report.dag_run_id, "recorded_in_its_slot");
+    assert_eq!(tag(&run, exec::TAG_STATE), Some("success"));
+    assert_eq!(tag(&run, exec::TAG_TRY_NUMBER), Some("1"));
+    assert_eq!(tag(&run, exec::TAG_SENSOR_POKES), Some("3"));
+    assert_eq!(tag(&run, exec::TAG_SENSOR_NEXT_POKE), None);
+    // One attempt from its first poke to its last: at least three 20 ms waits.
+    let took = run.info.end_time_ms.unwrap() - run.info.start_time_ms;
+    assert!(took >= 60, "{took} ms");
 }
 
 static RESUMED_POKES: AtomicUsize = AtomicUsize::new(0);

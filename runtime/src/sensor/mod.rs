@@ -15,6 +15,8 @@
 //! - **`exponential_backoff = true`** doubles the wait after each poke that was not ready,
 //!   up to `max_wait` ([`SensorDef::interval_after`]).
 //! - An `Err` from a poke is an error like a task's: retried with `retries`/`retry_delay`.
+//! - A DAG's `default_args(timeout = ...)` limits each poke, as it limits each attempt of a task;
+//!   the sensor's own `timeout` is its whole wait.
 //!
 //! The built-ins are values with a `poke(&self, ctx)` method for a `#[sensor]` function to call:
 //! [`FileSensor`], [`HttpSensor`], [`ExternalDagSensor`], [`RegistryAliasSensor`].
