@@ -639,3 +639,32 @@ async fn a_restarted_scheduler_resumes_a_waiting_sensor_with_its_first_pokes_clo
     assert!(ended_ms - first_poke_ms >= 3000);
     assert!(dag_runs_in(&store, "scheduled_wait", "failed").contains(&run_id));
 }
+
+// ---------------------------------------------------------------- order edges
+
+static GATE_POKES: AtomicUsize = AtomicUsize::new(0);
+
+#[sensor(poke_interval = "10ms", mode = "reschedule")]
+fn gate() -> Poke<()> {
+    Poke::when(GATE_POKES.fetch_add(1, Ordering::SeqCst) >= 2, ())
+}
+
+#[task]
+fn behind_the_gate() -> usize {
+    GATE_POKES.load(Ordering::SeqCst)
+}
+
+#[dag]
+fn gated() {
+    gate() >> behind_the_gate();
+}
+
+#[tokio::test]
+async fn an_order_edge_waits_for_the_sensor_to_be_ready() {
+    let report = exec::execute(&gated().spec().unwrap(), RunConfig::in_memory())
+        .await
+        .unwrap();
+    assert_eq!(report.state, DagRunState::Success);
+    // The task after `>>` ran once the third poke was ready.
+    assert_eq!(report.output::<usize>("behind_the_gate"), Some(&3));
+}

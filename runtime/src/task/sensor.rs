@@ -220,3 +220,32 @@ impl SensorDef {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_never_overflows_and_stays_capped() {
+        let def = SensorDef {
+            poke_interval: Duration::from_secs(60),
+            exponential_backoff: true,
+            ..SensorDef::DEFAULT
+        };
+        // Uncapped it grows to 2^40 intervals at most and stops there, never overflowing.
+        assert_eq!(def.interval_after(1), Duration::from_secs(60));
+        assert_eq!(def.interval_after(41), def.interval_after(10_000));
+        assert!(def.interval_after(u32::MAX) > Duration::from_secs(60 << 30));
+        let capped = SensorDef {
+            max_wait: Some(Duration::from_secs(300)),
+            ..def
+        };
+        assert_eq!(capped.interval_after(u32::MAX), Duration::from_secs(300));
+        // Without backoff the interval is the interval, capped or not.
+        let flat = SensorDef {
+            exponential_backoff: false,
+            ..capped
+        };
+        assert_eq!(flat.interval_after(7), Duration::from_secs(60));
+    }
+}
