@@ -388,6 +388,53 @@ mod tests {
         line: 1,
     };
 
+    static LANDED: crate::task::TaskDef = crate::task::TaskDef {
+        name: "landed",
+        options: TaskOptions::EMPTY,
+        inputs: &[],
+        output_type: "Vec<PathBuf>",
+        is_async: false,
+        invoke: |_| Box::pin(async { Err(crate::task::TaskError::NotReady) }),
+        codec: None,
+        params_type: None,
+        short_circuit: false,
+        conns: &[],
+        sensor: Some(crate::sensor::SensorDef {
+            poke_interval: std::time::Duration::from_secs(30),
+            timeout: std::time::Duration::from_secs(3600),
+            mode: crate::sensor::SensorMode::Reschedule,
+            soft_fail: true,
+            exponential_backoff: true,
+            max_wait: Some(std::time::Duration::from_secs(600)),
+        }),
+    };
+
+    static SENSED: DagDef = DagDef {
+        id: "sensed",
+        nodes: &[crate::dag::NodeDef {
+            id: None,
+            task: &LANDED,
+            inputs: &[],
+            after: &[],
+            flow: crate::dag::NodeFlow::PLAIN,
+        }],
+        ..WAITS
+    };
+
+    #[test]
+    fn show_and_graph_describe_a_sensor() {
+        let spec = SENSED.spec().unwrap();
+        let text = show(&spec);
+        assert!(
+            text.contains(
+                "sensor (reschedule): poke every 30s x2 (max 10m), timeout 1h, soft_fail"
+            ),
+            "{text}"
+        );
+        let dot = spec.render(crate::dag::GraphFormat::Dot);
+        assert!(dot.contains("landed [sensor: reschedule]"), "{dot}");
+    }
+
     #[test]
     fn runs_shows_a_waiting_sensor_with_its_pokes_and_next_poke() {
         let store = TrackingStore::in_memory().unwrap();
