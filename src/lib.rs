@@ -47,16 +47,17 @@
 //!
 //! See `examples/quickstart.rs` for a complete pipeline and the README for the tour.
 
-pub use oxflow_macros::{Schema, dag, experiment, model, task};
+pub use oxflow_macros::{Schema, dag, experiment, model, sensor, task};
 pub use oxflow_runtime::model::{Predict, Schema};
 pub use oxflow_runtime::*;
 
 /// The names most pipelines need, in one import: `use oxflow::prelude::*;`.
 pub mod prelude {
-    pub use oxflow_macros::{Schema, dag, model, task};
+    pub use oxflow_macros::{Schema, dag, model, sensor, task};
     pub use oxflow_runtime::exec::TaskContext;
     pub use oxflow_runtime::model::{Predict, PredictParams, Schema};
     pub use oxflow_runtime::params::Params;
+    pub use oxflow_runtime::sensor::Poke;
     pub use oxflow_runtime::shell::{Shell, ShellOutput};
     pub use oxflow_runtime::tracking::Run;
 }

@@ -1,4 +1,4 @@
-//! Compile-time diagnostics of `#[task]`, `#[dag]`, `#[experiment]`, `#[model]` and
+//! Compile-time diagnostics of `#[task]`, `#[sensor]`, `#[dag]`, `#[experiment]`, `#[model]` and
 //! `#[derive(Schema)]`: every mistake a user can
 //! make gets one case under `tests/ui/<macro>/<mistake>.rs` whose `.stderr` shows the error at
 //! the user's tokens; `tests/ui/pass/` and `tests/ui/experiment/pass_*.rs` hold the forms that
@@ -20,6 +20,7 @@
 fn ui() {
     let t = trybuild::TestCases::new();
     t.compile_fail("tests/ui/task/*.rs");
+    t.compile_fail("tests/ui/sensor/*.rs");
     t.compile_fail("tests/ui/dag/*.rs");
     t.compile_fail("tests/ui/experiment/[!p]*.rs");
     t.compile_fail("tests/ui/schema/*.rs");

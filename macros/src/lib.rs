@@ -9,6 +9,7 @@ mod dag;
 mod experiment;
 mod model;
 mod schema;
+mod sensor;
 mod task;
 
 use proc_macro::TokenStream;
@@ -37,6 +38,27 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn task(args: TokenStream, item: TokenStream) -> TokenStream {
     task::expand(args.into(), item.into()).into()
+}
+
+/// Turns a function returning `Poke<T>` (or `Result<Poke<T>, E>`) into a sensor: a task the
+/// executor pokes until it returns `Poke::Ready(value)`; `value` is its output.
+///
+/// Options: `poke_interval = "30s"` (default 60 s), `timeout = "1h"` (the whole wait, counted
+/// from the first poke; default 7 days), `mode = "poke"` (holds its slot) or `"reschedule"`
+/// (frees it between pokes), `soft_fail = true` (a timeout skips rather than fails),
+/// `exponential_backoff = true` with an optional `max_wait = "10m"`, and a task's `id`,
+/// `conns`, `retries`, `retry_delay`, `backoff`, `max_retry_delay`, `trigger`, `persist`.
+/// Inputs and injected arguments are a task's.
+///
+/// ```text
+/// #[sensor(poke_interval = "30s", timeout = "1h", mode = "reschedule", soft_fail = true)]
+/// fn landed(ctx: &TaskContext) -> Result<Poke<Vec<PathBuf>>, SensorError> {
+///     FileSensor::glob("/data/in/*.csv").poke(ctx)
+/// }
+/// ```
+#[proc_macro_attribute]
+pub fn sensor(args: TokenStream, item: TokenStream) -> TokenStream {
+    sensor::expand(args.into(), item.into()).into()
 }
 
 /// Turns a function whose body wires tasks into a pipeline graph, built and type-checked at

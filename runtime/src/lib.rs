@@ -36,6 +36,7 @@ pub mod monitor;
 pub mod params;
 pub mod project;
 pub mod schedule;
+pub mod sensor;
 pub mod serve;
 pub mod shell;
 mod task;
@@ -53,6 +54,7 @@ pub mod __macro_support {
         NodeFlow,
     };
     pub use crate::schedule::{Overlap, ScheduleOptions};
+    pub use crate::task::sensor::{Poke, SensorDef, SensorMode};
     pub use crate::task::support::*;
     pub use crate::task::{
         InputParam, InputType, Invocation, Persist, Task, TaskDef, TaskFuture, TaskOptions,

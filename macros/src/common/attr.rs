@@ -26,9 +26,9 @@ pub(crate) enum Kind {
     PositiveCount,
     /// A duration in a string, such as `"30s"`.
     Duration,
-    /// A duration in a string, longer than zero: a limit. The text says what a zero limit would
-    /// do, for the message rejecting it.
-    PositiveDuration(&'static str),
+    /// A duration in a string, longer than zero: a limit. The texts say what a zero limit would
+    /// do and what leaving the option out means, for the message rejecting it.
+    PositiveDuration(&'static str, &'static str),
     /// A number of at least 1.0.
     Multiplier,
     /// One of Airflow's trigger rules, in a string.
@@ -133,19 +133,58 @@ impl Site {
     }
 }
 
-/// The task options, which `#[task]` and `#[dag(default_args(...))]` share.
-pub(crate) const TASK_OPTIONS: &[OptionDef] = &[
+/// The retry options of a task, which `#[task]`, `#[sensor]` and `#[dag(default_args(...))]`
+/// share.
+const RETRY_OPTIONS: &[OptionDef] = &[
     opt("retries", "3", Kind::Count),
     opt("retry_delay", "\"30s\"", Kind::Duration),
     opt("backoff", "2.0", Kind::Multiplier),
     opt("max_retry_delay", "\"10m\"", Kind::Duration),
+];
+
+/// A task's time limit per attempt; on `#[sensor]`, `timeout` is the sensor's own (see
+/// [`SENSOR`]).
+const TIMEOUT_OPTION: &[OptionDef] = &[opt(
+    "timeout",
+    "\"1h\"",
+    Kind::PositiveDuration("every attempt would time out at once", "no limit"),
+)];
+
+/// When a task runs and whether its output is kept, for tasks and sensors alike.
+const FLOW_OPTIONS: &[OptionDef] = &[
+    opt("trigger", "\"all_done\"", Kind::Trigger),
+    opt("persist", "false", Kind::Bool),
+];
+
+/// The task options, which `#[task]` and `#[dag(default_args(...))]` share.
+pub(crate) const TASK_OPTIONS: &[&[OptionDef]] = &[RETRY_OPTIONS, TIMEOUT_OPTION, FLOW_OPTIONS];
+
+/// The sensor's modes, as `#[sensor(mode = ...)]` takes them.
+pub(crate) const SENSOR_MODES: &[&str] = &["poke", "reschedule"];
+
+/// The options only a sensor has.
+const SENSOR_OPTIONS: &[OptionDef] = &[
+    opt(
+        "poke_interval",
+        "\"30s\"",
+        Kind::PositiveDuration("the sensor would poke without pause", "a poke every 60s"),
+    ),
     opt(
         "timeout",
         "\"1h\"",
-        Kind::PositiveDuration("every attempt would time out at once"),
+        Kind::PositiveDuration(
+            "the sensor would time out at its first poke",
+            "Airflow's 7 days",
+        ),
     ),
-    opt("trigger", "\"all_done\"", Kind::Trigger),
-    opt("persist", "false", Kind::Bool),
+    opt("mode", "\"reschedule\"", Kind::OneOf(SENSOR_MODES)),
+    opt("soft_fail", "true", Kind::Bool),
+    opt("exponential_backoff", "true", Kind::Bool),
+    opt(
+        "max_wait",
+        "\"10m\"",
+        Kind::PositiveDuration("the sensor would poke without pause", "no cap"),
+    ),
 ];
 
 /// `#[task(...)]`.
@@ -159,7 +198,25 @@ pub(crate) const TASK: Site = Site {
             opt("short_circuit", "true", Kind::Flag),
             opt("conns", "[\"warehouse\"]", Kind::ConnIds),
         ],
-        TASK_OPTIONS,
+        RETRY_OPTIONS,
+        TIMEOUT_OPTION,
+        FLOW_OPTIONS,
+    ],
+};
+
+/// `#[sensor(...)]`: a task's options, with `timeout` the sensor's whole wait.
+pub(crate) const SENSOR: Site = Site {
+    attr: "#[sensor]",
+    open: "#[sensor(",
+    close: ")]",
+    options: &[
+        &[
+            opt("id", "\"wait_for_file\"", Kind::Id),
+            opt("conns", "[\"warehouse\"]", Kind::ConnIds),
+        ],
+        SENSOR_OPTIONS,
+        RETRY_OPTIONS,
+        FLOW_OPTIONS,
     ],
 };
 
@@ -168,7 +225,7 @@ pub(crate) const GROUP_DEFAULTS: Site = Site {
     attr: "group!(\"..\", default_args(...), { .. })",
     open: "group!(\"..\", default_args(",
     close: "), { .. })",
-    options: &[TASK_OPTIONS],
+    options: TASK_OPTIONS,
 };
 
 /// `#[dag(default_args(...))]`.
@@ -176,7 +233,7 @@ pub(crate) const DAG_DEFAULTS: Site = Site {
     attr: "#[dag(default_args(...))]",
     open: "#[dag(default_args(",
     close: "))]",
-    options: &[TASK_OPTIONS],
+    options: TASK_OPTIONS,
 };
 
 /// `#[dag(alerts(...))]`: the DAG's own alert thresholds.
@@ -188,7 +245,7 @@ pub(crate) const DAG_ALERTS: Site = Site {
         opt(
             "stale_after",
             "\"36h\"",
-            Kind::PositiveDuration("the DAG would be stale as soon as it succeeded"),
+            Kind::PositiveDuration("the DAG would be stale as soon as it succeeded", "no limit"),
         ),
         opt("max_retries", "5", Kind::Count),
     ]],
@@ -212,7 +269,7 @@ pub(crate) const DAG: Site = Site {
         opt(
             "dagrun_timeout",
             "\"1h\"",
-            Kind::PositiveDuration("every DAG run would time out at once"),
+            Kind::PositiveDuration("every DAG run would time out at once", "no limit"),
         ),
         opt("tags", "[\"ml\"]", Kind::StringList),
         opt("max_map_length", "10000", Kind::PositiveCount),
@@ -276,6 +333,7 @@ pub(crate) const SCHEMA_FIELD: Site = Site {
 /// Every site, for checks that an option name belongs to one.
 const SITES: &[&Site] = &[
     &TASK,
+    &SENSOR,
     &DAG,
     &DAG_DEFAULTS,
     &DAG_ALERTS,
@@ -499,6 +557,16 @@ fn parse_option(
         .get_ident()
         .and_then(|i| site.find(&i.to_string()))
     else {
+        // An option of a sensor on a task: the fix is the attribute, not the spelling.
+        if site.attr == TASK.attr && SENSOR_OPTIONS.iter().any(|o| o.name == written) {
+            errors.spanned(
+                &meta.path,
+                format!(
+                    "`{written}` is an option of sensors, not tasks: write `#[sensor({written} = ...)]` on a function returning `Poke<T>`"
+                ),
+            );
+            return skip_value(meta);
+        }
         let hint = match site.similar(&written) {
             Some(s) => format!("did you mean `{s}`? "),
             None => String::new(),
@@ -661,7 +729,7 @@ pub(crate) fn parse_value(site: &Site, def: &OptionDef, expr: &Expr) -> syn::Res
                 def.example
             )),
         },
-        Kind::Duration | Kind::PositiveDuration(_) => {
+        Kind::Duration | Kind::PositiveDuration(..) => {
             let Some(Lit::Str(s)) = lit else {
                 return fail(format!(
                     "`{key}` expects a duration in a string, such as \"30s\" or \"5m\""
@@ -676,13 +744,13 @@ pub(crate) fn parse_value(site: &Site, def: &OptionDef, expr: &Expr) -> syn::Res
                     ),
                 )
             })?;
-            if let Kind::PositiveDuration(zero_means) = def.kind
+            if let Kind::PositiveDuration(zero_means, omitted) = def.kind
                 && d.is_zero()
             {
                 return Err(syn::Error::new(
                     s.span(),
                     format!(
-                        "`{key}` must be longer than zero: {zero_means}; leave `{}` out for no limit, or give one such as {}",
+                        "`{key}` must be longer than zero: {zero_means}; leave `{}` out for {omitted}, or give one such as {}",
                         def.name, def.example
                     ),
                 ));

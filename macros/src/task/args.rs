@@ -4,6 +4,7 @@ use proc_macro2::{Span, TokenStream};
 
 use crate::common::attr::{self, TASK};
 use crate::common::{Errors, TaskOptionArgs, check_retry_delays};
+use crate::sensor::SensorArgs;
 
 pub(crate) struct TaskArgs {
     pub(crate) id: Option<(String, Span)>,
@@ -13,6 +14,8 @@ pub(crate) struct TaskArgs {
     /// run starts.
     pub(crate) conns: Vec<String>,
     pub(crate) options: TaskOptionArgs,
+    /// `#[sensor(...)]`: the sensor's own options; `None` for a `#[task]`.
+    pub(crate) sensor: Option<SensorArgs>,
 }
 
 impl TaskArgs {
@@ -25,6 +28,7 @@ impl TaskArgs {
             short_circuit: values.bool("short_circuit"),
             conns: values.list("conns").map(|(l, _)| l).unwrap_or_default(),
             options,
+            sensor: None,
         }
     }
 }

@@ -103,6 +103,21 @@ impl Output {
         crate::common::type_text(&ty)
     }
 
+    /// The output type of a sensor for display: `T` of a written `Poke<T>` or
+    /// `Result<Poke<T>, E>`.
+    pub(crate) fn shown_sensor(&self) -> String {
+        let ty = match self.written_result() {
+            Some((ok, _)) => ok.clone(),
+            None => self.ty(),
+        };
+        let inner = last_segment(&ty)
+            .filter(|seg| seg.ident == "Poke")
+            .and_then(first_type_arg)
+            .cloned()
+            .unwrap_or(ty);
+        crate::common::type_text(&inner)
+    }
+
     /// Where a problem with the output type is reported.
     pub(crate) fn output_span(&self, fallback: Span) -> Span {
         match (self.written_result(), &self.ret) {

@@ -13,7 +13,7 @@ use syn::spanned::Spanned;
 
 use super::args::TaskArgs;
 use super::ast::{InputMode, TaskFn, TaskParam};
-use crate::common::task_options_tokens;
+use crate::common::{duration_tokens, task_options_tokens};
 
 pub(crate) fn generate(args: &TaskArgs, task: &TaskFn<'_>) -> TokenStream {
     generate_with(args, task, false)
@@ -31,7 +31,7 @@ fn dispatch_traits() -> TokenStream {
         #[allow(unused_imports)]
         use ::oxflow::__private::{
             ErrorIsBoxable as _, ErrorIsDisplay as _, InputIsData as _, InputIsInjected as _,
-            ReturnsResult as _, ReturnsValue as _,
+            ReturnsResult as _, ReturnsValue as _, PokeOutcome as _, NotAPoke as _,
         };
     }
 }
@@ -80,8 +80,25 @@ fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream 
         .id
         .as_ref()
         .map_or_else(|| ident.to_string(), |(s, _)| s.clone());
-    let ret_ty = task.output.ty();
-    let shown = task.output.shown();
+    let written_ret = task.output.ty();
+    // A sensor is, to a `#[dag]`, a task returning `Result<T, E>`: the `T` of its `Poke<T>`.
+    let ret_ty = if args.sensor.is_some() {
+        let span = task.output.output_span(ident.span());
+        quote_spanned!(span=> <#written_ret as ::oxflow::__private::SensorReturn>::Return)
+    } else {
+        quote!(#written_ret)
+    };
+    // A sensor's return type is checked once, at `Return`.
+    let sig_ret = if args.sensor.is_some() {
+        quote!(<Self as ::oxflow::__private::Task>::Return)
+    } else {
+        ret_ty.clone()
+    };
+    let shown = if args.sensor.is_some() {
+        task.output.shown_sensor()
+    } else {
+        task.output.shown()
+    };
     let is_async = item.sig.asyncness.is_some();
     let options = task_options_tokens(&args.options);
     let traits = dispatch_traits();
@@ -204,18 +221,40 @@ fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream 
     let wrap_error = quote_spanned! {err_span=>
         (&&::oxflow::__private::probe(&__e)).task_error()(__e)
     };
+    let outcome = if args.sensor.is_some() {
+        // Spanned at the return type as written, where a type that is not a `Poke` is reported.
+        let poke = quote_spanned! {out_span=>
+            ((&&::oxflow::__private::probe(&__r)).poke_outcome())(__r)
+        };
+        quote! {
+            #[allow(unreachable_patterns)]
+            match #poke {
+                ::core::result::Result::Ok(::core::option::Option::Some(__v)) => {
+                    ::core::result::Result::Ok(#wrap_output)
+                }
+                ::core::result::Result::Ok(::core::option::Option::None) => {
+                    ::core::result::Result::Err(::oxflow::__private::not_ready())
+                }
+                ::core::result::Result::Err(__e) => ::core::result::Result::Err(#wrap_error),
+            }
+        }
+    } else {
+        quote! {
+            let __outcome = (&&::oxflow::__private::probe(&__r)).outcome();
+            #[allow(unreachable_patterns)]
+            match __outcome(__r) {
+                ::core::result::Result::Ok(__v) => ::core::result::Result::Ok(#wrap_output),
+                ::core::result::Result::Err(__e) => ::core::result::Result::Err(#wrap_error),
+            }
+        }
+    };
     let body = quote! {
         #traits
         #[allow(unused_variables, unused_mut)]
         let (__inputs, __ctx, __params, __run) = __inv.parts();
         #(#bindings)*
         let __r = #ident(#(#call_args),*) #await_call;
-        let __outcome = (&&::oxflow::__private::probe(&__r)).outcome();
-        #[allow(unreachable_patterns)]
-        match __outcome(__r) {
-            ::core::result::Result::Ok(__v) => ::core::result::Result::Ok(#wrap_output),
-            ::core::result::Result::Err(__e) => ::core::result::Result::Err(#wrap_error),
-        }
+        #outcome
     };
     let adapter = if stub {
         quote!(::core::unreachable!(
@@ -254,6 +293,47 @@ fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream 
         }
     };
     let short_circuit = matches!(args.short_circuit, Some((true, _)));
+    let sensor = match &args.sensor {
+        Some(s) => {
+            let d = |v: &Option<(std::time::Duration, Span)>, default: TokenStream| match v {
+                Some((d, _)) => duration_tokens(*d),
+                None => default,
+            };
+            let interval = d(
+                &s.poke_interval,
+                quote!(::oxflow::__private::SensorDef::DEFAULT.poke_interval),
+            );
+            let timeout = d(
+                &s.timeout,
+                quote!(::oxflow::__private::SensorDef::DEFAULT.timeout),
+            );
+            let mode = if matches!(s.reschedule, Some((true, _))) {
+                quote!(::oxflow::__private::SensorMode::Reschedule)
+            } else {
+                quote!(::oxflow::__private::SensorMode::Poke)
+            };
+            let soft_fail = matches!(s.soft_fail, Some((true, _)));
+            let backoff = matches!(s.exponential_backoff, Some((true, _)));
+            let max_wait = match s.max_wait {
+                Some((w, _)) => {
+                    let w = duration_tokens(w);
+                    quote!(::core::option::Option::Some(#w))
+                }
+                None => quote!(::core::option::Option::None),
+            };
+            quote! {
+                ::core::option::Option::Some(::oxflow::__private::SensorDef {
+                    poke_interval: #interval,
+                    timeout: #timeout,
+                    mode: #mode,
+                    soft_fail: #soft_fail,
+                    exponential_backoff: #backoff,
+                    max_wait: #max_wait,
+                })
+            }
+        }
+        None => quote!(::core::option::Option::None),
+    };
     let conns = &args.conns;
     let doc = format!("The `#[task]` definition of [`{ident}()`]: used by `#[dag]`.");
     let check_span = Span::call_site();
@@ -285,7 +365,7 @@ fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream 
             #[diagnostic::do_not_recommend]
             impl ::oxflow::__private::Task for #ident {
                 type Return = #ret_ty;
-                type Signature = fn(#(#witness_tys),*) -> #ret_ty;
+                type Signature = fn(#(#witness_tys),*) -> #sig_ret;
                 const DEF: ::oxflow::__private::TaskDef = ::oxflow::__private::TaskDef {
                     name: #id,
                     options: #options,
@@ -297,6 +377,7 @@ fn generate_with(args: &TaskArgs, task: &TaskFn<'_>, stub: bool) -> TokenStream 
                     params_type: #params_type,
                     short_circuit: #short_circuit,
                     conns: &[#(#conns),*],
+                    sensor: #sensor,
                 };
             }
 

@@ -10,16 +10,31 @@ use quote::quote;
 
 use crate::common::Errors;
 
+pub(crate) use args::TaskArgs;
+
 pub(crate) fn expand(args: TokenStream, item: TokenStream) -> TokenStream {
-    let item_fn = match crate::common::parse_fn_item(
+    let option_errors = Errors::default();
+    let args = args::TaskArgs::parse(args, &option_errors);
+    expand_parsed(
+        args,
+        option_errors,
         item,
         "`#[task]` goes on a function: `#[task] fn name(..) -> T { .. }`",
-    ) {
+    )
+}
+
+/// The rest of `#[task]` (and of `#[sensor]`) once the options are parsed: the function's
+/// AST, its checks, the generated code.
+pub(crate) fn expand_parsed(
+    args: TaskArgs,
+    option_errors: Errors,
+    item: TokenStream,
+    not_a_function: &str,
+) -> TokenStream {
+    let item_fn = match crate::common::parse_fn_item(item, not_a_function) {
         Ok(f) => f,
         Err(tokens) => return tokens,
     };
-    let option_errors = Errors::default();
-    let args = args::TaskArgs::parse(args, &option_errors);
     let errors = Errors::default();
     let task = ast::TaskFn::from_item(&item_fn, &errors);
     check::check(&task, &args, &errors);

@@ -152,6 +152,13 @@ impl Progress {
                             .unwrap_or_default();
                         self.line(format!("{task}: {state}{why}"));
                     }
+                    TaskState::UpForReschedule => {
+                        if self.inner.bar.is_none() {
+                            self.line(format!(
+                                "{task}: not ready, up for reschedule (try {try_number})"
+                            ));
+                        }
+                    }
                     TaskState::None | TaskState::Scheduled | TaskState::Queued => {}
                 }
                 if let Some(bar) = &self.inner.bar

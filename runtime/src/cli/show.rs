@@ -123,6 +123,26 @@ pub(crate) fn show(spec: &DagSpec) -> String {
         if n.task.short_circuit {
             flow.push("short-circuit".to_owned());
         }
+        if let Some(s) = n.task.sensor {
+            let mut line = format!(
+                "sensor ({}): poke every {}{}, timeout {}",
+                s.mode,
+                humantime::format_duration(s.poke_interval),
+                if s.exponential_backoff {
+                    match s.max_wait {
+                        Some(m) => format!(" x2 (max {})", humantime::format_duration(m)),
+                        None => " x2".to_owned(),
+                    }
+                } else {
+                    String::new()
+                },
+                humantime::format_duration(s.timeout)
+            );
+            if s.soft_fail {
+                line.push_str(", soft_fail");
+            }
+            flow.push(line);
+        }
         let o = &n.options;
         let delay = if o.retries > 0 {
             let mut s = humantime::format_duration(o.retry_delay).to_string();
@@ -194,7 +214,14 @@ pub(crate) fn runs(
                         Some(k) => format!("{task}[{k}]"),
                         None => task.clone(),
                     };
-                    let tries = r.tags.get(TAG_TRY_NUMBER).cloned().unwrap_or_default();
+                    let mut tries = r.tags.get(TAG_TRY_NUMBER).cloned().unwrap_or_default();
+                    // A sensor's wait: its pokes so far, and its next poke while it waits.
+                    if let Some(pokes) = r.tags.get(crate::exec::TAG_SENSOR_POKES) {
+                        tries.push_str(&format!(", {pokes} not ready"));
+                        if let Some(next) = r.tags.get(crate::exec::TAG_SENSOR_NEXT_POKE) {
+                            tries.push_str(&format!(", next poke {next}"));
+                        }
+                    }
                     tasks
                         .entry(parent.clone())
                         .or_default()
@@ -334,4 +361,124 @@ pub(crate) fn backfill(report: &crate::schedule::BackfillReport) -> String {
         ]);
     }
     format!("{t}\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dag::{DagAlerts, TaskOptions};
+    use crate::schedule::ScheduleOptions;
+    use crate::tracking::RunOptions;
+
+    static WAITS: DagDef = DagDef {
+        id: "waits",
+        description: "",
+        schedule: None,
+        scheduling: ScheduleOptions::DEFAULT,
+        tags: &[],
+        max_active_tasks: None,
+        dagrun_timeout: None,
+        defaults: TaskOptions::EMPTY,
+        params: None,
+        nodes: &[],
+        groups: &[],
+        max_map_length: None,
+        alerts: DagAlerts::NONE,
+        file: "src/main.rs",
+        line: 1,
+    };
+
+    static LANDED: crate::task::TaskDef = crate::task::TaskDef {
+        name: "landed",
+        options: TaskOptions::EMPTY,
+        inputs: &[],
+        output_type: "Vec<PathBuf>",
+        is_async: false,
+        invoke: |_| Box::pin(async { Err(crate::task::TaskError::NotReady) }),
+        codec: None,
+        params_type: None,
+        short_circuit: false,
+        conns: &[],
+        sensor: Some(crate::sensor::SensorDef {
+            poke_interval: std::time::Duration::from_secs(30),
+            timeout: std::time::Duration::from_secs(3600),
+            mode: crate::sensor::SensorMode::Reschedule,
+            soft_fail: true,
+            exponential_backoff: true,
+            max_wait: Some(std::time::Duration::from_secs(600)),
+        }),
+    };
+
+    static SENSED: DagDef = DagDef {
+        id: "sensed",
+        nodes: &[crate::dag::NodeDef {
+            id: None,
+            task: &LANDED,
+            inputs: &[],
+            after: &[],
+            flow: crate::dag::NodeFlow::PLAIN,
+        }],
+        ..WAITS
+    };
+
+    #[test]
+    fn show_and_graph_describe_a_sensor() {
+        let spec = SENSED.spec().unwrap();
+        let text = show(&spec);
+        assert!(
+            text.contains(
+                "sensor (reschedule): poke every 30s x2 (max 10m), timeout 1h, soft_fail"
+            ),
+            "{text}"
+        );
+        let dot = spec.render(crate::dag::GraphFormat::Dot);
+        assert!(dot.contains("landed [sensor: reschedule]"), "{dot}");
+    }
+
+    #[test]
+    fn runs_shows_a_waiting_sensor_with_its_pokes_and_next_poke() {
+        let store = TrackingStore::in_memory().unwrap();
+        let exp = store.get_or_create_experiment("waits").unwrap();
+        let tags = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect::<Vec<_>>()
+        };
+        let parent = store
+            .create_run(
+                &exp.experiment_id,
+                RunOptions {
+                    tags: tags(&[(TAG_DAG, "waits"), (TAG_STATE, "running")]),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        store
+            .create_run(
+                &exp.experiment_id,
+                RunOptions {
+                    tags: tags(&[
+                        (TAG_TASK_ID, "landed"),
+                        (TAG_STATE, "up_for_reschedule"),
+                        (TAG_TRY_NUMBER, "1"),
+                        (crate::exec::TAG_SENSOR_POKES, "3"),
+                        (
+                            crate::exec::TAG_SENSOR_NEXT_POKE,
+                            "2026-03-01T00:01:30.000Z",
+                        ),
+                    ]),
+                    parent_run_id: Some(parent.run_id.clone()),
+                    ..Default::default()
+                },
+            )
+            .unwrap();
+        let text = runs(&store, &WAITS, 10).unwrap();
+        assert!(
+            text.contains(
+                "landed: up_for_reschedule (try 1, 3 not ready, next poke 2026-03-01T00:01:30.000Z)"
+            ),
+            "{text}"
+        );
+    }
 }

@@ -58,7 +58,9 @@ impl std::fmt::Debug for HttpHook {
 /// assert_eq!(r.json::<serde_json::Value>().unwrap()["ok"], true);
 /// assert_eq!(r.text(), "{\"ok\":true}");
 /// ```
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// It is serializable, so it can be a task's (or an `HttpSensor`'s) stored output.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct HttpResponse {
     /// The HTTP status.
     pub status: u16,

@@ -133,6 +133,9 @@ impl DagSpec {
         if n.task.short_circuit {
             label.push_str(" [short-circuit]");
         }
+        if let Some(s) = n.task.sensor {
+            label.push_str(&format!(" [sensor: {}]", s.mode));
+        }
         label
     }
 

@@ -51,8 +51,8 @@ pub use crate::task::{
 pub use config::{ExecError, QueuedRun, ResolvedParams, RunConfig, resolve_params};
 pub use record::{
     RecordError, TAG_DAG, TAG_DAG_RUN_ID, TAG_ERROR, TAG_HOST, TAG_MAP_INDEX, TAG_OUTPUT_TYPE,
-    TAG_PID, TAG_STATE, TAG_TASK_ID, TAG_TRY_NUMBER, XCOM_ARTIFACT, default_log_root,
-    load_task_log, log_dir_for,
+    TAG_PID, TAG_SENSOR_FIRST_POKE, TAG_SENSOR_NEXT_POKE, TAG_SENSOR_POKES, TAG_STATE, TAG_TASK_ID,
+    TAG_TRY_NUMBER, XCOM_ARTIFACT, default_log_root, load_task_log, log_dir_for,
 };
 pub use report::{DagRunReport, DagRunState, TaskReport};
 pub use run::execute;

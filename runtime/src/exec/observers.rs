@@ -9,6 +9,24 @@ use super::transition::{EventCallback, ExecEvent, Transition};
 use crate::telemetry as t;
 use crate::telemetry::handles::DagHandles;
 
+/// What one sensor poke found, as [`t::SENSOR_POKES_TOTAL`] labels it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum PokeResult {
+    NotReady,
+    Ready,
+    Error,
+}
+
+impl PokeResult {
+    fn as_str(self) -> &'static str {
+        match self {
+            PokeResult::NotReady => "not_ready",
+            PokeResult::Ready => "ready",
+            PokeResult::Error => "error",
+        }
+    }
+}
+
 /// Everything that watches a run.
 pub(crate) struct Observers {
     dag_id: &'static str,
@@ -69,6 +87,26 @@ impl Observers {
                 error: None,
             });
         }
+    }
+
+    /// Counts one poke of the sensor at DAG node `node`. (Sensors are few and poke seldom, so
+    /// the macros' lookup per poke costs nothing worth keeping handles for.)
+    pub(crate) fn sensor_poke(&self, node: usize, result: PokeResult) {
+        let task = metrics::SharedString::from(self.task_ids[node].clone());
+        metrics::counter!(
+            t::SENSOR_POKES_TOTAL,
+            "dag" => self.dag_id,
+            "task" => task,
+            t::LABEL_POKE_RESULT => result.as_str()
+        )
+        .increment(1);
+    }
+
+    /// Counts a sensor that timed out.
+    pub(crate) fn sensor_timed_out(&self, node: usize) {
+        let task = metrics::SharedString::from(self.task_ids[node].clone());
+        metrics::counter!(t::SENSOR_TIMEOUTS_TOTAL, "dag" => self.dag_id, "task" => task)
+            .increment(1);
     }
 
     /// Feeds one transition to telemetry, progress and the recorder.

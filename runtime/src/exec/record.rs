@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use super::report::DagRunState;
 use super::state::TaskState;
 use super::tasklog::{self, AttemptLog};
+use super::transition::SensorFacts;
 use crate::dag::DagSpec;
 use crate::schedule::{DataInterval, RunType};
 use crate::task::{LogScope, OutputCodec, TaskOutput};
@@ -42,6 +43,14 @@ pub const TAG_OUTPUT_TYPE: &str = "oxflow.output_type";
 pub const TAG_PID: &str = "oxflow.pid";
 /// Tag holding the host of the process executing a DAG run.
 pub const TAG_HOST: &str = "oxflow.host";
+/// Tag on a sensor's task run: when its first poke started (RFC 3339, UTC, in ms). Its timeout
+/// counts from then, also in a resumed run.
+pub const TAG_SENSOR_FIRST_POKE: &str = "oxflow.sensor.first_poke";
+/// Tag on a sensor's task run: how many pokes found its condition not met.
+pub const TAG_SENSOR_POKES: &str = "oxflow.sensor.pokes";
+/// Tag on a sensor's task run while it waits: when its next poke is due (RFC 3339, UTC, in
+/// ms). Removed once the sensor ends.
+pub const TAG_SENSOR_NEXT_POKE: &str = "oxflow.sensor.next_poke";
 /// Artifact path of a task's stored output: JSON as Python's `json` module reads and writes it
 /// (`NaN` and `Infinity` included, see [`crate::exec::xcom`]).
 pub const XCOM_ARTIFACT: &str = "xcom/return_value.json";
@@ -875,6 +884,114 @@ impl Recorder {
         self.store
             .set_terminated(&self.dag_run_id, status, now_ms())?;
         Ok(())
+    }
+}
+
+/// A time in ms since the epoch as a sensor tag holds it: RFC 3339 in UTC, to the millisecond.
+pub(crate) fn format_ms(ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(ms)
+        .unwrap_or_default()
+        .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A sensor tag's time back in ms since the epoch.
+pub(crate) fn parse_ms(text: &str) -> Option<i64> {
+    chrono::DateTime::parse_from_rfc3339(text)
+        .ok()
+        .map(|t| t.timestamp_millis())
+}
+
+impl Recorder {
+    /// Records a sensor in `reschedule` mode waiting for its next poke: `up_for_reschedule`,
+    /// the run still RUNNING (created if its first poke was quick).
+    pub(crate) fn sensor_rescheduled(
+        &self,
+        log: Option<&AttemptLog>,
+        run: &TaskRun,
+        try_number: u32,
+        started_ms: i64,
+        next_poke_ms: Option<i64>,
+    ) -> Result<(), TrackingError> {
+        if let Some(next) = next_poke_ms {
+            log_event(
+                log,
+                || tracing::info!(target: "oxflow", "not ready; next poke at {}", format_ms(next)),
+            )?;
+        }
+        let mut id = run.lock();
+        match &*id {
+            Some(existing) => {
+                let try_text = try_number.to_string();
+                self.store.set_tags(
+                    existing,
+                    &[
+                        (TAG_STATE, TaskState::UpForReschedule.as_str()),
+                        (TAG_TRY_NUMBER, &try_text),
+                    ],
+                )?;
+            }
+            None => {
+                let created = run.create(
+                    TaskState::UpForReschedule,
+                    try_number,
+                    None,
+                    None,
+                    started_ms,
+                    Vec::new(),
+                )?;
+                *id = Some(created);
+            }
+        }
+        Ok(())
+    }
+
+    /// Records where a sensor's wait stands: its first poke, its pokes, its next poke while it
+    /// waits (the tag goes once it has ended). The run must exist: `ensure` writes it as
+    /// RUNNING first if not.
+    pub(crate) fn sensor_facts(
+        &self,
+        run: &TaskRun,
+        facts: &SensorFacts,
+        ensure: Option<(u32, i64)>,
+    ) -> Result<(), TrackingError> {
+        if let Some((try_number, started_ms)) = ensure {
+            run.ensure_running(try_number, started_ms)?;
+        }
+        let Some(id) = run.id() else {
+            return Ok(());
+        };
+        let first = format_ms(facts.first_poke_ms);
+        let pokes = facts.pokes.to_string();
+        match facts.next_poke_ms {
+            Some(next) => {
+                let next = format_ms(next);
+                self.store.set_tags(
+                    &id,
+                    &[
+                        (TAG_SENSOR_FIRST_POKE, &first),
+                        (TAG_SENSOR_POKES, &pokes),
+                        (TAG_SENSOR_NEXT_POKE, &next),
+                    ],
+                )
+            }
+            None => {
+                self.store.set_tags(
+                    &id,
+                    &[(TAG_SENSOR_FIRST_POKE, &first), (TAG_SENSOR_POKES, &pokes)],
+                )?;
+                // Gone once the sensor ended (absent if it never waited; backends differ in
+                // how they refuse to delete a missing tag, so look first).
+                if self
+                    .store
+                    .get_run(&id)?
+                    .tags
+                    .contains_key(TAG_SENSOR_NEXT_POKE)
+                {
+                    self.store.delete_tag(&id, TAG_SENSOR_NEXT_POKE)?;
+                }
+                Ok(())
+            }
+        }
     }
 }
 

@@ -254,7 +254,18 @@ impl Actor {
             },
         };
         let rec = &self.recorder;
-        match (t.state, t.attempt) {
+        let sensor = t.sensor;
+        let try_number = t.try_number;
+        let written = match (t.state, t.attempt) {
+            // A sensor in poke mode that waits in its slot: still running.
+            (TaskState::Running, None) if sensor.is_some() => Ok(()),
+            (TaskState::UpForReschedule, Some(a)) => rec.sensor_rescheduled(
+                a.log.as_ref(),
+                &task.run,
+                t.try_number,
+                a.started_ms,
+                sensor.and_then(|f| f.next_poke_ms),
+            ),
             (TaskState::Running, Some(a)) => {
                 rec.attempt_started(&task.run, t.try_number, a.started_ms)
             }
@@ -302,6 +313,16 @@ impl Actor {
                 rec.task_not_run(&task.run, state, t.try_number, t.error.as_deref())
             }
             _ => Ok(()),
+        };
+        written?;
+        match sensor {
+            // A poke-mode sensor's run is written as RUNNING once it waits, so its wait shows.
+            Some(facts) => {
+                let started = facts.first_poke_ms;
+                let ensure = (t.state == TaskState::Running).then_some((try_number, started));
+                rec.sensor_facts(&task.run, &facts, ensure)
+            }
+            None => Ok(()),
         }
     }
 }

@@ -7,8 +7,9 @@ use std::collections::{BTreeMap, HashMap};
 
 use super::config::ExecError;
 use super::record::{
-    RecordError, TAG_DAG, TAG_ERROR, TAG_HOST, TAG_MAP_INDEX, TAG_OUTPUT_TYPE, TAG_PID, TAG_STATE,
-    TAG_TASK_ID, TAG_TRY_NUMBER, XCOM_ARTIFACT, host_name,
+    RecordError, TAG_DAG, TAG_ERROR, TAG_HOST, TAG_MAP_INDEX, TAG_OUTPUT_TYPE, TAG_PID,
+    TAG_SENSOR_FIRST_POKE, TAG_STATE, TAG_TASK_ID, TAG_TRY_NUMBER, XCOM_ARTIFACT, host_name,
+    parse_ms,
 };
 use super::scheduler::{InstanceStart, Start};
 use super::state::TaskState;
@@ -30,6 +31,9 @@ pub(crate) struct PreviousTask {
     pub(crate) output: Result<Option<TaskOutput>, String>,
     /// Whether its run carries an `oxflow.error` tag.
     pub(crate) error_tagged: bool,
+    /// A sensor whose wait was cut short (the process stopped while it was running or
+    /// `up_for_reschedule`): when its first poke started, in ms since the epoch.
+    pub(crate) sensor_since: Option<i64>,
 }
 
 /// An earlier DAG run, read back for resume. Reading writes nothing.
@@ -134,6 +138,17 @@ pub(crate) fn read_run(
             state,
             output,
             error_tagged: record.tags.contains_key(TAG_ERROR),
+            // A sensor that ended (timed out, failed, succeeded) starts a fresh wait when it
+            // runs again, as after Airflow's clear; one whose wait was cut short waits on.
+            sensor_since: match state {
+                Some(TaskState::UpForReschedule | TaskState::Running | TaskState::UpForRetry) => {
+                    record
+                        .tags
+                        .get(TAG_SENSOR_FIRST_POKE)
+                        .and_then(|t| parse_ms(t))
+                }
+                _ => None,
+            },
         };
         match map_index {
             Some(k) => {
@@ -291,6 +306,7 @@ pub(crate) fn plan_resume(
                 },
                 _ => Start::Fresh {
                     tries,
+                    sensor_since: prev.as_ref().and_then(|p| p.sensor_since),
                     instances: std::mem::take(&mut previous.instances[i])
                         .into_iter()
                         .map(|(k, p)| {

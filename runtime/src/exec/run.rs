@@ -54,6 +54,7 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
         .map(|_| Start::Fresh {
             tries: 0,
             instances: Default::default(),
+            sensor_since: None,
         })
         .collect();
     let mut reruns = Vec::new();

@@ -26,14 +26,16 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use super::executor::{Attempt, AttemptEnd, AttemptRecording, Event, Executor};
-use super::observers::Observers;
+use super::observers::{Observers, PokeResult};
 use super::record::{AttemptLogs, TaskRun, VISIBLE_AFTER};
 use super::report::DagRunState;
 use super::state::TaskState;
-use super::transition::{AttemptFacts, Transition};
+use super::tasklog::AttemptLog;
+use super::transition::{AttemptFacts, SensorFacts, Transition};
 use super::trigger::{Decision, UpstreamCounts, decide};
 use crate::dag::DagSpec;
 use crate::schedule::{DataInterval, RunType};
+use crate::task::sensor::{SensorDef, SensorMode};
 use crate::task::{InputValue, RunConnections, TaskError, TaskOutput};
 use crate::tracking::now_ms;
 
@@ -82,6 +84,51 @@ pub(crate) struct Node {
     instances_left: usize,
     /// A mapped node: what an earlier run of it left, per map index (resume).
     previous: BTreeMap<usize, InstanceStart>,
+    /// A sensor: its wait so far.
+    sensor: Option<SensorWait>,
+}
+
+/// Where a sensor's wait stands in this run.
+pub(crate) struct SensorWait {
+    def: SensorDef,
+    /// When the first poke started (ms since the epoch), and the timeout it gives. Carried
+    /// across retries and, read from the store, across a resume: the timeout counts from the
+    /// very first poke.
+    first_poke_ms: Option<i64>,
+    deadline: Option<Instant>,
+    /// Pokes that found the condition not met, in this run.
+    pokes: u32,
+    /// The next start is another poke of the same try, not a new try.
+    repoke: bool,
+    /// In poke mode, when the try's first poke started: the try lasts until the sensor ends.
+    try_started: Option<Instant>,
+}
+
+impl SensorWait {
+    fn new(def: SensorDef, first_poke_ms: Option<i64>) -> SensorWait {
+        // A wait carried over from an earlier process keeps its clock: the time already spent
+        // comes off the timeout.
+        let deadline = first_poke_ms.map(|first| {
+            let spent = Duration::from_millis(u64::try_from(now_ms() - first).unwrap_or(0));
+            Instant::now() + def.timeout.saturating_sub(spent)
+        });
+        SensorWait {
+            def,
+            first_poke_ms,
+            deadline,
+            pokes: 0,
+            repoke: false,
+            try_started: None,
+        }
+    }
+
+    fn facts(&self, next_poke_ms: Option<i64>) -> SensorFacts {
+        SensorFacts {
+            first_poke_ms: self.first_poke_ms.unwrap_or_else(now_ms),
+            pokes: self.pokes,
+            next_poke_ms,
+        }
+    }
 }
 
 /// What an earlier run left of one instance of a mapped task.
@@ -97,7 +144,15 @@ pub(crate) struct InstanceStart {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Timer {
-    RetryDue { node: usize, try_number: u32 },
+    RetryDue {
+        node: usize,
+        try_number: u32,
+    },
+    /// A sensor's next poke.
+    PokeDue {
+        node: usize,
+        try_number: u32,
+    },
     DagRunTimeout,
 }
 
@@ -107,6 +162,8 @@ pub(crate) enum Start {
     Fresh {
         tries: u32,
         instances: BTreeMap<usize, InstanceStart>,
+        /// A sensor whose wait an earlier process left unfinished: when its first poke was.
+        sensor_since: Option<i64>,
     },
     /// Carried over: succeeded (with its output, if stored) or skipped.
     Kept {
@@ -131,6 +188,9 @@ pub(crate) struct Scheduler {
     params: Option<TaskOutput>,
     work: VecDeque<usize>,
     ready: VecDeque<usize>,
+    /// Sensors in poke mode whose next poke is due: they hold their slot, so they start
+    /// without waiting for one.
+    held: VecDeque<usize>,
     /// Task bodies running (attempts, and bodies outliving their timed-out attempt).
     running: usize,
     limit: usize,
@@ -179,15 +239,17 @@ impl Scheduler {
             .zip(starts)
             .enumerate()
             .map(|(i, (n, start))| {
-                let (state, tries, output, frozen, previous) = match start {
-                    Start::Fresh { tries, instances } => {
-                        (TaskState::None, tries, None, false, instances)
-                    }
+                let (state, tries, output, frozen, previous, since) = match start {
+                    Start::Fresh {
+                        tries,
+                        instances,
+                        sensor_since,
+                    } => (TaskState::None, tries, None, false, instances, sensor_since),
                     Start::Kept {
                         state,
                         tries,
                         output,
-                    } => (state, tries, output, true, BTreeMap::new()),
+                    } => (state, tries, output, true, BTreeMap::new(), None),
                 };
                 Node {
                     spec: i,
@@ -213,6 +275,7 @@ impl Scheduler {
                     instances: Vec::new(),
                     instances_left: 0,
                     previous,
+                    sensor: n.task.sensor.map(|def| SensorWait::new(def, since)),
                 }
             })
             .collect();
@@ -228,6 +291,7 @@ impl Scheduler {
             params,
             work: VecDeque::new(),
             ready: VecDeque::new(),
+            held: VecDeque::new(),
             running: 0,
             limit: limit.max(1),
             active: 0,
@@ -262,7 +326,7 @@ impl Scheduler {
 
     /// Whether nothing is left to wait for.
     pub(crate) fn is_done(&self) -> bool {
-        self.active == 0 && self.ready.is_empty() && self.work.is_empty()
+        self.active == 0 && self.ready.is_empty() && self.work.is_empty() && self.held.is_empty()
     }
 
     /// The next moment a timer is due, if any.
@@ -399,6 +463,10 @@ impl Scheduler {
                 instances: Vec::new(),
                 instances_left: 0,
                 previous: BTreeMap::new(),
+                sensor: self.spec.nodes[i]
+                    .task
+                    .sensor
+                    .map(|def| SensorWait::new(def, None)),
             });
             match output {
                 Some(out) => kept.push((u, out)),
@@ -478,6 +546,7 @@ impl Scheduler {
             try_number: n.try_number,
             error,
             attempt: None,
+            sensor: None,
         });
         self.finished(i);
     }
@@ -521,80 +590,118 @@ impl Scheduler {
         skipped.map(|why| (TaskState::Skipped, why))
     }
 
-    /// Step 2: starts attempts while slots are free.
+    /// Step 2: starts attempts while slots are free (and the next poke of each sensor in poke
+    /// mode that is due: it still holds its slot).
     pub(crate) fn start_ready(&mut self, exec: &mut impl Executor) {
+        while self.stopped.is_none() {
+            let Some(i) = self.held.pop_front() else {
+                break;
+            };
+            self.launch(i, exec, true);
+        }
         while self.running < self.limit && self.stopped.is_none() {
             let Some(i) = self.ready.pop_front() else {
                 break;
             };
-            let (spec, map_index) = (self.nodes[i].spec, self.nodes[i].map_index);
-            let node = &self.spec.nodes[spec];
-            let n = &mut self.nodes[i];
+            self.launch(i, exec, false);
+        }
+    }
+
+    /// Starts an attempt of task `i`: a new try, or the next poke of a sensor's try. `held`:
+    /// a sensor in poke mode, whose slot and running state carry over from its last poke.
+    fn launch(&mut self, i: usize, exec: &mut impl Executor, held: bool) {
+        let (spec, map_index) = (self.nodes[i].spec, self.nodes[i].map_index);
+        let node = &self.spec.nodes[spec];
+        let n = &mut self.nodes[i];
+        let repoke = n
+            .sensor
+            .as_mut()
+            .is_some_and(|w| std::mem::take(&mut w.repoke));
+        if !repoke {
             n.try_number += 1;
-            let try_number = n.try_number;
-            // Like Airflow's clear: a resumed task gets its retries again.
-            let max_tries = n.first_try + node.options.retries;
-            let record = self.recording.as_ref().map(|(runs, logs)| {
+        }
+        let try_number = n.try_number;
+        if let Some(w) = &mut n.sensor {
+            let now = Instant::now();
+            if w.first_poke_ms.is_none() {
+                w.first_poke_ms = Some(now_ms());
+                w.deadline = Some(now + w.def.timeout);
+            }
+            if !held {
+                w.try_started = Some(now);
+            }
+        }
+        // Like Airflow's clear: a resumed task gets its retries again.
+        let max_tries = n.first_try + node.options.retries;
+        let record = self.recording.as_ref().map(|(runs, logs)| {
+            if !held {
                 let now = Instant::now();
                 n.started_ms = now_ms();
                 self.visible.push_back((now + VISIBLE_AFTER, i, try_number));
-                AttemptRecording {
-                    task_run: runs[i].clone(),
-                    logs: logs.clone(),
-                    started_ms: n.started_ms,
-                }
-            });
-            n.state = TaskState::Running;
-            let started_ms = n.started_ms;
+            }
+            AttemptRecording {
+                task_run: runs[i].clone(),
+                logs: logs.clone(),
+                started_ms: n.started_ms,
+            }
+        });
+        n.state = TaskState::Running;
+        let started_ms = n.started_ms;
+        if !held {
             self.observers
                 .progress(spec, map_index, TaskState::Queued, try_number);
-            let mapped = node.flow.map.zip(map_index);
-            let inputs = node
-                .inputs
-                .iter()
-                .enumerate()
-                .map(|(k, input)| InputValue {
-                    value: self.nodes[input.node].output.clone(),
-                    project: input.project,
-                    element: mapped
-                        .filter(|(m, _)| m.input == k)
-                        .map(|(m, index)| (m.element, index)),
-                    upstream: self.task_ids[input.node].clone(),
-                })
-                .collect();
-            exec.start(Attempt {
-                node: i,
-                map_index,
-                task: node.task,
-                dag_id: self.dag_id.clone(),
-                dag_run_id: self.dag_run_id.clone(),
-                task_id: self.task_ids[spec].clone(),
-                run: self.run,
-                try_number,
-                max_tries,
-                timeout: node.options.timeout,
-                inputs,
-                params: self.params.clone(),
-                connections: self.connections.clone(),
-                record,
-            });
-            self.running += 1;
-            self.active += 1;
-            self.observers.transition(Transition {
-                node: spec,
-                map_index,
-                state: TaskState::Running,
-                try_number,
-                error: None,
-                attempt: Some(AttemptFacts {
-                    started_ms,
-                    elapsed: None,
-                    output: None,
-                    log: None,
-                    killed: false,
-                }),
-            });
         }
+        let mapped = node.flow.map.zip(map_index);
+        let inputs = node
+            .inputs
+            .iter()
+            .enumerate()
+            .map(|(k, input)| InputValue {
+                value: self.nodes[input.node].output.clone(),
+                project: input.project,
+                element: mapped
+                    .filter(|(m, _)| m.input == k)
+                    .map(|(m, index)| (m.element, index)),
+                upstream: self.task_ids[input.node].clone(),
+            })
+            .collect();
+        exec.start(Attempt {
+            node: i,
+            map_index,
+            task: node.task,
+            dag_id: self.dag_id.clone(),
+            dag_run_id: self.dag_run_id.clone(),
+            task_id: self.task_ids[spec].clone(),
+            run: self.run,
+            try_number,
+            max_tries,
+            timeout: node.options.timeout,
+            inputs,
+            params: self.params.clone(),
+            connections: self.connections.clone(),
+            record,
+        });
+        if held {
+            // Still running, in its slot, since its first poke: nothing changes state.
+            return;
+        }
+        self.running += 1;
+        self.active += 1;
+        self.observers.transition(Transition {
+            node: spec,
+            map_index,
+            state: TaskState::Running,
+            try_number,
+            error: None,
+            attempt: Some(AttemptFacts {
+                started_ms,
+                elapsed: None,
+                output: None,
+                log: None,
+                killed: false,
+            }),
+            sensor: None,
+        });
     }
 
     /// Step 3: what an executor reported.
@@ -619,9 +726,29 @@ impl Scheduler {
         } else {
             self.running -= 1;
         }
+        if n.sensor.is_some() {
+            let result = match &end.result {
+                Ok(_) => PokeResult::Ready,
+                Err(TaskError::NotReady) => PokeResult::NotReady,
+                Err(_) => PokeResult::Error,
+            };
+            self.observers.sensor_poke(n.spec, result);
+            if result == PokeResult::NotReady {
+                let (elapsed, log) = (end.elapsed, end.log);
+                return self.not_ready(i, elapsed, log);
+            }
+        }
+        // A sensor in poke mode has run since its try's first poke.
+        let elapsed = match &n.sensor {
+            Some(w) if w.def.mode == SensorMode::Poke => {
+                w.try_started.map_or(end.elapsed, |t| t.elapsed())
+            }
+            _ => end.elapsed,
+        };
+        let sensor = n.sensor.as_ref().map(|w| w.facts(None));
         let facts = |output, killed| AttemptFacts {
             started_ms: n.started_ms,
-            elapsed: Some(end.elapsed),
+            elapsed: Some(elapsed),
             output,
             log: end.log.as_deref().cloned(),
             killed,
@@ -649,6 +776,7 @@ impl Scheduler {
                     try_number,
                     error: None,
                     attempt: Some(facts),
+                    sensor,
                 });
                 if map_index.is_none() {
                     self.short_circuit(i);
@@ -681,6 +809,7 @@ impl Scheduler {
                     try_number,
                     error: Some(message),
                     attempt: Some(facts),
+                    sensor,
                 });
                 if retry {
                     let delay = self.spec.nodes[spec]
@@ -697,6 +826,108 @@ impl Scheduler {
                     self.active -= 1;
                     self.finished(i);
                 }
+            }
+        }
+    }
+
+    /// A sensor's poke found its condition not met. Past the sensor's timeout (counted from its
+    /// first poke) it ends `failed`, or `skipped` with `soft_fail`, without retry (Airflow's
+    /// `AirflowSensorTimeout`); else its next poke is due after the poke interval (backed off,
+    /// and never later than the timeout). In poke mode it keeps its slot meanwhile; in
+    /// reschedule mode it frees it and is `up_for_reschedule`.
+    fn not_ready(&mut self, i: usize, elapsed: Duration, log: Option<Box<AttemptLog>>) {
+        let now = Instant::now();
+        let n = &mut self.nodes[i];
+        let (spec, map_index, try_number) = (n.spec, n.map_index, n.try_number);
+        let Some(w) = n.sensor.as_mut() else { return };
+        w.pokes += 1;
+        let def = w.def;
+        let deadline = w.deadline.unwrap_or(now);
+        let attempt = |elapsed| AttemptFacts {
+            started_ms: n.started_ms,
+            elapsed: Some(elapsed),
+            output: None,
+            log: log.as_deref().cloned(),
+            killed: false,
+        };
+        if now >= deadline {
+            let state = if def.soft_fail {
+                TaskState::Skipped
+            } else {
+                TaskState::Failed
+            };
+            let message = format!(
+                "sensor timed out: not ready after {} poke{} in {} (timeout {}){}",
+                w.pokes,
+                if w.pokes == 1 { "" } else { "s" },
+                humantime::format_duration(Duration::from_millis(
+                    u64::try_from(now_ms() - w.first_poke_ms.unwrap_or_else(now_ms)).unwrap_or(0)
+                )),
+                humantime::format_duration(def.timeout),
+                if def.soft_fail {
+                    "; soft_fail skips it"
+                } else {
+                    ""
+                }
+            );
+            let sensor = Some(w.facts(None));
+            let elapsed = match def.mode {
+                SensorMode::Poke => w.try_started.map_or(elapsed, |t| t.elapsed()),
+                SensorMode::Reschedule => elapsed,
+            };
+            n.state = state;
+            n.error = Some(message.clone());
+            let facts = attempt(elapsed);
+            self.active -= 1;
+            self.observers.sensor_timed_out(spec);
+            self.observers.transition(Transition {
+                node: spec,
+                map_index,
+                state,
+                try_number,
+                error: Some(message),
+                attempt: Some(facts),
+                sensor,
+            });
+            return self.finished(i);
+        }
+        let wait = def.interval_after(w.pokes).min(deadline - now);
+        let next_ms = now_ms() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+        let sensor = Some(w.facts(Some(next_ms)));
+        w.repoke = true;
+        self.timers.push(Reverse((
+            now + wait,
+            Timer::PokeDue {
+                node: i,
+                try_number,
+            },
+        )));
+        match def.mode {
+            SensorMode::Poke => {
+                // The slot stays taken until the sensor ends.
+                self.running += 1;
+                self.observers.transition(Transition {
+                    node: spec,
+                    map_index,
+                    state: TaskState::Running,
+                    try_number,
+                    error: None,
+                    attempt: None,
+                    sensor,
+                });
+            }
+            SensorMode::Reschedule => {
+                n.state = TaskState::UpForReschedule;
+                let facts = attempt(elapsed);
+                self.observers.transition(Transition {
+                    node: spec,
+                    map_index,
+                    state: TaskState::UpForReschedule,
+                    try_number,
+                    error: None,
+                    attempt: Some(facts),
+                    sensor,
+                });
             }
         }
     }
@@ -744,6 +975,28 @@ impl Scheduler {
             self.timers.pop();
             match timer {
                 Timer::DagRunTimeout => return Some(Stop::TimedOut(self.dagrun_timeout())),
+                Timer::PokeDue { node, try_number } => {
+                    let n = &mut self.nodes[node];
+                    if n.try_number != try_number {
+                        continue;
+                    }
+                    match n.state {
+                        // Poke mode: in its slot still.
+                        TaskState::Running if !n.body_running => self.held.push_back(node),
+                        TaskState::UpForReschedule => {
+                            n.state = TaskState::Scheduled;
+                            self.active -= 1;
+                            self.observers.progress(
+                                n.spec,
+                                n.map_index,
+                                TaskState::Scheduled,
+                                n.try_number,
+                            );
+                            self.ready.push_back(node);
+                        }
+                        _ => {}
+                    }
+                }
                 Timer::RetryDue { node, try_number } => {
                     let n = &mut self.nodes[node];
                     if n.state != TaskState::UpForRetry || n.try_number != try_number {
@@ -776,6 +1029,7 @@ impl Scheduler {
         }
         self.stopped = Some(why);
         self.ready.clear();
+        self.held.clear();
         self.work.clear();
         self.timers.clear();
         self.visible.clear();
@@ -805,6 +1059,7 @@ impl Scheduler {
                     try_number,
                     error: Some(message.clone()),
                     attempt: None,
+                    sensor: None,
                 });
                 continue;
             }
@@ -829,9 +1084,20 @@ impl Scheduler {
                 {
                     None
                 }
+                TaskState::UpForReschedule if end_state == TaskState::Skipped => None,
+                // A sensor waiting between pokes is not running: like a task not started, it
+                // stays as it is, so its record keeps `up_for_reschedule` and a resume of the
+                // run waits on with the clock of its first poke.
+                TaskState::UpForReschedule => {
+                    self.active -= 1;
+                    continue;
+                }
                 _ => continue,
             };
-            if matches!(n.state, TaskState::Running | TaskState::UpForRetry) {
+            if matches!(
+                n.state,
+                TaskState::Running | TaskState::UpForRetry | TaskState::UpForReschedule
+            ) {
                 self.active -= 1;
             }
             n.state = end_state;
@@ -854,6 +1120,7 @@ impl Scheduler {
                 try_number,
                 error: Some(message.clone()),
                 attempt,
+                sensor: None,
             });
         }
     }
@@ -956,6 +1223,7 @@ impl Scheduler {
             try_number,
             error,
             attempt: None,
+            sensor: None,
         });
         self.finished(i);
     }

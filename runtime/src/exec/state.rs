@@ -35,11 +35,14 @@ pub enum TaskState {
     UpstreamFailed,
     /// Not run because its trigger rule said so.
     Skipped,
+    /// A sensor in `reschedule` mode whose last poke was not ready: it holds no slot and waits
+    /// for its next poke (Airflow's `up_for_reschedule`).
+    UpForReschedule,
 }
 
 impl TaskState {
     /// Every state.
-    pub const ALL: [TaskState; 9] = [
+    pub const ALL: [TaskState; 10] = [
         TaskState::None,
         TaskState::Scheduled,
         TaskState::Queued,
@@ -49,6 +52,7 @@ impl TaskState {
         TaskState::UpForRetry,
         TaskState::UpstreamFailed,
         TaskState::Skipped,
+        TaskState::UpForReschedule,
     ];
 
     /// Airflow's name of the state.
@@ -63,6 +67,7 @@ impl TaskState {
             TaskState::UpForRetry => "up_for_retry",
             TaskState::UpstreamFailed => "upstream_failed",
             TaskState::Skipped => "skipped",
+            TaskState::UpForReschedule => "up_for_reschedule",
         }
     }
 

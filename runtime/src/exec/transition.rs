@@ -56,6 +56,19 @@ pub(crate) struct Transition {
     pub(crate) error: Option<String>,
     /// The attempt this transition starts or ends, if any.
     pub(crate) attempt: Option<AttemptFacts>,
+    /// A sensor's wait so far, to record beside its state.
+    pub(crate) sensor: Option<SensorFacts>,
+}
+
+/// Where a sensor's wait stands, as recorded on its task run.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SensorFacts {
+    /// When its first poke started, in ms since the epoch: the timeout counts from it.
+    pub(crate) first_poke_ms: i64,
+    /// Pokes that found the condition not met, in this DAG run's process.
+    pub(crate) pokes: u32,
+    /// When the next poke is due, in ms since the epoch, while it waits.
+    pub(crate) next_poke_ms: Option<i64>,
 }
 
 /// What an attempt's record needs.

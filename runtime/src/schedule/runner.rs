@@ -121,6 +121,9 @@ struct Dag {
     active: usize,
     /// Runs recorded `queued`, waiting for a slot: (run id, interval, due).
     queue: VecDeque<(String, DataInterval, DateTime<Utc>)>,
+    /// Runs taken over from a scheduler that ended while a sensor of theirs waited: started
+    /// as a resume, so the sensor waits on with its first poke's clock.
+    resuming: std::collections::HashSet<String>,
 }
 
 enum Msg {
@@ -147,7 +150,7 @@ enum ClaimOutcome {
     /// on the first read the runs a stopped scheduler left queued, now ours.
     NotDue {
         state: ScheduleState,
-        taken_over: Vec<(String, DataInterval)>,
+        taken_over: Vec<(String, DataInterval, bool)>,
     },
     Paused {
         state: ScheduleState,
@@ -199,6 +202,7 @@ impl Scheduler {
                 paused: false,
                 active: 0,
                 queue: VecDeque::new(),
+                resuming: Default::default(),
             });
         }
         if out.is_empty() {
@@ -382,9 +386,12 @@ impl Scheduler {
                         d.next = next_of(d, &state, now);
                         d.state = Some(state);
                         let since = self.since;
-                        for (run_id, interval) in taken_over {
+                        for (run_id, interval, resume) in taken_over {
                             let due = interval.end.max(since);
                             let d = &mut self.dags[dag];
+                            if resume {
+                                d.resuming.insert(run_id.clone());
+                            }
                             if d.active < d.opts.max_active_runs && d.queue.is_empty() {
                                 self.start_run(dag, run_id, interval, due, false, tx, kill, report);
                             } else {
@@ -510,7 +517,11 @@ impl Scheduler {
         let mut kill = kill.clone();
         let mut cfg =
             RunConfig::recorded(self.store.clone()).for_interval(RunType::Scheduled, interval);
-        cfg.queued_run = Some(exec::QueuedRun {
+        let resume = d.resuming.remove(&run_id);
+        if resume {
+            cfg = cfg.resume(&run_id);
+        }
+        let queued = exec::QueuedRun {
             run_id,
             experiment_id: d
                 .state
@@ -518,7 +529,10 @@ impl Scheduler {
                 .map(|s| s.experiment_id.clone())
                 .unwrap_or_default(),
             running,
-        });
+        };
+        if !resume {
+            cfg.queued_run = Some(queued);
+        }
         cfg.log_root = self.opts.log_root.clone();
         cfg.connections = self.opts.connections.clone();
         let cfg = cfg

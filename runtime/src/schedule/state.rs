@@ -169,35 +169,61 @@ pub(crate) fn claim(
 /// [`TAG_RECOVERED_BY`]); a run queued by a process that is still alive, or by another
 /// machine (whose processes cannot be checked), is left to its owner. Returns (run id,
 /// interval) by logical date.
+///
+/// Also takes over, to resume, the scheduled runs it left stopped (`killed`, or `running` by a
+/// process that died) while a sensor of theirs was `up_for_reschedule`: a sensor waiting
+/// between pokes holds nothing, so the wait goes on in this scheduler, with the timeout clock
+/// of its first poke. Those come back with `true`.
 pub(crate) fn take_over_queued(
     store: &TrackingStore,
     state: &ScheduleState,
     dag: &str,
-) -> Result<Vec<(String, DataInterval)>, StateError> {
+) -> Result<Vec<(String, DataInterval, bool)>, StateError> {
     use crate::exec::{TAG_HOST, TAG_PID, TAG_STATE};
-    let filter = format!(
-        "tags.`{TAG_STATE}` = 'queued' and tags.`{}` = 'scheduled'",
-        super::TAG_RUN_TYPE
-    );
-    let runs = store.search_runs(
-        &[&state.experiment_id],
-        &filter,
-        &[],
-        crate::tracking::MAX_SEARCH_RESULTS,
-    )?;
+    let mut runs = Vec::new();
+    for (wanted, resume) in [("queued", false), ("killed", true), ("running", true)] {
+        let filter = format!(
+            "tags.`{TAG_STATE}` = '{wanted}' and tags.`{}` = 'scheduled'",
+            super::TAG_RUN_TYPE
+        );
+        let found = store.search_runs(
+            &[&state.experiment_id],
+            &filter,
+            &[],
+            crate::tracking::MAX_SEARCH_RESULTS,
+        )?;
+        runs.extend(found.into_iter().map(|r| (r, resume)));
+    }
     let here = crate::exec::host_name();
     let me = std::process::id();
+    let sensor_waits = |run_id: &str| -> Result<bool, StateError> {
+        let filter = format!(
+            "tags.`{}` = '{run_id}' and tags.`{TAG_STATE}` = 'up_for_reschedule'",
+            crate::tracking::TAG_PARENT_RUN_ID
+        );
+        Ok(!store
+            .search_runs(&[&state.experiment_id], &filter, &[], 1)?
+            .is_empty())
+    };
     let stale: Vec<_> = runs
         .into_iter()
-        .filter(|r| r.tags.get(crate::exec::TAG_DAG).is_some_and(|d| d == dag))
-        .filter(|r| r.tags.get(TAG_HOST).is_some_and(|h| *h == here))
-        .filter(|r| {
+        .filter(|(r, _)| !r.tags.contains_key(crate::tracking::TAG_PARENT_RUN_ID))
+        .filter(|(r, _)| r.tags.get(crate::exec::TAG_DAG).is_some_and(|d| d == dag))
+        .filter(|(r, _)| r.tags.get(TAG_HOST).is_some_and(|h| *h == here))
+        .filter(|(r, _)| {
             r.tags
                 .get(TAG_PID)
                 .and_then(|p| p.parse::<u32>().ok())
                 .is_some_and(|p| p != me && !crate::exec::process_alive(p))
         })
         .collect();
+    let mut kept = Vec::with_capacity(stale.len());
+    for (r, resume) in stale {
+        if !resume || sensor_waits(&r.info.run_id)? {
+            kept.push((r, resume));
+        }
+    }
+    let stale = kept;
     if stale.is_empty() {
         return Ok(Vec::new());
     }
@@ -212,7 +238,7 @@ pub(crate) fn take_over_queued(
         return Ok(Vec::new());
     }
     let mut out = Vec::new();
-    for r in stale {
+    for (r, resume) in stale {
         let parse = |k: &str| {
             r.tags
                 .get(k)
@@ -225,9 +251,13 @@ pub(crate) fn take_over_queued(
         ) else {
             continue;
         };
-        store.set_tag(&r.info.run_id, TAG_PID, &me.to_string())?;
-        out.push((r.info.run_id, DataInterval { start, end }));
+        // A resumed run is marked ours by the resume itself, which refuses a run marked
+        // running by a live process (this one, too).
+        if !resume {
+            store.set_tag(&r.info.run_id, TAG_PID, &me.to_string())?;
+        }
+        out.push((r.info.run_id, DataInterval { start, end }, resume));
     }
-    out.sort_by_key(|(_, i)| *i);
+    out.sort_by_key(|(_, i, _)| *i);
     Ok(out)
 }

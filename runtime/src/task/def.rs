@@ -7,6 +7,7 @@ use std::fmt;
 use super::codec::OutputCodec;
 use super::invocation::{InputParam, InvokeFn, TaskOutput};
 use super::options::TaskOptions;
+use super::sensor::SensorDef;
 use crate::params::{ParamError, ParamSpec};
 
 /// A `#[task]` function, seen as a pipeline node. `#[task]` implements it on a hidden struct of
@@ -56,6 +57,9 @@ pub struct TaskDef {
     /// `#[task(conns = ["warehouse"])]`: the ids of the connections the task reads through
     /// `ctx.connection(..)`. A DAG run looks every one up before any task starts.
     pub conns: &'static [&'static str],
+    /// `#[sensor(...)]`: the task is a sensor, poked until it returns `Poke::Ready` or its
+    /// timeout passes; `None` for a `#[task]`.
+    pub sensor: Option<SensorDef>,
 }
 
 /// The `TypeId` and name of a params type.

@@ -147,6 +147,12 @@ pub enum TaskError {
     /// Something the task asks to be injected is not there.
     #[error("{0}")]
     Injection(String),
+    /// A sensor's poke found its condition not met yet ([`Poke::NotReady`]): not a failure;
+    /// the executor pokes again after the sensor's interval, until its timeout.
+    ///
+    /// [`Poke::NotReady`]: super::sensor::Poke::NotReady
+    #[error("not ready yet")]
+    NotReady,
 }
 
 impl TaskError {
@@ -180,7 +186,7 @@ impl TaskError {
     pub fn is_retryable(&self) -> bool {
         !matches!(
             self,
-            TaskError::Skip { .. } | TaskError::Fatal(_) | TaskError::Killed
+            TaskError::Skip { .. } | TaskError::Fatal(_) | TaskError::Killed | TaskError::NotReady
         )
     }
 

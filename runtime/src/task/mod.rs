@@ -18,6 +18,7 @@ mod def;
 mod error;
 mod invocation;
 mod options;
+pub(crate) mod sensor;
 pub(crate) mod support;
 pub mod xcom;
 

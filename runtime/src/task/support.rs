@@ -17,6 +17,7 @@ use super::def::{ParamsDef, TaskDef};
 use super::error::{BoxError, TaskError};
 use super::invocation::{Invocation, RunSlot, TaskFuture, TaskOutput};
 use super::options::TaskOptions;
+use super::sensor::Poke;
 use crate::params::{ParamSet, Params};
 use crate::tracking::Run;
 
@@ -659,4 +660,91 @@ pub const DAG_IS_NOT_A_TASK: TaskDef = TaskDef {
     params_type: None,
     short_circuit: false,
     conns: &[],
+    sensor: None,
 };
+
+// ---------------------------------------------------------------- what a sensor returns
+
+/// What a `#[sensor]` function may return: `Poke<T>`, or `Result<Poke<T>, E>` under any name.
+/// Decided by type, so an alias of either works. `Return` is what the sensor is to a `#[dag]`:
+/// always a `Result`, so the edge type downstream is exactly `T`, even when `T` is itself a
+/// `Result`.
+#[diagnostic::on_unimplemented(
+    message = "a `#[sensor]` returns `Poke<T>` or `Result<Poke<T>, E>`, not `{Self}`",
+    label = "each poke says whether the sensor is done, so this must be a `Poke`",
+    note = "return `Poke::NotReady` to be poked again, or `Poke::Ready(value)`: `value` is the output downstream tasks receive; work that is done in one call is a `#[task]`"
+)]
+pub trait SensorReturn {
+    /// The sensor as a task returns it: `Result<T, E>` (`E` is `Infallible` for a plain
+    /// `Poke<T>`).
+    type Return;
+    /// The ready value's type.
+    type Output;
+    /// The error type.
+    type Error;
+    /// The poke's outcome: `Ok(Some(v))` ready, `Ok(None)` not ready, `Err(e)` failed.
+    fn into_poke(self) -> Result<Option<Self::Output>, Self::Error>;
+}
+
+impl<T> SensorReturn for Poke<T> {
+    type Return = Result<T, Infallible>;
+    type Output = T;
+    type Error = Infallible;
+    fn into_poke(self) -> Result<Option<T>, Infallible> {
+        Ok(self.ready())
+    }
+}
+
+impl<T, E> SensorReturn for Result<Poke<T>, E> {
+    type Return = Result<T, E>;
+    type Output = T;
+    type Error = E;
+    fn into_poke(self) -> Result<Option<T>, E> {
+        self.map(Poke::ready)
+    }
+}
+
+/// How a sensor's return value becomes a poke's outcome, found by autoref dispatch on a
+/// [`Probe`] of it: `Ok(Some(v))` ready, `Ok(None)` not ready, `Err(e)` failed.
+pub trait PokeOutcome {
+    /// The return type.
+    type Input;
+    /// The ready value's type.
+    type Output;
+    /// The error type.
+    type Error;
+    /// The function splitting the return value.
+    #[allow(clippy::type_complexity)]
+    fn poke_outcome(&self) -> fn(Self::Input) -> Result<Option<Self::Output>, Self::Error>;
+}
+
+impl<R: SensorReturn> PokeOutcome for &Probe<R> {
+    type Input = R;
+    type Output = R::Output;
+    type Error = R::Error;
+    fn poke_outcome(&self) -> fn(R) -> Result<Option<R::Output>, R::Error> {
+        R::into_poke
+    }
+}
+
+/// The outcome of a return type that is not a `Poke`: never called. The sensor's `Task::Return`
+/// already reports that type at the user's return type, once; this fallback keeps the
+/// generated body from reporting it again.
+pub trait NotAPoke {
+    /// The return type.
+    type Input;
+    /// A function that is never called.
+    fn poke_outcome(&self) -> fn(Self::Input) -> Result<Option<Infallible>, Infallible>;
+}
+
+impl<R> NotAPoke for Probe<R> {
+    type Input = R;
+    fn poke_outcome(&self) -> fn(R) -> Result<Option<Infallible>, Infallible> {
+        |_| unreachable!("a sensor that does not return a `Poke` does not compile")
+    }
+}
+
+/// The attempt's error for a poke that was not ready.
+pub fn not_ready() -> TaskError {
+    TaskError::NotReady
+}

@@ -27,6 +27,13 @@ pub const TASK_DURATION_SECONDS: &str = "oxflow_task_duration_seconds";
 pub const TASK_RETRIES_TOTAL: &str = "oxflow_task_retries_total";
 /// Gauge: task attempts running now, labelled `dag`.
 pub const TASKS_RUNNING: &str = "oxflow_tasks_running";
+/// Counter: pokes of sensors, labelled `dag`, `task`, `result` (`not_ready`, `ready`, `error`).
+pub const SENSOR_POKES_TOTAL: &str = "oxflow_sensor_pokes_total";
+/// Counter: sensors that reached their timeout before their condition was met, labelled
+/// `dag`, `task` (they then ended `failed`, or `skipped` with `soft_fail`).
+pub const SENSOR_TIMEOUTS_TOTAL: &str = "oxflow_sensor_timeouts_total";
+/// Label of [`SENSOR_POKES_TOTAL`]: what the poke found.
+pub const LABEL_POKE_RESULT: &str = "result";
 /// Counter: finished DAG runs, labelled `dag`, `state` (success, failed, killed).
 pub const DAG_RUNS_TOTAL: &str = "oxflow_dag_runs_total";
 /// Histogram: duration of each DAG run in seconds, labelled `dag`.
@@ -113,6 +120,14 @@ pub fn describe() {
         "Task attempts that failed and are retried."
     );
     describe_gauge!(TASKS_RUNNING, "Task attempts running now.");
+    describe_counter!(
+        SENSOR_POKES_TOTAL,
+        "Sensor pokes, by what they found (not_ready, ready, error)."
+    );
+    describe_counter!(
+        SENSOR_TIMEOUTS_TOTAL,
+        "Sensors that timed out before their condition was met."
+    );
     describe_counter!(DAG_RUNS_TOTAL, "Finished DAG runs by final state.");
     describe_histogram!(
         DAG_RUN_DURATION_SECONDS,
