@@ -647,3 +647,52 @@ fn the_http_hook_sends_a_bearer_token_gives_up_after_its_retries_and_times_out()
         "{err}"
     );
 }
+
+// ---------------------------------------------------------------- a named file is always read
+
+#[task]
+fn needs_nothing() -> u32 {
+    1
+}
+
+#[dag]
+fn no_connections() {
+    needs_nothing();
+}
+
+/// A connections file that was named is read even when no task needs a connection: a wrong
+/// path or a broken file is reported, naming it, and nothing runs or is recorded.
+#[test]
+fn a_named_connections_file_that_cannot_be_used_stops_the_run_even_when_no_task_needs_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let mlruns = dir.path().join("mlruns");
+    let missing = dir.path().join("missing.ron");
+    let broken = dir.path().join("broken.ron");
+    std::fs::write(&broken, "{\"db\": (conn_type: \"postgres\", hots: \"h\")}").unwrap();
+    for (file, expected) in [
+        (
+            &missing,
+            format!("cannot read connections file {}", missing.display()),
+        ),
+        (&broken, format!("connections file {}:1:", broken.display())),
+    ] {
+        let out = run_child(
+            dir.path(),
+            &[
+                "pipelines",
+                "--connections",
+                file.to_str().unwrap(),
+                "run",
+                "no_connections",
+                "--tracking-uri",
+                mlruns.to_str().unwrap(),
+            ],
+            &[],
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{stderr}");
+        assert!(stderr.contains(&expected), "{stderr}");
+        // Nothing ran, so nothing was recorded.
+        assert!(!mlruns.exists(), "{stderr}");
+    }
+}
