@@ -271,15 +271,9 @@ pub(crate) fn score_request(
         BodyFormat::Csv => csv_request(body, signature)?,
     };
     let rows = count_rows(&request);
-    let predictions = model
-        .predict_json(&request)
+    let out = model
+        .predict_json_bytes(&request)
         .map_err(|e| model_error(e, signature))?;
-    let out = serde_json::to_vec(&predictions).map_err(|e| ScoringError {
-        status: 500,
-        error_code: Some("INTERNAL_ERROR"),
-        message: format!("The predictions cannot be written as JSON: {e}"),
-        columns: Vec::new(),
-    })?;
     Ok((out, rows, request))
 }
 
