@@ -34,7 +34,7 @@ use tract_onnx::tract_hir::internal::{
     check_output_arity, expand,
 };
 
-use self::frame::{Cell, Element, Frame};
+use self::frame::{Cell, Element, FlatSplit, Frame};
 use self::output::{Cells, Out, Records, Response, Tensors, ZipKeys, key_order};
 use super::ModelError;
 use super::enforce::{TensorInput, TensorRequest, check_tensor_shape};
@@ -973,20 +973,32 @@ impl OnnxModel {
     /// The input tensors from a DataFrame request: columns in the signature's order fill a
     /// single input; with several inputs, each takes the column of its name.
     fn frame_inputs(&self, body: &Value) -> Result<(usize, TVec<TValue>), ModelError> {
-        let cols: Vec<ColSpec> = match &self.signature {
-            Some(sig) if !sig.inputs.is_empty() => sig.inputs.clone(),
-            _ if self.inputs.len() > 1 => self
-                .inputs
-                .iter()
-                .map(|i| ColSpec::new(i.name.clone(), ColType::Scalar(DataType::Double), true))
-                .collect(),
+        let derived: Vec<ColSpec>;
+        let cols: &[ColSpec] = match &self.signature {
+            Some(sig) if !sig.inputs.is_empty() => &sig.inputs,
+            _ if self.inputs.len() > 1 => {
+                derived = self
+                    .inputs
+                    .iter()
+                    .map(|i| ColSpec::new(i.name.clone(), ColType::Scalar(DataType::Double), true))
+                    .collect();
+                &derived
+            }
             _ => return self.split_inputs(body),
         };
-        let frame = Frame::parse(body)?;
-        frame.check_columns(&cols)?;
+        self.frame_tensors(&Frame::parse(body)?, cols)
+    }
+
+    /// The input tensors from a DataFrame's rows and the columns to read.
+    fn frame_tensors(
+        &self,
+        frame: &Frame<'_>,
+        cols: &[ColSpec],
+    ) -> Result<(usize, TVec<TValue>), ModelError> {
+        frame.check_columns(cols)?;
         let n = frame.len();
         let mut columns: BTreeMap<&str, Vec<Cell>> = BTreeMap::new();
-        for c in &cols {
+        for c in cols {
             columns.insert(c.display_name(), frame.column(c)?);
         }
         let tensors = if let [one] = &self.inputs[..] {
@@ -1182,6 +1194,21 @@ impl OnnxModel {
         } else {
             self.tensor_inputs(body)?
         };
+        self.write_predictions(frame, n, inputs, serializer)
+    }
+
+    /// Runs the graph on `inputs` (`n` rows) and serializes `{"predictions": ...}`: records
+    /// for a DataFrame request (`frame`), else output name to nested list.
+    fn write_predictions<S: serde::Serializer>(
+        &self,
+        frame: bool,
+        n: usize,
+        inputs: TVec<TValue>,
+        serializer: S,
+    ) -> Result<S::Ok, ModelError>
+    where
+        S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let outs = self.run(inputs)?;
         let names: Vec<&str> = self.outputs.iter().map(|o| o.name.as_str()).collect();
         let written = if frame {
@@ -1299,6 +1326,30 @@ impl DynModel for OnnxModel {
         let mut out = Vec::with_capacity(256);
         self.predict_with(body, &mut serde_json::Serializer::new(&mut out))?;
         Ok(out)
+    }
+
+    /// With a column signature, a `dataframe_split` of numbers, booleans and nulls is parsed
+    /// from its bytes straight into one buffer of cells ([`FlatSplit`]) and scored as the
+    /// same body through [`DynModel::predict_json_bytes`] would be.
+    fn score_json_bytes(&self, body: &[u8]) -> Option<Result<(Vec<u8>, usize), ModelError>> {
+        let cols = match self.signature.as_ref() {
+            Some(sig) if sig.inputs.first().is_some_and(|c| !c.ty.is_tensor()) => &sig.inputs,
+            _ => return None,
+        };
+        let split = FlatSplit::parse(body)?;
+        let scored = self
+            .frame_tensors(&split.frame(), cols)
+            .and_then(|(n, inputs)| {
+                let mut out = Vec::with_capacity(256);
+                self.write_predictions(
+                    true,
+                    n,
+                    inputs,
+                    &mut serde_json::Serializer::new(&mut out),
+                )?;
+                Ok((out, n))
+            });
+        Some(scored)
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

@@ -1,7 +1,13 @@
 //! DataFrame requests read for the ONNX flavor: the rows of a `dataframe_split` body in
-//! place (no record per row), each signature column's cells read with MLflow's enforcement
-//! into a buffer of [`Cell`]s (no JSON value per cell), from which the input tensor is filled.
+//! place (no record per row), or its bytes parsed straight into one flat buffer of scalars
+//! ([`FlatSplit`]); each signature column's cells read with MLflow's enforcement into a
+//! buffer of [`Cell`]s (no JSON value per cell), from which the input tensor is filled.
 
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
 use crate::model::column::{ColumnValue, read_cell, show};
@@ -97,6 +103,13 @@ pub(super) enum Frame<'a> {
         columns: Vec<&'a str>,
         rows: &'a [Value],
     },
+    /// A `dataframe_split` body parsed from its bytes: its column names and its cells, row
+    /// after row.
+    Flat {
+        columns: &'a [Cow<'a, str>],
+        cells: &'a [Value],
+        rows: usize,
+    },
     /// Any other shape, taken apart into records by [`ScoringRequest::parse`].
     Records(Vec<Map<String, Value>>),
 }
@@ -141,6 +154,7 @@ impl<'a> Frame<'a> {
     pub(super) fn len(&self) -> usize {
         match self {
             Frame::Split { rows, .. } => rows.len(),
+            Frame::Flat { rows, .. } => *rows,
             Frame::Records(records) => records.len(),
         }
     }
@@ -151,18 +165,10 @@ impl<'a> Frame<'a> {
         match self {
             Frame::Records(records) => check_columns(cols, records),
             Frame::Split { columns, rows } => {
-                let missing: Vec<String> = cols
-                    .iter()
-                    .filter(|c| c.required)
-                    .filter_map(|c| c.name.as_ref())
-                    .filter(|name| rows.is_empty() || !columns.contains(&name.as_str()))
-                    .cloned()
-                    .collect();
-                if missing.is_empty() {
-                    Ok(())
-                } else {
-                    Err(ModelError::MissingInputs { columns: missing })
-                }
+                split_missing(cols, rows.is_empty(), |name| columns.contains(&name))
+            }
+            Frame::Flat { columns, rows, .. } => {
+                split_missing(cols, *rows == 0, |name| columns.iter().any(|c| c == name))
             }
         }
     }
@@ -181,12 +187,174 @@ impl<'a> Frame<'a> {
                     .map(|(i, r)| cell(j.and_then(|j| r.get(j)), name, i, &c.ty))
                     .collect()
             }
+            Frame::Flat {
+                columns,
+                cells,
+                rows,
+            } => {
+                let j = columns.iter().rposition(|k| k == name);
+                let width = columns.len();
+                (0..*rows)
+                    .map(|i| cell(j.map(|j| &cells[i * width + j]), name, i, &c.ty))
+                    .collect()
+            }
             Frame::Records(records) => records
                 .iter()
                 .enumerate()
                 .map(|(i, r)| cell(r.get(name), name, i, &c.ty))
                 .collect(),
         }
+    }
+}
+
+/// The required columns a `dataframe_split` lacks (every one without rows), as
+/// `check_columns` finds them in its records.
+fn split_missing(
+    cols: &[ColSpec],
+    no_rows: bool,
+    has: impl Fn(&str) -> bool,
+) -> Result<(), ModelError> {
+    let missing: Vec<String> = cols
+        .iter()
+        .filter(|c| c.required)
+        .filter_map(|c| c.name.as_ref())
+        .filter(|name| no_rows || !has(name))
+        .cloned()
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ModelError::MissingInputs { columns: missing })
+    }
+}
+
+/// A request body `{"dataframe_split": {"columns": [...], "data": [[...], ...]}}` of scalar
+/// cells (numbers, booleans, nulls), parsed from its bytes by serde_json into one flat
+/// buffer: no `Value` tree, no list per row. Cells are kept as the `Value`s serde_json
+/// would have built for them (numbers and booleans need no heap), so they are read with
+/// the same rules.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct FlatSplit<'a> {
+    #[serde(borrow)]
+    dataframe_split: SplitBody<'a>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SplitBody<'a> {
+    #[serde(borrow)]
+    columns: Vec<Cow<'a, str>>,
+    data: FlatRows,
+}
+
+impl<'a> FlatSplit<'a> {
+    /// The body, if it is such a request with as many cells in every row as columns; `None`
+    /// for anything else (another input key, `params`, a string cell, a ragged row, a
+    /// repeated key, malformed JSON), which the general path reads and refuses as before.
+    pub(super) fn parse(body: &'a [u8]) -> Option<FlatSplit<'a>> {
+        let split: FlatSplit<'a> = serde_json::from_slice(body).ok()?;
+        let SplitBody { columns, data } = &split.dataframe_split;
+        let fits = data.rows == 0 || data.cells.len() == data.rows * columns.len();
+        fits.then_some(split)
+    }
+
+    /// The rows, to read columns from.
+    pub(super) fn frame(&self) -> Frame<'_> {
+        let SplitBody { columns, data } = &self.dataframe_split;
+        Frame::Flat {
+            columns,
+            cells: &data.cells,
+            rows: data.rows,
+        }
+    }
+}
+
+/// The `data` of a split: every row's cells in one buffer.
+#[derive(Debug, Default)]
+struct FlatRows {
+    cells: Vec<Value>,
+    rows: usize,
+    /// Cells per row, from the first row; every row must have as many.
+    width: Option<usize>,
+}
+
+impl<'de> Deserialize<'de> for FlatRows {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<FlatRows, D::Error> {
+        struct Rows;
+        impl<'de> Visitor<'de> for Rows {
+            type Value = FlatRows;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of rows")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<FlatRows, A::Error> {
+                let mut rows = FlatRows::default();
+                while seq.next_element_seed(Row(&mut rows))?.is_some() {}
+                Ok(rows)
+            }
+        }
+        d.deserialize_seq(Rows)
+    }
+}
+
+/// Appends one row's cells to the buffer.
+struct Row<'r>(&'r mut FlatRows);
+
+impl<'de> DeserializeSeed<'de> for Row<'_> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Row<'_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a row: a list of numbers, booleans and nulls")
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let start = self.0.cells.len();
+        while let Some(Scalar(v)) = seq.next_element()? {
+            self.0.cells.push(v);
+        }
+        let width = self.0.cells.len() - start;
+        if *self.0.width.get_or_insert(width) != width {
+            return Err(de::Error::custom("rows of different lengths"));
+        }
+        self.0.rows += 1;
+        Ok(())
+    }
+}
+
+/// One cell: a number, boolean or null, as the `Value` serde_json builds for it.
+struct Scalar(Value);
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Scalar, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a number, a boolean or null")
+            }
+            fn visit_bool<E>(self, b: bool) -> Result<Scalar, E> {
+                Ok(Scalar(Value::Bool(b)))
+            }
+            fn visit_i64<E>(self, i: i64) -> Result<Scalar, E> {
+                Ok(Scalar(i.into()))
+            }
+            fn visit_u64<E>(self, u: u64) -> Result<Scalar, E> {
+                Ok(Scalar(u.into()))
+            }
+            fn visit_f64<E>(self, x: f64) -> Result<Scalar, E> {
+                Ok(Scalar(
+                    serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number),
+                ))
+            }
+            fn visit_unit<E>(self) -> Result<Scalar, E> {
+                Ok(Scalar(Value::Null))
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 
@@ -340,6 +508,53 @@ mod tests {
         assert!(matches!(frame, Frame::Records(_)));
         let cells = frame.column(&col("x", DataType::Long, false)).unwrap();
         assert_eq!(cells, [Cell::Int(1), Cell::Null]);
+    }
+
+    #[test]
+    fn a_split_parsed_from_bytes_reads_as_the_split_value_does() {
+        let texts = [
+            r#"{"dataframe_split": {"columns": ["a", "b", "c"], "data": [[1, 2.5, true], [null, -1, false], [18446744073709551615, 1e-7, 0]]}}"#,
+            r#"{"dataframe_split": {"index": [0], "columns": ["a", "b", "c"], "data": [[1, 2, 3]]}}"#,
+            r#"{"dataframe_split": {"columns": ["a", "ab", "c"], "data": []}}"#,
+        ];
+        let cols = [
+            col("a", DataType::Double, false),
+            col("ab", DataType::Float, true),
+            col("b", DataType::Double, false),
+            col("c", DataType::Boolean, false),
+            col("c", DataType::Long, false),
+        ];
+        for text in texts {
+            let flat = FlatSplit::parse(text.as_bytes()).unwrap_or_else(|| panic!("{text}"));
+            let value: Value = serde_json::from_str(text).unwrap();
+            let (f, v) = (flat.frame(), split(&value));
+            assert_eq!(f.len(), v.len());
+            for c in &cols {
+                let (a, b) = (f.column(c), v.column(c));
+                assert_eq!(format!("{a:?}"), format!("{b:?}"), "{text}: {c:?}");
+            }
+            assert_eq!(
+                format!("{:?}", f.check_columns(&cols)),
+                format!("{:?}", v.check_columns(&cols))
+            );
+        }
+    }
+
+    #[test]
+    fn other_bodies_are_left_to_the_general_path() {
+        for text in [
+            r#"{"dataframe_split": {"columns": ["a"], "data": [["x"]]}}"#,
+            r#"{"dataframe_split": {"columns": ["a"], "data": [[1], [1, 2]]}}"#,
+            r#"{"dataframe_split": {"columns": ["a", "b"], "data": [[1], [2]]}}"#,
+            r#"{"dataframe_split": {"columns": ["a"], "data": [[1]]}, "params": {}}"#,
+            r#"{"dataframe_split": {"columns": ["a"], "data": [[[1]]]}}"#,
+            r#"{"dataframe_split": {"columns": ["a"], "columns": ["b"], "data": [[1]]}}"#,
+            r#"{"dataframe_records": [{"a": 1}]}"#,
+            r#"{"dataframe_split": {"columns": ["a"], "data": [[1]]}"#,
+            r#"[1]"#,
+        ] {
+            assert!(FlatSplit::parse(text.as_bytes()).is_none(), "{text}");
+        }
     }
 
     #[test]

@@ -464,3 +464,48 @@ fn a_zipmap_response_is_written_with_sorted_labels_and_null_for_nan() {
         "{text}"
     );
 }
+
+#[test]
+fn a_split_scored_from_its_bytes_answers_as_its_value_does() {
+    let model = load("lr_multiclass_zipmap", Some(iris_columns(DataType::Float)));
+    let cols = r#""columns": ["sl", "sw", "pl", "pw"]"#;
+    let bodies = [
+        format!(r#"{{"dataframe_split": {{{cols}, "data": [[5.1, 3.5, 1.4, 0.2], [7, 3, 5, 2], [null, 1, 2, 3]]}}}}"#),
+        format!(r#"{{"dataframe_split": {{{cols}, "data": []}}}}"#),
+        format!(r#"{{"dataframe_split": {{{cols}, "data": [[1e300, 3.5, 1.4, 0.2]]}}}}"#),
+        format!(r#"{{"dataframe_split": {{{cols}, "data": [[true, 3.5, 1.4, 0.2]]}}}}"#),
+        r#"{"dataframe_split": {"columns": ["sl", "sw", "pl"], "data": [[1, 2, 3]]}}"#.to_string(),
+        r#"{"dataframe_split": {"columns": ["pw", "pl", "sw", "sl", "x"], "data": [[0.2, 1.4, 3.5, 5.1, 9]]}}"#.to_string(),
+    ];
+    for body in &bodies {
+        let fast = model
+            .score_json_bytes(body.as_bytes())
+            .unwrap_or_else(|| panic!("not read from bytes: {body}"));
+        let value: Value = serde_json::from_str(body).unwrap();
+        let general = model.predict_json_bytes(&value);
+        match (fast, general) {
+            (Ok((text, rows)), Ok(want)) => {
+                assert_eq!(
+                    String::from_utf8(text).unwrap(),
+                    String::from_utf8(want).unwrap()
+                );
+                assert_eq!(
+                    rows,
+                    value["dataframe_split"]["data"].as_array().unwrap().len()
+                );
+            }
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{body}"),
+            (a, b) => panic!("{body}: {a:?} but {b:?}"),
+        }
+    }
+    // A string cell, records, and a model without a column signature take the general path.
+    let string = format!(r#"{{"dataframe_split": {{{cols}, "data": [["5.1", 3.5, 1.4, 0.2]]}}}}"#);
+    assert!(model.score_json_bytes(string.as_bytes()).is_none());
+    assert!(
+        model
+            .score_json_bytes(br#"{"dataframe_records": []}"#)
+            .is_none()
+    );
+    let tensor = load("lr_multiclass_zipmap", None);
+    assert!(tensor.score_json_bytes(bodies[0].as_bytes()).is_none());
+}
