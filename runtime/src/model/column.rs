@@ -107,19 +107,28 @@ impl<'a> Row<'a> {
 
     /// The value of column `name`, converted to `T`.
     pub fn get<T: ColumnValue>(&self, name: &str) -> Result<T, super::ModelError> {
-        let err = |reason: String| super::ModelError::Value {
-            column: name.to_string(),
-            ty: T::column_type().to_string(),
-            row: self.index,
-            reason,
-        };
-        match self.record.get(name) {
-            None | Some(Value::Null) if T::REQUIRED => {
-                Err(err("no value in a required column".into()))
-            }
-            None => T::absent().ok_or_else(|| err("no value".into())),
-            Some(v) => T::from_json(v).map_err(err),
-        }
+        read_cell(self.record.get(name), name, self.index)
+    }
+}
+
+/// One cell of column `name` in row `index` (`None`: the row lacks the column), converted to
+/// `T` with MLflow's rules: what [`Row::get`] does, for readers that hold the cell without a
+/// record around it (the ONNX flavor reads `dataframe_split` rows in place).
+pub(crate) fn read_cell<T: ColumnValue>(
+    value: Option<&Value>,
+    name: &str,
+    index: usize,
+) -> Result<T, super::ModelError> {
+    let err = |reason: String| super::ModelError::Value {
+        column: name.to_string(),
+        ty: T::column_type().to_string(),
+        row: index,
+        reason,
+    };
+    match value {
+        None | Some(Value::Null) if T::REQUIRED => Err(err("no value in a required column".into())),
+        None => T::absent().ok_or_else(|| err("no value".into())),
+        Some(v) => T::from_json(v).map_err(err),
     }
 }
 

@@ -34,9 +34,10 @@ use tract_onnx::tract_hir::internal::{
     check_output_arity, expand,
 };
 
+use self::frame::{Cell, Element, FlatSplit, Frame};
+use self::output::{Cells, Out, Records, Response, Tensors, ZipKeys, key_order};
 use super::ModelError;
-use super::column::Row;
-use super::enforce::{TensorInput, TensorRequest, check_columns, check_tensor_shape};
+use super::enforce::{TensorInput, TensorRequest, check_tensor_shape};
 use super::flavor::{self, Example, MlModel, ModelDir, SaveTarget};
 use super::predict::{DynModel, ModelTypeInfo};
 use super::schema::{ColSpec, ColType, DataType, Signature};
@@ -180,7 +181,7 @@ enum Post {
     Plain,
     /// A removed `ZipMap`: each row of the probability tensor becomes a map from these class
     /// labels (JSON object keys) to probabilities.
-    ZipMap(Vec<String>),
+    ZipMap(ZipKeys),
     /// A binary tree classifier's label: recomputed from the probabilities output at this
     /// index, choosing between these two labels.
     BinaryLabel {
@@ -211,6 +212,8 @@ pub struct OnnxModel {
     plan: Arc<TypedRunnableModel>,
     inputs: Vec<Input>,
     outputs: Vec<Output>,
+    /// The outputs in the order a response writes their names (sorted).
+    output_order: Vec<usize>,
     signature: Option<Signature>,
 }
 
@@ -610,7 +613,7 @@ fn repair(graph: &mut pb::GraphProto) -> Vec<Output> {
         for o in graph.output.iter_mut().filter(|o| o.name == z.output[0]) {
             o.r#type = None;
         }
-        posts.insert(z.output[0].clone(), Post::ZipMap(labels));
+        posts.insert(z.output[0].clone(), Post::ZipMap(ZipKeys::new(labels)));
     }
     graph.node.retain(|n| n.op_type != "ZipMap");
     let mut label_fixes = Vec::new();
@@ -837,72 +840,6 @@ fn check_signature(file: &str, sig: &Signature, inputs: &[Input]) -> Result<(), 
     Ok(())
 }
 
-/// One output after the run: a shape and its values, flattened, as JSON.
-struct Out {
-    shape: Vec<usize>,
-    values: Vec<Value>,
-}
-
-impl Out {
-    fn from_tensor(t: &Tensor) -> TractResult<Out> {
-        let shape = t.shape().to_vec();
-        let values: Vec<Value> = match t.datum_type() {
-            DatumType::String => t
-                .to_plain_array_view::<String>()?
-                .iter()
-                .map(|s| Value::String(s.clone()))
-                .collect(),
-            DatumType::Bool => t
-                .to_plain_array_view::<bool>()?
-                .iter()
-                .map(|&b| b.into())
-                .collect(),
-            DatumType::F32 => t
-                .to_plain_array_view::<f32>()?
-                .iter()
-                .map(|&x| float(f64::from(x)))
-                .collect(),
-            DatumType::F64 => t
-                .to_plain_array_view::<f64>()?
-                .iter()
-                .map(|&x| float(x))
-                .collect(),
-            // Integers, and labels that tract types as TDim behind a Cast.
-            _ => t
-                .cast_to::<i64>()?
-                .to_plain_array_view::<i64>()?
-                .iter()
-                .map(|&i| i.into())
-                .collect(),
-        };
-        Ok(Out { shape, values })
-    }
-
-    /// The values as nested lists, as numpy's `tolist()` gives them.
-    fn nested(&self) -> Value {
-        fn build(shape: &[usize], values: &[Value]) -> Value {
-            match shape {
-                [] => values.first().cloned().unwrap_or(Value::Null),
-                [_] => Value::Array(values.to_vec()),
-                [n, rest @ ..] => {
-                    let step = rest.iter().product::<usize>();
-                    Value::Array(
-                        (0..*n)
-                            .map(|i| build(rest, &values[i * step..(i + 1) * step]))
-                            .collect(),
-                    )
-                }
-            }
-        }
-        build(&self.shape, &self.values)
-    }
-}
-
-/// A float as JSON; NaN and infinities, which JSON lacks, as null.
-fn float(x: f64) -> Value {
-    serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
-}
-
 impl OnnxModel {
     /// Loads an ONNX model from its bytes. `file` names it in errors; `signature` (from
     /// `MLmodel`) is checked against the graph's inputs and used for schema enforcement.
@@ -943,11 +880,13 @@ impl OnnxModel {
             }
             model.into_optimized()?.into_runnable()
         })?;
+        let output_order = key_order(&outputs.iter().map(|o| o.name.as_str()).collect::<Vec<_>>());
         Ok(OnnxModel {
             file: file.to_string(),
             plan,
             inputs,
             outputs,
+            output_order,
             signature,
         })
     }
@@ -1034,36 +973,44 @@ impl OnnxModel {
     /// The input tensors from a DataFrame request: columns in the signature's order fill a
     /// single input; with several inputs, each takes the column of its name.
     fn frame_inputs(&self, body: &Value) -> Result<(usize, TVec<TValue>), ModelError> {
-        let cols: Vec<ColSpec> = match &self.signature {
-            Some(sig) if !sig.inputs.is_empty() => sig.inputs.clone(),
-            _ if self.inputs.len() > 1 => self
-                .inputs
-                .iter()
-                .map(|i| ColSpec::new(i.name.clone(), ColType::Scalar(DataType::Double), true))
-                .collect(),
+        let derived: Vec<ColSpec>;
+        let cols: &[ColSpec] = match &self.signature {
+            Some(sig) if !sig.inputs.is_empty() => &sig.inputs,
+            _ if self.inputs.len() > 1 => {
+                derived = self
+                    .inputs
+                    .iter()
+                    .map(|i| ColSpec::new(i.name.clone(), ColType::Scalar(DataType::Double), true))
+                    .collect();
+                &derived
+            }
             _ => return self.split_inputs(body),
         };
-        let request = super::ScoringRequest::parse(body)?;
-        let records = &request.records;
-        check_columns(&cols, records)?;
-        let n = records.len();
-        let mut columns: BTreeMap<&str, Vec<Value>> = BTreeMap::new();
-        for c in &cols {
-            let name = c.display_name();
-            let column = records
-                .iter()
-                .enumerate()
-                .map(|(i, r)| column_value(&Row::new(r, i), name, &c.ty))
-                .collect::<Result<Vec<Value>, ModelError>>()?;
-            columns.insert(name, column);
+        self.frame_tensors(&Frame::parse(body)?, cols)
+    }
+
+    /// The input tensors from a DataFrame's rows and the columns to read.
+    fn frame_tensors(
+        &self,
+        frame: &Frame<'_>,
+        cols: &[ColSpec],
+    ) -> Result<(usize, TVec<TValue>), ModelError> {
+        frame.check_columns(cols)?;
+        let n = frame.len();
+        let mut columns: BTreeMap<&str, Vec<Cell>> = BTreeMap::new();
+        for c in cols {
+            columns.insert(c.display_name(), frame.column(c)?);
         }
         let tensors = if let [one] = &self.inputs[..] {
             // Row-major: each row's columns in the signature's order.
-            let values: Vec<Value> = (0..n)
-                .flat_map(|i| cols.iter().map(move |c| (i, c.display_name())))
-                .map(|(i, name)| columns[name][i].clone())
+            let by_position: Vec<&[Cell]> = cols
+                .iter()
+                .map(|c| &columns[c.display_name()][..])
                 .collect();
-            tvec!(self.tensor(one, &[n, one.width()], &values)?)
+            let cells: Vec<Cell> = (0..n)
+                .flat_map(|i| by_position.iter().map(move |c| c[i]))
+                .collect();
+            tvec!(self.tensor(one, &[n, one.width()], &cells)?)
         } else {
             self.inputs
                 .iter()
@@ -1150,32 +1097,21 @@ impl OnnxModel {
         Ok((n, tensors))
     }
 
-    /// A tensor of `input`'s element type from JSON numbers.
-    fn tensor(
+    /// A tensor of `input`'s element type from JSON numbers or frame cells.
+    fn tensor<E: Element>(
         &self,
         input: &Input,
         shape: &[usize],
-        values: &[Value],
+        values: &[E],
     ) -> Result<TValue, ModelError> {
-        let bad = |i: usize, v: &Value, what: &str| ModelError::Value {
+        let bad = |i: usize, v: &E, what: &str| ModelError::Value {
             column: input.name.clone(),
             ty: numpy_name(input.dt).to_string(),
             row: i / shape.iter().skip(1).product::<usize>().max(1),
-            reason: format!("{} is not {what}", super::column::show(v)),
+            reason: format!("{} is not {what}", v.json()),
         };
-        let float_of = |i: usize, v: &Value| -> Result<f64, ModelError> {
-            match v {
-                Value::Null => Ok(f64::NAN),
-                Value::Bool(b) => Ok(f64::from(u8::from(*b))),
-                _ => v.as_f64().ok_or_else(|| bad(i, v, "a number")),
-            }
-        };
-        let int_of = |i: usize, v: &Value| -> Result<i64, ModelError> {
-            match v {
-                Value::Bool(b) => Ok(i64::from(*b)),
-                _ => v.as_i64().ok_or_else(|| bad(i, v, "an integer")),
-            }
-        };
+        let float_of = |i: usize, v: &E| v.as_float().ok_or_else(|| bad(i, v, "a number"));
+        let int_of = |i: usize, v: &E| v.as_int().ok_or_else(|| bad(i, v, "an integer"));
         let tensor = match input.dt {
             DatumType::F32 => typed(shape, values, |i, v| float_of(i, v).map(|x| x as f32))?,
             DatumType::F64 => typed(shape, values, float_of)?,
@@ -1191,12 +1127,22 @@ impl OnnxModel {
     }
 
     /// Runs the graph and applies the output repairs.
-    fn run(&self, inputs: TVec<TValue>) -> Result<Vec<Out>, ModelError> {
+    fn run(&self, inputs: TVec<TValue>) -> Result<Vec<Out<'_>>, ModelError> {
         let results = guarded(&self.file, "failed to run", || self.plan.run(inputs))?;
         let mut outs = results
             .iter()
-            .map(|t| Out::from_tensor(t))
-            .collect::<TractResult<Vec<Out>>>()
+            .zip(&self.outputs)
+            .map(|(t, o)| {
+                Ok(Out {
+                    shape: t.shape().to_vec(),
+                    cells: Cells::from_tensor(t)?,
+                    zip: match &o.post {
+                        Post::ZipMap(keys) => Some(keys),
+                        _ => None,
+                    },
+                })
+            })
+            .collect::<TractResult<Vec<Out<'_>>>>()
             .map_err(|e| tract_err(&self.file, "returned an output oxflow cannot read", e))?;
         for (k, o) in self.outputs.iter().enumerate() {
             if let Post::BinaryLabel {
@@ -1204,13 +1150,11 @@ impl OnnxModel {
                 classes,
             } = &o.post
             {
-                let p = &outs[*probabilities];
-                let labels: Vec<Value> = p
-                    .values
-                    .chunks(2)
+                let p = &outs[*probabilities].cells;
+                let pairs = outs[*probabilities].len().div_ceil(2);
+                let labels: Vec<Value> = (0..pairs)
                     .map(|r| {
-                        let (p0, p1) = (r[0].as_f64(), r.get(1).and_then(Value::as_f64));
-                        if p1 > p0 {
+                        if p.number(2 * r + 1) > p.number(2 * r) {
                             classes[1].clone()
                         } else {
                             classes[0].clone()
@@ -1219,97 +1163,81 @@ impl OnnxModel {
                     .collect();
                 outs[k] = Out {
                     shape: vec![labels.len()],
-                    values: labels,
-                };
-            }
-        }
-        for (o, out) in self.outputs.iter().zip(outs.iter_mut()) {
-            if let Post::ZipMap(labels) = &o.post {
-                let k = labels.len().max(1);
-                let maps: Vec<Value> = out
-                    .values
-                    .chunks(k)
-                    .map(|row| {
-                        Value::Object(labels.iter().cloned().zip(row.iter().cloned()).collect())
-                    })
-                    .collect();
-                *out = Out {
-                    shape: vec![maps.len()],
-                    values: maps,
+                    cells: Cells::Json(labels),
+                    zip: None,
                 };
             }
         }
         Ok(outs)
     }
 
-    fn predict_value(&self, body: &Value) -> Result<Value, ModelError> {
+    /// Scores a request and serializes `{"predictions": ...}` with `serializer`: a DataFrame
+    /// request (column signature, or `dataframe_*` without one) gives one record per row; a
+    /// tensor request gives `{"output name": nested list}`.
+    ///
+    /// Deliberate difference: for a DataFrame, MLflow builds the records from each output
+    /// flattened to one dimension, so an output with several values per row (the
+    /// probabilities of a classifier without `ZipMap`) fails there with pandas' "All arrays
+    /// must be of the same length". oxflow gives each row its values as a list instead, e.g.
+    /// `{"label": 1, "probabilities": [0.2, 0.8]}`.
+    fn predict_with<S: serde::Serializer>(
+        &self,
+        body: &Value,
+        serializer: S,
+    ) -> Result<S::Ok, ModelError>
+    where
+        S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
         let frame = self.frame_mode(body);
         let (n, inputs) = if frame {
             self.frame_inputs(body)?
         } else {
             self.tensor_inputs(body)?
         };
-        let outs = self.run(inputs)?;
-        let predictions = if frame {
-            self.records(n, &outs)?
-        } else {
-            // MLflow's wrapper returns a dict of output name to array for a tensor input.
-            Value::Object(
-                self.outputs
-                    .iter()
-                    .zip(&outs)
-                    .map(|(o, out)| (o.name.clone(), out.nested()))
-                    .collect(),
-            )
-        };
-        let mut response = Map::new();
-        response.insert("predictions".into(), predictions);
-        Ok(Value::Object(response))
+        self.write_predictions(frame, n, inputs, serializer)
     }
 
-    /// One record per row, as MLflow's wrapper returns a DataFrame for a DataFrame input.
-    ///
-    /// Deliberate difference: MLflow builds that DataFrame from each output flattened to one
-    /// dimension, so an output with several values per row (the probabilities of a classifier
-    /// without `ZipMap`) fails there with pandas' "All arrays must be of the same length".
-    /// oxflow gives each row its values as a list instead, e.g.
-    /// `{"label": 1, "probabilities": [0.2, 0.8]}`.
-    fn records(&self, n: usize, outs: &[Out]) -> Result<Value, ModelError> {
-        let mut rows: Vec<Map<String, Value>> = vec![Map::new(); n];
-        for (o, out) in self.outputs.iter().zip(outs) {
-            let len = out.values.len();
-            if n == 0 {
-                break;
-            }
-            if len == n {
-                for (row, v) in rows.iter_mut().zip(&out.values) {
-                    row.insert(o.name.clone(), v.clone());
-                }
-            } else if len % n == 0 && out.shape.first() == Some(&n) {
-                let step = len / n;
-                for (i, row) in rows.iter_mut().enumerate() {
-                    let slice = Out {
-                        shape: out.shape[1..].to_vec(),
-                        values: out.values[i * step..(i + 1) * step].to_vec(),
-                    };
-                    row.insert(o.name.clone(), slice.nested());
-                }
-            } else {
-                return Err(ModelError::OutputCount {
-                    rows: n,
-                    outputs: out.shape.first().copied().unwrap_or(0),
-                });
-            }
-        }
-        Ok(Value::Array(rows.into_iter().map(Value::Object).collect()))
+    /// Runs the graph on `inputs` (`n` rows) and serializes `{"predictions": ...}`: records
+    /// for a DataFrame request (`frame`), else output name to nested list.
+    fn write_predictions<S: serde::Serializer>(
+        &self,
+        frame: bool,
+        n: usize,
+        inputs: TVec<TValue>,
+        serializer: S,
+    ) -> Result<S::Ok, ModelError>
+    where
+        S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+    {
+        let outs = self.run(inputs)?;
+        let names: Vec<&str> = self.outputs.iter().map(|o| o.name.as_str()).collect();
+        let written = if frame {
+            let records = Records::new(n, &names, &outs, &self.output_order)?;
+            Response(records).serialize(serializer)
+        } else {
+            // MLflow's wrapper returns a dict of output name to array for a tensor input.
+            let tensors = Tensors {
+                names: &names,
+                outs: &outs,
+                shapes: outs.iter().map(Out::shape).collect(),
+                order: &self.output_order,
+            };
+            Response(tensors).serialize(serializer)
+        };
+        written.map_err(|e| ModelError::Predict { source: e.into() })
+    }
+
+    fn predict_value(&self, body: &Value) -> Result<Value, ModelError> {
+        self.predict_with(body, serde_json::value::Serializer)
     }
 }
 
-/// A tensor of `T` from JSON values, each converted by `convert` (given its flat index).
-fn typed<T: Datum + Copy>(
+/// A tensor of `T` from JSON values or frame cells, each converted by `convert` (given its
+/// flat index).
+fn typed<T: Datum + Copy, E>(
     shape: &[usize],
-    values: &[Value],
-    convert: impl Fn(usize, &Value) -> Result<T, ModelError>,
+    values: &[E],
+    convert: impl Fn(usize, &E) -> Result<T, ModelError>,
 ) -> Result<TractResult<Tensor>, ModelError> {
     let v = values
         .iter()
@@ -1317,24 +1245,6 @@ fn typed<T: Datum + Copy>(
         .map(|(i, v)| convert(i, v))
         .collect::<Result<Vec<T>, ModelError>>()?;
     Ok(Tensor::from_shape(shape, &v))
-}
-
-/// A column's value in row `row`, read with the column's type (MLflow's enforcement: an integer
-/// is a valid double, a string is not), as a JSON number; a missing optional value is null (NaN).
-fn column_value(row: &Row<'_>, name: &str, ty: &ColType) -> Result<Value, ModelError> {
-    Ok(match ty {
-        ColType::Scalar(DataType::Double) => {
-            row.get::<Option<f64>>(name)?.map_or(Value::Null, float)
-        }
-        ColType::Scalar(DataType::Float) => row
-            .get::<Option<f32>>(name)?
-            .map_or(Value::Null, |x| float(f64::from(x))),
-        ColType::Scalar(DataType::Long) => row.get::<Option<i64>>(name)?.into(),
-        ColType::Scalar(DataType::Integer) => row.get::<Option<i32>>(name)?.into(),
-        ColType::Scalar(DataType::Boolean) => row.get::<Option<bool>>(name)?.into(),
-        // Other types are refused when the model is loaded.
-        _ => row.get::<Option<f64>>(name)?.map_or(Value::Null, float),
-    })
 }
 
 /// A nested JSON list's shape and leaves; an error names the input if it is ragged.
@@ -1409,6 +1319,37 @@ impl DynModel for OnnxModel {
     /// request gives `{"output name": nested list}`.
     fn predict_json(&self, body: &Value) -> Result<Value, ModelError> {
         self.predict_value(body)
+    }
+
+    /// [`DynModel::predict_json`] written straight to JSON text, without a `Value` per cell.
+    fn predict_json_bytes(&self, body: &Value) -> Result<Vec<u8>, ModelError> {
+        let mut out = Vec::with_capacity(256);
+        self.predict_with(body, &mut serde_json::Serializer::new(&mut out))?;
+        Ok(out)
+    }
+
+    /// With a column signature, a `dataframe_split` of numbers, booleans and nulls is parsed
+    /// from its bytes straight into one buffer of cells ([`FlatSplit`]) and scored as the
+    /// same body through [`DynModel::predict_json_bytes`] would be.
+    fn score_json_bytes(&self, body: &[u8]) -> Option<Result<(Vec<u8>, usize), ModelError>> {
+        let cols = match self.signature.as_ref() {
+            Some(sig) if sig.inputs.first().is_some_and(|c| !c.ty.is_tensor()) => &sig.inputs,
+            _ => return None,
+        };
+        let split = FlatSplit::parse(body)?;
+        let scored = self
+            .frame_tensors(&split.frame(), cols)
+            .and_then(|(n, inputs)| {
+                let mut out = Vec::with_capacity(256);
+                self.write_predictions(
+                    true,
+                    n,
+                    inputs,
+                    &mut serde_json::Serializer::new(&mut out),
+                )?;
+                Ok((out, n))
+            });
+        Some(scored)
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
@@ -1636,5 +1577,7 @@ impl Run {
     }
 }
 
+mod frame;
+mod output;
 #[cfg(test)]
 mod tests;

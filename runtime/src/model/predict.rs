@@ -125,6 +125,36 @@ pub trait DynModel: Send + Sync + 'static {
     fn model_type_info(&self) -> ModelTypeInfo;
     /// Scores a request in MLflow's scoring protocol; see [`predict_json`].
     fn predict_json(&self, body: &Value) -> Result<Value, ModelError>;
+    /// Scores a request like [`DynModel::predict_json`] and gives the response as JSON text,
+    /// as a scoring server sends it. A model that can write its predictions without building
+    /// a [`Value`] tree first (the ONNX flavor) overrides it.
+    ///
+    /// ```
+    /// use oxflow_runtime::model::DynModel;
+    /// fn body(model: &dyn DynModel) -> Result<Vec<u8>, oxflow_runtime::model::ModelError> {
+    ///     model.predict_json_bytes(&serde_json::json!({"dataframe_records": []}))
+    /// }
+    /// ```
+    fn predict_json_bytes(&self, body: &Value) -> Result<Vec<u8>, ModelError> {
+        let predictions = self.predict_json(body)?;
+        serde_json::to_vec(&predictions).map_err(|e| ModelError::Predict { source: e.into() })
+    }
+    /// Scores a JSON request body without parsing it into a [`Value`] first, when the body
+    /// has a shape the model reads straight from its bytes (the ONNX flavor: a
+    /// `dataframe_split` of numbers). Gives the response (as [`DynModel::predict_json_bytes`]
+    /// would) and the number of rows; `None` for any other body, which is then parsed and
+    /// scored through [`DynModel::predict_json_bytes`]. The default reads no shape.
+    ///
+    /// ```
+    /// use oxflow_runtime::model::DynModel;
+    /// fn fast(model: &dyn DynModel, body: &[u8]) -> Option<usize> {
+    ///     model.score_json_bytes(body)?.ok().map(|(_, rows)| rows)
+    /// }
+    /// ```
+    fn score_json_bytes(&self, body: &[u8]) -> Option<Result<(Vec<u8>, usize), ModelError>> {
+        let _ = body;
+        None
+    }
     /// The inference parameters the model takes (MLflow's `ParamSchema`).
     fn model_params(&self) -> Vec<ParamSpec> {
         Vec::new()

@@ -256,31 +256,35 @@ pub fn score(
     format: BodyFormat,
     body: &[u8],
 ) -> Result<(Vec<u8>, usize), ScoringError> {
-    score_request(model, signature, format, body).map(|(out, rows, _)| (out, rows))
+    score_request(model, signature, format, body, false).map(|(out, rows, _)| (out, rows))
 }
 
-/// [`score`], also returning the request as parsed (what live drift looks at).
+/// [`score`], also returning the request as parsed (what live drift looks at) when
+/// `keep_request` is set; without it, a body the model reads straight from its bytes
+/// ([`DynModel::score_json_bytes`]) is never parsed into a `Value`.
 pub(crate) fn score_request(
     model: &dyn DynModel,
     signature: &Signature,
     format: BodyFormat,
     body: &[u8],
-) -> Result<(Vec<u8>, usize, Value), ScoringError> {
+    keep_request: bool,
+) -> Result<(Vec<u8>, usize, Option<Value>), ScoringError> {
+    if format == BodyFormat::Json
+        && !keep_request
+        && let Some(scored) = model.score_json_bytes(body)
+    {
+        let (out, rows) = scored.map_err(|e| model_error(e, signature))?;
+        return Ok((out, rows, None));
+    }
     let request = match format {
         BodyFormat::Json => parse_json(body)?,
         BodyFormat::Csv => csv_request(body, signature)?,
     };
     let rows = count_rows(&request);
-    let predictions = model
-        .predict_json(&request)
+    let out = model
+        .predict_json_bytes(&request)
         .map_err(|e| model_error(e, signature))?;
-    let out = serde_json::to_vec(&predictions).map_err(|e| ScoringError {
-        status: 500,
-        error_code: Some("INTERNAL_ERROR"),
-        message: format!("The predictions cannot be written as JSON: {e}"),
-        columns: Vec::new(),
-    })?;
-    Ok((out, rows, request))
+    Ok((out, rows, Some(request)))
 }
 
 fn parse_json(body: &[u8]) -> Result<Value, ScoringError> {

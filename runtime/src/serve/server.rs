@@ -368,9 +368,15 @@ async fn answer(
     let bytes = read_body(body, opts.max_body_bytes, deadline).await?;
     let model = Arc::clone(served);
     let task = tokio::task::spawn_blocking(move || {
-        let (out, rows, request) =
-            score_request(&**model.model(), model.signature(), format, &bytes)?;
-        if let Some(feed) = model.drift() {
+        let drift = model.drift();
+        let (out, rows, request) = score_request(
+            &**model.model(),
+            model.signature(),
+            format,
+            &bytes,
+            drift.is_some(),
+        )?;
+        if let (Some(feed), Some(request)) = (drift, request) {
             feed.offer(request);
         }
         Ok((out, rows))

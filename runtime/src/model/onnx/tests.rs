@@ -387,3 +387,125 @@ mod corrupt {
         }
     }
 }
+
+#[test]
+fn the_response_text_is_the_json_of_the_predictions() {
+    // A server writes the predictions straight to text (`predict_json_bytes`); that text must
+    // be what the `Value` of `predict_json` serializes to: keys sorted as a JSON object keeps
+    // them, NaN as null, for every fixture oxflow runs and every request shape.
+    let mut checked = 0;
+    for entry in std::fs::read_dir(fixtures()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "onnx") {
+            continue;
+        }
+        let name = path.file_stem().unwrap().to_str().unwrap().to_string();
+        let (bytes, expected) = fixture(&name);
+        let mut rows = expected["rows"].clone();
+        // A missing value: NaN in, and NaN (null) probabilities out for linear models.
+        rows[0][1] = Value::Null;
+        let split = json!({"dataframe_split": {"columns": ["sl", "sw", "pl", "pw"], "data": rows}});
+        let requests = [
+            (None, json!({"inputs": expected["rows"]})),
+            (None, split.clone()),
+            (Some(iris_columns(DataType::Double)), split.clone()),
+            (Some(iris_columns(DataType::Float)), split),
+            (
+                Some(iris_columns(DataType::Double)),
+                json!({"dataframe_records": records(&expected["rows"])}),
+            ),
+            (
+                Some(iris_columns(DataType::Double)),
+                json!({"dataframe_split": {"columns": ["sl", "sw", "pl", "pw"], "data": []}, "params": {}}),
+            ),
+        ];
+        for (signature, body) in requests {
+            let Ok(model) = OnnxModel::from_bytes(&name, &bytes, signature) else {
+                continue;
+            };
+            let value = model
+                .predict_json(&body)
+                .map(|v| serde_json::to_vec(&v).unwrap());
+            let text = model.predict_json_bytes(&body);
+            match (value, text) {
+                (Ok(v), Ok(t)) => {
+                    assert_eq!(
+                        String::from_utf8(t).unwrap(),
+                        String::from_utf8(v).unwrap(),
+                        "{name}: {body}"
+                    );
+                    checked += 1;
+                }
+                (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{name}: {body}"),
+                (a, b) => panic!("{name}: {body}: {a:?} but {b:?}"),
+            }
+        }
+    }
+    assert!(checked >= 30, "{checked} responses compared");
+}
+
+#[test]
+fn a_zipmap_response_is_written_with_sorted_labels_and_null_for_nan() {
+    let model = load("lr_multiclass_zipmap", Some(iris_columns(DataType::Double)));
+    let body = json!({"dataframe_split": {"columns": ["sl", "sw", "pl", "pw"], "data": [[5.1, 3.5, 1.4, 0.2], [null, 3.5, 1.4, 0.2]]}});
+    let text = String::from_utf8(model.predict_json_bytes(&body).unwrap()).unwrap();
+    assert!(
+        text.starts_with(r#"{"predictions":[{"output_label":0,"output_probability":{"0":0.98"#),
+        "{text}"
+    );
+    let v: Value = serde_json::from_str(&text).unwrap();
+    let second = &v["predictions"][1]["output_probability"];
+    assert_eq!(
+        second.as_object().unwrap().keys().collect::<Vec<_>>(),
+        ["0", "1", "2"]
+    );
+    assert!(
+        second.as_object().unwrap().values().all(Value::is_null),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_split_scored_from_its_bytes_answers_as_its_value_does() {
+    let model = load("lr_multiclass_zipmap", Some(iris_columns(DataType::Float)));
+    let cols = r#""columns": ["sl", "sw", "pl", "pw"]"#;
+    let bodies = [
+        format!(r#"{{"dataframe_split": {{{cols}, "data": [[5.1, 3.5, 1.4, 0.2], [7, 3, 5, 2], [null, 1, 2, 3]]}}}}"#),
+        format!(r#"{{"dataframe_split": {{{cols}, "data": []}}}}"#),
+        format!(r#"{{"dataframe_split": {{{cols}, "data": [[1e300, 3.5, 1.4, 0.2]]}}}}"#),
+        format!(r#"{{"dataframe_split": {{{cols}, "data": [[true, 3.5, 1.4, 0.2]]}}}}"#),
+        r#"{"dataframe_split": {"columns": ["sl", "sw", "pl"], "data": [[1, 2, 3]]}}"#.to_string(),
+        r#"{"dataframe_split": {"columns": ["pw", "pl", "sw", "sl", "x"], "data": [[0.2, 1.4, 3.5, 5.1, 9]]}}"#.to_string(),
+    ];
+    for body in &bodies {
+        let fast = model
+            .score_json_bytes(body.as_bytes())
+            .unwrap_or_else(|| panic!("not read from bytes: {body}"));
+        let value: Value = serde_json::from_str(body).unwrap();
+        let general = model.predict_json_bytes(&value);
+        match (fast, general) {
+            (Ok((text, rows)), Ok(want)) => {
+                assert_eq!(
+                    String::from_utf8(text).unwrap(),
+                    String::from_utf8(want).unwrap()
+                );
+                assert_eq!(
+                    rows,
+                    value["dataframe_split"]["data"].as_array().unwrap().len()
+                );
+            }
+            (Err(a), Err(b)) => assert_eq!(a.to_string(), b.to_string(), "{body}"),
+            (a, b) => panic!("{body}: {a:?} but {b:?}"),
+        }
+    }
+    // A string cell, records, and a model without a column signature take the general path.
+    let string = format!(r#"{{"dataframe_split": {{{cols}, "data": [["5.1", 3.5, 1.4, 0.2]]}}}}"#);
+    assert!(model.score_json_bytes(string.as_bytes()).is_none());
+    assert!(
+        model
+            .score_json_bytes(br#"{"dataframe_records": []}"#)
+            .is_none()
+    );
+    let tensor = load("lr_multiclass_zipmap", None);
+    assert!(tensor.score_json_bytes(bodies[0].as_bytes()).is_none());
+}
