@@ -760,7 +760,6 @@ fn no_dags(command: String, hint: String) -> CliError {
 fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
     let top_uri = cli.tracking_uri;
     let top_logs = cli.log_dir;
-    // The environment first, then the file, as Airflow searches its env backend first.
     // A connections file that was named is read now, by every command that runs DAGs, so a
     // mistyped path or a broken file is reported even when no task of this DAG needs it.
     if let Some(f) = &cli.connections
@@ -773,6 +772,7 @@ fn dispatch(program: Program, cli: Cli) -> Result<Exit, CliError> {
         crate::conn::ConnectionsFile::load(f)
             .map_err(|e| CliError::Exec(exec::ExecError::Connections(vec![e])))?;
     }
+    // The environment first, then the file, as Airflow searches its env backend first.
     let connections = cli
         .connections
         .map(|f| crate::conn::Connections::from_env().with_file(f));
