@@ -840,25 +840,36 @@ impl Recorder {
             (_, true) => Some((RunStatus::Killed, now)),
             (state, false) => Some((status_for(state), now)),
         };
+        self.attempt_state(run, state, try_number, Some(error), end, started_ms)
+    }
+
+    /// Writes where an attempt stands on its task run: the state, the try number and `error`
+    /// as tags, and the run's end when `end` is given; creates the run with them if it does
+    /// not exist yet.
+    fn attempt_state(
+        &self,
+        run: &TaskRun,
+        state: TaskState,
+        try_number: u32,
+        error: Option<&str>,
+        end: Option<(RunStatus, i64)>,
+        started_ms: i64,
+    ) -> Result<(), TrackingError> {
         let mut id = run.lock();
         match &*id {
             Some(existing) => {
                 let try_text = try_number.to_string();
-                self.store.set_tags(
-                    existing,
-                    &[
-                        (TAG_STATE, state.as_str()),
-                        (TAG_TRY_NUMBER, &try_text),
-                        (TAG_ERROR, clip(error)),
-                    ],
-                )?;
+                let mut tags = vec![(TAG_STATE, state.as_str()), (TAG_TRY_NUMBER, &try_text)];
+                if let Some(e) = error {
+                    tags.push((TAG_ERROR, clip(e)));
+                }
+                self.store.set_tags(existing, &tags)?;
                 if let Some((status, at)) = end {
                     self.store.set_terminated(existing, status, at)?;
                 }
             }
             None => {
-                let created =
-                    run.create(state, try_number, Some(error), end, started_ms, Vec::new())?;
+                let created = run.create(state, try_number, error, end, started_ms, Vec::new())?;
                 *id = Some(created);
             }
         }
@@ -918,31 +929,14 @@ impl Recorder {
                 || tracing::info!(target: "oxflow", "not ready; next poke at {}", format_ms(next)),
             )?;
         }
-        let mut id = run.lock();
-        match &*id {
-            Some(existing) => {
-                let try_text = try_number.to_string();
-                self.store.set_tags(
-                    existing,
-                    &[
-                        (TAG_STATE, TaskState::UpForReschedule.as_str()),
-                        (TAG_TRY_NUMBER, &try_text),
-                    ],
-                )?;
-            }
-            None => {
-                let created = run.create(
-                    TaskState::UpForReschedule,
-                    try_number,
-                    None,
-                    None,
-                    started_ms,
-                    Vec::new(),
-                )?;
-                *id = Some(created);
-            }
-        }
-        Ok(())
+        self.attempt_state(
+            run,
+            TaskState::UpForReschedule,
+            try_number,
+            None,
+            None,
+            started_ms,
+        )
     }
 
     /// Records where a sensor's wait stands: its first poke, its pokes, its next poke while it
