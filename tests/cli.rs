@@ -576,6 +576,54 @@ fn runs_list_shows_the_hierarchy_and_delete_takes_task_runs_along() {
 }
 
 #[test]
+fn every_store_records_the_user_mlflow_would() {
+    // MLflow's user is Python's `getpass.getuser()`: LOGNAME before USER. The SQLite store and
+    // the file store both record it as the run's `user_id`, not only in the `mlflow.user` tag.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let run_id = |out: &Output| {
+        let (stdout, stderr) = text(out);
+        assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+        stdout
+            .lines()
+            .next()
+            .and_then(|l| l.strip_prefix("run "))
+            .and_then(|l| l.split(' ').next())
+            .unwrap_or_else(|| panic!("{stdout}"))
+            .to_string()
+    };
+    let train = |uri: Option<&str>| {
+        let mut c = command(example("train_experiment"), d, &["-P", "n_trees=5"]);
+        c.env("LOGNAME", "ada").env("USER", "bob");
+        if let Some(uri) = uri {
+            c.env("OXFLOW_TRACKING_URI", uri);
+        }
+        c.output().unwrap()
+    };
+
+    let sql_run = run_id(&train(None));
+    let db = rusqlite::Connection::open(d.join("mlflow.db")).unwrap();
+    let user: String = db
+        .query_row(
+            "SELECT user_id FROM runs WHERE run_uuid = ?1",
+            [&sql_run],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(user, "ada");
+
+    let files = d.join("files");
+    let file_run = run_id(&train(Some(files.to_str().unwrap())));
+    let meta = std::fs::read_dir(&files)
+        .unwrap()
+        .map(|e| e.unwrap().path().join(&file_run).join("meta.yaml"))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("no meta.yaml for run {file_run} under {}", files.display()));
+    let meta = std::fs::read_to_string(&meta).unwrap();
+    assert!(meta.lines().any(|l| l == "user_id: ada"), "{meta}");
+}
+
+#[test]
 fn an_experiment_prints_its_run_and_records_the_system_account() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();

@@ -13,8 +13,15 @@ pub(crate) fn current_user() -> String {
         .unwrap_or_else(|| "unknown".to_string())
 }
 
-/// The name of this process's user id in the system's user database (`getpwuid`).
+/// The name of this process's user id in the system's user database (`getpwuid`), looked up
+/// once per process: the lookup opens and parses `/etc/passwd` (or asks nscd), which cost more
+/// than the rest of starting a run on the SQLite store, and a process's user id does not change.
 fn account_name() -> Option<String> {
+    static NAME: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+    NAME.get_or_init(look_up_account_name).clone()
+}
+
+fn look_up_account_name() -> Option<String> {
     nix::unistd::User::from_uid(nix::unistd::getuid())
         .ok()
         .flatten()

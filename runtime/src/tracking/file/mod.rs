@@ -145,7 +145,7 @@ impl FileStore {
             inner: Arc::new(Inner {
                 root,
                 tmp,
-                user: current_user(),
+                user: super::user::current_user(),
                 runs: Mutex::new(HashMap::new()),
                 buffer: Mutex::new(metrics::MetricBuffer::default()),
                 flush_interval_ms: AtomicU64::new(
@@ -843,12 +843,4 @@ fn new_experiment_id() -> String {
     let n = uuid::Uuid::new_v4().as_u128();
     let s = n.to_string();
     s[..18.min(s.len())].to_string()
-}
-
-fn current_user() -> String {
-    ["USER", "LOGNAME", "USERNAME"]
-        .iter()
-        .filter_map(|k| std::env::var(k).ok())
-        .find(|v| !v.is_empty())
-        .unwrap_or_else(|| "unknown".to_string())
 }

@@ -171,9 +171,7 @@ impl RestStore {
         Ok(RestStore {
             inner: Arc::new(RestInner {
                 http: Http::new(uri.trim_end_matches('/').to_string(), auth)?,
-                user: env("USER")
-                    .or_else(|| env("LOGNAME"))
-                    .unwrap_or_else(|| "unknown".into()),
+                user: crate::tracking::user::current_user(),
                 artifact_uris: Mutex::new(HashMap::new()),
                 buffer: Mutex::new(Pending::default()),
                 flusher_started: AtomicBool::new(false),
