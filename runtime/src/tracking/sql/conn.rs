@@ -9,6 +9,7 @@ use std::time::Duration;
 use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
+use super::checkpoint::Checkpointer;
 use super::schema;
 use crate::tracking::TrackingError;
 use crate::tracking::filter::like;
@@ -24,6 +25,16 @@ pub(super) struct Db {
     /// Opened read-only: every write fails with [`TrackingError::NotWritable`].
     pub(super) read_only: bool,
     busy_timeout_ms: std::sync::atomic::AtomicU64,
+    /// Runs the WAL checkpoints of a database file opened for writing.
+    checkpointer: Option<std::sync::Arc<Checkpointer>>,
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Some(cp) = &self.checkpointer {
+            cp.stop();
+        }
+    }
 }
 
 struct State {
@@ -92,7 +103,7 @@ impl Db {
             ));
         }
         let writable = !force_read_only && (!exists || is_writable(path));
-        let (conn, read_only) = if writable {
+        let (mut conn, read_only) = if writable {
             let conn = Connection::open_with_flags(
                 path,
                 OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -107,6 +118,14 @@ impl Db {
         conn.busy_timeout(Duration::from_millis(busy))
             .map_err(sql_err("configure"))?;
         register_functions(&conn).map_err(sql_err("configure"))?;
+        let checkpointer = if read_only {
+            None
+        } else {
+            Some(
+                Checkpointer::install(&mut conn, path, Duration::from_millis(busy))
+                    .map_err(sql_err("configure"))?,
+            )
+        };
         let db = Db {
             conn: ReentrantMutex::new(State {
                 conn,
@@ -115,6 +134,7 @@ impl Db {
             path: path.to_path_buf(),
             read_only,
             busy_timeout_ms: busy.into(),
+            checkpointer,
         };
         {
             let c = db.lock();
@@ -171,6 +191,7 @@ impl Db {
             path,
             read_only: false,
             busy_timeout_ms: 0.into(),
+            checkpointer: None,
         };
         db.write(|c| schema::create(c, artifact_root).map_err(|e| db.map_err("create", e)))?;
         Ok(db)

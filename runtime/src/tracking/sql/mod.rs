@@ -10,6 +10,7 @@
 //! database and its artifacts move together whichever directory a program runs in.
 
 mod artifacts;
+mod checkpoint;
 mod conn;
 mod inputs;
 mod logged_models;
