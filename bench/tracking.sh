@@ -41,6 +41,10 @@ for key, label, target in rows:
     s, f, o = ml[(key, "sqlite")]["median_s"], ml[(key, "file")]["median_s"], ox[key]["median_s"]
     mark = lambda r, t: f"{r:7.0f}x{'' if r >= t else ' (<' + str(t) + 'x)'}"
     print(f"{label:38} {s:12.3f}s {f:11.3f}s {o:9.4f}s {mark(s / o, target):>10} {mark(f / o, 50):>8}")
+g = ox.get("gfresh")
+if g:
+    s = ml[("g", "sqlite")]["median_s"]
+    print(f"{'  the same, from a fresh oxflow handle':38} {'':>13} {'':>12} {g['median_s']:9.4f}s {s / g['median_s']:7.0f}x")
 t = ox.get("task")
 if t:
     print(f"{'executor task (run, 7 tags, artifact, end)':38} {'':>13} {'':>12} {t['median_s'] * 1e6:8.0f}us")

@@ -152,6 +152,13 @@ def cases(ids):
         "dataset.name = 'train' and metrics.acc > 0.3",
         "dataset.context = 'training' and params.lr = '0.1' and tags.team IS NOT NULL",
         "metrics.acc > 0.2 and metrics.loss < 0.9 and params.model = 'tree'",
+        # The same key twice, and a missing key beside a present one.
+        "metrics.acc > 0.2 and metrics.acc < 0.9",
+        "metrics.acc != 0.5 and metrics.acc >= 0",
+        "params.lr != '0.1' and params.lr != '0.01'",
+        "tags.team IS NOT NULL and tags.team != 'vision' and tags.team LIKE '%'",
+        "params.opt IS NULL and metrics.acc > 0.2",
+        "tags.team IS NULL and params.lr IS NOT NULL",
     ]
     orders = [
         ["metrics.acc"],
