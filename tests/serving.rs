@@ -39,7 +39,7 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-/// `y = factor * x`, after `delay_ms`; panics on x = 13.
+/// `y = factor * x`, after `delay_ms` (and 400 ms more for x = 99); panics on x = 13.
 #[model(input = Features, output = Score, name = "scaler")]
 #[derive(Serialize, Deserialize, Debug, Clone)]
 struct Scaler {
@@ -53,6 +53,9 @@ impl Predict for Scaler {
     type Error = Refused;
     fn predict(&self, rows: &[Features]) -> Result<Vec<Score>, Refused> {
         std::thread::sleep(Duration::from_millis(self.delay_ms));
+        if rows.iter().any(|r| r.x == 99.0) {
+            std::thread::sleep(Duration::from_millis(400));
+        }
         rows.iter()
             .map(|r| {
                 assert!(r.x != 13.0, "unlucky input");
@@ -384,6 +387,36 @@ fn each_mistake_gets_mlflow_status_and_error_code() {
             .0,
         200
     );
+}
+
+#[test]
+fn a_fast_model_is_scored_on_the_worker_until_it_turns_slow() {
+    let server = Server::start(
+        || scaler(1.0, 0, "pace"),
+        ServeOptions {
+            request_timeout: Duration::from_millis(200),
+            ..ServeOptions::default()
+        },
+    );
+    let one = r#"{"inputs": {"x": [1], "zip code": ["a"]}}"#;
+    for _ in 0..200 {
+        assert_eq!(server.post(JSON, one).0, 200);
+    }
+    // Scored in microseconds, so now on the async worker: a panic there is still a 500, and the
+    // server keeps answering.
+    let (status, _, text) = server.post(JSON, r#"{"inputs": {"x": [13], "zip code": ["a"]}}"#);
+    assert_eq!(status, 500, "{text}");
+    assert!(text.contains("panicked"), "{text}");
+    assert_eq!(server.post(JSON, one).0, 200);
+    // The first slow request runs to its end on the worker (no timeout can stop it there) ...
+    let slow = r#"{"inputs": {"x": [99], "zip code": ["a"]}}"#;
+    let (status, _, text) = server.post(JSON, slow);
+    assert_eq!(status, 200, "{text}");
+    // ... and sends the model back to the blocking pool, where the timeout answers 504.
+    let started = Instant::now();
+    let (status, _, text) = server.post(JSON, slow);
+    assert_eq!(status, 504, "{text}");
+    assert!(started.elapsed() < Duration::from_millis(390));
 }
 
 #[test]

@@ -21,6 +21,7 @@
 
 pub mod cli;
 mod drift;
+mod pace;
 mod protocol;
 mod served;
 mod server;

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use metrics::{Counter, Gauge, Histogram};
 
 use super::drift::{DriftFeed, DriftWindow};
+use super::pace::ScoringPace;
 use crate::model::{
     AnyModel, DynModel, ModelError, ModelUri, ReferenceProfile, Signature, registry_version,
 };
@@ -33,6 +34,8 @@ pub struct ServedModel {
     profile: Option<Arc<ReferenceProfile>>,
     drift: Option<DriftFeed>,
     pub(crate) handles: Handles,
+    /// How fast its recent requests scored: where the next one is scored.
+    pub(crate) pace: ScoringPace,
 }
 
 /// Metric handles resolved once per model, so a request does not look its series up.
@@ -88,6 +91,7 @@ impl ServedModel {
             profile: None,
             drift: None,
             handles: Handles::new(name),
+            pace: ScoringPace::default(),
         }
     }
 

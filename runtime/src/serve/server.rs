@@ -17,7 +17,7 @@ use futures_util::StreamExt;
 use metrics::Counter;
 
 use super::drift::DriftWindow;
-use super::protocol::{ScoringError, content_format, score_request};
+use super::protocol::{BodyFormat, ScoringError, content_format, score_request};
 use super::served::ServedModel;
 use crate::telemetry::export::Exporter;
 use crate::telemetry::{LABEL_MODEL, SERVE_REQUESTS_TOTAL, SERVE_SCHEMA_ERRORS_TOTAL};
@@ -366,21 +366,19 @@ async fn answer(
         return Err(ScoringError::too_large(opts.max_body_bytes));
     }
     let bytes = read_body(body, opts.max_body_bytes, deadline).await?;
+    if served.pace.inline(bytes.len()) {
+        // Fast enough to score here (`pace.rs` says when): a panic is caught as the blocking
+        // pool would catch it.
+        return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            score_timed(served, format, &bytes)
+        }))
+        .unwrap_or_else(|_| {
+            tracing::error!(target: "oxflow::serve", model = served.name(), "the model panicked");
+            Err(ScoringError::model_panicked())
+        });
+    }
     let model = Arc::clone(served);
-    let task = tokio::task::spawn_blocking(move || {
-        let drift = model.drift();
-        let (out, rows, request) = score_request(
-            &**model.model(),
-            model.signature(),
-            format,
-            &bytes,
-            drift.is_some(),
-        )?;
-        if let (Some(feed), Some(request)) = (drift, request) {
-            feed.offer(request);
-        }
-        Ok((out, rows))
-    });
+    let task = tokio::task::spawn_blocking(move || score_timed(&model, format, &bytes));
     match tokio::time::timeout_at(deadline, task).await {
         Err(_) => Err(ScoringError::timeout()),
         Ok(Err(join)) => {
@@ -389,6 +387,30 @@ async fn answer(
         }
         Ok(Ok(result)) => result,
     }
+}
+
+/// Scores one request body, offers it to live drift, and records how long it took in the
+/// model's pace.
+fn score_timed(
+    model: &ServedModel,
+    format: BodyFormat,
+    bytes: &[u8],
+) -> Result<(Vec<u8>, usize), ScoringError> {
+    let start = Instant::now();
+    let drift = model.drift();
+    let scored = score_request(
+        &**model.model(),
+        model.signature(),
+        format,
+        bytes,
+        drift.is_some(),
+    );
+    model.pace.record(bytes.len(), start.elapsed());
+    let (out, rows, request) = scored?;
+    if let (Some(feed), Some(request)) = (drift, request) {
+        feed.offer(request);
+    }
+    Ok((out, rows))
 }
 
 async fn read_body(
