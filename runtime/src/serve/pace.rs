@@ -14,8 +14,10 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-/// A request whose estimated scoring time is under this is scored inline.
-pub(crate) const INLINE_BELOW: Duration = Duration::from_micros(100);
+/// A request whose estimated scoring time is under this is scored inline: long enough for a
+/// 100-row request to a small ONNX model (about 150 µs), short enough that the other
+/// connections of the worker wait at most that long.
+pub(crate) const INLINE_BELOW: Duration = Duration::from_micros(250);
 
 /// A body larger than this always goes to the blocking pool, whatever the estimate.
 pub(crate) const INLINE_MAX_BODY: usize = 64 << 10;
@@ -70,11 +72,12 @@ mod tests {
     fn an_unmeasured_or_slow_model_is_not_scored_inline() {
         let pace = ScoringPace::default();
         assert!(!pace.inline(100));
-        pace.record(100, Duration::from_micros(5));
+        // 10 µs per 256 bytes: a body of n KiB is estimated at 40 µs per KiB.
+        pace.record(100, Duration::from_micros(10));
         assert!(pace.inline(100));
-        // 5 µs for 256 bytes: a 4 KiB body is estimated at 80 µs, an 8 KiB one at 160 µs.
-        assert!(pace.inline(4 << 10));
-        assert!(!pace.inline(8 << 10));
+        let kib = |us: u64| (us / 40) as usize * 1024;
+        assert!(pace.inline(kib(INLINE_BELOW.as_micros() as u64) - 1024));
+        assert!(!pace.inline(kib(INLINE_BELOW.as_micros() as u64) + 1024));
         assert!(!pace.inline(INLINE_MAX_BODY + 1));
         // One slow request sends it back to the pool at once ...
         pace.record(100, Duration::from_millis(2));
@@ -82,7 +85,7 @@ mod tests {
         // ... and it takes a run of fast ones to come back.
         let mut fast = 0;
         while !pace.inline(100) {
-            pace.record(100, Duration::from_micros(5));
+            pace.record(100, Duration::from_micros(10));
             fast += 1;
             assert!(fast < 100);
         }
