@@ -58,7 +58,8 @@ impl Checkpointer {
         busy_timeout: Duration,
     ) -> rusqlite::Result<Arc<Checkpointer>> {
         let cp = Arc::new(Checkpointer {
-            path: path.to_path_buf(),
+            // Absolute: the thread opens it later, perhaps after the process changed directory.
+            path: std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
             busy_timeout,
             wake: Mutex::new(None),
             thread: Mutex::new(None),
