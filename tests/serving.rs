@@ -399,9 +399,12 @@ fn a_fast_model_is_scored_on_the_worker_until_it_turns_slow() {
         },
     );
     let one = r#"{"inputs": {"x": [1], "zip code": ["a"]}}"#;
-    for _ in 0..200 {
-        assert_eq!(server.post(JSON, one).0, 200);
-    }
+    let warm_up = || {
+        for _ in 0..200 {
+            assert_eq!(server.post(JSON, one).0, 200);
+        }
+    };
+    warm_up();
     // Scored in microseconds, so now on the async worker: a panic there is still a 500, and the
     // server keeps answering.
     let (status, _, text) = server.post(JSON, r#"{"inputs": {"x": [13], "zip code": ["a"]}}"#);
@@ -409,9 +412,19 @@ fn a_fast_model_is_scored_on_the_worker_until_it_turns_slow() {
     assert!(text.contains("panicked"), "{text}");
     assert_eq!(server.post(JSON, one).0, 200);
     // The first slow request runs to its end on the worker (no timeout can stop it there) ...
+    // A fast request the test machine happened to preempt for a millisecond sends the model to
+    // the pool too, where this one gets a 504 instead; then warm it up and try again.
     let slow = r#"{"inputs": {"x": [99], "zip code": ["a"]}}"#;
-    let (status, _, text) = server.post(JSON, slow);
-    assert_eq!(status, 200, "{text}");
+    let mut answers = Vec::new();
+    for _ in 0..3 {
+        let (status, _, text) = server.post(JSON, slow);
+        answers.push((status, text));
+        if status == 200 {
+            break;
+        }
+        warm_up();
+    }
+    assert_eq!(answers.last().map(|a| a.0), Some(200), "{answers:?}");
     // ... and sends the model back to the blocking pool, where the timeout answers 504.
     let started = Instant::now();
     let (status, _, text) = server.post(JSON, slow);

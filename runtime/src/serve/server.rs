@@ -372,21 +372,31 @@ async fn answer(
         return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             score_timed(served, format, &bytes)
         }))
-        .unwrap_or_else(|_| {
-            tracing::error!(target: "oxflow::serve", model = served.name(), "the model panicked");
-            Err(ScoringError::model_panicked())
+        .unwrap_or_else(|payload| {
+            let message = payload
+                .downcast_ref::<&str>()
+                .copied()
+                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+                .unwrap_or("a non-text payload");
+            model_panicked(served, message)
         });
     }
     let model = Arc::clone(served);
     let task = tokio::task::spawn_blocking(move || score_timed(&model, format, &bytes));
     match tokio::time::timeout_at(deadline, task).await {
         Err(_) => Err(ScoringError::timeout()),
-        Ok(Err(join)) => {
-            tracing::error!(target: "oxflow::serve", model = served.name(), "the model panicked: {join}");
-            Err(ScoringError::model_panicked())
-        }
+        Ok(Err(join)) => model_panicked(served, join),
         Ok(Ok(result)) => result,
     }
+}
+
+/// Logs a panic of the model, wherever it was scored, and answers it with a 500.
+fn model_panicked(
+    served: &ServedModel,
+    detail: impl std::fmt::Display,
+) -> Result<(Vec<u8>, usize), ScoringError> {
+    tracing::error!(target: "oxflow::serve", model = served.name(), "the model panicked: {detail}");
+    Err(ScoringError::model_panicked())
 }
 
 /// Scores one request body, offers it to live drift, and records how long it took in the

@@ -28,7 +28,7 @@ use parking_lot::Mutex;
 use rusqlite::{Connection, OpenFlags};
 
 /// Log size, in pages, at which a checkpoint starts: SQLite's own `wal_autocheckpoint` default.
-pub(super) const CHECKPOINT_PAGES: i32 = 1000;
+const CHECKPOINT_PAGES: i32 = 1000;
 
 /// Log size, in multiples of [`CHECKPOINT_PAGES`], at which the committing thread checkpoints
 /// itself: under sustained writing a checkpoint running beside the writer never finds the log

@@ -331,7 +331,7 @@ fn the_log_is_checkpointed_while_logging_and_folded_into_the_file_when_the_store
     let run = store
         .create_run(&exp.experiment_id, RunOptions::default())
         .unwrap();
-    // About 60 MB of log without checkpoints: each batch adds ~150 pages to four B-trees.
+    // Each batch adds about 150 pages to four B-trees.
     let mut largest_log = 0;
     for b in 0..200i64 {
         let batch: Vec<Metric> = (0..1000)
