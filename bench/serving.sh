@@ -12,12 +12,22 @@
 # `oxflow serve` (the `oxflow` binary built with the `onnx` feature, tract) against
 # `mlflow models serve` (onnxruntime), both checked to predict the same labels first, same
 # cells. ONNX=0 skips that part.
+# MLflow runs with `-w 1` (one uvicorn process), oxflow once with `-w 1` (one async thread, the
+# same worker count) and once with its default, a worker per core (OX_WORKERS lists the counts,
+# 0 for the default; "1 0" unless set). wrk runs on the same two cores: with one server worker
+# it mostly has a core of its own; with a worker per core the server's threads and wrk take
+# turns, which shows in the latency tail, while a request that parses and predicts 100 rows
+# has the second core to use.
 # Run from anywhere. DUR=10 by default. Needs wrk (apt-get install -y wrk, done here if
 # missing) and .ci/venv-mlflow with mlflow 3.17.2 and scikit-learn (created if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 DUR="${DUR:-10}"
+OX_WORKERS="${OX_WORKERS:-1 0}"
+# The first count is the one timed at start-up and checked for predictions.
+W="${OX_WORKERS%% *}"
+OTHER_WORKERS="${OX_WORKERS#"$W"}"
 source tests/interop/lib/mlflow.bash
 WORK="$(mktemp -d /tmp/oxflow-serve-bench.XXXXXX)"
 OX_PID=""
@@ -61,12 +71,13 @@ wait_ping() { # url -> prints ms since $2
     done
     return 1
 }
-start_oxflow() { # [binary model-uri]: the Rust #[model] by default
+start_oxflow() { # [binary model-uri]: the Rust #[model] by default, with $W workers
     local bin=${1:-$OXBIN} uri=${2:-models:/iris@champion}
+    local workers=(); [ "$W" = 0 ] || workers=(--workers "$W")
     local port; port=$(free_port); OX="http://127.0.0.1:$port"
     local t0; t0=$(date +%s%N)
     (cd "$WORK" && MLFLOW_TRACKING_URI="$TRACKING" exec "$bin" serve "$uri" \
-        --port "$port" --no-access-log) >"$WORK/ox.log" 2>&1 &
+        --port "$port" --no-access-log "${workers[@]}") >"$WORK/ox.log" 2>&1 &
     OX_PID=$!
     READY=$(wait_ping "$OX" "$t0")
 }
@@ -127,11 +138,14 @@ load() {
     done
 }
 echo "== load (wrk, ${DUR}s per cell, 1 s warm-up)"
-load oxflow "$OX"
-load mlflow "$ML"
+load "oxflow-w$W" "$OX"
 OX_RSS=$(rss_mib "$OX_PID")
-ML_RSS=$(rss_session_mib "$SERVER_PID")
 stop_oxflow
+FIRST_W=$W
+for W in $OTHER_WORKERS; do start_oxflow; load "oxflow-w$W" "$OX"; stop_oxflow; done
+W=$FIRST_W
+load mlflow "$ML"
+ML_RSS=$(rss_session_mib "$SERVER_PID")
 stop_server
 
 ONNX_READY="0 0"
@@ -153,28 +167,40 @@ labels = lambda p: [r["output_label"] for r in p]
 assert labels(a) == labels(b) == expected, (a[:2], b[:2], expected)
 print(f"ONNX: oxflow, mlflow and scikit-learn agree on {len(a)} labels")
 PYEOF
-    load oxflow-onnx "$OX"
+    load "oxflow-onnx-w$W" "$OX"
+    stop_oxflow
+    for W in $OTHER_WORKERS; do
+        start_oxflow "$WORK/oxflow-onnx" "$(cat "$WORK/onnx_model_uri.txt")"
+        load "oxflow-onnx-w$W" "$OX"
+        stop_oxflow
+    done
+    W=$FIRST_W
     load mlflow-onnx "$ML"
 fi
 
 echo
-echo "== results ($(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores)"
-"$PY" - "$RESULTS" "${READY_MS[oxflow]}" "${READY_MS[mlflow]}" "$OX_RSS" "$ML_RSS" $ONNX_READY <<'PYEOF'
+echo "== results ($(date -u +%FT%TZ), load average $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores;" \
+    "mlflow -w 1; oxflow -w N, or -w cores for one per core)"
+OX_WORKERS="$OX_WORKERS" "$PY" - "$RESULTS" "${READY_MS[oxflow]}" "${READY_MS[mlflow]}" "$OX_RSS" "$ML_RSS" $ONNX_READY <<'PYEOF'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1])]
 r = {tuple(x["tag"].split()): x for x in rows}
-print(f"{'model':13} {'request':10} {'conns':>5} | {'oxflow req/s':>12} {'p50 ms':>7} {'p99 ms':>7} | {'mlflow req/s':>12} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>7}")
+print(f"{'model':22} {'request':10} {'conns':>5} | {'oxflow req/s':>12} {'p50 ms':>7} {'p99 ms':>7} | {'mlflow req/s':>12} {'p50 ms':>7} {'p99 ms':>7} | {'ratio':>7}")
 # The issue's comparison is the last block: what a user moving from `mlflow models serve` of
 # the scikit-learn model gets from serving its ONNX conversion with oxflow.
-for model, ox, ml in (("Rust #[model]", "oxflow", "mlflow"), ("ONNX", "oxflow-onnx", "mlflow-onnx"),
-                      ("ONNX/sklearn", "oxflow-onnx", "mlflow")):
+import os
+blocks = [(f"{model} -w {w if w != '0' else 'cores'}", f"{ox}-w{w}", ml)
+          for model, ox, ml in (("Rust #[model]", "oxflow", "mlflow"), ("ONNX", "oxflow-onnx", "mlflow-onnx"),
+                                ("ONNX/sklearn", "oxflow-onnx", "mlflow"))
+          for w in os.environ["OX_WORKERS"].split()]
+for model, ox, ml in blocks:
   if (ox, "1", "1") not in r:
     continue
   for rows_ in ("1", "100"):
     for c in ("1", "16"):
         o, m = r[(ox, rows_, c)], r[(ml, rows_, c)]
         errs = sum(o[k] for k in ("err_connect", "err_read", "err_write", "err_status", "err_timeout"))
-        print(f"{model:13} {rows_ + ' row(s)':10} {c:>5} | {o['rps']:>12.0f} {o['lat_p50_ms']:>7.3f} {o['lat_p99_ms']:>7.3f} | "
+        print(f"{model:22} {rows_ + ' row(s)':10} {c:>5} | {o['rps']:>12.0f} {o['lat_p50_ms']:>7.3f} {o['lat_p99_ms']:>7.3f} | "
               f"{m['rps']:>12.0f} {m['lat_p50_ms']:>7.2f} {m['lat_p99_ms']:>7.2f} | {o['rps'] / m['rps']:>6.0f}x"
               + (f"  ({errs} oxflow errors)" if errs else ""))
 ox_ready, ml_ready, ox_rss, ml_rss, ox_onnx_ready, ml_onnx_ready = map(int, sys.argv[2:8])

@@ -830,6 +830,38 @@ fn a_silent_tracking_server_fails_in_the_time_limit_and_says_what_it_retries() {
     assert!(err.contains("OXFLOW_HTTP_TIMEOUT"), "{err}");
 }
 
+#[test]
+fn serve_refuses_options_out_of_range_before_loading_anything() {
+    let dir = tempfile::tempdir().unwrap();
+    for (flag, value, says) in [
+        ("--workers", "0", "--workers must be at least 1"),
+        ("-w", "0", "--workers must be at least 1"),
+        ("--timeout", "0", "--timeout must be at least 1 second"),
+        ("--watch", "0", "--watch must be at least 1 second"),
+        (
+            "--drift-window",
+            "0",
+            "--drift-window and --drift-interval must be at least 1",
+        ),
+    ] {
+        // The model does not exist: the option is what must be reported.
+        let out = oxflow(
+            dir.path(),
+            &["serve", "models:/absent@champion", flag, value],
+        );
+        let (_, err) = text(&out);
+        assert!(!out.status.success(), "{flag} {value} was accepted");
+        assert!(err.contains(says), "{flag} {value}: {err}");
+    }
+    // A count that is not a number is clap's to reject, naming the option.
+    let out = oxflow(
+        dir.path(),
+        &["serve", "models:/absent@champion", "-w", "two"],
+    );
+    assert!(!out.status.success());
+    assert!(text(&out).1.contains("--workers"), "{}", text(&out).1);
+}
+
 /// A store with experiment `faults` and one finished run with a param and a metric; returns
 /// the store root and the run id.
 fn store_with_a_run(dir: &Path) -> (PathBuf, String) {

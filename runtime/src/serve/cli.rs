@@ -49,6 +49,10 @@ pub struct ServeArgs {
     /// Largest request body in bytes; larger ones get 413.
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
     pub max_body_size: usize,
+    /// Threads that answer requests (default: one per core). They share one copy of the
+    /// model, where each of `mlflow models serve -w N`'s worker processes loads its own.
+    #[arg(long, short = 'w', value_name = "N", env = "MLFLOW_MODELS_WORKERS")]
+    pub workers: Option<usize>,
     /// Scoring requests answered at once; more wait for a slot.
     #[arg(long, value_name = "N", default_value_t = 256)]
     pub max_concurrency: usize,
@@ -118,9 +122,14 @@ pub fn run(
             "--watch must be at least 1 second".into(),
         ));
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    if args.workers == Some(0) {
+        return Err(ServeError::Option("--workers must be at least 1".into()));
+    }
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if let Some(n) = args.workers {
+        runtime.worker_threads(n);
+    }
+    let runtime = runtime.enable_all().build()?;
     runtime.block_on(async {
         let exporter = Exporter::install(ExportOptions {
             metrics_addr: args.metrics_addr,
