@@ -98,7 +98,7 @@ init() {
 }
 init >"$WORK/init.log"
 check "promtool check config" promtool check config "$STACK/prometheus.yml"
-check "promtool check rules" promtool check rules "$STACK/alert_rules.yml"
+check "promtool check rules" promtool check rules --lint-fatal "$STACK/alert_rules.yml"
 check "promtool test rules" promtool test rules "$STACK/alert_rules_test.yml"
 check "amtool check-config" amtool check-config "$STACK/alertmanager.yml"
 check "blackbox exporter --config.check" \

@@ -10,8 +10,9 @@
 #  (e) `oxflow drift --pushgateway`: column names with quotes, a backslash, a newline and
 #      non-ASCII letters come back from Prometheus exactly as written (escaped in the text format);
 #  (f) `monitor rules` (also with registered models' own thresholds, tagged through MLflow's
-#      client): `promtool check rules` and `promtool test rules` pass on what every
-#      binary writes, Prometheus loads the rules, and a failed pushed run fires its alert.
+#      client): `promtool check rules --lint-fatal` (no duplicate rules) and `promtool test
+#      rules` pass on what every binary writes, Prometheus loads the rules, and a failed
+#      pushed run fires its alert.
 # Installs Debian's prometheus and prometheus-pushgateway if missing (apt-get, ~1 min).
 # Daemons run on loopback with their own data directory and are stopped by pid.
 set -euo pipefail
@@ -156,7 +157,7 @@ mkdir -p "$WORK/f"
 for bin in "$QUICKSTART" "$NIGHTLY" "$OXFLOW"; do
     name=$(basename "$bin")
     (cd "$WORK/f" && "$bin" monitor rules --out "$name.rules.yml" --tests "$name.test.yml" >/dev/null)
-    check "promtool check rules ($name)" promtool check rules "$WORK/f/$name.rules.yml"
+    check "promtool check rules ($name)" promtool check rules --lint-fatal "$WORK/f/$name.rules.yml"
     check "promtool test rules ($name)" promtool test rules "$WORK/f/$name.test.yml"
 done
 # Registered models with their own thresholds, tagged through MLflow's client: their own
@@ -178,7 +179,7 @@ PYEOF
     --out models.rules.yml --tests models.test.yml >/dev/null)
 check "monitor rules reads the registered models' own thresholds" \
     grep -q 'model="churn v2"' "$WORK/f/models.rules.yml"
-check "promtool check rules (per-model thresholds)" promtool check rules "$WORK/f/models.rules.yml"
+check "promtool check rules (per-model thresholds)" promtool check rules --lint-fatal "$WORK/f/models.rules.yml"
 check "promtool test rules (per-model thresholds)" promtool test rules "$WORK/f/models.test.yml"
 # The quickstart's rules in the running Prometheus: a pushed failed run fires its alert.
 cp "$WORK/f/quickstart.rules.yml" "$WORK/alert_rules.yml"

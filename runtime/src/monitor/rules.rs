@@ -316,6 +316,17 @@ fn alert(
     }
 }
 
+impl AlertRule {
+    /// The rule with a label naming what it watches (`dag`, `model`). Rules of one name for
+    /// several DAGs or models in one file must differ in their labels: `promtool check rules`
+    /// reports rules with the same name and labels as duplicates, across all groups. The
+    /// value is the one the alert's series already carry, so alerts do not change.
+    fn about(mut self, label: &str, value: &str) -> AlertRule {
+        self.labels.insert(label.to_owned(), value.to_owned());
+        self
+    }
+}
+
 /// A ratio as people read it: `0.05` is `5%`.
 fn percent(ratio: f64) -> String {
     format!("{}%", (ratio * 100.0 * 1e6).round() / 1e6)
@@ -433,7 +444,7 @@ pub fn alert_rules(dags: &[&DagDef], opts: &RuleOptions) -> RuleFile {
         ));
         groups.push(RuleGroup {
             name: format!("oxflow-dag-{}", def.id),
-            rules,
+            rules: rules.into_iter().map(|r| r.about("dag", def.id)).collect(),
         });
     }
     groups.push(RuleGroup {
@@ -503,6 +514,14 @@ impl Models<'_> {
             Models::Only(name) => format!("model={}", quoted(name)),
         }
     }
+
+    /// A rule for one model carries its name as a label (see [`AlertRule::about`]).
+    fn label(self, rule: AlertRule) -> AlertRule {
+        match self {
+            Models::AllBut(_) => rule,
+            Models::Only(name) => rule.about("model", name),
+        }
+    }
 }
 
 /// Label matchers as a selector: `{a,b}`, or nothing when there are none.
@@ -522,7 +541,7 @@ fn error_ratio_rule(models: Models<'_>, max: f64) -> AlertRule {
         Models::AllBut(_) => "",
         Models::Only(_) => " (this model's own threshold)",
     };
-    alert(
+    let rule = alert(
         "OxflowServeErrorRatioHigh",
         format!(
             "sum by (model) (rate({SERVE_REQUESTS_TOTAL}{errors}[5m])) \
@@ -539,7 +558,8 @@ fn error_ratio_rule(models: Models<'_>, max: f64) -> AlertRule {
             "More than {}{whose} of the requests answered 5xx over 5 minutes, for 5 minutes.",
             percent(max)
         ),
-    )
+    );
+    models.label(rule)
 }
 
 fn latency_rule(models: Models<'_>, max: Duration) -> AlertRule {
@@ -549,7 +569,7 @@ fn latency_rule(models: Models<'_>, max: Duration) -> AlertRule {
         Models::AllBut(_) => "",
         Models::Only(_) => " (this model's own threshold)",
     };
-    alert(
+    let rule = alert(
         "OxflowServeLatencyHigh",
         format!(
             "histogram_quantile(0.99, sum by (model, le) \
@@ -563,7 +583,8 @@ fn latency_rule(models: Models<'_>, max: Duration) -> AlertRule {
             "The 99th percentile of scoring latency over 5 minutes has been above {latency}{whose} \
              for 10 minutes."
         ),
-    )
+    );
+    models.label(rule)
 }
 
 /// A scoring server answering too many errors or too slowly, per model: one rule for every
@@ -1082,6 +1103,48 @@ mod tests {
             .filter(|t| t.alert_rule_test[0].alertname.starts_with("OxflowServe"))
             .count();
         assert_eq!(serve_cases, 3 * 4);
+    }
+
+    #[test]
+    fn no_two_rules_in_a_file_share_a_name_and_labels() {
+        // promtool's duplicate-rule lint, which compares names and labels across all groups.
+        static A: DagDef = dag("etl", Some("@daily"), DagAlerts::NONE);
+        static B: DagDef = dag("train", Some("@hourly"), DagAlerts::NONE);
+        let own = |model: &str| ModelThresholds {
+            model: model.into(),
+            max_error_ratio: Some(0.01),
+            max_p99_latency: Some(Duration::from_millis(100)),
+        };
+        let opts = RuleOptions {
+            models: vec![own("fraud"), own("churn")],
+            ..RuleOptions::default()
+        };
+        let file = alert_rules(&[&A, &B], &opts);
+        let mut seen = std::collections::HashSet::new();
+        for rule in file.groups.iter().flat_map(|g| &g.rules) {
+            assert!(
+                seen.insert((rule.alert.clone(), rule.labels.clone())),
+                "{} {:?} twice",
+                rule.alert,
+                rule.labels
+            );
+        }
+        let failed: Vec<_> = file
+            .groups
+            .iter()
+            .flat_map(|g| &g.rules)
+            .filter(|r| r.alert == "OxflowDagRunFailed")
+            .map(|r| r.labels["dag"].as_str())
+            .collect();
+        assert_eq!(failed, ["etl", "train"]);
+        // The unit tests expect the same labels on the alerts.
+        let tests = rule_tests(&[&A, &B], &opts, "alert_rules.yml");
+        assert!(tests.tests.iter().any(|t| {
+            t.alert_rule_test[0]
+                .exp_alerts
+                .iter()
+                .any(|a| a.exp_labels.get("model").map(String::as_str) == Some("churn"))
+        }));
     }
 
     #[test]
