@@ -261,6 +261,25 @@ fn check_interval(flag: &str, d: Duration) -> Result<(), InitError> {
     Ok(())
 }
 
+/// Refuses an address given twice: Prometheus would scrape the same target twice, under one
+/// job or, for a pipeline that is also given as a server, under two with the same series.
+fn check_targets(pipelines: &[HostPort], servers: &[HostPort]) -> Result<(), InitError> {
+    for (flag, list) in [("--pipeline", pipelines), ("--server", servers)] {
+        for (i, addr) in list.iter().enumerate() {
+            if list[..i].contains(addr) {
+                return Err(InitError::Options(format!("{flag} {addr} is given twice")));
+            }
+        }
+    }
+    if let Some(addr) = pipelines.iter().find(|p| servers.contains(p)) {
+        return Err(InitError::Options(format!(
+            "{addr} is given as both --pipeline and --server; a scoring server's /metrics is \
+             scraped through --server alone"
+        )));
+    }
+    Ok(())
+}
+
 /// The setup's files for the DAGs `dags`, to be written in `dir` (Grafana's dashboard
 /// provider names `dir` by its absolute path).
 pub fn generate(
@@ -273,6 +292,7 @@ pub fn generate(
     check_interval("--scrape-interval", opts.scrape_interval)?;
     check_interval("--evaluation-interval", opts.evaluation_interval)?;
     check_interval("--group-wait", opts.group_wait)?;
+    check_targets(&opts.pipelines, &opts.servers)?;
     let addrs = |v: &[HostPort]| v.iter().map(ToString::to_string).collect::<Vec<_>>();
     let mut scrape = vec![ScrapeConfig::targets(
         "prometheus",
@@ -418,6 +438,36 @@ mod tests {
                 .unwrap_err()
                 .contains("no host")
         );
+    }
+
+    #[test]
+    fn an_address_given_twice_is_refused_naming_it() {
+        let webhook: WebhookUrl = "http://127.0.0.1:9/hook".parse().unwrap();
+        let dir = Path::new("/tmp/setup");
+        let addr = |s: &str| s.parse::<HostPort>().unwrap();
+        let mut opts = InitOptions::new(webhook.clone());
+        opts.pipelines = vec![
+            addr("127.0.0.1:9464"),
+            addr("127.0.0.1:9465"),
+            addr("127.0.0.1:9464"),
+        ];
+        let e = generate(&[], &opts, dir).unwrap_err().to_string();
+        assert_eq!(e, "--pipeline 127.0.0.1:9464 is given twice");
+        let mut opts = InitOptions::new(webhook.clone());
+        opts.servers = vec![addr("[::1]:5000"), addr("[::1]:5000")];
+        let e = generate(&[], &opts, dir).unwrap_err().to_string();
+        assert_eq!(e, "--server [::1]:5000 is given twice");
+        let mut opts = InitOptions::new(webhook);
+        opts.pipelines = vec![addr("127.0.0.1:5000")];
+        opts.servers = vec![addr("127.0.0.1:5001"), addr("127.0.0.1:5000")];
+        let e = generate(&[], &opts, dir).unwrap_err().to_string();
+        assert!(
+            e.starts_with("127.0.0.1:5000 is given as both --pipeline and --server"),
+            "{e}"
+        );
+        // Distinct addresses are fine.
+        opts.pipelines = vec![addr("127.0.0.1:9464")];
+        assert!(generate(&[], &opts, dir).is_ok());
     }
 
     #[test]
