@@ -95,19 +95,47 @@ pub trait Schema: Sized {
 /// ```
 #[derive(Debug)]
 pub struct Row<'a> {
-    record: &'a Map<String, Value>,
+    cells: Cells<'a>,
     index: usize,
+}
+
+/// Where a row's values are: a record, or a `dataframe_split` row beside its column names.
+#[derive(Debug)]
+enum Cells<'a> {
+    Record(&'a Map<String, Value>),
+    Split {
+        columns: &'a [&'a str],
+        values: &'a [Value],
+    },
 }
 
 impl<'a> Row<'a> {
     /// Row `index` holding `record`.
     pub fn new(record: &'a Map<String, Value>, index: usize) -> Row<'a> {
-        Row { record, index }
+        Row {
+            cells: Cells::Record(record),
+            index,
+        }
+    }
+
+    /// Row `index` of a `dataframe_split`: `values[i]` is column `columns[i]` (the same length).
+    pub(crate) fn split(columns: &'a [&'a str], values: &'a [Value], index: usize) -> Row<'a> {
+        Row {
+            cells: Cells::Split { columns, values },
+            index,
+        }
     }
 
     /// The value of column `name`, converted to `T`.
     pub fn get<T: ColumnValue>(&self, name: &str) -> Result<T, super::ModelError> {
-        read_cell(self.record.get(name), name, self.index)
+        let value = match self.cells {
+            Cells::Record(record) => record.get(name),
+            // A column named twice keeps its last value, as in a record built from the row.
+            Cells::Split { columns, values } => {
+                columns.iter().rposition(|c| *c == name).map(|i| &values[i])
+            }
+        };
+        read_cell(value, name, self.index)
     }
 }
 

@@ -47,14 +47,19 @@ impl ScoringRequest {
     /// `{"dataframe_records": [{...}]}`, `{"inputs": {"col": [...]}}` or `{"inputs": [{...}]}`
     /// (and the same under `instances`), with an optional `"params": {...}`.
     pub fn parse(body: &Value) -> Result<ScoringRequest, ModelError> {
-        let Envelope { key, data, params } = envelope(body)?;
-        let records = match key {
-            "dataframe_split" => split_records(data)?,
-            "dataframe_records" => record_list(key, data)?,
-            _ => match data {
-                Value::Object(cols) => columnar_records(key, cols)?,
-                _ => record_list(key, data)?,
-            },
+        let RequestRows { rows, params } = RequestRows::parse(body)?;
+        let records = match rows {
+            Rows::Records(records) => records,
+            Rows::Split { columns, data } => data
+                .iter()
+                .map(|values| {
+                    columns
+                        .iter()
+                        .zip(*values)
+                        .map(|(c, v)| (c.to_string(), v.clone()))
+                        .collect()
+                })
+                .collect(),
         };
         Ok(ScoringRequest { records, params })
     }
@@ -82,6 +87,77 @@ impl ScoringRequest {
             .enumerate()
             .map(|(i, r)| T::from_row(&Row::new(r, i)))
             .collect()
+    }
+}
+
+/// A scoring request taken apart for reading rows as a typed `Schema`: what
+/// [`ScoringRequest`] holds, except that `dataframe_split` rows stay lists read in place
+/// instead of becoming one record (a map of column names) per row, which costs more than
+/// reading a small row.
+pub(crate) struct RequestRows<'a> {
+    rows: Rows<'a>,
+    /// The `params` object, if given.
+    pub(crate) params: Option<Map<String, Value>>,
+}
+
+enum Rows<'a> {
+    Records(Vec<Map<String, Value>>),
+    /// `dataframe_split`, every row checked to hold one value per column.
+    Split {
+        columns: Vec<&'a str>,
+        data: Vec<&'a [Value]>,
+    },
+}
+
+impl<'a> RequestRows<'a> {
+    /// Reads a body in any of MLflow's JSON shapes, as [`ScoringRequest::parse`], with the
+    /// same errors.
+    pub(crate) fn parse(body: &'a Value) -> Result<RequestRows<'a>, ModelError> {
+        let Envelope { key, data, params } = envelope(body)?;
+        let rows = match key {
+            "dataframe_split" => {
+                let (columns, data) = split_rows(data)?;
+                Rows::Split { columns, data }
+            }
+            "dataframe_records" => Rows::Records(record_list(key, data)?),
+            _ => Rows::Records(match data {
+                Value::Object(cols) => columnar_records(key, cols)?,
+                _ => record_list(key, data)?,
+            }),
+        };
+        Ok(RequestRows { rows, params })
+    }
+
+    /// Reads every row as `T`, as [`ScoringRequest::rows`], with the same errors.
+    pub(crate) fn rows<T: Schema>(&self) -> Result<Vec<T>, ModelError> {
+        match &self.rows {
+            Rows::Records(records) => {
+                check_columns(&T::columns(), records)?;
+                records
+                    .iter()
+                    .enumerate()
+                    .map(|(i, r)| T::from_row(&Row::new(r, i)))
+                    .collect()
+            }
+            Rows::Split { columns, data } => {
+                // Every row holds every column, so a column is missing when it is not named,
+                // or when there is no row at all (as with records).
+                let missing: Vec<String> = T::columns()
+                    .iter()
+                    .filter(|c| c.required)
+                    .filter_map(|c| c.name.as_ref())
+                    .filter(|name| data.is_empty() || !columns.contains(&name.as_str()))
+                    .cloned()
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(ModelError::MissingInputs { columns: missing });
+                }
+                data.iter()
+                    .enumerate()
+                    .map(|(i, values)| T::from_row(&Row::split(columns, values, i)))
+                    .collect()
+            }
+        }
     }
 }
 
@@ -240,7 +316,9 @@ pub(crate) fn check_tensor_shape(
     })
 }
 
-fn split_records(data: &Value) -> Result<Vec<Map<String, Value>>, ModelError> {
+/// The columns and rows of `dataframe_split`, each row checked to be a list with one value per
+/// column.
+fn split_rows(data: &Value) -> Result<(Vec<&str>, Vec<&[Value]>), ModelError> {
     let obj = data.as_object().ok_or_else(|| {
         bad("`dataframe_split` must be an object with `columns` and `data`, as pandas' to_dict(orient=\"split\") writes it")
     })?;
@@ -258,7 +336,8 @@ fn split_records(data: &Value) -> Result<Vec<Map<String, Value>>, ModelError> {
         Some(Value::Array(rows)) => rows,
         _ => return Err(bad("`dataframe_split` has no `data` list")),
     };
-    rows.iter()
+    let data = rows
+        .iter()
         .enumerate()
         .map(|(i, row)| {
             let values = row
@@ -271,13 +350,10 @@ fn split_records(data: &Value) -> Result<Vec<Map<String, Value>>, ModelError> {
                     columns.len()
                 )));
             }
-            Ok(columns
-                .iter()
-                .zip(values)
-                .map(|(c, v)| (c.to_string(), v.clone()))
-                .collect())
+            Ok(values.as_slice())
         })
-        .collect()
+        .collect::<Result<_, _>>()?;
+    Ok((columns, data))
 }
 
 fn record_list(key: &str, data: &Value) -> Result<Vec<Map<String, Value>>, ModelError> {
@@ -355,7 +431,7 @@ fn columnar_records(
 /// # Ok::<(), oxflow_runtime::model::ModelError>(())
 /// ```
 pub fn predict_json<M: Predict + ?Sized>(model: &M, body: &Value) -> Result<Value, ModelError> {
-    let request = ScoringRequest::parse(body)?;
+    let request = RequestRows::parse(body)?;
     if request.params.as_ref().is_some_and(|p| !p.is_empty()) {
         tracing::warn!(
             "`params` can only be specified at inference time if the model signature defines a params schema. This model does not define a params schema. Ignoring provided params: {:?}",
@@ -390,6 +466,70 @@ pub(crate) fn predictions<O: Schema>(rows: usize, out: &[O]) -> Result<Value, Mo
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[derive(Debug, PartialEq)]
+    struct Two {
+        f1: f64,
+        f2: Option<i64>,
+    }
+
+    impl Schema for Two {
+        fn columns() -> Vec<ColSpec> {
+            use super::super::schema::{ColType, DataType};
+            vec![
+                ColSpec::new("f1", ColType::Scalar(DataType::Double), true),
+                ColSpec::new("f2", ColType::Scalar(DataType::Long), false),
+            ]
+        }
+        fn from_row(row: &Row<'_>) -> Result<Self, ModelError> {
+            Ok(Two {
+                f1: row.get("f1")?,
+                f2: row.get("f2")?,
+            })
+        }
+        fn to_row(&self) -> Map<String, Value> {
+            Map::new()
+        }
+    }
+
+    #[test]
+    fn split_rows_read_in_place_read_as_their_records_do() {
+        // The typed read of `dataframe_split` skips the record per row: it must give what the
+        // records give, value for value and error for error.
+        let through_records = |body: &Value| {
+            ScoringRequest::parse(body)
+                .and_then(|r| r.rows::<Two>())
+                .map_err(|e| e.to_string())
+        };
+        let in_place = |body: &Value| {
+            RequestRows::parse(body)
+                .and_then(|r| r.rows::<Two>())
+                .map_err(|e| e.to_string())
+        };
+        for body in [
+            json!({"dataframe_split": {"columns": ["f1", "f2"], "data": [[1.5, 2], [3, null]]}}),
+            json!({"dataframe_split": {"columns": ["f2", "f1", "x"], "data": [[1, 2.0, "a"]]}}),
+            // Named twice: the last value wins, as in a record.
+            json!({"dataframe_split": {"columns": ["f1", "f1"], "data": [[1.0, 2.0]]}}),
+            json!({"dataframe_split": {"columns": ["f2"], "data": [[1]]}}),
+            json!({"dataframe_split": {"columns": ["f1", "f2"], "data": []}}),
+            json!({"dataframe_split": {"columns": ["f1"], "data": [[1.0], ["x"]]}}),
+            json!({"dataframe_split": {"columns": ["f1"], "data": [[1.0], [2.0, 3.0]]}}),
+            json!({"dataframe_split": {"columns": ["f1"], "data": [[1.0], 7]}}),
+            json!({"dataframe_split": {"columns": ["f1", "f2"], "data": [[1.0, 2.5]]}}),
+        ] {
+            assert_eq!(in_place(&body), through_records(&body), "{body}");
+        }
+        assert_eq!(
+            in_place(&json!({"dataframe_split": {"columns": ["f1", "f1"], "data": [[1.0, 2.0]]}})),
+            Ok(vec![Two { f1: 2.0, f2: None }])
+        );
+        assert!(
+            in_place(&json!({"dataframe_split": {"columns": ["f2"], "data": [[1]]}}))
+                .unwrap_err()
+                .contains("['f1']")
+        );
+    }
 
     #[test]
     fn every_request_shape_gives_the_same_records() {

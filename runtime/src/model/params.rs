@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 
 use super::ModelError;
 use super::Predict;
-use super::enforce::ScoringRequest;
+use super::enforce::RequestRows;
 use super::schema::DataType;
 
 /// One inference parameter: MLflow's `ParamSpec`.
@@ -240,7 +240,7 @@ pub fn predict_json_with_params<M: PredictParams + ?Sized>(
     model: &M,
     body: &Value,
 ) -> Result<Value, ModelError> {
-    let request = ScoringRequest::parse(body)?;
+    let request = RequestRows::parse(body)?;
     let params = M::Params::from_request(request.params.as_ref())?;
     let rows = request.rows::<M::Input>()?;
     let out = model
