@@ -81,13 +81,18 @@ impl ScoringRequest {
     /// # Ok::<(), oxflow_runtime::model::ModelError>(())
     /// ```
     pub fn rows<T: Schema>(&self) -> Result<Vec<T>, ModelError> {
-        check_columns(&T::columns(), &self.records)?;
-        self.records
-            .iter()
-            .enumerate()
-            .map(|(i, r)| T::from_row(&Row::new(r, i)))
-            .collect()
+        record_rows(&self.records)
     }
+}
+
+/// Every record read as `T`, after checking that each required column is present.
+fn record_rows<T: Schema>(records: &[Map<String, Value>]) -> Result<Vec<T>, ModelError> {
+    check_columns(&T::columns(), records)?;
+    records
+        .iter()
+        .enumerate()
+        .map(|(i, r)| T::from_row(&Row::new(r, i)))
+        .collect()
 }
 
 /// A scoring request taken apart for reading rows as a typed `Schema`: what
@@ -131,14 +136,7 @@ impl<'a> RequestRows<'a> {
     /// Reads every row as `T`, as [`ScoringRequest::rows`], with the same errors.
     pub(crate) fn rows<T: Schema>(&self) -> Result<Vec<T>, ModelError> {
         match &self.rows {
-            Rows::Records(records) => {
-                check_columns(&T::columns(), records)?;
-                records
-                    .iter()
-                    .enumerate()
-                    .map(|(i, r)| T::from_row(&Row::new(r, i)))
-                    .collect()
-            }
+            Rows::Records(records) => record_rows(records),
             Rows::Split { columns, data } => {
                 // Every row holds every column, so a column is missing when it is not named,
                 // or when there is no row at all (as with records).

@@ -139,18 +139,11 @@ fn tract_err(file: &str, what: &str, e: TractError) -> ModelError {
 fn guarded<T>(file: &str, what: &str, f: impl FnOnce() -> TractResult<T>) -> Result<T, ModelError> {
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
         Ok(result) => result.map_err(|e| tract_err(file, what, e)),
-        Err(panic) => {
-            let message = panic
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| panic.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "a panic without a message".into());
-            Err(ModelError::Onnx {
-                file: file.to_string(),
-                what: format!("{what}: the ONNX runtime stopped on an inconsistent graph"),
-                source: message.into(),
-            })
-        }
+        Err(panic) => Err(ModelError::Onnx {
+            file: file.to_string(),
+            what: format!("{what}: the ONNX runtime stopped on an inconsistent graph"),
+            source: crate::task::panic_message(panic).into(),
+        }),
     }
 }
 

@@ -372,14 +372,7 @@ async fn answer(
         return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             score_timed(served, format, &bytes)
         }))
-        .unwrap_or_else(|payload| {
-            let message = payload
-                .downcast_ref::<&str>()
-                .copied()
-                .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-                .unwrap_or("a non-text payload");
-            model_panicked(served, message)
-        });
+        .unwrap_or_else(|payload| model_panicked(served, crate::task::panic_message(payload)));
     }
     let model = Arc::clone(served);
     let task = tokio::task::spawn_blocking(move || score_timed(&model, format, &bytes));
