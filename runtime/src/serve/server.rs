@@ -19,7 +19,7 @@ use metrics::Counter;
 use super::drift::DriftWindow;
 use super::protocol::{BodyFormat, ScoringError, content_format, score_request};
 use super::served::ServedModel;
-use crate::telemetry::export::Exporter;
+use crate::telemetry::export::{Exporter, TEXT_FORMAT};
 use crate::telemetry::{LABEL_MODEL, SERVE_REQUESTS_TOTAL, SERVE_SCHEMA_ERRORS_TOTAL};
 
 /// Limits of a scoring server.
@@ -210,20 +210,14 @@ async fn method_not_allowed() -> Response {
 }
 
 async fn render_metrics(State(scoring): State<Scoring>) -> Response {
-    let text = scoring
-        .inner
-        .exporter
-        .as_ref()
-        .map(Exporter::render)
-        .unwrap_or_default();
-    (
-        [(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
-        )],
-        text,
-    )
-        .into_response()
+    match &scoring.inner.exporter {
+        Some(exporter) => exporter.response(),
+        None => (
+            [(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_FORMAT))],
+            String::new(),
+        )
+            .into_response(),
+    }
 }
 
 fn json_response(status: StatusCode, body: &'static str) -> Response {

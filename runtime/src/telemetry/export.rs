@@ -1,9 +1,11 @@
 //! Getting the metrics out of the process: a `/metrics` endpoint Prometheus scrapes, and a
 //! push of a batch run's figures to a Pushgateway when it ends.
 //!
-//! Both go through `metrics-exporter-prometheus`, installed as the process's global recorder
-//! with explicit histogram buckets (without them it exports summaries, whose quantiles drop
-//! samples of a short batch run) and a `service` label. The Pushgateway push is ours, not the
+//! The process's global recorder keeps its series in oxflow's [`super::registry`] (counters,
+//! gauges, and histograms with explicit buckets: without them Prometheus exporters write
+//! summaries, whose quantiles drop samples of a short batch run), written in the text format
+//! of `metrics-exporter-prometheus`, which still holds any histogram without explicit buckets.
+//! Every series carries a `service` label. `/metrics` is a small axum route. The Pushgateway push is ours, not the
 //! exporter's push mode: that one pushes on a timer only, never on exit, which is exactly when a
 //! batch run has its figures.
 //!
@@ -21,13 +23,26 @@
 //! ```
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use indexmap::IndexMap;
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle, PrometheusRecorder};
 
+use super::registry::{Names, Registry};
 use super::{
     DURATION_BUCKETS, LATENCY_BUCKETS, SCHEDULER_LAG_SECONDS, SERVE_REQUEST_DURATION_SECONDS,
 };
+
+/// The `Content-Type` of Prometheus's text format.
+pub(crate) const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// How often the exporter's series (histograms without explicit buckets, which it keeps as
+/// summaries) are trimmed, as its own listener does by default.
+const UPKEEP_EVERY: Duration = Duration::from_secs(5);
 
 /// How long a push may take before it is given up (with a warning): a Pushgateway that is down
 /// or slow never holds a finished run longer than this.
@@ -90,9 +105,61 @@ pub enum ExportError {
     },
 }
 
+/// The histograms that get explicit buckets, checked in this order: scoring latency and
+/// scheduler lag (milliseconds when all is well) get sub-millisecond buckets, every other
+/// `*_seconds` histogram (task and DAG durations) the duration buckets.
+fn bucket_rules() -> Vec<(Names, &'static [f64])> {
+    vec![
+        (Names::Full(SERVE_REQUEST_DURATION_SECONDS), LATENCY_BUCKETS),
+        (Names::Full(SCHEDULER_LAG_SECONDS), LATENCY_BUCKETS),
+        (Names::Suffix("_seconds"), DURATION_BUCKETS),
+    ]
+}
+
+/// The process's recorder: oxflow's [`Registry`], and the exporter's for histograms without
+/// explicit buckets.
+struct Recorder {
+    registry: Arc<Registry>,
+    prometheus: PrometheusRecorder,
+}
+
+impl metrics::Recorder for Recorder {
+    fn describe_counter(&self, key: KeyName, _: Option<Unit>, description: SharedString) {
+        self.registry.describe(key.as_str(), description);
+    }
+
+    fn describe_gauge(&self, key: KeyName, _: Option<Unit>, description: SharedString) {
+        self.registry.describe(key.as_str(), description);
+    }
+
+    fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        if self.registry.bounds(key.as_str()).is_some() {
+            self.registry.describe(key.as_str(), description);
+        } else {
+            self.prometheus.describe_histogram(key, unit, description);
+        }
+    }
+
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        self.registry.counter(key)
+    }
+
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+        self.registry.gauge(key)
+    }
+
+    fn register_histogram(&self, key: &Key, metadata: &Metadata<'_>) -> Histogram {
+        self.registry
+            .histogram(key)
+            .unwrap_or_else(|| self.prometheus.register_histogram(key, metadata))
+    }
+}
+
 /// The installed exporter: renders the process's metrics and pushes them.
 #[derive(Clone)]
 pub struct Exporter {
+    registry: Arc<Registry>,
+    /// The exporter's histograms without explicit buckets.
     handle: PrometheusHandle,
     pushgateway: Option<String>,
     push_timeout: Duration,
@@ -114,56 +181,71 @@ impl Exporter {
         if let Some(url) = &opts.pushgateway {
             check_pushgateway_url(url)?;
         }
-        let builder = PrometheusBuilder::new()
-            .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), DURATION_BUCKETS)
-            .map_err(|e| ExportError::Install(e.to_string()))?
-            // A full-name matcher is checked before a suffix one: scoring latency gets
-            // sub-millisecond buckets, task and DAG durations keep theirs.
-            .set_buckets_for_metric(
-                Matcher::Full(SERVE_REQUEST_DURATION_SECONDS.into()),
-                LATENCY_BUCKETS,
-            )
-            .map_err(|e| ExportError::Install(e.to_string()))?
-            // Scheduler lag is milliseconds when all is well: the same fine buckets.
-            .set_buckets_for_metric(Matcher::Full(SCHEDULER_LAG_SECONDS.into()), LATENCY_BUCKETS)
-            .map_err(|e| ExportError::Install(e.to_string()))?
-            .add_global_label("service", opts.service.clone());
-        let handle = match opts.metrics_addr {
-            Some(addr) => {
-                let (recorder, serve) =
-                    builder
-                        .with_http_listener(addr)
-                        .build()
-                        .map_err(|e| ExportError::Listen {
-                            addr,
-                            reason: e.to_string(),
-                        })?;
-                let handle = recorder.handle();
-                metrics::set_global_recorder(recorder)
-                    .map_err(|e| ExportError::Install(e.to_string()))?;
-                tokio::spawn(serve);
-                handle
-            }
-            None => {
-                let handle = builder
-                    .install_recorder()
-                    .map_err(|e| ExportError::Install(e.to_string()))?;
-                // Without the listener nobody runs the upkeep; pushes render on demand.
-                handle
-            }
+        // Bound first: a port in use is an error naming the address before anything is installed.
+        let listener = match opts.metrics_addr {
+            Some(addr) => Some(bind(addr)?),
+            None => None,
         };
-        super::describe();
-        super::keep_handles_of_global_recorder();
-        Ok(Exporter {
+        let prometheus = PrometheusBuilder::new()
+            .add_global_label("service", opts.service.clone())
+            .build_recorder();
+        let handle = prometheus.handle();
+        let registry = Arc::new(Registry::new(
+            bucket_rules(),
+            IndexMap::from([("service".to_owned(), opts.service.clone())]),
+        ));
+        metrics::set_global_recorder(Recorder {
+            registry: registry.clone(),
+            prometheus,
+        })
+        .map_err(|e| ExportError::Install(e.to_string()))?;
+        let exporter = Exporter {
+            registry,
             handle,
             pushgateway: opts.pushgateway,
             push_timeout: opts.push_timeout,
-        })
+        };
+        if let Some(listener) = listener {
+            let upkeep = exporter.handle.clone();
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(UPKEEP_EVERY).await;
+                    upkeep.run_upkeep();
+                }
+            });
+            let app = axum::Router::new().route(
+                "/metrics",
+                axum::routing::get({
+                    let exporter = exporter.clone();
+                    move || std::future::ready(exporter.response())
+                }),
+            );
+            tokio::spawn(async move {
+                if let Err(e) = axum::serve(listener, app).await {
+                    tracing::warn!("serving metrics stopped: {e}");
+                }
+            });
+        }
+        super::describe();
+        super::keep_handles_of_global_recorder();
+        Ok(exporter)
     }
 
     /// The metrics in Prometheus's text format, as `/metrics` serves them.
     pub fn render(&self) -> String {
-        self.handle.render()
+        let mut text = String::new();
+        self.registry.render(&mut text);
+        text.push_str(&self.handle.render());
+        text
+    }
+
+    /// [`Exporter::render`] as an HTTP response, with the text format's content type.
+    pub(crate) fn response(&self) -> Response {
+        (
+            [(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_FORMAT))],
+            self.render(),
+        )
+            .into_response()
     }
 
     /// Pushes the current metrics to the Pushgateway, replacing the group `job=<job>`,
@@ -205,6 +287,17 @@ impl Exporter {
         }
         Ok(())
     }
+}
+
+/// Listens on `addr` for scrapes: synchronously, so that a port in use fails at start-up.
+fn bind(addr: SocketAddr) -> Result<tokio::net::TcpListener, ExportError> {
+    let listen = |e: std::io::Error| ExportError::Listen {
+        addr,
+        reason: e.to_string(),
+    };
+    let listener = std::net::TcpListener::bind(addr).map_err(listen)?;
+    listener.set_nonblocking(true).map_err(listen)?;
+    tokio::net::TcpListener::from_std(listener).map_err(listen)
 }
 
 /// A Pushgateway URL is `http(s)://` and names a host: checked before the run, so a typo is an

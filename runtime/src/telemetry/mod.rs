@@ -15,6 +15,7 @@
 
 pub mod export;
 pub(crate) mod handles;
+mod registry;
 
 pub use handles::keep_handles_of_global_recorder;
 
