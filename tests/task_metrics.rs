@@ -28,6 +28,13 @@ fn broken(_x: &u32) -> Result<(), String> {
 #[task]
 fn never(_x: &()) {}
 
+/// Scheduled yearly: a scheduler that runs for a moment starts none of its runs.
+#[dag(schedule = "@yearly")]
+fn scheduled_later() {
+    let x = fails_first();
+    let _ = after(&x);
+}
+
 #[dag]
 fn kept_handles() {
     let x = fails_first();
@@ -95,6 +102,50 @@ fn kept_handles_count_every_run_and_leave_a_local_recorder_its_own() {
         let [d, t] = task(t);
         value(series, "oxflow_task_runs_total", &[d, t, ("state", state)])
     };
+    // A scheduler makes its DAGs' series at zero when it starts, before any run: a first
+    // failure is then an increase Prometheus can see.
+    let dir = tempfile::tempdir().unwrap();
+    let store = oxflow::tracking::TrackingStore::open_uri(&format!(
+        "sqlite:///{}",
+        dir.path().join("mlflow.db").display()
+    ))
+    .unwrap();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let report = rt
+        .block_on(
+            oxflow::schedule::Scheduler::new(store, vec![scheduled_later()])
+                .unwrap()
+                .run(std::future::ready(())),
+        )
+        .unwrap();
+    assert_eq!(report.started, 0, "{report:?}");
+    let now = snapshot(&snap);
+    let later = [("dag", "scheduled_later"), ("task", "after")];
+    for state in ["success", "failed"] {
+        assert_eq!(
+            value(
+                &now,
+                "oxflow_dag_runs_total",
+                &[("dag", "scheduled_later"), ("state", state)]
+            ),
+            Some(0),
+            "{state}"
+        );
+        assert_eq!(
+            value(
+                &now,
+                "oxflow_task_runs_total",
+                &[later[0], later[1], ("state", state)]
+            ),
+            Some(0),
+            "{state}"
+        );
+    }
+    assert_eq!(value(&now, "oxflow_task_retries_total", &later), Some(0));
+
     for _ in 0..3 {
         run();
         let now = snapshot(&snap);
@@ -117,8 +168,23 @@ fn kept_handles_count_every_run_and_leave_a_local_recorder_its_own() {
             value(&now, "oxflow_task_duration_seconds", &task("after")),
             Some(1)
         );
-        // States that never happened have no series.
-        assert_eq!(runs("after", "failed"), None);
+        // States that never happened are there at zero, from the first run on: a series
+        // that first appears at 1 has no `increase()` for an alert to see.
+        assert_eq!(runs("after", "failed"), Some(0));
+        assert_eq!(runs("after", "skipped"), Some(0));
+        assert_eq!(
+            value(&now, "oxflow_task_retries_total", &task("after")),
+            Some(0)
+        );
+        let dag_runs = |state| {
+            value(
+                &now,
+                "oxflow_dag_runs_total",
+                &[("dag", "kept_handles"), ("state", state)],
+            )
+        };
+        assert_eq!(dag_runs("failed"), Some(1));
+        assert_eq!(dag_runs("success"), Some(0));
     }
 
     // A thread-local recorder gets this run's figures; the global one does not.

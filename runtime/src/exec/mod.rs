@@ -32,6 +32,7 @@ mod observers;
 mod record;
 pub(crate) use record::{Begin, host_name, queued_run};
 pub(crate) use resume::process_alive;
+pub(crate) use run::spec_series_at_zero;
 mod recorder;
 mod report;
 mod resume;

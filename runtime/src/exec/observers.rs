@@ -36,22 +36,42 @@ pub(crate) struct Observers {
     running: metrics::Gauge,
     /// Task metric handles kept across runs, when the recorder allows it.
     kept: Option<Arc<DagHandles>>,
+    /// Task figures decided but not yet given to the kept handles: see [`Observers::flush`].
+    pending: Vec<(usize, Figure)>,
+    /// Attempts started less attempts ended since the last flush, not yet added to `running`.
+    running_change: i64,
 }
 
+/// One task figure waiting in [`Observers::pending`].
+#[derive(Clone, Copy)]
+enum Figure {
+    Duration(f64),
+    Retry,
+    Finished(TaskState),
+}
+
+/// How many figures wait at most before [`Observers::flush`] hands them over.
+const PENDING_FIGURES: usize = 64;
+
 impl Observers {
+    /// Watchers of a run of `dag_id`; `kept` are its task metric handles, when the recorder
+    /// allows keeping them (`DagHandles::kept`).
     pub(crate) fn new(
         dag_id: &'static str,
         task_ids: Arc<[Arc<str>]>,
+        kept: Option<Arc<DagHandles>>,
         events: Option<EventCallback>,
         recorder: Option<RecorderHandle>,
     ) -> Self {
         Observers {
             dag_id,
-            kept: DagHandles::kept(dag_id, &task_ids),
+            kept,
             task_ids,
             running: metrics::gauge!(t::TASKS_RUNNING, "dag" => dag_id),
             events,
             recorder,
+            pending: Vec::new(),
+            running_change: 0,
         }
     }
 
@@ -110,10 +130,11 @@ impl Observers {
     }
 
     /// Feeds one transition to telemetry, progress and the recorder.
-    pub(crate) fn transition(&self, tr: Transition) {
-        match &self.kept {
-            Some(kept) => self.count_with(kept, &tr),
-            None => self.count(&tr),
+    pub(crate) fn transition(&mut self, tr: Transition) {
+        if self.kept.is_some() {
+            self.count_kept(&tr);
+        } else {
+            self.count(&tr);
         }
         if let Some(f) = &self.events {
             f(&ExecEvent::Task {
@@ -129,22 +150,51 @@ impl Observers {
         }
     }
 
-    /// Telemetry through the kept handles.
-    fn count_with(&self, kept: &DagHandles, tr: &Transition) {
+    /// Telemetry through the kept handles, in batches: see [`Observers::flush`].
+    fn count_kept(&mut self, tr: &Transition) {
         if let Some(a) = &tr.attempt {
             match a.elapsed {
-                None => self.running.increment(1.0),
+                None => self.running_change += 1,
                 Some(elapsed) => {
-                    self.running.decrement(1.0);
-                    kept.duration(tr.node, elapsed.as_secs_f64());
+                    self.running_change -= 1;
+                    self.pending
+                        .push((tr.node, Figure::Duration(elapsed.as_secs_f64())));
                 }
             }
         }
         match tr.state {
-            TaskState::UpForRetry => kept.retry(tr.node),
-            s if s.is_finished() => kept.finished(tr.node, s),
+            TaskState::UpForRetry => self.pending.push((tr.node, Figure::Retry)),
+            s if s.is_finished() => self.pending.push((tr.node, Figure::Finished(s))),
             _ => {}
         }
+        if self.pending.len() >= PENDING_FIGURES {
+            self.flush();
+        }
+    }
+
+    /// Hands the waiting task figures to their kept handles. The run loop calls this whenever
+    /// it is about to wait and when the run ends, so a figure waits at most until the
+    /// scheduler next has nothing to do.
+    ///
+    /// Why wait at all: each task's handles live in memory of their own, which a run of many
+    /// tasks has long evicted from the cache by the time the task ends. One update at a time,
+    /// in between the scheduler's own work, pays each miss in full; a batch of updates in one
+    /// tight loop overlaps them (`benches/telemetry.rs` measures both).
+    pub(crate) fn flush(&mut self) {
+        let Some(kept) = &self.kept else { return };
+        if self.running_change != 0 {
+            // An increment, not a set: runs of one DAG at the same time share the gauge.
+            self.running.increment(self.running_change as f64);
+            self.running_change = 0;
+        }
+        for &(node, figure) in &self.pending {
+            match figure {
+                Figure::Duration(seconds) => kept.duration(node, seconds),
+                Figure::Retry => kept.retry(node),
+                Figure::Finished(state) => kept.finished(node, state),
+            }
+        }
+        self.pending.clear();
     }
 
     /// Telemetry through the macros: the recorder is thread-local or its handles are not kept.

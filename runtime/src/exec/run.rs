@@ -18,6 +18,7 @@ use super::transition::ExecEvent;
 use crate::conn::Connections;
 use crate::dag::DagSpec;
 use crate::telemetry as t;
+use crate::telemetry::handles::DagHandles;
 
 /// Runs a DAG to completion.
 ///
@@ -41,11 +42,8 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
     let started = Instant::now();
     let dag = spec.def;
     let n = spec.nodes.len();
-    let task_ids: Arc<[Arc<str>]> = spec
-        .nodes
-        .iter()
-        .map(|n| Arc::from(n.id.as_str()))
-        .collect();
+    let task_ids = task_ids(spec);
+    let kept = series_at_zero(dag.id, &task_ids);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Event>();
 
     // Open or take over the record before any task runs, so a bad store, a corrupt record or
@@ -169,7 +167,7 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
         }
         None => (None, None),
     };
-    let observers = Observers::new(dag.id, task_ids.clone(), cfg.on_event.clone(), handle);
+    let observers = Observers::new(dag.id, task_ids.clone(), kept, cfg.on_event.clone(), handle);
     let limit = cfg
         .max_active_tasks
         .or(dag.max_active_tasks)
@@ -204,6 +202,7 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
 
     let mut exec = LocalExecutor::new(n, tx);
     let record_error = drive(&mut sched, &mut exec, &mut rx, cfg.cancel.take()).await;
+    sched.observers.flush();
 
     let state = sched.outcome();
     if let Some(rec) = sched.observers.take_recorder() {
@@ -234,6 +233,40 @@ async fn run(spec: &DagSpec, mut cfg: RunConfig) -> Result<DagRunReport, ExecErr
     Ok(report(spec, sched, dag_run_id, state, duration))
 }
 
+/// The ids of `spec`'s tasks, as metrics label them.
+fn task_ids(spec: &DagSpec) -> Arc<[Arc<str>]> {
+    spec.nodes
+        .iter()
+        .map(|n| Arc::from(n.id.as_str()))
+        .collect()
+}
+
+/// Makes the series of a DAG's runs and (with the recorder whose handles are kept) of its
+/// tasks, at zero where nothing happened yet: a counter that first appears at 1 has no
+/// `increase()`, and the alerts on failed runs and on retries are built on it (see
+/// `telemetry::handles`). Each run does this as it starts; a scheduler does it for every DAG
+/// when it starts, so Prometheus has scraped the zeros before a first run can fail. Returns
+/// the kept task handles, if there are.
+pub(crate) fn series_at_zero(
+    dag: &'static str,
+    task_ids: &Arc<[Arc<str>]>,
+) -> Option<Arc<DagHandles>> {
+    for state in [
+        DagRunState::Success,
+        DagRunState::Failed,
+        DagRunState::Killed,
+    ] {
+        metrics::counter!(t::DAG_RUNS_TOTAL, "dag" => dag, "state" => state.to_string())
+            .increment(0);
+    }
+    DagHandles::kept(dag, task_ids)
+}
+
+/// [`series_at_zero`] for the DAG of `spec`.
+pub(crate) fn spec_series_at_zero(spec: &DagSpec) {
+    let _ = series_at_zero(spec.def.id, &task_ids(spec));
+}
+
 /// The loop: decide, start, wait for what comes next. Returns the recording failure that
 /// stopped the run, if one did.
 async fn drive(
@@ -258,6 +291,9 @@ async fn drive(
         sched.start_ready(exec);
         if sched.is_done() {
             break;
+        }
+        if rx.is_empty() {
+            sched.observers.flush();
         }
         let deadline = sched.next_deadline();
         let woke = match (&mut cancel, deadline) {

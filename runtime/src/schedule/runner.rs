@@ -242,6 +242,9 @@ impl Scheduler {
         let (tx, mut rx) = mpsc::unbounded_channel::<Msg>();
         let (kill_tx, kill_rx) = watch::channel(false);
         let mut report = SchedulerReport::default();
+        for d in &self.dags {
+            crate::exec::spec_series_at_zero(&d.spec);
+        }
         self.since = Utc::now();
         self.dispatch_claims((0..self.dags.len()).map(|i| (i, None)).collect(), &tx);
         tokio::pin!(stop);
