@@ -871,7 +871,9 @@ impl OnnxModel {
                     .collect();
                 model = model.with_input_fact(i, input.dt.fact(shape).into())?;
             }
-            model.into_optimized()?.into_runnable()
+            let mut model = model.into_optimized()?;
+            softmax::shorten_softmaxes(&mut model)?;
+            model.into_runnable()
         })?;
         let output_order = key_order(&outputs.iter().map(|o| o.name.as_str()).collect::<Vec<_>>());
         Ok(OnnxModel {
@@ -1121,7 +1123,9 @@ impl OnnxModel {
 
     /// Runs the graph and applies the output repairs.
     fn run(&self, inputs: TVec<TValue>) -> Result<Vec<Out<'_>>, ModelError> {
-        let results = guarded(&self.file, "failed to run", || self.plan.run(inputs))?;
+        let results = guarded(&self.file, "failed to run", || self.plan.run(inputs));
+        upper_state::clear();
+        let results = results?;
         let mut outs = results
             .iter()
             .zip(&self.outputs)
@@ -1572,5 +1576,7 @@ impl Run {
 
 mod frame;
 mod output;
+mod softmax;
 #[cfg(test)]
 mod tests;
+mod upper_state;
