@@ -874,7 +874,10 @@ impl OnnxModel {
             let mut model = model.into_optimized()?;
             softmax::shorten_softmaxes(&mut model)?;
             model.into_runnable()
-        })?;
+        });
+        // Optimizing folds constants with tract's kernels, on this thread.
+        upper_state::clear();
+        let plan = plan?;
         let output_order = key_order(&outputs.iter().map(|o| o.name.as_str()).collect::<Vec<_>>());
         Ok(OnnxModel {
             file: file.to_string(),
