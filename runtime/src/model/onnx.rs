@@ -872,7 +872,7 @@ impl OnnxModel {
                 model = model.with_input_fact(i, input.dt.fact(shape).into())?;
             }
             let mut model = model.into_optimized()?;
-            softmax::shorten_softmaxes(&mut model)?;
+            short_rows::shorten(&mut model)?;
             model.into_runnable()
         });
         // Optimizing folds constants with tract's kernels, on this thread.
@@ -1579,7 +1579,7 @@ impl Run {
 
 mod frame;
 mod output;
-mod softmax;
+mod short_rows;
 #[cfg(test)]
 mod tests;
 mod upper_state;

@@ -6,8 +6,8 @@
 //! own code, compiled for the x86-64 baseline) waits on those upper halves. Measured on this
 //! project's 2-core Xeon: after one tract softmax, a plain softmax loop over 100 rows of 3
 //! took 35 µs instead of 1.4 µs; the JSON writing and parsing around a request slowed alike.
-//! One `vzeroupper` after each load and each run (and before oxflow's own op inside a run,
-//! `ShortRowSoftmax`) ends that. It needs `unsafe` (an intrinsic behind a CPU
+//! One `vzeroupper` after each load and each run (and at the start of oxflow's own ops inside a run,
+//! `short_rows`) ends that. It needs `unsafe` (an intrinsic behind a CPU
 //! feature), which is why the crate denies rather than forbids `unsafe_code`.
 
 /// Marks the upper halves of the vector registers clear, where the CPU has them (AVX).
