@@ -140,16 +140,9 @@ impl<'a> RequestRows<'a> {
             Rows::Split { columns, data } => {
                 // Every row holds every column, so a column is missing when it is not named,
                 // or when there is no row at all (as with records).
-                let missing: Vec<String> = T::columns()
-                    .iter()
-                    .filter(|c| c.required)
-                    .filter_map(|c| c.name.as_ref())
-                    .filter(|name| data.is_empty() || !columns.contains(&name.as_str()))
-                    .cloned()
-                    .collect();
-                if !missing.is_empty() {
-                    return Err(ModelError::MissingInputs { columns: missing });
-                }
+                check_required(&T::columns(), |name| {
+                    !data.is_empty() && columns.contains(&name)
+                })?;
                 data.iter()
                     .enumerate()
                     .map(|(i, values)| T::from_row(&Row::split(columns, values, i)))
@@ -218,11 +211,16 @@ pub(crate) fn check_columns(
     cols: &[ColSpec],
     records: &[Map<String, Value>],
 ) -> Result<(), ModelError> {
+    check_required(cols, |name| records.iter().any(|r| r.contains_key(name)))
+}
+
+/// Refuses the required columns of `cols` for which `present` is false, naming them all.
+fn check_required(cols: &[ColSpec], present: impl Fn(&str) -> bool) -> Result<(), ModelError> {
     let missing: Vec<String> = cols
         .iter()
         .filter(|c| c.required)
         .filter_map(|c| c.name.as_ref())
-        .filter(|name| !records.iter().any(|r| r.contains_key(name.as_str())))
+        .filter(|name| !present(name))
         .cloned()
         .collect();
     if missing.is_empty() {

@@ -19,7 +19,7 @@ use metrics::Counter;
 use super::drift::DriftWindow;
 use super::protocol::{BodyFormat, ScoringError, content_format, score_request};
 use super::served::ServedModel;
-use crate::telemetry::export::{Exporter, TEXT_FORMAT};
+use crate::telemetry::export::{Exporter, text_response};
 use crate::telemetry::{LABEL_MODEL, SERVE_REQUESTS_TOTAL, SERVE_SCHEMA_ERRORS_TOTAL};
 
 /// Limits of a scoring server.
@@ -212,11 +212,7 @@ async fn method_not_allowed() -> Response {
 async fn render_metrics(State(scoring): State<Scoring>) -> Response {
     match &scoring.inner.exporter {
         Some(exporter) => exporter.response(),
-        None => (
-            [(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_FORMAT))],
-            String::new(),
-        )
-            .into_response(),
+        None => text_response(String::new()),
     }
 }
 

@@ -38,7 +38,7 @@ use super::{
 };
 
 /// The `Content-Type` of Prometheus's text format.
-pub(crate) const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
+const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
 
 /// How often the exporter's series (histograms without explicit buckets, which it keeps as
 /// summaries) are trimmed, as its own listener does by default.
@@ -241,11 +241,7 @@ impl Exporter {
 
     /// [`Exporter::render`] as an HTTP response, with the text format's content type.
     pub(crate) fn response(&self) -> Response {
-        (
-            [(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_FORMAT))],
-            self.render(),
-        )
-            .into_response()
+        text_response(self.render())
     }
 
     /// Pushes the current metrics to the Pushgateway, replacing the group `job=<job>`,
@@ -287,6 +283,15 @@ impl Exporter {
         }
         Ok(())
     }
+}
+
+/// `text`, metrics in Prometheus's text format, as an HTTP response with its content type.
+pub(crate) fn text_response(text: String) -> Response {
+    (
+        [(header::CONTENT_TYPE, HeaderValue::from_static(TEXT_FORMAT))],
+        text,
+    )
+        .into_response()
 }
 
 /// Listens on `addr` for scrapes: synchronously, so that a port in use fails at start-up.

@@ -35,15 +35,7 @@ impl EvalOp for ShortRowSoftmax {
     op_out_of_plan!();
 
     fn eval(&self, _: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        // The kernels of the ops before this one leave the vector registers' upper halves in
-        // use, which would slow this plain loop 25-fold.
-        super::upper_state::clear();
-        let input = args_1!(inputs);
-        let mut output = input.into_tensor();
-        ensure!(
-            output.strides() == &*Tensor::natural_strides(output.shape()),
-            "ShortRowSoftmax needs a contiguous tensor"
-        );
+        let mut output = contiguous_input(inputs, "ShortRowSoftmax")?.into_tensor();
         {
             let mut plain = output.try_as_plain_ram_mut()?;
             for row in plain.as_slice_mut::<f32>()?.chunks_mut(self.row_len) {
@@ -60,6 +52,19 @@ impl TypedOp for ShortRowSoftmax {
     }
 
     as_op!();
+}
+
+/// The single input of the short-row op `op`, checked to be contiguous, with the vector
+/// registers' upper halves cleared first: the kernels of the ops before it leave them in use,
+/// which would slow the op's plain loops 25-fold (see `upper_state`).
+fn contiguous_input(inputs: TVec<TValue>, op: &str) -> TractResult<TValue> {
+    super::upper_state::clear();
+    let input = args_1!(inputs);
+    ensure!(
+        input.strides() == &*Tensor::natural_strides(input.shape()),
+        "{op} needs a contiguous tensor"
+    );
+    Ok(input)
 }
 
 /// One row in place: `exp(x - max) / sum`, as ONNX defines `Softmax`.
@@ -98,13 +103,7 @@ impl EvalOp for ShortRowArgMax {
     op_out_of_plan!();
 
     fn eval(&self, _: &EvalContext<'_>, inputs: TVec<TValue>) -> TractResult<TVec<TValue>> {
-        // As for the softmax: the kernels before this op leave the upper halves in use.
-        super::upper_state::clear();
-        let input = args_1!(inputs);
-        ensure!(
-            input.strides() == &*Tensor::natural_strides(input.shape()),
-            "ShortRowArgMax needs a contiguous tensor"
-        );
+        let input = contiguous_input(inputs, "ShortRowArgMax")?;
         let plain = input.try_as_plain_ram()?;
         let indices: Vec<i64> = plain
             .as_slice::<f32>()?
